@@ -1,0 +1,89 @@
+"""Memory accounting: bytes per citizen, the fixed tallies, and the guard.
+
+The citizen frame holds only the end-of-run state (score and false-record
+count); traits are re-derived from the seed and the id whenever needed, and
+everything else lives in registers while a citizen is simulated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import psutil
+
+from scsim.kernels.citizen_year import n_flow_columns, n_level_columns
+from scsim.scenario.model import Scenario
+
+# One row per stored per-citizen column: name, dtype, why it is kept.
+CITIZEN_COLUMNS: tuple[tuple[str, np.dtype, str], ...] = (
+    ("score", np.dtype(np.int16), "score at the end of the run"),
+    ("false_records", np.dtype(np.uint8), "false records received (saturates at 255)"),
+)
+DERIVED_TRAITS = (
+    "group, income level, region: drawn from hash(seed, citizen id) when needed, never stored",
+)
+# Fraction of available memory a run may plan to use; the rest is for Python,
+# numba, pyarrow and the operating system.
+USABLE_FRACTION = 0.85
+FIXED_OVERHEAD = 400 * 2**20  # interpreter, numba, pyarrow, compiled kernels
+
+
+def bytes_per_citizen() -> int:
+    return sum(dtype.itemsize for _, dtype, _ in CITIZEN_COLUMNS)
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    citizens: int
+    per_citizen_bytes: int
+    tally_bytes: int
+    """Per-worker daily buffers, their totals, and the output tables."""
+
+    @property
+    def total(self) -> int:
+        return self.citizens * self.per_citizen_bytes + self.tally_bytes + FIXED_OVERHEAD
+
+
+def estimate_memory(s: Scenario, n_workers: int) -> MemoryEstimate:
+    days = s.run.days + 1
+    groups = len(s.population.groups)
+    bins = (s.scheme.max_score - s.scheme.min_score) // s.output.score_bin_width + 1
+    columns = n_flow_columns(len(s.behaviours)) + n_level_columns(len(s.scheme.grades)) + bins
+    # worker buffers + summed totals + a few temporaries while building tables
+    tally = (n_workers + 4) * days * groups * columns * 8
+    return MemoryEstimate(s.population.size, bytes_per_citizen(), tally)
+
+
+def available_memory() -> int:
+    return int(psutil.virtual_memory().available)
+
+
+def largest_population(s: Scenario, n_workers: int, budget: int) -> int:
+    fixed = estimate_memory(s, n_workers).tally_bytes + FIXED_OVERHEAD
+    return max(0, (budget - fixed) // bytes_per_citizen())
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def memory_problem(s: Scenario, n_workers: int, available: int | None = None) -> str | None:
+    """A message if the scenario would not fit in memory, else None."""
+    available = available_memory() if available is None else available
+    budget = int(available * USABLE_FRACTION)
+    need = estimate_memory(s, n_workers).total
+    if need <= budget:
+        return None
+    fits = largest_population(s, n_workers, budget)
+    return (
+        f"{s.population.size:,} citizens over {s.run.days} days need about "
+        f"{format_bytes(need)} ({bytes_per_citizen()} bytes per citizen plus "
+        f"{format_bytes(need - s.population.size * bytes_per_citizen())} of tallies and "
+        f"overhead), but only {format_bytes(budget)} of the {format_bytes(available)} "
+        f"available may be used; the largest population that fits is about {fits:,}"
+    )

@@ -1,0 +1,278 @@
+"""The simulation kernel: every citizen of a chunk, over the whole horizon.
+
+Citizens do not interact in the current model, so each one is simulated from
+day 1 to day T before the next (citizen-major order), with its state in
+registers.  Work follows events: the kernel jumps from one candidate day to
+the next by geometric gaps, so a citizen costs a few draws per event rather
+than one per day.
+
+Daily aggregates per group are accumulated where they change: *flows*
+(events on a day) are added at their day; *levels* (blacklisted, score sum,
+grade counts, histogram) are recorded as changes at the day they happen and
+prefix-summed over days afterwards.  Each worker owns one slice of every
+buffer, and all sums are integers, so results are bit-identical whatever the
+number of threads or the chunking.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from scsim.rng.counter import ACCEPT, GAP, RECORD, SELECT, TRAIT, TRIP, citizen_key, uniform
+
+# Level columns (recorded as day-to-day changes).
+LEVEL_SCORE_SUM = 0
+LEVEL_BLACKLISTED = 1
+LEVEL_WRONGLY_BLACKLISTED = 2
+LEVEL_WITH_FALSE_RECORDS = 3
+LEVEL_FIRST_GRADE = 4
+
+# Processes (the stream numbers of their GAP and SELECT draws).
+BEHAVIOUR_PROCESS = 0
+FALSE_PROCESS = 1
+_SELECT_STRIDE = 4096  # streams of SELECT draws: process * stride + step
+
+
+def n_flow_columns(n_behaviours: int) -> int:
+    """committed[B], recorded[B], false_records, denied_trips, entered, left."""
+    return 2 * n_behaviours + 4
+
+
+def n_level_columns(n_grades: int) -> int:
+    return LEVEL_FIRST_GRADE + n_grades
+
+
+@njit(inline="always", cache=True)
+def _categorical(u, cumulative):
+    k = 0
+    while u >= cumulative[k]:
+        k += 1
+    return k
+
+
+@njit(inline="always", cache=True)
+def _next_candidate_day(key, process, index, day, inv_log_none, horizon):
+    """The next day after ``day`` on which at least one stream of a process fires.
+
+    Gap ~ Geometric(Q) on {1, 2, ...} with Q = 1 - exp(log_none), drawn by
+    inversion: P(gap > k) = P(1 - u <= (1 - Q)^k) = (1 - Q)^k.  The table
+    holds 1 / log_none (0 when nothing can fire) to save a division.
+    """
+    if inv_log_none == 0.0:
+        return horizon + 1
+    u = uniform(key, GAP, process, index)
+    steps = math.log(1.0 - u) * inv_log_none
+    if steps >= horizon:
+        return horizon + 1
+    return day + 1 + int(steps)
+
+
+@njit(inline="always", cache=True)
+def _first_firing(cumprod, u):
+    """Which stream fires first, given that at least one fires on this day.
+
+    P(first <= t | any) = (1 - P[t+1]) / (1 - P[S]); the smallest t with
+    P[t+1] < 1 - u (1 - P[S]) is the inverse.  Streams with p = 0 never win
+    because the inequality is strict.
+    """
+    n = cumprod.shape[0] - 1
+    threshold = 1.0 - u * (1.0 - cumprod[n])
+    for t in range(n):
+        if cumprod[t + 1] < threshold:
+            return t
+    return n - 1
+
+
+@njit(inline="always", cache=True)
+def _next_firing(cumprod, after, u):
+    """The next stream after ``after`` that fires too (unconditioned), or -1.
+
+    P(next <= t) = 1 - P[t+1] / P[after+1].
+    """
+    n = cumprod.shape[0] - 1
+    threshold = cumprod[after + 1] * (1.0 - u)
+    for t in range(after + 1, n):
+        if cumprod[t + 1] < threshold:
+            return t
+    return -1
+
+
+@njit(inline="always", cache=True)
+def _grade(score, grade_min):
+    for k in range(grade_min.shape[0]):
+        if score >= grade_min[k]:
+            return k
+    return grade_min.shape[0] - 1
+
+
+@njit(inline="always", cache=True)
+def _deny_trips(key, first_day, last_day, trip_prob, flows_g, column):
+    """Trip attempts on blacklisted days, each decided by a draw keyed by day."""
+    if trip_prob <= 0.0:
+        return
+    for d in range(first_day, last_day + 1):
+        if uniform(key, TRIP, 0, d) < trip_prob:
+            flows_g[d, column] += 1
+
+
+@njit(inline="always", cache=True)
+def simulate_citizen(
+    citizen_id, seed_key, horizon, t, flows, levels, hist, population, rate_multiplier
+):
+    """Simulate one citizen over days 1..horizon; return (final score, false records).
+
+    ``flows``, ``levels`` and ``hist`` are this worker's buffers, indexed
+    [day, group, column]; day 0 holds the initial state of the levels.
+    """
+    n_behaviours = t.points.shape[0]
+    col_false = 2 * n_behaviours
+    col_denied = col_false + 1
+    col_entered = col_false + 2
+    col_left = col_false + 3
+    width = t.score_bin_width
+
+    key = citizen_key(seed_key, citizen_id)
+    g = _categorical(uniform(key, TRAIT, 0, 0), t.group_cum)
+    i = _categorical(uniform(key, TRAIT, 1, 0), t.income_cum)
+    r = _categorical(uniform(key, TRAIT, 2, 0), t.region_cum)
+    c = (g * t.n_incomes + i) * t.n_regions + r
+    behaviour_cumprod = t.behaviour_cumprod[c]
+    false_cumprod = t.false_cumprod[c]
+    record_prob = t.record_prob[c]
+    trip_prob = t.trip_prob[c]
+    flows_g = flows[:, g, :]
+    levels_g = levels[:, g, :]
+    hist_g = hist[:, g, :]
+    n_grades = t.grade_min.shape[0]
+
+    population[g] += 1
+    score = t.start_score
+    n_false = 0
+    blacklisted = score < t.blacklist_below
+    blacklisted_since = 1
+    grade = _grade(score, t.grade_min)
+    levels_g[0, LEVEL_SCORE_SUM] += score
+    if blacklisted:
+        levels_g[0, LEVEL_BLACKLISTED] += 1
+    if n_grades > 0:
+        levels_g[0, LEVEL_FIRST_GRADE + grade] += 1
+    hist_g[0, (score - t.min_score) // width] += 1
+    for b in range(n_behaviours):
+        rate_multiplier[b] = 1.0
+
+    behaviour_index = 0
+    false_index = 0
+    next_behaviour = _next_candidate_day(
+        key, BEHAVIOUR_PROCESS, behaviour_index, 0, t.behaviour_inv_log_none[c], horizon
+    )
+    next_false = _next_candidate_day(
+        key, FALSE_PROCESS, false_index, 0, t.false_inv_log_none[c], horizon
+    )
+    while True:
+        day = min(next_behaviour, next_false)
+        if day > horizon:
+            break
+        change = 0
+        new_false = 0
+        if next_behaviour == day:
+            step = 0
+            b = _first_firing(behaviour_cumprod, uniform(key, SELECT, 0, day))
+            while b >= 0:
+                committed = True
+                if t.adapt_factor[b] < 1.0:
+                    committed = uniform(key, ACCEPT, b, day) < rate_multiplier[b]
+                if committed:
+                    flows_g[day, b] += 1
+                    if uniform(key, RECORD, b, day) < record_prob[b]:
+                        flows_g[day, n_behaviours + b] += 1
+                        change += t.points[b]
+                        rate_multiplier[b] *= t.adapt_factor[b]
+                step += 1
+                b = _next_firing(behaviour_cumprod, b, uniform(key, SELECT, step, day))
+            behaviour_index += 1
+            next_behaviour = _next_candidate_day(
+                key, BEHAVIOUR_PROCESS, behaviour_index, day, t.behaviour_inv_log_none[c], horizon
+            )
+        if next_false == day:
+            step = 0
+            f = _first_firing(false_cumprod, uniform(key, SELECT, _SELECT_STRIDE, day))
+            while f >= 0:
+                new_false += 1
+                change += t.false_points[f]
+                step += 1
+                f = _next_firing(
+                    false_cumprod, f, uniform(key, SELECT, _SELECT_STRIDE + step, day)
+                )
+            false_index += 1
+            next_false = _next_candidate_day(
+                key, FALSE_PROCESS, false_index, day, t.false_inv_log_none[c], horizon
+            )
+
+        # Scoring and measures at the end of the day.
+        new_score = min(max(score + change, t.min_score), t.max_score)
+        if new_score != score:
+            levels_g[day, LEVEL_SCORE_SUM] += new_score - score
+            old_bin = (score - t.min_score) // width
+            new_bin = (new_score - t.min_score) // width
+            if old_bin != new_bin:
+                hist_g[day, old_bin] -= 1
+                hist_g[day, new_bin] += 1
+            if n_grades > 0:
+                new_grade = _grade(new_score, t.grade_min)
+                if new_grade != grade:
+                    levels_g[day, LEVEL_FIRST_GRADE + grade] -= 1
+                    levels_g[day, LEVEL_FIRST_GRADE + new_grade] += 1
+                    grade = new_grade
+        flows_g[day, col_false] += new_false
+        if n_false == 0 and new_false > 0:
+            levels_g[day, LEVEL_WITH_FALSE_RECORDS] += 1
+        was_wrong = blacklisted and n_false > 0
+        now_blacklisted = new_score < t.blacklist_below
+        n_false += new_false
+        if now_blacklisted != blacklisted:
+            if now_blacklisted:
+                levels_g[day, LEVEL_BLACKLISTED] += 1
+                flows_g[day, col_entered] += 1
+                blacklisted_since = day
+            else:
+                levels_g[day, LEVEL_BLACKLISTED] -= 1
+                flows_g[day, col_left] += 1
+                _deny_trips(key, blacklisted_since, day - 1, trip_prob, flows_g, col_denied)
+            blacklisted = now_blacklisted
+        is_wrong = blacklisted and n_false > 0
+        if is_wrong != was_wrong:
+            levels_g[day, LEVEL_WRONGLY_BLACKLISTED] += 1 if is_wrong else -1
+        score = new_score
+
+    if blacklisted:
+        _deny_trips(key, blacklisted_since, horizon, trip_prob, flows_g, col_denied)
+    return score, n_false
+
+
+@njit(cache=True, parallel=True)
+def simulate_chunk(
+    first_id, count, seed_key, horizon, t, flows, levels, hist, population, final_score,
+    final_false,
+):
+    """Simulate citizens first_id .. first_id + count - 1.
+
+    Worker ``w`` takes a contiguous slice and adds into ``flows[w]``,
+    ``levels[w]``, ``hist[w]`` and ``population[w]``; final states go to
+    ``final_score[k]`` and ``final_false[k]`` for the k-th citizen of the chunk.
+    """
+    n_workers = flows.shape[0]
+    per_worker = (count + n_workers - 1) // n_workers
+    for w in prange(n_workers):
+        lo = w * per_worker
+        hi = min(count, lo + per_worker)
+        rate_multiplier = np.ones(t.points.shape[0])
+        for k in range(lo, hi):
+            score, n_false = simulate_citizen(
+                first_id + k, seed_key, horizon, t, flows[w], levels[w], hist[w],
+                population[w], rate_multiplier,
+            )
+            final_score[k] = score
+            final_false[k] = min(n_false, 255)

@@ -1,0 +1,1 @@
+"""Counter-based random numbers keyed by (seed, citizen, purpose, stream, counter)."""

@@ -1,0 +1,96 @@
+"""One run from scenario to run folder: simulate, tabulate, write atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from scsim import __version__
+from scsim.engine.memory import CITIZEN_COLUMNS, bytes_per_citizen, estimate_memory
+from scsim.engine.sim import DEFAULT_CHUNK_SIZE, ProgressCallback, SimulationResult, simulate
+from scsim.io.run_dir import atomic_run_dir
+from scsim.results import daily_table, histogram_table
+from scsim.scenario.load import LoadedScenario
+
+
+def peak_memory_bytes() -> int:
+    """Peak resident memory of this process (Linux reports ru_maxrss in KiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def provenance() -> dict[str, Any]:
+    return {
+        "scsim": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "pyarrow": pa.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "memory_total_bytes": int(psutil.virtual_memory().total),
+    }
+
+
+def build_summary(loaded: LoadedScenario, result: SimulationResult, wall_s: float) -> dict:
+    s = loaded.scenario
+    citizen_days = s.population.size * s.run.days
+    simulate_s = result.timings["simulate_s"]
+    return {
+        "scenario": s.model_dump(mode="json"),
+        "scenario_file": loaded.source,
+        "scenario_sha256": loaded.sha256,
+        "seed": s.run.seed,
+        "population": s.population.size,
+        "days": s.run.days,
+        "version": __version__,
+        "started_at": (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=wall_s)).isoformat(),
+        "wall_time_s": wall_s,
+        "timings_s": result.timings,
+        "citizen_days": citizen_days,
+        "citizen_days_per_s": citizen_days / simulate_s if simulate_s > 0 else None,
+        "peak_memory_bytes": peak_memory_bytes(),
+        "estimated_memory_bytes": estimate_memory(s, result.n_workers).total,
+        "bytes_per_citizen": bytes_per_citizen(),
+        "citizen_columns": {name: str(dtype) for name, dtype, _ in CITIZEN_COLUMNS},
+        "threads": result.n_workers,
+        "chunk_size": result.chunk_size,
+        "first_citizen_id": result.first_id,
+        "provenance": provenance(),
+    }
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path, compression="zstd")
+
+
+def run_to_folder(
+    loaded: LoadedScenario,
+    out: Path,
+    *,
+    force: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+) -> tuple[SimulationResult, dict]:
+    """Simulate a scenario and write its run folder; nothing is left if it fails."""
+    start = time.perf_counter()
+    with atomic_run_dir(out, force) as tmp:
+        result = simulate(loaded.scenario, chunk_size=chunk_size, progress=progress)
+        write_parquet(daily_table(result), tmp / "daily.parquet")
+        write_parquet(histogram_table(result), tmp / "score_histogram.parquet")
+        summary = build_summary(loaded, result, time.perf_counter() - start)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return result, summary

@@ -1,0 +1,166 @@
+"""Read a scenario file: TOML syntax, then the schema, then cross-references.
+
+Every problem becomes a :class:`ScenarioError` holding one line per problem,
+each naming the file, the field and the reason; the CLI prints them and exits
+with status 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from scsim.scenario.model import Scenario
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be run, with one message line per problem."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [f"{self.source}: {field}: {reason}" if field else f"{self.source}: {reason}"
+                for field, reason in self.problems]
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario and where it came from."""
+
+    scenario: Scenario
+    source: str
+    sha256: str
+    """Hash of the validated scenario's canonical JSON (after overrides)."""
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
+    """Load and fully validate a scenario file, applying dotted-path overrides."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(source, [("", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(source, [("", f"cannot read file: {exc}")]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, [("", f"malformed TOML: {exc}")]) from None
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value)
+    return validate_scenario(raw, source)
+
+
+def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> LoadedScenario:
+    """Validate a parsed scenario (a dict as read from TOML)."""
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(source, [_describe_pydantic_error(e) for e in exc.errors()]) from None
+    problems = list(cross_reference_problems(scenario))
+    if problems:
+        raise ScenarioError(source, problems)
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    return LoadedScenario(scenario, source, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = raw
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
+def _describe_pydantic_error(error: dict[str, Any]) -> tuple[str, str]:
+    loc = ".".join(str(part) for part in error["loc"])
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown field (check the spelling; see `scsim validate --help`)"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    elif message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    if error["type"] not in ("extra_forbidden", "missing") and "input" in error:
+        given = error["input"]
+        if isinstance(given, str | int | float | bool):
+            message = f"{message} (got {given!r})"
+    return loc, message
+
+
+def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
+    """Problems the schema alone cannot see: names that refer to nothing, rates above 1."""
+    groups = [c.name for c in s.population.groups]
+    incomes = [c.name for c in s.population.income_levels]
+    regions = [c.name for c in s.population.regions]
+    behaviours = list(s.behaviours)
+
+    def unknown(where: str, names, known: list[str], what: str) -> Iterator[tuple[str, str]]:
+        for name in names:
+            if name not in known:
+                yield f"{where}.{name}", f"unknown {what} {name!r} (known: {', '.join(known)})"
+
+    for b, spec in s.behaviours.items():
+        where = f"behaviours.{b}"
+        yield from unknown(f"{where}.multiplier_by_group", spec.multiplier_by_group, groups,
+                           "group")
+        yield from unknown(f"{where}.multiplier_by_income", spec.multiplier_by_income, incomes,
+                           "income level")
+        yield from unknown(f"{where}.multiplier_by_region", spec.multiplier_by_region, regions,
+                           "region")
+        worst = max(
+            (
+                (spec.daily_rate * spec.multiplier_by_group.get(g, 1.0)
+                 * spec.multiplier_by_income.get(i, 1.0) * spec.multiplier_by_region.get(r, 1.0),
+                 g, i, r)
+                for g, i, r in itertools.product(groups, incomes, regions)
+            ),
+        )
+        if worst[0] > 1.0:
+            yield f"{where}.daily_rate", (
+                f"daily_rate times multipliers is {worst[0]:.6g} for group {worst[1]!r}, income "
+                f"{worst[2]!r}, region {worst[3]!r}; a daily probability cannot exceed 1"
+            )
+
+    watched_by: dict[str, str] = {}
+    for c, channel in s.channels.items():
+        where = f"channels.{c}"
+        for i, b in enumerate(channel.records):
+            if b not in s.behaviours:
+                yield f"{where}.records[{i}]", (
+                    f"unknown behaviour {b!r} (known: {', '.join(behaviours)})"
+                )
+            elif b in watched_by:
+                yield f"{where}.records[{i}]", (
+                    f"behaviour {b!r} is already recorded by channel {watched_by[b]!r}; "
+                    "each behaviour has at most one channel"
+                )
+            else:
+                watched_by[b] = c
+        yield from unknown(f"{where}.coverage_by_region", channel.coverage_by_region, regions,
+                           "region")
+        yield from unknown(f"{where}.detection_by_group", channel.detection_by_group, groups,
+                           "group")
+        fa = channel.false_attribution
+        if fa is not None:
+            if fa.behaviour not in s.behaviours:
+                yield f"{where}.false_attribution.behaviour", (
+                    f"unknown behaviour {fa.behaviour!r} (known: {', '.join(behaviours)})"
+                )
+            yield from unknown(f"{where}.false_attribution.rate_by_group", fa.rate_by_group,
+                               groups, "group")
+
+    yield from unknown("scheme.points", s.scheme.points, behaviours, "behaviour")
+    yield from unknown("adaptation.rate_factor_when_recorded",
+                       s.adaptation.rate_factor_when_recorded, behaviours, "behaviour")
