@@ -14,9 +14,9 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from scsim.scenario.model import Scenario
 
@@ -84,10 +84,11 @@ def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def _describe_pydantic_error(error: dict[str, Any]) -> tuple[str, str]:
-    loc = ".".join(str(part) for part in error["loc"])
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
     message = error["msg"]
     if error["type"] == "extra_forbidden":
-        message = "unknown field (check the spelling; see `scsim validate --help`)"
+        allowed = _allowed_fields(error["loc"][:-1])
+        message = "unknown field" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
     elif error["type"] == "missing":
         message = "required field is missing"
     elif message.startswith("Value error, "):
@@ -97,6 +98,29 @@ def _describe_pydantic_error(error: dict[str, Any]) -> tuple[str, str]:
         if isinstance(given, str | int | float | bool):
             message = f"{message} (got {given!r})"
     return loc, message
+
+
+def _allowed_fields(loc: tuple) -> list[str]:
+    """Field names of the section at ``loc``, found by walking the schema."""
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            if not isinstance(part, str) or part not in model.model_fields:
+                return []
+            model = model.model_fields[part].annotation
+        else:  # a dict[str, X] key, a list[X] index, or an optional X
+            candidates = [a for a in get_args(model) if a is not type(None)]
+            if not candidates:
+                return []
+            model = candidates[-1]
+        while get_origin(model) is not None or type(None) in get_args(model):
+            args = [a for a in get_args(model) if a is not type(None)]
+            if get_origin(model) in (list, dict) or not args:
+                break
+            model = args[-1]
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
 
 
 def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:

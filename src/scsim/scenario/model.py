@@ -72,17 +72,16 @@ class Population(Strict):
     regions: list[Category] = Field(default_factory=_default_regions, min_length=1)
     """Regions (provinces or cities) with their population shares."""
 
-    @model_validator(mode="after")
-    def _shares_sum_to_one(self) -> Population:
-        for trait in ("groups", "income_levels", "regions"):
-            categories: list[Category] = getattr(self, trait)
-            total = sum(c.share for c in categories)
-            if abs(total - 1.0) > SHARE_TOLERANCE:
-                raise ValueError(f"{trait}: shares sum to {total:.12g}, not 1")
-            names = [c.name for c in categories]
-            if len(set(names)) != len(names):
-                raise ValueError(f"{trait}: names are not unique: {names}")
-        return self
+    @field_validator("groups", "income_levels", "regions")
+    @classmethod
+    def _shares_sum_to_one(cls, categories: list[Category]) -> list[Category]:
+        total = sum(c.share for c in categories)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ValueError(f"shares sum to {total:.12g}, not 1")
+        names = [c.name for c in categories]
+        if len(set(names)) != len(names):
+            raise ValueError(f"names are not unique: {names}")
+        return categories
 
 
 class Behaviour(Strict):

@@ -1,0 +1,29 @@
+"""Shared fixtures: the repository's scenarios and small runs of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from scsim.engine.sim import SimulationResult, simulate
+from scsim.results import daily_table
+from scsim.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+R0 = SCENARIOS / "r0.toml"
+
+
+def r0(population: int, seed: int = 1, days: int = 365) -> Scenario:
+    return load_scenario(
+        R0, {"population.size": population, "run.seed": seed, "run.days": days}
+    ).scenario
+
+
+@pytest.fixture(scope="session")
+def r0_200k() -> tuple[SimulationResult, pa.Table]:
+    """R0 at N = 200,000 over 365 days (about 0.1 s once compiled)."""
+    result = simulate(r0(200_000, seed=2026))
+    return result, daily_table(result)

@@ -1,0 +1,139 @@
+"""Every kind of bad input: one clear line naming file, field and reason; exit 2.
+
+Each case runs ``scsim run`` (the command that would otherwise write output)
+and checks the message, the exit status, the absence of a traceback and that
+no output folder or partial folder was left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import R0
+from typer.testing import CliRunner
+
+from scsim.cli import app
+
+VALID = R0.read_text()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text)
+    return path
+
+
+def replace(old: str, new: str) -> str:
+    assert old in VALID, old
+    return VALID.replace(old, new, 1)
+
+
+CASES = {
+    "malformed TOML": (
+        replace("[scheme]", "[scheme"), [], "malformed TOML",
+    ),
+    "unknown field": (
+        replace("start_score = 1000", "start_score = 1000\nstrat_score = 5"), [],
+        "scheme.strat_score: unknown field; allowed here: start_score, min_score,",
+    ),
+    "unknown field in a list item": (
+        replace('share = 0.10 }', 'share = 0.10, colour = 1 }'), [],
+        "population.groups[1].colour: unknown field; allowed here: name, share",
+    ),
+    "wrong type": (
+        replace("daily_rate = 0.002", 'daily_rate = "often"'), [],
+        "behaviours.jaywalk.daily_rate: Input should be a valid number",
+    ),
+    "shares do not sum to 1": (
+        replace('{ name = "minority", share = 0.10 }', '{ name = "minority", share = 0.20 }'), [],
+        "population.groups: shares sum to 1.1, not 1",
+    ),
+    "probability above 1": (
+        replace("detection = 0.95", "detection = 1.5"), [],
+        "channels.bills.detection: Input should be less than or equal to 1",
+    ),
+    "probability below 0": (
+        replace("daily_trip_rate = 0.01", "daily_trip_rate = -0.01"), [],
+        "measures.travel_ban.daily_trip_rate: Input should be greater than or equal to 0",
+    ),
+    "negative population in file": (
+        replace("size = 1_000_000", "size = -5"), [],
+        "population.size: Input should be greater than 0",
+    ),
+    "negative population on command line": (
+        VALID, ["--population", "-5"], "population.size: Input should be greater than 0",
+    ),
+    "unknown group in a modifier": (
+        replace("detection_by_group = { minority = 0.60 }",
+                "detection_by_group = { minorty = 0.60 }"), [],
+        "channels.traffic_cameras.detection_by_group.minorty: unknown group 'minorty'",
+    ),
+    "unknown behaviour in points": (
+        replace("good_deed = 10,", "good_deeds = 10,"), [],
+        "scheme.points.good_deeds: unknown behaviour 'good_deeds'",
+    ),
+    "rate times multiplier above 1": (
+        replace("multiplier_by_income = { low = 2.0 }", "multiplier_by_income = { low = 2000.0 }"),
+        [], "behaviours.late_payment.daily_rate: daily_rate times multipliers is 2",
+    ),
+    "population too large for memory": (
+        VALID, ["--population", str(10**13)],
+        "population.size: 10,000,000,000,000 citizens over 365 days need about",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_rejected_cleanly(tmp_path, case):
+    text, extra, expected = CASES[case]
+    scenario = write(tmp_path, text)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out), "--quiet",
+                                      *extra])
+    assert result.exit_code == 2, result.output
+    assert f"error: {scenario}: " in result.stderr
+    assert expected in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.toml"]
+
+
+def test_memory_message_says_what_would_fit(tmp_path):
+    result = CliRunner().invoke(app, ["validate", str(R0), "--population", str(10**13)])
+    assert result.exit_code == 2
+    assert "the largest population that fits is about" in result.stderr
+    assert "bytes per citizen" in result.stderr
+
+
+def test_missing_file(tmp_path):
+    missing = tmp_path / "nope.toml"
+    result = CliRunner().invoke(app, ["validate", str(missing)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {missing}: file not found"
+
+
+def test_existing_output_is_refused_without_force(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = CliRunner().invoke(app, ["run", str(R0), "--out", str(out), "--quiet",
+                                      "--population", "100"])
+    assert result.exit_code == 2
+    assert "already exists; use --force" in result.stderr
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_real_process_exit_status_and_no_traceback(tmp_path):
+    """The installed entry point, not just the in-process runner, exits 2 cleanly."""
+    scenario = write(tmp_path, replace("detection = 0.95", "detection = 1.5"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "scsim", "run", str(scenario), "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "run").exists()
