@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import R0
 from typer.testing import CliRunner
 
 from scsim.cli import app
+
+from conftest import R0
 
 VALID = R0.read_text()
 

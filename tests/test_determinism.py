@@ -12,10 +12,11 @@ import numba
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import R0, r0
 
 from scsim.engine.sim import simulate
 from scsim.results import daily_table, histogram_table
+
+from conftest import R0, r0
 
 
 def run_cli(out: Path, *args: str, threads: int = 2) -> None:

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import r0
 from scipy import stats
 
 from scsim.engine.sim import simulate
+
+from conftest import r0
 
 N = 1000
 REPLICATES = 150
