@@ -66,9 +66,35 @@ def main(
     """Simulate a social-credit scoring system on a synthetic population."""
 
 
-def _load(scenario: Path, seed: int | None, population: int | None, days: int | None
-          ) -> LoadedScenario:
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override any field: dotted.path=VALUE, VALUE in TOML syntax "
+        "(e.g. --set behaviours.jaywalk.daily_rate=0.001). Repeatable.",
+    ),
+]
+
+
+def _parse_sets(assignments: list[str] | None, source: str) -> dict:
+    import tomllib
+
     overrides = {}
+    for text in assignments or []:
+        path, sep, value = text.partition("=")
+        if not sep or not path.strip():
+            raise fail(f"{source}: --set {text!r}: expected dotted.path=VALUE")
+        try:
+            overrides[path.strip()] = tomllib.loads(f"value = {value}")["value"]
+        except tomllib.TOMLDecodeError:
+            raise fail(f"{source}: {path.strip()}: --set value {value!r} is not a TOML value "
+                       "(quote strings: --set name='\"x\"')") from None
+    return overrides
+
+
+def _load(scenario: Path, seed: int | None, population: int | None, days: int | None,
+          sets: list[str] | None = None) -> LoadedScenario:
+    overrides = _parse_sets(sets, str(scenario))
     if seed is not None:
         overrides["run.seed"] = seed
     if population is not None:
@@ -129,9 +155,10 @@ def run(
         int, typer.Option(min=1, help="Citizens per kernel call (results do not depend on it).")
     ] = DEFAULT_CHUNK_SIZE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    set_: SetOption = None,
 ) -> None:
     """Simulate SCENARIO and write daily.parquet, score_histogram.parquet and summary.json."""
-    loaded = _load(scenario, seed, population, days)
+    loaded = _load(scenario, seed, population, days, set_)
     s = loaded.scenario
     out = out if out is not None else Path("runs") / f"{s.name}-seed{s.run.seed}"
     try:
@@ -185,19 +212,29 @@ class _nothing:
 def _print_summary(result, summary: dict, out: Path) -> None:
     from scsim.results import daily_table
 
-    table = daily_table(result).to_pylist()
+    rows = daily_table(result).to_pylist()
     last_day = result.scenario.run.days
-    rows = [r for r in table if r["day"] == last_day]
-    t = Table(title=f"Day {last_day}", show_edge=False)
-    for name in ("group", "population", "mean score", "blacklisted", "wrongly blacklisted",
-                 "trips denied (all days)", "speech recorded (all days)"):
-        t.add_column(name, justify="left" if name == "group" else "right")
-    for r in rows:
-        denied = sum(x["denied_trips"] for x in table if x["group"] == r["group"])
-        speech = sum(x["recorded_speech"] for x in table if x["group"] == r["group"])
-        t.add_row(r["group"], f"{r['population']:,}", f"{r['mean_score']:.2f}",
-                  f"{r['blacklisted']:,}", f"{r['wrongly_blacklisted']:,}", f"{denied:,}",
-                  f"{speech:,}")
+    groups = [c.name for c in result.scenario.population.groups]
+    last = {r["group"]: r for r in rows if r["day"] == last_day}
+
+    def total(column: str, group: str) -> int:
+        return sum(r[column] for r in rows if r["group"] == group)
+
+    t = Table(title=f"Headline figures (day {last_day} unless marked)", show_edge=False)
+    t.add_column("")
+    for g in groups:
+        t.add_column(g, justify="right")
+    lines = [
+        ("citizens", lambda g: f"{last[g]['population']:,}"),
+        ("mean score", lambda g: f"{last[g]['mean_score']:.2f}"),
+        ("blacklisted", lambda g: f"{last[g]['blacklisted']:,}"),
+        ("wrongly blacklisted", lambda g: f"{last[g]['wrongly_blacklisted']:,}"),
+        ("trips denied, all days", lambda g: f"{total('denied_trips', g):,}"),
+        ("speech recorded, all days", lambda g: f"{total('recorded_speech', g):,}"),
+        ("false records, all days", lambda g: f"{total('false_records', g):,}"),
+    ]
+    for label, cell in lines:
+        t.add_row(label, *(cell(g) for g in groups))
     console.print(t)
     console.print(
         f"{summary['citizen_days']:,} citizen-days in {summary['wall_time_s']:.2f} s "
@@ -214,11 +251,67 @@ def validate(
     seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
     population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
     days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
+    set_: SetOption = None,
 ) -> None:
     """Check SCENARIO and print what it describes; exit 2 if it is invalid."""
-    loaded = _load(scenario, seed, population, days)
+    loaded = _load(scenario, seed, population, days, set_)
     _check_memory(loaded)
     describe_scenario(loaded, console)
+
+
+@app.command()
+def bench(
+    sizes: Annotated[
+        str, typer.Option(help="Comma-separated R0 population sizes (e.g. 1e6,1e7).")
+    ] = "1e6,1e7",
+    repeats: Annotated[int, typer.Option(min=1, help="Runs per case; medians are reported.")] = 3,
+    national: Annotated[
+        bool, typer.Option("--national", help="Also run R0 at 1.41e9 citizens.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="JSON file for the results.")
+    ] = None,
+) -> None:
+    """Benchmark R0: citizen-days/s, wall time, bytes per citizen, peak memory."""
+    from scsim.bench import r0_cases, results_document, run_benchmarks
+
+    try:
+        populations = [int(float(x)) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        raise fail(f"--sizes: expected comma-separated numbers, got {sizes!r}") from None
+    if not populations or min(populations) < 1:
+        raise fail(f"--sizes: expected positive population sizes, got {sizes!r}")
+    r0_path = Path(__file__).resolve().parents[2] / "scenarios" / "r0.toml"
+    if not r0_path.exists():
+        raise fail(f"{r0_path}: not found (scsim bench runs from a source checkout)")
+    cases = r0_cases(r0_path, populations, national)
+    results = run_benchmarks(
+        cases, repeats,
+        progress=lambda case: console.print(f"running {case.name} x {repeats} ...")
+    )
+    table = Table(title=f"R0 benchmarks (median of {repeats})", show_edge=False)
+    for name in ("case", "citizens", "days", "citizen-days/s", "sim s", "wall s", "B/cit",
+                 "peak MiB"):
+        table.add_column(name, justify="left" if name == "case" else "right", no_wrap=True)
+    for r in results:
+        table.add_row(r.name, f"{r.population:.3g}", str(r.days), f"{r.citizen_days_per_s:.3g}",
+                      f"{r.simulate_s:.2f}", f"{r.wall_time_s:.2f}", str(r.bytes_per_citizen),
+                      f"{r.peak_memory_bytes / 2**20:,.0f}")
+    console.print(table)
+    full = [r for r in results if r.name.endswith("rates/10")]
+    if full:
+        base = next(r for r in results if r.population == full[0].population and r is not full[0])
+        console.print(
+            f"event rates / 10: {base.simulate_s / full[0].simulate_s:.2f}x faster "
+            f"({base.simulate_s:.2f} s -> {full[0].simulate_s:.2f} s simulating)"
+        )
+    document = results_document(results, repeats)
+    out = out or Path("bench-results") / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    import json
+
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    console.print(f"wrote {out}")
 
 
 def entry() -> None:  # pragma: no cover - used by `python -m scsim`

@@ -58,7 +58,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, [("", f"malformed TOML: {exc}")]) from None
     for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value)
+        if not _set_dotted(raw, dotted, value):
+            raise ScenarioError(source, [(dotted, "cannot override: a parent of this field "
+                                                  "is a value, not a table")])
     return validate_scenario(raw, source)
 
 
@@ -75,12 +77,15 @@ def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Loaded
     return LoadedScenario(scenario, source, hashlib.sha256(canonical.encode()).hexdigest())
 
 
-def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> bool:
     *parents, leaf = dotted.split(".")
     node = raw
     for key in parents:
         node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            return False
     node[leaf] = value
+    return True
 
 
 def _describe_pydantic_error(error: dict[str, Any]) -> tuple[str, str]:
