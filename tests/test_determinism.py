@@ -91,3 +91,16 @@ def test_a_citizen_does_not_depend_on_the_others():
     np.testing.assert_array_equal(whole.final_score[1000:2000], block.final_score)
     np.testing.assert_array_equal(whole.final_false_records[1000:2000],
                                   block.final_false_records)
+
+
+@pytest.mark.parametrize("start", [2**31 - 500, 3_000_000_000, 2**40])
+def test_ids_beyond_32_bits(start):
+    """A block of ids above 2**31 simulated alone equals the same ids inside a larger run."""
+    block = simulate(r0(1000, seed=5), first_id=start)
+    larger = simulate(r0(1500, seed=5), first_id=start - 500)
+    np.testing.assert_array_equal(block.final_score, larger.final_score[500:])
+    np.testing.assert_array_equal(block.final_false_records, larger.final_false_records[500:])
+    # and the block is not a copy of the low ids
+    low = simulate(r0(1000, seed=5), first_id=0)
+    assert not np.array_equal(block.final_score, low.final_score) or \
+        not np.array_equal(block.population, low.population)

@@ -94,3 +94,4 @@ def run_to_folder(
         summary = build_summary(loaded, result, time.perf_counter() - start)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return result, summary
+

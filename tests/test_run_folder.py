@@ -1,0 +1,126 @@
+"""The output contract: files, columns, summary, atomic writing, --force."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import scsim.run
+from scsim import __version__
+from scsim.cli import app
+from scsim.engine.sim import simulate
+from scsim.results import CONTRACT_COLUMNS
+from scsim.scenario import load_scenario
+
+from conftest import R0, SCENARIOS, r0
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, ["run", *args])
+
+
+def test_run_writes_the_contract(tmp_path):
+    out = tmp_path / "r0"
+    result = run(str(R0), "--out", str(out), "--population", "5000", "--days", "30",
+                 "--seed", "4")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "daily.parquet", "score_histogram.parquet", "summary.json"]
+    daily = pq.read_table(out / "daily.parquet")
+    assert tuple(daily.column_names[: len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
+    assert daily.num_rows == 30 * 2
+    assert set(daily.column("group").to_pylist()) == {"majority", "minority"}
+    assert daily.column("day").to_pylist()[:4] == [1, 1, 2, 2]
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("scenario", "seed", "version", "wall_time_s", "peak_memory_bytes",
+                "citizen_days_per_s", "scenario_sha256", "bytes_per_citizen", "threads"):
+        assert key in summary, key
+    assert summary["seed"] == 4 and summary["version"] == __version__
+    assert summary["scenario"]["population"]["size"] == 5000
+    assert summary["scenario"]["run"]["days"] == 30
+    assert summary["peak_memory_bytes"] > 10 * 2**20
+    hist = pq.read_table(out / "score_histogram.parquet")
+    per_day = {}
+    for row in hist.to_pylist():
+        per_day[(row["day"], row["group"])] = per_day.get((row["day"], row["group"]), 0) + \
+            row["citizens"]
+    populations = dict(zip(daily.column("group").to_pylist()[:2],
+                           daily.column("population").to_pylist()[:2], strict=True))
+    assert all(v == populations[g] for (_, g), v in per_day.items())
+    assert "Headline figures" in result.output
+
+
+def test_force_replaces_and_default_out_refuses(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = run(str(R0), "--population", "1000", "--days", "5", "--quiet")
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "runs" / "r0-seed1"
+    assert (out / "daily.parquet").exists()
+    again = run(str(R0), "--population", "1000", "--days", "5", "--quiet")
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    forced = run(str(R0), "--population", "1000", "--days", "7", "--quiet", "--force")
+    assert forced.exit_code == 0
+    assert pq.read_table(out / "daily.parquet").num_rows == 7 * 2
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["r0-seed1"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch, error):
+    def broken(result):
+        raise error
+
+    monkeypatch.setattr(scsim.run, "histogram_table", broken)
+    out = tmp_path / "run"
+    with pytest.raises(type(error)):
+        scsim.run.run_to_folder(load_scenario(R0, {"population.size": 100}), out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_with_force_keeps_the_old_run(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    loaded = load_scenario(R0, {"population.size": 100})
+    scsim.run.run_to_folder(loaded, out)
+    before = (out / "daily.parquet").read_bytes()
+
+    def broken(result):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(scsim.run, "histogram_table", broken)
+    with pytest.raises(RuntimeError):
+        scsim.run.run_to_folder(loaded, out, force=True)
+    assert (out / "daily.parquet").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_demo_scenario_runs(tmp_path):
+    out = tmp_path / "demo"
+    result = run(str(SCENARIOS / "demo.toml"), "--out", str(out), "--population", "20000",
+                 "--days", "20", "--quiet")
+    assert result.exit_code == 0, result.output
+    daily = pq.read_table(out / "daily.parquet")
+    assert set(daily.column("group").to_pylist()) == {"majority", "minority",
+                                                      "targeted_minority"}
+    assert "grade_aaa" in daily.column_names and "charity_recorded" in daily.column_names
+    grades = [c for c in daily.column_names if c.startswith("grade_")]
+    for row in daily.to_pylist():
+        assert sum(row[g] for g in grades) == row["population"]
+
+
+def test_progress_reports_every_chunk():
+    seen = []
+    simulate(r0(10_000, days=3), chunk_size=3000, progress=seen.append)
+    assert seen == [3000, 6000, 9000, 10_000]
+
+
+def test_version_and_validate():
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and __version__ in version.output
+    described = runner.invoke(app, ["validate", str(R0)])
+    assert described.exit_code == 0
+    assert "1,000,000 citizens for 365 days" in described.output
+    assert "3 bytes per citizen" in described.output
