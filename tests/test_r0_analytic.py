@@ -14,6 +14,8 @@ import math
 import numpy as np
 import pytest
 
+from scsim.kernels.citizen_year import LEVEL_SCORE_SUM
+
 import r0_analytic as a
 
 Z = 5.0
@@ -121,7 +123,7 @@ def test_histogram_agrees_with_levels(r0_200k):
     mean = np.array(table.column("mean_score").to_pylist()).reshape(365, 2)
     np.testing.assert_allclose(mean_from_hist, mean, rtol=1e-12)
     final = result.final_score.astype(np.int64)
-    assert final.sum() == result.levels[365, :, 0].sum()
+    assert final.sum() == result.levels[365, :, LEVEL_SCORE_SUM].sum()
 
 
 @pytest.mark.parametrize("group", ["majority", "minority"])

@@ -10,7 +10,15 @@ import numba
 import numpy as np
 
 from scsim.engine.tables import KernelTables, compile_tables, n_score_bins
-from scsim.kernels.citizen_year import n_flow_columns, n_level_columns, simulate_chunk
+from scsim.kernels.citizen_year import (
+    LEVEL_BLACKLISTED,
+    LEVEL_FIRST_GRADE,
+    LEVEL_POPULATION,
+    LEVEL_SCORE_SUM,
+    n_flow_columns,
+    n_level_columns,
+    simulate_chunk,
+)
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
 
@@ -37,6 +45,18 @@ class SimulationResult:
     n_workers: int
     chunk_size: int
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def _fill_initial_state(
+    t: KernelTables, population: np.ndarray, levels0: np.ndarray, hist0: np.ndarray
+) -> None:
+    """Day-0 levels: every citizen starts at the start score with no records."""
+    levels0[:, LEVEL_SCORE_SUM] = population * t.start_score
+    levels0[:, LEVEL_BLACKLISTED] = population if t.start_score < t.blacklist_below else 0
+    if len(t.grade_min):
+        start_grade = int(np.argmax(t.start_score >= t.grade_min))
+        levels0[:, LEVEL_FIRST_GRADE + start_grade] = population
+    hist0[:, (t.start_score - t.min_score) // t.score_bin_width] = population
 
 
 ProgressCallback = Callable[[int], None]
@@ -68,7 +88,6 @@ def simulate(
     flows = np.zeros((*shape, n_flow_columns(len(scenario.behaviours))), dtype=np.int64)
     levels = np.zeros((*shape, n_level_columns(len(scenario.scheme.grades))), dtype=np.int64)
     hist = np.zeros((*shape, n_score_bins(tables)), dtype=np.int64)
-    population = np.zeros((n_workers, n_groups), dtype=np.int64)
     final_score = np.empty(n, dtype=np.int16)
     final_false = np.empty(n, dtype=np.uint8)
     key = np.uint64(seed_key(scenario.run.seed))
@@ -78,20 +97,24 @@ def simulate(
         count = min(chunk_size, n - start)
         simulate_chunk(
             np.int64(first_id + start), np.int64(count), key, np.int64(horizon), tables,
-            flows, levels, hist, population,
+            flows, levels, hist,
             final_score[start : start + count], final_false[start : start + count],
         )
         if progress is not None:
             progress(start + count)
     t2 = time.perf_counter()
 
+    levels_total = levels.sum(axis=0)
+    hist_total = hist.sum(axis=0)
+    population = levels_total[0, :, LEVEL_POPULATION].copy()
+    _fill_initial_state(tables, population, levels_total[0], hist_total[0])
     result = SimulationResult(
         scenario=scenario,
         tables=tables,
-        population=population.sum(axis=0),
+        population=population,
         flows=flows.sum(axis=0),
-        levels=np.cumsum(levels.sum(axis=0), axis=0),
-        score_histogram=np.cumsum(hist.sum(axis=0), axis=0),
+        levels=np.cumsum(levels_total, axis=0),
+        score_histogram=np.cumsum(hist_total, axis=0),
         final_score=final_score,
         final_false_records=final_false,
         first_id=first_id,

@@ -23,12 +23,15 @@ from numba import njit, prange
 
 from scsim.rng.counter import ACCEPT, GAP, RECORD, SELECT, TRAIT, TRIP, citizen_key, uniform
 
-# Level columns (recorded as day-to-day changes).
-LEVEL_SCORE_SUM = 0
-LEVEL_BLACKLISTED = 1
-LEVEL_WRONGLY_BLACKLISTED = 2
-LEVEL_WITH_FALSE_RECORDS = 3
-LEVEL_FIRST_GRADE = 4
+# Level columns (recorded as day-to-day changes).  The kernel counts each
+# citizen once in LEVEL_POPULATION on day 0; since every citizen starts in the
+# same state, the other day-0 levels are filled in afterwards from that count.
+LEVEL_POPULATION = 0
+LEVEL_SCORE_SUM = 1
+LEVEL_BLACKLISTED = 2
+LEVEL_WRONGLY_BLACKLISTED = 3
+LEVEL_WITH_FALSE_RECORDS = 4
+LEVEL_FIRST_GRADE = 5
 
 # Processes (the stream numbers of their GAP and SELECT draws).
 BEHAVIOUR_PROCESS = 0
@@ -119,13 +122,12 @@ def _deny_trips(key, first_day, last_day, trip_prob, flows_g, column):
 
 
 @njit(inline="always", cache=True)
-def simulate_citizen(
-    citizen_id, seed_key, horizon, t, flows, levels, hist, population, rate_multiplier
-):
+def simulate_citizen(citizen_id, seed_key, horizon, t, flows, levels, hist, rate_multiplier):
     """Simulate one citizen over days 1..horizon; return (final score, false records).
 
     ``flows``, ``levels`` and ``hist`` are this worker's buffers, indexed
-    [day, group, column]; day 0 holds the initial state of the levels.
+    [day, group, column]; levels and histogram hold changes on the day they
+    happen (day 0: only the population count).
     """
     n_behaviours = t.points.shape[0]
     col_false = 2 * n_behaviours
@@ -148,18 +150,12 @@ def simulate_citizen(
     hist_g = hist[:, g, :]
     n_grades = t.grade_min.shape[0]
 
-    population[g] += 1
+    levels_g[0, LEVEL_POPULATION] += 1
     score = t.start_score
     n_false = 0
     blacklisted = score < t.blacklist_below
     blacklisted_since = 1
     grade = _grade(score, t.grade_min)
-    levels_g[0, LEVEL_SCORE_SUM] += score
-    if blacklisted:
-        levels_g[0, LEVEL_BLACKLISTED] += 1
-    if n_grades > 0:
-        levels_g[0, LEVEL_FIRST_GRADE + grade] += 1
-    hist_g[0, (score - t.min_score) // width] += 1
     for b in range(n_behaviours):
         rate_multiplier[b] = 1.0
 
@@ -254,13 +250,13 @@ def simulate_citizen(
 
 @njit(cache=True, parallel=True)
 def simulate_chunk(
-    first_id, count, seed_key, horizon, t, flows, levels, hist, population, final_score,
-    final_false,
+    first_id, count, seed_key, horizon, t, flows, levels, hist, final_score, final_false
 ):
     """Simulate citizens first_id .. first_id + count - 1.
 
     Worker ``w`` takes a contiguous slice and adds into ``flows[w]``,
-    ``levels[w]``, ``hist[w]`` and ``population[w]``; final states go to
+    ``levels[w]`` and ``hist[w]`` (never shared, so no false sharing); final
+    states go to
     ``final_score[k]`` and ``final_false[k]`` for the k-th citizen of the chunk.
     """
     n_workers = flows.shape[0]
@@ -271,8 +267,7 @@ def simulate_chunk(
         rate_multiplier = np.ones(t.points.shape[0])
         for k in range(lo, hi):
             score, n_false = simulate_citizen(
-                first_id + k, seed_key, horizon, t, flows[w], levels[w], hist[w],
-                population[w], rate_multiplier,
+                first_id + k, seed_key, horizon, t, flows[w], levels[w], hist[w], rate_multiplier
             )
             final_score[k] = score
             final_false[k] = min(n_false, 255)
