@@ -22,14 +22,14 @@ P = np.array([0.05, 0.2, 0.01])
 
 
 @njit
-def _simulate_patterns(key_seed, n_citizens, horizon, cumprod, inv_log_none):
+def _simulate_patterns(key_seed, n_citizens, horizon, cumprod, q, inv_log_none):
     patterns = np.zeros(8, dtype=np.int64)  # bit b set: stream b fired
     gaps = np.zeros(200, dtype=np.int64)
     for cid in range(n_citizens):
         key = citizen_key(key_seed, cid)
         day, index = 0, 0
         while True:
-            nxt = _next_candidate_day(key, 0, index, day, inv_log_none, horizon)
+            nxt = _next_candidate_day(key, 0, index, day, q, inv_log_none, horizon)
             if nxt > horizon:
                 break
             if index == 0:  # the first gap from day 0 is never cut short for k < horizon
@@ -48,9 +48,10 @@ def _simulate_patterns(key_seed, n_citizens, horizon, cumprod, inv_log_none):
 
 
 def test_firing_patterns_and_gaps_match_independent_bernoullis():
-    cumprod, inv = _process_tables(P[None, :])
+    cumprod, q, inv = _process_tables(P[None, :])
     n, horizon = 20_000, 100
-    patterns, gaps = _simulate_patterns(np.uint64(seed_key(5)), n, horizon, cumprod[0], inv[0])
+    patterns, gaps = _simulate_patterns(np.uint64(seed_key(5)), n, horizon, cumprod[0], q[0],
+                                        inv[0])
     expected = np.zeros(8)
     for bits in itertools.product((0, 1), repeat=3):
         pattern = sum(b << k for k, b in enumerate(bits))
@@ -67,13 +68,13 @@ def test_firing_patterns_and_gaps_match_independent_bernoullis():
 
 
 @njit
-def _count_streams(key_seed, n_citizens, horizon, cumprod, inv_log_none):
+def _count_streams(key_seed, n_citizens, horizon, cumprod, q, inv_log_none):
     fired = np.zeros(cumprod.shape[0] - 1, dtype=np.int64)
     for cid in range(n_citizens):
         key = citizen_key(key_seed, cid)
         day, index = 0, 0
         while True:
-            day = _next_candidate_day(key, 0, index, day, inv_log_none, horizon)
+            day = _next_candidate_day(key, 0, index, day, q, inv_log_none, horizon)
             if day > horizon:
                 break
             index += 1
@@ -89,9 +90,9 @@ def _count_streams(key_seed, n_citizens, horizon, cumprod, inv_log_none):
 def test_streams_with_zero_rate_never_fire():
     """Each stream fires Binomial(n x horizon, p) times; zero-rate streams never."""
     p = np.array([0.0, 0.3, 0.0, 0.2, 0.0])
-    cumprod, inv = _process_tables(p[None, :])
+    cumprod, q, inv = _process_tables(p[None, :])
     n, horizon = 2000, 100
-    fired = _count_streams(np.uint64(seed_key(8)), n, horizon, cumprod[0], inv[0])
+    fired = _count_streams(np.uint64(seed_key(8)), n, horizon, cumprod[0], q[0], inv[0])
     assert fired[[0, 2, 4]].sum() == 0
     trials = n * horizon
     for k in (1, 3):

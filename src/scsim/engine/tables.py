@@ -35,11 +35,13 @@ class KernelTables(NamedTuple):
     income_cum: np.ndarray  # (I,)
     region_cum: np.ndarray  # (R,)
     behaviour_cumprod: np.ndarray  # (C, B+1) float64
-    behaviour_inv_log_none: np.ndarray  # (C,) 1 / log P(no behaviour fires on a day), or 0
+    behaviour_q: np.ndarray  # (C,) P(at least one behaviour fires on a day)
+    behaviour_inv_log_none: np.ndarray  # (C,) 1 / log(1 - q), or 0 when q = 0
     record_prob: np.ndarray  # (C, B) probability a committed event is recorded
     points: np.ndarray  # (B,) int64 points per recorded event
     adapt_factor: np.ndarray  # (B,) rate factor per recorded event (1 = none)
     false_cumprod: np.ndarray  # (C, F+1)
+    false_q: np.ndarray  # (C,)
     false_inv_log_none: np.ndarray  # (C,)
     false_points: np.ndarray  # (F,) int64 points of each false-record stream
     trip_prob: np.ndarray  # (C,) daily probability of a trip attempt (0 if no ban)
@@ -60,15 +62,15 @@ def _cumulative_shares(shares: list[float]) -> np.ndarray:
     return cum
 
 
-def _process_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative products of (1 - p) and 1 / log P(none fires) per class (0: never fires)."""
+def _process_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per class: cumulative products of (1 - p), q = P(any fires), 1 / log(1 - q) (0 if q = 0)."""
     n_classes, n_streams = p.shape
     cumprod = np.ones((n_classes, n_streams + 1))
     cumprod[:, 1:] = np.cumprod(1.0 - p, axis=1)
     log_none = np.log1p(-p).sum(axis=1) if n_streams else np.zeros(n_classes)
     with np.errstate(divide="ignore"):
         inv = np.where(log_none < 0.0, 1.0 / log_none, 0.0)
-    return cumprod, inv
+    return cumprod, -np.expm1(log_none), inv
 
 
 def class_index(group: int, income: int, region: int, n_incomes: int, n_regions: int) -> int:
@@ -111,14 +113,15 @@ def compile_tables(s: Scenario) -> KernelTables:
             p_false[c, fi] = fa.rate_by_group.get(g, fa.daily_rate)
         trip[c] = ban.daily_trip_rate if ban is not None else 0.0
 
-    behaviour_cumprod, behaviour_inv_log_none = _process_tables(p_behaviour)
-    false_cumprod, false_inv_log_none = _process_tables(p_false)
+    behaviour_cumprod, behaviour_q, behaviour_inv_log_none = _process_tables(p_behaviour)
+    false_cumprod, false_q, false_inv_log_none = _process_tables(p_false)
     scheme = s.scheme
     return KernelTables(
         group_cum=_cumulative_shares([c.share for c in pop.groups]),
         income_cum=_cumulative_shares([c.share for c in pop.income_levels]),
         region_cum=_cumulative_shares([c.share for c in pop.regions]),
         behaviour_cumprod=behaviour_cumprod,
+        behaviour_q=behaviour_q,
         behaviour_inv_log_none=behaviour_inv_log_none,
         record_prob=record,
         points=np.array([scheme.points.get(b, 0) for b in behaviours], dtype=np.int64),
@@ -126,6 +129,7 @@ def compile_tables(s: Scenario) -> KernelTables:
             [s.adaptation.rate_factor_when_recorded.get(b, 1.0) for b in behaviours]
         ),
         false_cumprod=false_cumprod,
+        false_q=false_q,
         false_inv_log_none=false_inv_log_none,
         false_points=np.array(
             [scheme.points.get(fa.behaviour, 0) for fa in false_streams], dtype=np.int64

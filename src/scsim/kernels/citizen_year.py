@@ -57,16 +57,28 @@ def _categorical(u, cumulative):
 
 
 @njit(inline="always", cache=True)
-def _next_candidate_day(key, process, index, day, inv_log_none, horizon):
+def _trait(key, which, cumulative):
+    """A categorical trait from the citizen's hash (no draw when there is one category)."""
+    if cumulative.shape[0] == 1:
+        return 0
+    return _categorical(uniform(key, TRAIT, which, 0), cumulative)
+
+
+@njit(inline="always", cache=True)
+def _next_candidate_day(key, process, index, day, q, inv_log_none, horizon):
     """The next day after ``day`` on which at least one stream of a process fires.
 
-    Gap ~ Geometric(Q) on {1, 2, ...} with Q = 1 - exp(log_none), drawn by
-    inversion: P(gap > k) = P(1 - u <= (1 - Q)^k) = (1 - Q)^k.  The table
-    holds 1 / log_none (0 when nothing can fire) to save a division.
+    Gap ~ Geometric(q) on {1, 2, ...}, drawn by inversion: P(gap > k) =
+    P(1 - u <= (1 - q)^k) = (1 - q)^k, so gap = 1 + floor(ln(1 - u) / ln(1 - q)).
+    The logarithm is skipped when the gap surely passes the horizon: with
+    k = horizon - day days left, (1 - q)^k >= 1 - k q (Bernoulli's inequality),
+    so u >= k q implies gap > k.  For rare processes that is almost always.
     """
-    if inv_log_none == 0.0:
+    if q == 0.0:
         return horizon + 1
     u = uniform(key, GAP, process, index)
+    if u >= (horizon - day) * q:
+        return horizon + 1
     steps = math.log(1.0 - u) * inv_log_none
     if steps >= horizon:
         return horizon + 1
@@ -137,9 +149,9 @@ def simulate_citizen(citizen_id, seed_key, horizon, t, flows, levels, hist, rate
     width = t.score_bin_width
 
     key = citizen_key(seed_key, citizen_id)
-    g = _categorical(uniform(key, TRAIT, 0, 0), t.group_cum)
-    i = _categorical(uniform(key, TRAIT, 1, 0), t.income_cum)
-    r = _categorical(uniform(key, TRAIT, 2, 0), t.region_cum)
+    g = _trait(key, 0, t.group_cum)
+    i = _trait(key, 1, t.income_cum)
+    r = _trait(key, 2, t.region_cum)
     c = (g * t.n_incomes + i) * t.n_regions + r
     behaviour_cumprod = t.behaviour_cumprod[c]
     false_cumprod = t.false_cumprod[c]
@@ -161,11 +173,15 @@ def simulate_citizen(citizen_id, seed_key, horizon, t, flows, levels, hist, rate
 
     behaviour_index = 0
     false_index = 0
+    behaviour_q = t.behaviour_q[c]
+    behaviour_inv = t.behaviour_inv_log_none[c]
+    false_q = t.false_q[c]
+    false_inv = t.false_inv_log_none[c]
     next_behaviour = _next_candidate_day(
-        key, BEHAVIOUR_PROCESS, behaviour_index, 0, t.behaviour_inv_log_none[c], horizon
+        key, BEHAVIOUR_PROCESS, behaviour_index, 0, behaviour_q, behaviour_inv, horizon
     )
     next_false = _next_candidate_day(
-        key, FALSE_PROCESS, false_index, 0, t.false_inv_log_none[c], horizon
+        key, FALSE_PROCESS, false_index, 0, false_q, false_inv, horizon
     )
     while True:
         day = min(next_behaviour, next_false)
@@ -190,7 +206,7 @@ def simulate_citizen(citizen_id, seed_key, horizon, t, flows, levels, hist, rate
                 b = _next_firing(behaviour_cumprod, b, uniform(key, SELECT, step, day))
             behaviour_index += 1
             next_behaviour = _next_candidate_day(
-                key, BEHAVIOUR_PROCESS, behaviour_index, day, t.behaviour_inv_log_none[c], horizon
+                key, BEHAVIOUR_PROCESS, behaviour_index, day, behaviour_q, behaviour_inv, horizon
             )
         if next_false == day:
             step = 0
@@ -204,7 +220,7 @@ def simulate_citizen(citizen_id, seed_key, horizon, t, flows, levels, hist, rate
                 )
             false_index += 1
             next_false = _next_candidate_day(
-                key, FALSE_PROCESS, false_index, day, t.false_inv_log_none[c], horizon
+                key, FALSE_PROCESS, false_index, day, false_q, false_inv, horizon
             )
 
         # Scoring and measures at the end of the day.
