@@ -174,6 +174,14 @@ def run(
     with console.status("loading compiled kernels (compiling on first use)...",
                         spinner="dots") if not quiet else _nothing():
         warm_up()
+    if not quiet:
+        from scsim.engine.memory import bytes_per_citizen, format_bytes
+
+        console.print(
+            f"population: {s.population.size:,} citizens, traits derived from (seed, id) as "
+            f"needed, so there is nothing to build; "
+            f"{format_bytes(s.population.size * bytes_per_citizen())} of end state"
+        )
     total = s.population.size * s.run.days
     columns = (
         TextColumn("[bold]{task.description}"),
