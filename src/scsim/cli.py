@@ -7,6 +7,7 @@ status 2, never a traceback, and never a half-written output folder.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -134,8 +135,8 @@ class RateColumn(ProgressColumn):
     """Citizen-days per second."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("?" if speed is None else f"{speed:,.3g} citizen-days/s", style="cyan")
+        speed = task.fields.get("rate")
+        return Text("-" if not speed else f"{speed:,.3g} citizen-days/s", style="cyan")
 
 
 @app.command()
@@ -195,10 +196,13 @@ def run(
     )
     with Progress(*columns, console=console, disable=quiet) as bar:
         task = bar.add_task(f"{s.name}: {s.population.size:,} x {s.run.days} days", total=total,
-                            citizens=0)
+                            citizens=0, rate=None)
+        started = time.perf_counter()
 
         def advance(done: int) -> None:
-            bar.update(task, completed=done * s.run.days, citizens=done)
+            elapsed = time.perf_counter() - started
+            rate = done * s.run.days / elapsed if elapsed > 0 else None
+            bar.update(task, completed=done * s.run.days, citizens=done, rate=rate)
 
         try:
             result, summary = run_to_folder(loaded, out, force=force, chunk_size=chunk_size,
