@@ -22,9 +22,12 @@ P = np.array([0.05, 0.2, 0.01])
 
 
 @njit
-def _simulate_patterns(key_seed, n_citizens, horizon, cumprod, q, inv_log_none):
-    patterns = np.zeros(8, dtype=np.int64)  # bit b set: stream b fired
-    gaps = np.zeros(200, dtype=np.int64)
+def _simulate(key_seed, n_citizens, horizon, cumprod, q, inv_log_none):
+    """Firing patterns per day (bit s: stream s fired), first gaps, firings per stream."""
+    n_streams = cumprod.shape[0] - 1
+    patterns = np.zeros(2**n_streams, dtype=np.int64)
+    first_gaps = np.zeros(200, dtype=np.int64)
+    fired = np.zeros(n_streams, dtype=np.int64)
     for cid in range(n_citizens):
         key = citizen_key(key_seed, cid)
         day, index = 0, 0
@@ -33,25 +36,25 @@ def _simulate_patterns(key_seed, n_citizens, horizon, cumprod, q, inv_log_none):
             if nxt > horizon:
                 break
             if index == 0:  # the first gap from day 0 is never cut short for k < horizon
-                gaps[min(nxt, 199)] += 1
+                first_gaps[min(nxt, 199)] += 1
             day = nxt
             index += 1
             pattern, step = 0, 0
             s = _first_firing(cumprod, uniform(key, SELECT, 0, day))
             while s >= 0:
                 pattern |= 1 << s
+                fired[s] += 1
                 step += 1
                 s = _next_firing(cumprod, s, uniform(key, SELECT, step, day))
             patterns[pattern] += 1
         patterns[0] += horizon - index  # days on which nothing fired
-    return patterns, gaps
+    return patterns, first_gaps, fired
 
 
 def test_firing_patterns_and_gaps_match_independent_bernoullis():
     cumprod, q, inv = _process_tables(P[None, :])
     n, horizon = 20_000, 100
-    patterns, gaps = _simulate_patterns(np.uint64(seed_key(5)), n, horizon, cumprod[0], q[0],
-                                        inv[0])
+    patterns, gaps, _ = _simulate(np.uint64(seed_key(5)), n, horizon, cumprod[0], q[0], inv[0])
     expected = np.zeros(8)
     for bits in itertools.product((0, 1), repeat=3):
         pattern = sum(b << k for k, b in enumerate(bits))
@@ -67,32 +70,12 @@ def test_firing_patterns_and_gaps_match_independent_bernoullis():
     assert stats.chisquare(observed, expected_gaps).pvalue > 1e-4
 
 
-@njit
-def _count_streams(key_seed, n_citizens, horizon, cumprod, q, inv_log_none):
-    fired = np.zeros(cumprod.shape[0] - 1, dtype=np.int64)
-    for cid in range(n_citizens):
-        key = citizen_key(key_seed, cid)
-        day, index = 0, 0
-        while True:
-            day = _next_candidate_day(key, 0, index, day, q, inv_log_none, horizon)
-            if day > horizon:
-                break
-            index += 1
-            step = 0
-            s = _first_firing(cumprod, uniform(key, SELECT, 0, day))
-            while s >= 0:
-                fired[s] += 1
-                step += 1
-                s = _next_firing(cumprod, s, uniform(key, SELECT, step, day))
-    return fired
-
-
 def test_streams_with_zero_rate_never_fire():
     """Each stream fires Binomial(n x horizon, p) times; zero-rate streams never."""
     p = np.array([0.0, 0.3, 0.0, 0.2, 0.0])
     cumprod, q, inv = _process_tables(p[None, :])
     n, horizon = 2000, 100
-    fired = _count_streams(np.uint64(seed_key(8)), n, horizon, cumprod[0], q[0], inv[0])
+    _, _, fired = _simulate(np.uint64(seed_key(8)), n, horizon, cumprod[0], q[0], inv[0])
     assert fired[[0, 2, 4]].sum() == 0
     trials = n * horizon
     for k in (1, 3):

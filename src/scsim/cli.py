@@ -6,7 +6,7 @@ status 2, never a traceback, and never a half-written output folder.
 
 from __future__ import annotations
 
-import sys
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated
@@ -173,7 +173,7 @@ def run(
     from scsim.run import run_to_folder
 
     with console.status("loading compiled kernels (compiling on first use)...",
-                        spinner="dots") if not quiet else _nothing():
+                        spinner="dots") if not quiet else contextlib.nullcontext():
         warm_up()
     if not quiet:
         from scsim.engine.memory import bytes_per_citizen, format_bytes
@@ -211,14 +211,6 @@ def run(
             raise fail(str(exc)) from None
     if not quiet:
         _print_summary(result, summary, out)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _print_summary(result, summary: dict, out: Path) -> None:
@@ -326,6 +318,3 @@ def bench(
     console.print(f"wrote {out}")
 
 
-def entry() -> None:  # pragma: no cover - used by `python -m scsim`
-    app(prog_name="scsim")
-    sys.exit(0)
