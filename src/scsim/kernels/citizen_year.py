@@ -86,31 +86,31 @@ def _next_candidate_day(key, process, index, day, q, inv_log_none, horizon):
 
 
 @njit(inline="always", cache=True)
-def _first_firing(cumprod, u):
+def _first_firing(cumprod, c, u):
     """Which stream fires first, given that at least one fires on this day.
 
     P(first <= t | any) = (1 - P[t+1]) / (1 - P[S]); the smallest t with
     P[t+1] < 1 - u (1 - P[S]) is the inverse.  Streams with p = 0 never win
     because the inequality is strict.
     """
-    n = cumprod.shape[0] - 1
-    threshold = 1.0 - u * (1.0 - cumprod[n])
+    n = cumprod.shape[1] - 1
+    threshold = 1.0 - u * (1.0 - cumprod[c, n])
     for t in range(n):
-        if cumprod[t + 1] < threshold:
+        if cumprod[c, t + 1] < threshold:
             return t
     return n - 1
 
 
 @njit(inline="always", cache=True)
-def _next_firing(cumprod, after, u):
+def _next_firing(cumprod, c, after, u):
     """The next stream after ``after`` that fires too (unconditioned), or -1.
 
     P(next <= t) = 1 - P[t+1] / P[after+1].
     """
-    n = cumprod.shape[0] - 1
-    threshold = cumprod[after + 1] * (1.0 - u)
+    n = cumprod.shape[1] - 1
+    threshold = cumprod[c, after + 1] * (1.0 - u)
     for t in range(after + 1, n):
-        if cumprod[t + 1] < threshold:
+        if cumprod[c, t + 1] < threshold:
             return t
     return -1
 
@@ -124,13 +124,13 @@ def _grade(score, grade_min):
 
 
 @njit(inline="always", cache=True)
-def _deny_trips(key, first_day, last_day, trip_prob, flows_g, column):
+def _deny_trips(key, first_day, last_day, trip_prob, flows, g, column):
     """Trip attempts on blacklisted days, each decided by a draw keyed by day."""
     if trip_prob <= 0.0:
         return
     for d in range(first_day, last_day + 1):
         if uniform(key, TRIP, 0, d) < trip_prob:
-            flows_g[d, column] += 1
+            flows[d, g, column] += 1
 
 
 @njit(inline="always", cache=True)
@@ -153,16 +153,14 @@ def simulate_citizen(citizen_id, seed_key, horizon, t, flows, levels, hist, rate
     i = _trait(key, 1, t.income_cum)
     r = _trait(key, 2, t.region_cum)
     c = (g * t.n_incomes + i) * t.n_regions + r
-    behaviour_cumprod = t.behaviour_cumprod[c]
-    false_cumprod = t.false_cumprod[c]
-    record_prob = t.record_prob[c]
+    # No array views here: each view would cost an atomic reference count
+    # increment and decrement per citizen; everything is indexed in place.
+    behaviour_cumprod = t.behaviour_cumprod
+    false_cumprod = t.false_cumprod
     trip_prob = t.trip_prob[c]
-    flows_g = flows[:, g, :]
-    levels_g = levels[:, g, :]
-    hist_g = hist[:, g, :]
     n_grades = t.grade_min.shape[0]
 
-    levels_g[0, LEVEL_POPULATION] += 1
+    levels[0, g, LEVEL_POPULATION] += 1
     score = t.start_score
     n_false = 0
     blacklisted = score < t.blacklist_below
@@ -191,32 +189,32 @@ def simulate_citizen(citizen_id, seed_key, horizon, t, flows, levels, hist, rate
         new_false = 0
         if next_behaviour == day:
             step = 0
-            b = _first_firing(behaviour_cumprod, uniform(key, SELECT, 0, day))
+            b = _first_firing(behaviour_cumprod, c, uniform(key, SELECT, 0, day))
             while b >= 0:
                 committed = True
                 if t.adapt_factor[b] < 1.0:
                     committed = uniform(key, ACCEPT, b, day) < rate_multiplier[b]
                 if committed:
-                    flows_g[day, b] += 1
-                    if uniform(key, RECORD, b, day) < record_prob[b]:
-                        flows_g[day, n_behaviours + b] += 1
+                    flows[day, g, b] += 1
+                    if uniform(key, RECORD, b, day) < t.record_prob[c, b]:
+                        flows[day, g, n_behaviours + b] += 1
                         change += t.points[b]
                         rate_multiplier[b] *= t.adapt_factor[b]
                 step += 1
-                b = _next_firing(behaviour_cumprod, b, uniform(key, SELECT, step, day))
+                b = _next_firing(behaviour_cumprod, c, b, uniform(key, SELECT, step, day))
             behaviour_index += 1
             next_behaviour = _next_candidate_day(
                 key, BEHAVIOUR_PROCESS, behaviour_index, day, behaviour_q, behaviour_inv, horizon
             )
         if next_false == day:
             step = 0
-            f = _first_firing(false_cumprod, uniform(key, SELECT, _SELECT_STRIDE, day))
+            f = _first_firing(false_cumprod, c, uniform(key, SELECT, _SELECT_STRIDE, day))
             while f >= 0:
                 new_false += 1
                 change += t.false_points[f]
                 step += 1
                 f = _next_firing(
-                    false_cumprod, f, uniform(key, SELECT, _SELECT_STRIDE + step, day)
+                    false_cumprod, c, f, uniform(key, SELECT, _SELECT_STRIDE + step, day)
                 )
             false_index += 1
             next_false = _next_candidate_day(
@@ -226,41 +224,41 @@ def simulate_citizen(citizen_id, seed_key, horizon, t, flows, levels, hist, rate
         # Scoring and measures at the end of the day.
         new_score = min(max(score + change, t.min_score), t.max_score)
         if new_score != score:
-            levels_g[day, LEVEL_SCORE_SUM] += new_score - score
+            levels[day, g, LEVEL_SCORE_SUM] += new_score - score
             old_bin = (score - t.min_score) // width
             new_bin = (new_score - t.min_score) // width
             if old_bin != new_bin:
-                hist_g[day, old_bin] -= 1
-                hist_g[day, new_bin] += 1
+                hist[day, g, old_bin] -= 1
+                hist[day, g, new_bin] += 1
             if n_grades > 0:
                 new_grade = _grade(new_score, t.grade_min)
                 if new_grade != grade:
-                    levels_g[day, LEVEL_FIRST_GRADE + grade] -= 1
-                    levels_g[day, LEVEL_FIRST_GRADE + new_grade] += 1
+                    levels[day, g, LEVEL_FIRST_GRADE + grade] -= 1
+                    levels[day, g, LEVEL_FIRST_GRADE + new_grade] += 1
                     grade = new_grade
-        flows_g[day, col_false] += new_false
+        flows[day, g, col_false] += new_false
         if n_false == 0 and new_false > 0:
-            levels_g[day, LEVEL_WITH_FALSE_RECORDS] += 1
+            levels[day, g, LEVEL_WITH_FALSE_RECORDS] += 1
         was_wrong = blacklisted and n_false > 0
         now_blacklisted = new_score < t.blacklist_below
         n_false += new_false
         if now_blacklisted != blacklisted:
             if now_blacklisted:
-                levels_g[day, LEVEL_BLACKLISTED] += 1
-                flows_g[day, col_entered] += 1
+                levels[day, g, LEVEL_BLACKLISTED] += 1
+                flows[day, g, col_entered] += 1
                 blacklisted_since = day
             else:
-                levels_g[day, LEVEL_BLACKLISTED] -= 1
-                flows_g[day, col_left] += 1
-                _deny_trips(key, blacklisted_since, day - 1, trip_prob, flows_g, col_denied)
+                levels[day, g, LEVEL_BLACKLISTED] -= 1
+                flows[day, g, col_left] += 1
+                _deny_trips(key, blacklisted_since, day - 1, trip_prob, flows, g, col_denied)
             blacklisted = now_blacklisted
         is_wrong = blacklisted and n_false > 0
         if is_wrong != was_wrong:
-            levels_g[day, LEVEL_WRONGLY_BLACKLISTED] += 1 if is_wrong else -1
+            levels[day, g, LEVEL_WRONGLY_BLACKLISTED] += 1 if is_wrong else -1
         score = new_score
 
     if blacklisted:
-        _deny_trips(key, blacklisted_since, horizon, trip_prob, flows_g, col_denied)
+        _deny_trips(key, blacklisted_since, horizon, trip_prob, flows, g, col_denied)
     return score, n_false
 
 
@@ -281,9 +279,12 @@ def simulate_chunk(
         lo = w * per_worker
         hi = min(count, lo + per_worker)
         rate_multiplier = np.ones(t.points.shape[0])
+        flows_w = flows[w]  # views made once per worker, not once per citizen
+        levels_w = levels[w]
+        hist_w = hist[w]
         for k in range(lo, hi):
             score, n_false = simulate_citizen(
-                first_id + k, seed_key, horizon, t, flows[w], levels[w], hist[w], rate_multiplier
+                first_id + k, seed_key, horizon, t, flows_w, levels_w, hist_w, rate_multiplier
             )
             final_score[k] = score
             final_false[k] = min(n_false, 255)
