@@ -111,11 +111,7 @@ def run_benchmarks(cases: list[BenchCase], repeats: int, progress=None) -> list[
     return results
 
 
-def machine() -> dict:
+def results_document(results: list[BenchResult], repeats: int) -> dict:
     from scsim.run import provenance
 
-    return provenance()
-
-
-def results_document(results: list[BenchResult], repeats: int) -> dict:
-    return {"repeats": repeats, "machine": machine(), "results": [asdict(r) for r in results]}
+    return {"repeats": repeats, "machine": provenance(), "results": [asdict(r) for r in results]}

@@ -13,6 +13,10 @@ import pyarrow as pa
 
 from scsim.engine.sim import SimulationResult
 from scsim.kernels.citizen_year import (
+    FLOW_DENIED_TRIPS,
+    FLOW_ENTERED_BLACKLIST,
+    FLOW_FALSE_RECORDS,
+    FLOW_LEFT_BLACKLIST,
     LEVEL_BLACKLISTED,
     LEVEL_FIRST_GRADE,
     LEVEL_SCORE_SUM,
@@ -73,12 +77,12 @@ def daily_table(result: SimulationResult) -> pa.Table:
         "mean_score": per_row(np.where(population[None, :] > 0, mean_score, np.nan)),
         "blacklisted": per_row(levels[:, :, LEVEL_BLACKLISTED]),
         "wrongly_blacklisted": per_row(levels[:, :, LEVEL_WRONGLY_BLACKLISTED]),
-        "denied_trips": per_row(flows[:, :, 2 * n_b + 1]),
+        "denied_trips": per_row(flows[:, :, 2 * n_b + FLOW_DENIED_TRIPS]),
         "speech_events": per_row(flows[:, :, speech].sum(axis=-1)),
         "recorded_speech": per_row(flows[:, :, [n_b + k for k in speech]].sum(axis=-1)),
-        "entered_blacklist": per_row(flows[:, :, 2 * n_b + 2]),
-        "left_blacklist": per_row(flows[:, :, 2 * n_b + 3]),
-        "false_records": per_row(flows[:, :, 2 * n_b]),
+        "entered_blacklist": per_row(flows[:, :, 2 * n_b + FLOW_ENTERED_BLACKLIST]),
+        "left_blacklist": per_row(flows[:, :, 2 * n_b + FLOW_LEFT_BLACKLIST]),
+        "false_records": per_row(flows[:, :, 2 * n_b + FLOW_FALSE_RECORDS]),
         "citizens_with_false_records": per_row(levels[:, :, LEVEL_WITH_FALSE_RECORDS]),
     }
     t = result.tables

@@ -33,6 +33,13 @@ LEVEL_WRONGLY_BLACKLISTED = 3
 LEVEL_WITH_FALSE_RECORDS = 4
 LEVEL_FIRST_GRADE = 5
 
+# Flow columns: committed[B], recorded[B], then these, at 2 * B + offset.
+FLOW_FALSE_RECORDS = 0
+FLOW_DENIED_TRIPS = 1
+FLOW_ENTERED_BLACKLIST = 2
+FLOW_LEFT_BLACKLIST = 3
+N_OTHER_FLOWS = 4
+
 # Processes (the stream numbers of their GAP and SELECT draws).
 BEHAVIOUR_PROCESS = 0
 FALSE_PROCESS = 1
@@ -40,8 +47,7 @@ _SELECT_STRIDE = 4096  # streams of SELECT draws: process * stride + step
 
 
 def n_flow_columns(n_behaviours: int) -> int:
-    """committed[B], recorded[B], false_records, denied_trips, entered, left."""
-    return 2 * n_behaviours + 4
+    return 2 * n_behaviours + N_OTHER_FLOWS
 
 
 def n_level_columns(n_grades: int) -> int:
@@ -142,10 +148,10 @@ def simulate_citizen(citizen_id, seed_key, horizon, t, flows, levels, hist, rate
     happen (day 0: only the population count).
     """
     n_behaviours = t.points.shape[0]
-    col_false = 2 * n_behaviours
-    col_denied = col_false + 1
-    col_entered = col_false + 2
-    col_left = col_false + 3
+    col_false = 2 * n_behaviours + FLOW_FALSE_RECORDS
+    col_denied = 2 * n_behaviours + FLOW_DENIED_TRIPS
+    col_entered = 2 * n_behaviours + FLOW_ENTERED_BLACKLIST
+    col_left = 2 * n_behaviours + FLOW_LEFT_BLACKLIST
     width = t.score_bin_width
 
     key = citizen_key(seed_key, citizen_id)
