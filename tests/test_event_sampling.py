@@ -15,7 +15,7 @@ from numba import njit
 from scipy import stats
 
 from scsim.engine.tables import _process_tables
-from scsim.kernels.citizen_year import _first_firing, _next_candidate_day, _next_firing
+from scsim.kernels.neighbourhood import _first_firing, _next_candidate_day, _next_firing
 from scsim.rng.counter import SELECT, citizen_key, seed_key, uniform
 
 P = np.array([0.05, 0.2, 0.01])

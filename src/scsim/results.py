@@ -11,18 +11,32 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from scsim.engine.sim import SimulationResult
-from scsim.kernels.citizen_year import (
+from scsim.engine.sim import SimulationResult, Tallies
+from scsim.engine.tables import OFFENCE, SPEECH
+from scsim.kernels.neighbourhood import (
+    FLOW_APPEALS,
+    FLOW_APPEALS_WON,
     FLOW_DENIED_TRIPS,
     FLOW_ENTERED_BLACKLIST,
+    FLOW_EXPIRED,
+    FLOW_FALSE_CAUGHT,
     FLOW_FALSE_RECORDS,
     FLOW_LEFT_BLACKLIST,
+    FLOW_REPAIRED,
+    FLOW_SCHOOL_APPLICATIONS,
+    FLOW_SCHOOL_PENALISED,
+    FLOW_SPEECH_BLOCKED,
     LEVEL_BLACKLISTED,
+    LEVEL_BLACKLISTED_WITH_FALSE,
     LEVEL_FIRST_GRADE,
+    LEVEL_INCOME_LOSS,
+    LEVEL_REWARDED,
     LEVEL_SCORE_SUM,
+    LEVEL_SUSPENDED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
 )
+from scsim.scenario.model import Scenario
 
 CONTRACT_COLUMNS = (
     "day",
@@ -38,8 +52,9 @@ CONTRACT_COLUMNS = (
 QUANTILES = (0.1, 0.5, 0.9)
 
 
-def score_quantiles(histogram: np.ndarray, population: np.ndarray, min_score: int, width: int,
-                    q: float) -> np.ndarray:
+def score_quantiles(
+    histogram: np.ndarray, population: np.ndarray, min_score: int, width: int, q: float
+) -> np.ndarray:
     """Lower q-quantile of the score per (day, group): the smallest bin edge s with F(s) >= q.
 
     Exact when bins are one point wide; otherwise the lower edge of the bin.
@@ -50,16 +65,33 @@ def score_quantiles(histogram: np.ndarray, population: np.ndarray, min_score: in
     return min_score + below * width
 
 
+def _kind_columns(s: Scenario, kind: int) -> list[int]:
+    codes = {"offence": OFFENCE, "speech": SPEECH}
+    return [k for k, b in enumerate(s.behaviours.values()) if codes.get(b.kind) == kind]
+
+
+def _speech_published(s: Scenario, tallies: Tallies) -> np.ndarray:
+    n_b = len(s.behaviours)
+    flows = tallies.flows[1:]
+    return (
+        flows[:, :, _kind_columns(s, SPEECH)].sum(axis=-1)
+        - flows[:, :, 2 * n_b + FLOW_SPEECH_BLOCKED]
+    )
+
+
 def daily_table(result: SimulationResult) -> pa.Table:
+    """One row per (day, group): the output contract's columns first, then the rest."""
     s = result.scenario
     days = s.run.days
     groups = [c.name for c in s.population.groups]
     behaviours = list(s.behaviours)
     n_b = len(behaviours)
     population = result.population
+    scored = result.scored
     flows = result.flows[1:]
     levels = result.levels[1:]
     hist = result.score_histogram[1:]
+    paired = result.counterfactual is not None
 
     day = np.repeat(np.arange(1, days + 1, dtype=np.int32), len(groups))
     group = np.tile(np.array(groups, dtype=object), days)
@@ -67,28 +99,68 @@ def daily_table(result: SimulationResult) -> pa.Table:
     def per_row(values: np.ndarray) -> np.ndarray:
         return values.reshape(-1)
 
-    speech = [k for k, b in enumerate(behaviours) if s.behaviours[b].kind == "speech"]
+    def flow(offset: int) -> np.ndarray:
+        return per_row(flows[:, :, 2 * n_b + offset])
+
+    speech = _kind_columns(s, SPEECH)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_score = levels[:, :, LEVEL_SCORE_SUM] / population[None, :]
+        mean_score = levels[:, :, LEVEL_SCORE_SUM] / scored[None, :]
+    wrongly = LEVEL_WRONGLY_BLACKLISTED if paired else LEVEL_BLACKLISTED_WITH_FALSE
     columns: dict[str, np.ndarray] = {
         "day": day,
         "group": group,
         "population": per_row(np.broadcast_to(population, (days, len(groups)))),
-        "mean_score": per_row(np.where(population[None, :] > 0, mean_score, np.nan)),
+        "mean_score": per_row(np.where(scored[None, :] > 0, mean_score, np.nan)),
         "blacklisted": per_row(levels[:, :, LEVEL_BLACKLISTED]),
-        "wrongly_blacklisted": per_row(levels[:, :, LEVEL_WRONGLY_BLACKLISTED]),
-        "denied_trips": per_row(flows[:, :, 2 * n_b + FLOW_DENIED_TRIPS]),
+        "wrongly_blacklisted": per_row(levels[:, :, wrongly]),
+        "denied_trips": flow(FLOW_DENIED_TRIPS),
         "speech_events": per_row(flows[:, :, speech].sum(axis=-1)),
         "recorded_speech": per_row(flows[:, :, [n_b + k for k in speech]].sum(axis=-1)),
-        "entered_blacklist": per_row(flows[:, :, 2 * n_b + FLOW_ENTERED_BLACKLIST]),
-        "left_blacklist": per_row(flows[:, :, 2 * n_b + FLOW_LEFT_BLACKLIST]),
-        "false_records": per_row(flows[:, :, 2 * n_b + FLOW_FALSE_RECORDS]),
+        "scored": per_row(np.broadcast_to(scored, (days, len(groups)))),
+        "entered_blacklist": flow(FLOW_ENTERED_BLACKLIST),
+        "left_blacklist": flow(FLOW_LEFT_BLACKLIST),
+        "blacklisted_with_false_records": per_row(levels[:, :, LEVEL_BLACKLISTED_WITH_FALSE]),
+        "false_records": flow(FLOW_FALSE_RECORDS),
         "citizens_with_false_records": per_row(levels[:, :, LEVEL_WITH_FALSE_RECORDS]),
+        "false_records_caught_by_review": flow(FLOW_FALSE_CAUGHT),
+        "appeals": flow(FLOW_APPEALS),
+        "appeals_won": flow(FLOW_APPEALS_WON),
+        "records_expired": flow(FLOW_EXPIRED),
+        "records_repaired": flow(FLOW_REPAIRED),
+        "speech_blocked": flow(FLOW_SPEECH_BLOCKED),
+        "suspended_accounts": per_row(levels[:, :, LEVEL_SUSPENDED]),
+        "income_lost": per_row(levels[:, :, LEVEL_INCOME_LOSS]),
+        "school_applications": flow(FLOW_SCHOOL_APPLICATIONS),
+        "school_admissions_refused": flow(FLOW_SCHOOL_PENALISED),
+        "deposit_waived": per_row(levels[:, :, LEVEL_REWARDED]),
+        "offences_committed": per_row(flows[:, :, _kind_columns(s, OFFENCE)].sum(axis=-1)),
     }
+    if paired:
+        cf = result.counterfactual_tallies
+        cf_s = result.counterfactual
+        cf_flows = cf.flows[1:]
+        cf_n_b = len(cf_s.behaviours)
+        columns["counterfactual_blacklisted"] = per_row(cf.levels[1:, :, LEVEL_BLACKLISTED])
+        columns["counterfactual_denied_trips"] = per_row(
+            cf_flows[:, :, 2 * cf_n_b + FLOW_DENIED_TRIPS]
+        )
+        columns["counterfactual_offences_committed"] = per_row(
+            cf_flows[:, :, _kind_columns(cf_s, OFFENCE)].sum(axis=-1)
+        )
+        columns["behaviours_prevented"] = (
+            columns["counterfactual_offences_committed"] - columns["offences_committed"]
+        )
+        columns["speech_lost"] = per_row(
+            _speech_published(cf_s, cf) - _speech_published(s, result.run)
+        )
+        columns["counterfactual_income_lost"] = per_row(cf.levels[1:, :, LEVEL_INCOME_LOSS])
+        columns["counterfactual_school_admissions_refused"] = per_row(
+            cf_flows[:, :, 2 * cf_n_b + FLOW_SCHOOL_PENALISED]
+        )
     t = result.tables
     for q in QUANTILES:
         columns[f"score_p{round(q * 100):02d}"] = per_row(
-            score_quantiles(hist, population, t.min_score, t.score_bin_width, q)
+            score_quantiles(hist, scored, t.min_score, t.score_bin_width, q)
         )
     for k, grade in enumerate(s.scheme.grades):
         columns[f"grade_{grade.name}"] = per_row(levels[:, :, LEVEL_FIRST_GRADE + k])

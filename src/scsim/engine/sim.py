@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
-from scsim.engine.tables import KernelTables, compile_tables, n_score_bins
-from scsim.kernels.citizen_year import (
+from scsim.engine.tables import (
+    KernelTables,
+    compile_tables,
+    n_score_bins,
+    penalty_levels,
+)
+from scsim.kernels.neighbourhood import (
+    LEDGER_SQ_HIGH,
+    LEDGER_SQ_LOW,
+    LEDGER_SUM,
     LEVEL_BLACKLISTED,
     LEVEL_FIRST_GRADE,
     LEVEL_POPULATION,
+    LEVEL_REWARDED,
     LEVEL_SCORE_SUM,
+    LEVEL_SCORED,
+    N_QUANTITIES,
     n_flow_columns,
     n_level_columns,
-    simulate_chunk,
+    simulate_worker,
 )
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
@@ -26,19 +38,35 @@ DEFAULT_CHUNK_SIZE = 1 << 20
 
 
 @dataclass
-class SimulationResult:
-    """Daily tallies per group, plus the end state of every citizen."""
+class Tallies:
+    """Daily tallies per group of one scenario."""
 
-    scenario: Scenario
-    tables: KernelTables
-    population: np.ndarray
-    """(G,) citizens per group."""
     flows: np.ndarray
     """(T+1, G, flow columns) events on each day; row 0 is empty."""
     levels: np.ndarray
     """(T+1, G, level columns) state at the end of each day; row 0 is day 0."""
     score_histogram: np.ndarray
-    """(T+1, G, bins) citizens per score bin at the end of each day."""
+    """(T+1, G, bins) scored citizens per score bin at the end of each day."""
+
+
+@dataclass
+class SimulationResult:
+    """Daily tallies per group, the paired ledger, and the end state of every citizen."""
+
+    scenario: Scenario
+    tables: KernelTables
+    population: np.ndarray
+    """(G,) citizens per group."""
+    scored: np.ndarray
+    """(G,) scored citizens (adults and elders) per group."""
+    run: Tallies
+    counterfactual: Scenario | None
+    """The scenario paired with the run, if any."""
+    counterfactual_tallies: Tallies | None
+    ledger_sum: np.ndarray
+    """(G, quantities) int64 sums over citizens of each per-citizen ledger quantity."""
+    ledger_sum_squares: np.ndarray
+    """(G, quantities) float64 sums of their squares (summed exactly, then rounded)."""
     final_score: np.ndarray
     final_false_records: np.ndarray
     first_id: int
@@ -46,75 +74,143 @@ class SimulationResult:
     chunk_size: int
     timings: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def flows(self) -> np.ndarray:
+        return self.run.flows
 
-def _fill_initial_state(
-    t: KernelTables, population: np.ndarray, levels0: np.ndarray, hist0: np.ndarray
-) -> None:
-    """Day-0 levels: every citizen starts at the start score with no records."""
-    levels0[:, LEVEL_SCORE_SUM] = population * t.start_score
-    levels0[:, LEVEL_BLACKLISTED] = population if t.start_score < t.blacklist_below else 0
+    @property
+    def levels(self) -> np.ndarray:
+        return self.run.levels
+
+    @property
+    def score_histogram(self) -> np.ndarray:
+        return self.run.score_histogram
+
+
+def _fill_initial_state(t: KernelTables, scored: np.ndarray, levels0: np.ndarray,
+                        hist0: np.ndarray) -> None:
+    """Day-0 levels: every scored citizen starts at the start score with no records."""
+    levels0[:, LEVEL_SCORE_SUM] = scored * t.start_score
+    levels0[:, LEVEL_BLACKLISTED] = 0  # the schema keeps start_score >= blacklist_below
     if len(t.grade_min):
         start_grade = int(np.argmax(t.start_score >= t.grade_min))
-        levels0[:, LEVEL_FIRST_GRADE + start_grade] = population
-    hist0[:, (t.start_score - t.min_score) // t.score_bin_width] = population
+        levels0[:, LEVEL_FIRST_GRADE + start_grade] = scored
+        levels0[:, LEVEL_REWARDED] = scored * t.rewarded_grade[start_grade]
+    hist0[:, (t.start_score - t.min_score) // t.score_bin_width] = scored
+
+
+def _tallies(t: KernelTables, flows: np.ndarray, levels: np.ndarray, hist: np.ndarray) -> Tallies:
+    levels_total = levels.sum(axis=0)
+    hist_total = hist.sum(axis=0)
+    _fill_initial_state(t, levels_total[0, :, LEVEL_SCORED], levels_total[0], hist_total[0])
+    return Tallies(flows.sum(axis=0), np.cumsum(levels_total, axis=0),
+                   np.cumsum(hist_total, axis=0))
+
+
+def _exact_squares(ledger: np.ndarray) -> np.ndarray:
+    """Sum the two-word sums of squares of all workers with Python integers."""
+    high = ledger[..., LEDGER_SQ_HIGH].astype(object).sum(axis=0)
+    low = ledger[..., LEDGER_SQ_LOW].astype(object).sum(axis=0)
+    return (high * (1 << 62) + low).astype(np.float64)
 
 
 ProgressCallback = Callable[[int], None]
 """Called after each chunk with the number of citizens simulated so far."""
 
 
+def _buffers(s: Scenario, t: KernelTables, n_workers: int) -> tuple[np.ndarray, ...]:
+    shape = (n_workers, s.run.days + 1, len(s.population.groups))
+    return (
+        np.zeros((*shape, n_flow_columns(len(s.behaviours))), dtype=np.int64),
+        np.zeros((*shape, n_level_columns(len(s.scheme.grades))), dtype=np.int64),
+        np.zeros((*shape, n_score_bins(t)), dtype=np.int64),
+    )
+
+
 def simulate(
     scenario: Scenario,
     *,
+    counterfactual: Scenario | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     first_id: int = 0,
     progress: ProgressCallback | None = None,
 ) -> SimulationResult:
     """Simulate citizens ``first_id .. first_id + population.size - 1``.
 
+    With a ``counterfactual`` (a scenario of the same world, see
+    ``scsim.scenario.pairing``) every neighbourhood is simulated under both,
+    with the same draws, and the ledger holds exact per-citizen differences.
     The number of worker threads is numba's current setting
     (``numba.set_num_threads`` or ``NUMBA_NUM_THREADS``); it changes speed
-    only, never results.
+    only, never results.  ``chunk_size`` is rounded up to whole neighbourhoods.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
     t0 = time.perf_counter()
-    tables = compile_tables(scenario)
+    deepest = max(penalty_levels(scenario),
+                  penalty_levels(counterfactual) if counterfactual is not None else 0)
+    tables = compile_tables(scenario, deepest)
+    tables_cf = compile_tables(counterfactual, deepest) if counterfactual is not None else tables
+    unit = tables.unit_size
+    chunk_size = -(-chunk_size // unit) * unit
     n = scenario.population.size
     horizon = scenario.run.days
-    n_groups = len(scenario.population.groups)
     n_workers = numba.get_num_threads()
-    shape = (n_workers, horizon + 1, n_groups)
-    flows = np.zeros((*shape, n_flow_columns(len(scenario.behaviours))), dtype=np.int64)
-    levels = np.zeros((*shape, n_level_columns(len(scenario.scheme.grades))), dtype=np.int64)
-    hist = np.zeros((*shape, n_score_bins(tables)), dtype=np.int64)
+    flows, levels, hist = _buffers(scenario, tables, n_workers)
+    if counterfactual is not None:
+        flows_cf, levels_cf, hist_cf = _buffers(counterfactual, tables_cf, n_workers)
+    else:
+        flows_cf = levels_cf = hist_cf = np.zeros((n_workers, 1, 1, 1), dtype=np.int64)
+    ledger = np.zeros((n_workers, len(scenario.population.groups), N_QUANTITIES, 3),
+                      dtype=np.int64)
     final_score = np.empty(n, dtype=np.int16)
     final_false = np.empty(n, dtype=np.uint8)
     key = np.uint64(seed_key(scenario.run.seed))
     t1 = time.perf_counter()
 
-    for start in range(0, n, chunk_size):
-        count = min(chunk_size, n - start)
-        simulate_chunk(
-            np.int64(first_id + start), np.int64(count), key, np.int64(horizon), tables,
-            flows, levels, hist,
-            final_score[start : start + count], final_false[start : start + count],
+    paired = counterfactual is not None
+
+    def work(w: int, start: int, count: int, lo: int, hi: int) -> None:
+        simulate_worker(
+            np.int64(first_id + start), np.int64(count), np.int64(lo), np.int64(hi), key,
+            np.int64(horizon), tables, tables_cf, paired, flows[w], levels[w], hist[w],
+            flows_cf[w], levels_cf[w], hist_cf[w], ledger[w], final_score[start : start + count],
+            final_false[start : start + count],
         )
-        if progress is not None:
-            progress(start + count)
+
+    # Each worker (a thread running the kernel without the GIL) takes a
+    # contiguous run of a chunk's neighbourhoods and adds into its own slice of
+    # every buffer; all sums are integers, so the split never changes results.
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        for start in range(0, n, chunk_size):
+            count = min(chunk_size, n - start)
+            n_units = -(-count // unit)
+            per_worker = -(-n_units // n_workers)
+            jobs = [
+                pool.submit(work, w, start, count, min(n_units, w * per_worker),
+                            min(n_units, (w + 1) * per_worker))
+                for w in range(n_workers)
+            ]
+            for job in jobs:
+                job.result()
+            if progress is not None:
+                progress(start + count)
     t2 = time.perf_counter()
 
-    levels_total = levels.sum(axis=0)
-    hist_total = hist.sum(axis=0)
-    population = levels_total[0, :, LEVEL_POPULATION].copy()
-    _fill_initial_state(tables, population, levels_total[0], hist_total[0])
+    run = _tallies(tables, flows, levels, hist)
     result = SimulationResult(
         scenario=scenario,
         tables=tables,
-        population=population,
-        flows=flows.sum(axis=0),
-        levels=np.cumsum(levels_total, axis=0),
-        score_histogram=np.cumsum(hist_total, axis=0),
+        population=run.levels[0, :, LEVEL_POPULATION].copy(),
+        scored=run.levels[0, :, LEVEL_SCORED].copy(),
+        run=run,
+        counterfactual=counterfactual,
+        counterfactual_tallies=(
+            _tallies(tables_cf, flows_cf, levels_cf, hist_cf) if counterfactual is not None
+            else None
+        ),
+        ledger_sum=ledger[..., LEDGER_SUM].sum(axis=0),
+        ledger_sum_squares=_exact_squares(ledger),
         final_score=final_score,
         final_false_records=final_false,
         first_id=first_id,

@@ -1,58 +1,105 @@
 """Compile a validated scenario into the flat arrays the kernel reads.
 
-A citizen's *class* is the combination (group, income level, region); every
-rate and probability the kernel needs is tabulated per class, so the kernel
-never looks at names or dictionaries.
+A scored citizen's *class* is the combination (group, income level, region,
+age band); every rate and probability the kernel needs is tabulated per class,
+so the kernel never looks at names or dictionaries.  Children are never scored
+and have no class.
 
 Two candidate processes run per citizen:
 
 * the **behaviour** process (the world): on each day, behaviour ``b`` fires
-  independently with probability ``p[c, b]``, the rate before adaptation;
+  independently with probability ``p[c, b]``, the highest rate the citizen
+  can have (before deterrence and adaptation, at the lowest income an
+  employment penalty can push the citizen to); each candidate is then
+  committed with probability (actual rate) / p, by thinning;
 * the **false-attribution** process (the system): each channel with a false
   match rate attributes a false record with probability ``q[c, f]``.
 
 Each process is stored as the cumulative products ``P[c, t] = prod_{s<t} (1 -
 p[c, s])`` (``P[c, 0] = 1``), from which the kernel draws the gap to the next
 day on which any stream fires and which streams fire that day.  Keeping the
-world's process separate from the system's means that a policy change never
-moves a behaviour draw: paired runs share every behaviour event.
+world's process separate from the system's, and computing the world's
+candidate rates from the world alone plus the deepest income penalty of the
+paired scenarios, means that a policy change never moves a behaviour draw:
+paired runs share every candidate event and every acceptance draw.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from scsim.scenario.model import Scenario
 
+OFFENCE, SPEECH, GOOD_DEED = 0, 1, 2
+KIND_CODES = {"offence": OFFENCE, "speech": SPEECH, "good_deed": GOOD_DEED}
+ADULT, ELDER, CHILD = 0, 1, 2
+SCORED_AGES = ("adult", "elder")
+SUSPEND_NONE, SUSPEND_ON_SPEECH, SUSPEND_ON_BLACKLIST = 0, 1, 2
+
 
 class KernelTables(NamedTuple):
-    """Everything the kernel needs, as arrays (numba accepts named tuples)."""
+    """Everything the kernel needs, as arrays and numbers (numba accepts named tuples)."""
 
     group_cum: np.ndarray  # (G,) float64 cumulative shares (inf from the last used one)
     income_cum: np.ndarray  # (I,)
     region_cum: np.ndarray  # (R,)
-    behaviour_cumprod: np.ndarray  # (C, B+1) float64
-    behaviour_q: np.ndarray  # (C,) P(at least one behaviour fires on a day)
+    behaviour_cumprod: np.ndarray  # (C, B+1) float64, candidate rates
+    behaviour_q: np.ndarray  # (C,) P(at least one candidate on a day)
     behaviour_inv_log_none: np.ndarray  # (C,) 1 / log(1 - q), or 0 when q = 0
+    accept_ratio: np.ndarray  # (C, 2, B) actual rate / candidate rate, without / with penalty
     record_prob: np.ndarray  # (C, B) probability a committed event is recorded
     points: np.ndarray  # (B,) int64 points per recorded event
     adapt_factor: np.ndarray  # (B,) rate factor per recorded event (1 = none)
+    kind: np.ndarray  # (B,) int64 OFFENCE / SPEECH / GOOD_DEED
+    lists: np.ndarray  # (B,) int64 1 if an active record of it blacklists
+    repairable: np.ndarray  # (B,) int64 1 if credit repair applies to its records
     false_cumprod: np.ndarray  # (C, F+1)
     false_q: np.ndarray  # (C,)
     false_inv_log_none: np.ndarray  # (C,)
     false_points: np.ndarray  # (F,) int64 points of each false-record stream
+    false_lists: np.ndarray  # (F,) int64 1 if the claimed behaviour blacklists
     trip_prob: np.ndarray  # (C,) daily probability of a trip attempt (0 if no ban)
+    income_loss: np.ndarray  # (C,) int64 yuan lost per blacklisted day
     grade_min: np.ndarray  # (K,) int64, highest first
+    rewarded_grade: np.ndarray  # (K,) int64 1 if the grade earns the deposit waiver
     start_score: int
     min_score: int
     max_score: int
-    blacklist_below: int  # min_score when there is no blacklist: nobody is below it
+    blacklist_below: int  # min_score when there is no threshold: nobody is below it
     score_bin_width: int
     n_incomes: int
     n_regions: int
+    retention_days: int  # 0: records never expire
+    appeal_contest: float
+    appeal_success: float
+    appeal_delay: int
+    repair_share: float
+    repair_delay: int
+    review_catch: float
+    suspension: int  # SUSPEND_*
+    suspension_days: int
+    school_day: int  # 0: no school admission measure
+    school_share: float
+    deterrence: bool
+    risk_inv_decay: float
+    risk_own_record: float
+    risk_own_sanction: float
+    risk_household: float
+    risk_contact: float
+    offence_sensitivity: float
+    speech_sensitivity: float
+    interacting: bool  # spillovers between members: simulate a neighbourhood in day order
+    households: bool
+    unit_size: int  # citizens per neighbourhood (1 without households)
+    contact_prob: float
+    household_cum: np.ndarray  # (H,) cumulative shares of household types
+    household_adults: np.ndarray  # (H,) int64
+    household_elders: np.ndarray  # (H,) int64
+    household_children: np.ndarray  # (H,) int64
 
 
 def _cumulative_shares(shares: list[float]) -> np.ndarray:
@@ -73,49 +120,93 @@ def _process_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cumprod, -np.expm1(log_none), inv
 
 
-def class_index(group: int, income: int, region: int, n_incomes: int, n_regions: int) -> int:
-    return (group * n_incomes + income) * n_regions + region
+def class_index(group: int, income: int, region: int, age: int, n_incomes: int,
+                n_regions: int) -> int:
+    return ((group * n_incomes + income) * n_regions + region) * len(SCORED_AGES) + age
 
 
-def compile_tables(s: Scenario) -> KernelTables:
+def penalty_levels(s: Scenario) -> int:
+    penalty = s.measures.employment_penalty
+    return penalty.levels_down if penalty is not None else 0
+
+
+def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> KernelTables:
+    """Tables of one scenario.
+
+    ``candidate_levels_down`` is the deepest employment penalty among the
+    scenarios run as a pair, so that both draw the same candidate events.
+    """
     pop = s.population
     groups = [c.name for c in pop.groups]
     incomes = [c.name for c in pop.income_levels]
     regions = [c.name for c in pop.regions]
     behaviours = list(s.behaviours)
-    n_classes = len(groups) * len(incomes) * len(regions)
+    n_b = len(behaviours)
+    n_classes = len(groups) * len(incomes) * len(regions) * len(SCORED_AGES)
     channel_of = {b: ch for ch in s.channels.values() for b in ch.records}
     false_streams = [ch.false_attribution for ch in s.channels.values() if ch.false_attribution]
+    down = penalty_levels(s)
+    candidate_down = max(down, candidate_levels_down or 0)
+    daily_income = [c.daily_income for c in pop.income_levels]
 
-    p_behaviour = np.zeros((n_classes, len(behaviours)))
-    record = np.zeros((n_classes, len(behaviours)))
+    def rate(b: str, g: str, i: int, r: str, a: str) -> float:
+        spec = s.behaviours[b]
+        return (
+            spec.daily_rate
+            * spec.multiplier_by_group.get(g, 1.0)
+            * spec.multiplier_by_income.get(incomes[i], 1.0)
+            * spec.multiplier_by_region.get(r, 1.0)
+            * spec.multiplier_by_age.get(a, 1.0)
+        )
+
+    p_candidate = np.zeros((n_classes, n_b))
+    accept = np.ones((n_classes, 2, n_b))
+    record = np.zeros((n_classes, n_b))
     p_false = np.zeros((n_classes, len(false_streams)))
     trip = np.zeros(n_classes)
+    income_loss = np.zeros(n_classes, dtype=np.int64)
     ban = s.measures.travel_ban
-    for (gi, g), (ii, i), (ri, r) in itertools.product(
-        enumerate(groups), enumerate(incomes), enumerate(regions)
+    for (gi, g), ii, (ri, r), (ai, a) in itertools.product(
+        enumerate(groups), range(len(incomes)), enumerate(regions), enumerate(SCORED_AGES)
     ):
-        c = class_index(gi, ii, ri, len(incomes), len(regions))
+        c = class_index(gi, ii, ri, ai, len(incomes), len(regions))
         for bi, b in enumerate(behaviours):
-            spec = s.behaviours[b]
-            p_behaviour[c, bi] = (
-                spec.daily_rate
-                * spec.multiplier_by_group.get(g, 1.0)
-                * spec.multiplier_by_income.get(i, 1.0)
-                * spec.multiplier_by_region.get(r, 1.0)
-            )
+            reachable = [rate(b, g, max(ii - k, 0), r, a) for k in range(candidate_down + 1)]
+            p_candidate[c, bi] = max(reachable)
+            if p_candidate[c, bi] > 0.0:
+                accept[c, 0, bi] = reachable[0] / p_candidate[c, bi]
+                accept[c, 1, bi] = reachable[down] / p_candidate[c, bi]
             channel = channel_of.get(b)
             if channel is not None:
                 record[c, bi] = channel.coverage_by_region.get(
                     r, channel.coverage
                 ) * channel.detection_by_group.get(g, channel.detection)
         for fi, fa in enumerate(false_streams):
-            p_false[c, fi] = fa.rate_by_group.get(g, fa.daily_rate)
+            p_false[c, fi] = fa.rate_by_group.get(g, fa.daily_rate) * fa.multiplier_by_region.get(
+                r, 1.0
+            )
         trip[c] = ban.daily_trip_rate if ban is not None else 0.0
+        income_loss[c] = daily_income[ii] - daily_income[max(ii - down, 0)] if down else 0
 
-    behaviour_cumprod, behaviour_q, behaviour_inv_log_none = _process_tables(p_behaviour)
+    behaviour_cumprod, behaviour_q, behaviour_inv_log_none = _process_tables(p_candidate)
     false_cumprod, false_q, false_inv_log_none = _process_tables(p_false)
-    scheme = s.scheme
+    scheme, measures, deterrence = s.scheme, s.measures, s.deterrence
+    listed = set(scheme.blacklist_behaviours)
+    repair = scheme.credit_repair
+    repairable = set()
+    if repair is not None:
+        repairable = set(repair.behaviours) or {
+            b for b in behaviours if s.behaviours[b].kind == "offence"
+        }
+    suspension = measures.speech_suspension
+    school = measures.school_admission
+    rewarded = set(measures.deposit_waiver.grades) if measures.deposit_waiver else set()
+    households = pop.households
+    spill = deterrence is not None and (
+        deterrence.household_sanction > 0 or deterrence.contact_sanction > 0
+    )
+    unit_size = households.neighbourhood_size if households is not None else 1
+    types = households.types if households is not None else []
     return KernelTables(
         group_cum=_cumulative_shares([c.share for c in pop.groups]),
         income_cum=_cumulative_shares([c.share for c in pop.income_levels]),
@@ -123,19 +214,26 @@ def compile_tables(s: Scenario) -> KernelTables:
         behaviour_cumprod=behaviour_cumprod,
         behaviour_q=behaviour_q,
         behaviour_inv_log_none=behaviour_inv_log_none,
+        accept_ratio=accept,
         record_prob=record,
         points=np.array([scheme.points.get(b, 0) for b in behaviours], dtype=np.int64),
         adapt_factor=np.array(
             [s.adaptation.rate_factor_when_recorded.get(b, 1.0) for b in behaviours]
         ),
+        kind=np.array([KIND_CODES[s.behaviours[b].kind] for b in behaviours], dtype=np.int64),
+        lists=np.array([b in listed for b in behaviours], dtype=np.int64),
+        repairable=np.array([b in repairable for b in behaviours], dtype=np.int64),
         false_cumprod=false_cumprod,
         false_q=false_q,
         false_inv_log_none=false_inv_log_none,
         false_points=np.array(
             [scheme.points.get(fa.behaviour, 0) for fa in false_streams], dtype=np.int64
         ),
+        false_lists=np.array([fa.behaviour in listed for fa in false_streams], dtype=np.int64),
         trip_prob=trip,
+        income_loss=income_loss,
         grade_min=np.array([g.min_score for g in scheme.grades], dtype=np.int64),
+        rewarded_grade=np.array([g.name in rewarded for g in scheme.grades], dtype=np.int64),
         start_score=scheme.start_score,
         min_score=scheme.min_score,
         max_score=scheme.max_score,
@@ -145,8 +243,54 @@ def compile_tables(s: Scenario) -> KernelTables:
         score_bin_width=s.output.score_bin_width,
         n_incomes=len(incomes),
         n_regions=len(regions),
+        retention_days=scheme.retention_days or 0,
+        appeal_contest=scheme.appeals.contest_share if scheme.appeals else 0.0,
+        appeal_success=scheme.appeals.success_rate if scheme.appeals else 0.0,
+        appeal_delay=scheme.appeals.delay_days if scheme.appeals else 0,
+        repair_share=repair.share if repair else 0.0,
+        repair_delay=repair.delay_days if repair else 0,
+        review_catch=scheme.human_review.false_record_catch if scheme.human_review else 0.0,
+        suspension=(
+            SUSPEND_NONE if suspension is None
+            else SUSPEND_ON_SPEECH if suspension.trigger == "recorded_speech"
+            else SUSPEND_ON_BLACKLIST
+        ),
+        suspension_days=suspension.days if suspension else 0,
+        school_day=school.day_of_year if school else 0,
+        school_share=school.applying_share if school else 0.0,
+        deterrence=deterrence is not None,
+        risk_inv_decay=1.0 / deterrence.decay_days if deterrence else 0.0,
+        risk_own_record=deterrence.own_record if deterrence else 0.0,
+        risk_own_sanction=deterrence.own_sanction if deterrence else 0.0,
+        risk_household=deterrence.household_sanction if deterrence else 0.0,
+        risk_contact=deterrence.contact_sanction if deterrence else 0.0,
+        offence_sensitivity=deterrence.offence_sensitivity if deterrence else 0.0,
+        speech_sensitivity=deterrence.speech_sensitivity if deterrence else 0.0,
+        interacting=spill,
+        households=households is not None,
+        unit_size=unit_size,
+        contact_prob=(
+            min(1.0, households.contacts_per_citizen / (unit_size - 1))
+            if households is not None and unit_size > 1 else 0.0
+        ),
+        household_cum=_cumulative_shares([t.share for t in types] or [1.0]),
+        household_adults=np.array([t.adults for t in types] or [1], dtype=np.int64),
+        household_elders=np.array([t.elders for t in types] or [0], dtype=np.int64),
+        household_children=np.array([t.children for t in types] or [0], dtype=np.int64),
     )
 
 
 def n_score_bins(t: KernelTables) -> int:
     return (t.max_score - t.min_score) // t.score_bin_width + 1
+
+
+def max_records_per_day(t: KernelTables) -> int:
+    """The most records a citizen can receive on one day (one per stream)."""
+    return t.points.shape[0] + t.false_points.shape[0]
+
+
+def mean_household_size(s: Scenario) -> float:
+    households = s.population.households
+    if households is None:
+        return 1.0
+    return math.fsum(t.share * (t.adults + t.elders + t.children) for t in households.types)

@@ -39,9 +39,14 @@ SELECT = 3  # which streams fire on a candidate day
 ACCEPT = 4  # thinning: is a candidate event committed at the current rate
 RECORD = 5  # is a committed event recorded by its channel
 TRIP = 6  # does the citizen try to travel on a given day
+APPEAL = 7  # is a false record contested (stream f), and does the appeal succeed (stream F + f)
+REPAIR = 8  # is a true record repaired (stream = behaviour)
+REVIEW = 9  # does human review catch a false record (stream = false-record stream)
+CONTACT = 10  # are two neighbours contacts (key of the lower id, counter = id difference)
+SCHOOL = 11  # does a child apply for a school place in a given year
 
 
-@njit(uint64(uint64), inline="always", cache=True)
+@njit(uint64(uint64), cache=True)
 def mix64(z):
     """SplitMix64 finaliser: a well-mixing bijection of 64-bit integers."""
     z = (z ^ (z >> _S30)) * _M1
@@ -49,13 +54,13 @@ def mix64(z):
     return z ^ (z >> _S31)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def citizen_key(seed_key, citizen_id):
     """The key from which all of one citizen's draws are derived."""
     return mix64(seed_key + uint64(citizen_id) * WEYL)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def draw_bits(key, purpose, stream, counter):
     """64 random bits at address (purpose, stream, counter) of a citizen key.
 
@@ -68,7 +73,7 @@ def draw_bits(key, purpose, stream, counter):
     return mix64(key + address * WEYL)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def uniform(key, purpose, stream, counter):
     """A double in [0, 1) with 53 random bits.
 

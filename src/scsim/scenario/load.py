@@ -148,18 +148,22 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
                            "income level")
         yield from unknown(f"{where}.multiplier_by_region", spec.multiplier_by_region, regions,
                            "region")
+        yield from unknown(f"{where}.multiplier_by_age", spec.multiplier_by_age, ["adult", "elder"],
+                           "age band (children never commit scored behaviour)")
         worst = max(
             (
                 (spec.daily_rate * spec.multiplier_by_group.get(g, 1.0)
-                 * spec.multiplier_by_income.get(i, 1.0) * spec.multiplier_by_region.get(r, 1.0),
-                 g, i, r)
-                for g, i, r in itertools.product(groups, incomes, regions)
+                 * spec.multiplier_by_income.get(i, 1.0) * spec.multiplier_by_region.get(r, 1.0)
+                 * spec.multiplier_by_age.get(a, 1.0),
+                 g, i, r, a)
+                for g, i, r, a in itertools.product(groups, incomes, regions, ["adult", "elder"])
             ),
         )
         if worst[0] > 1.0:
             yield f"{where}.daily_rate", (
                 f"daily_rate times multipliers is {worst[0]:.6g} for group {worst[1]!r}, income "
-                f"{worst[2]!r}, region {worst[3]!r}; a daily probability cannot exceed 1"
+                f"{worst[2]!r}, region {worst[3]!r}, age {worst[4]!r}; a daily probability "
+                "cannot exceed 1"
             )
 
     watched_by: dict[str, str] = {}
@@ -189,7 +193,69 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
                 )
             yield from unknown(f"{where}.false_attribution.rate_by_group", fa.rate_by_group,
                                groups, "group")
+            yield from unknown(f"{where}.false_attribution.multiplier_by_region",
+                               fa.multiplier_by_region, regions, "region")
+            worst_region = max([1.0, *fa.multiplier_by_region.values()])
+            worst_rate = max([fa.daily_rate, *fa.rate_by_group.values()]) * worst_region
+            if worst_rate > 1.0:
+                yield f"{where}.false_attribution.multiplier_by_region", (
+                    f"rate times region multiplier is {worst_rate:.6g}; a daily probability "
+                    "cannot exceed 1"
+                )
 
     yield from unknown("scheme.points", s.scheme.points, behaviours, "behaviour")
+    yield from _mechanism_problems(s, behaviours)
     yield from unknown("adaptation.rate_factor_when_recorded",
                        s.adaptation.rate_factor_when_recorded, behaviours, "behaviour")
+
+
+def _mechanism_problems(s: Scenario, behaviours: list[str]) -> Iterator[tuple[str, str]]:
+    """Names in the scheme and measures that refer to nothing, and mechanisms that cannot act."""
+    scheme, measures = s.scheme, s.measures
+    for k, b in enumerate(scheme.blacklist_behaviours):
+        if b not in s.behaviours:
+            yield f"scheme.blacklist_behaviours[{k}]", (
+                f"unknown behaviour {b!r} (known: {', '.join(behaviours)})"
+            )
+    if scheme.credit_repair is not None:
+        for k, b in enumerate(scheme.credit_repair.behaviours):
+            if b not in s.behaviours:
+                yield f"scheme.credit_repair.behaviours[{k}]", (
+                    f"unknown behaviour {b!r} (known: {', '.join(behaviours)})"
+                )
+    grades = [g.name for g in scheme.grades]
+    if measures.deposit_waiver is not None:
+        for k, g in enumerate(measures.deposit_waiver.grades):
+            if g not in grades:
+                yield f"measures.deposit_waiver.grades[{k}]", (
+                    f"unknown grade {g!r} "
+                    f"(known: {', '.join(grades) or 'none: define scheme.grades'})"
+                )
+    if measures.speech_suspension is not None and not any(
+        b.kind == "speech" for b in s.behaviours.values()
+    ):
+        yield "measures.speech_suspension", (
+            'no behaviour has kind = "speech", so there is nothing to block'
+        )
+    if measures.school_admission is not None:
+        households = s.population.households
+        if households is None or not any(t.children for t in households.types):
+            yield "measures.school_admission", (
+                "no household has children: add population.households with children > 0"
+            )
+    sanctions = (measures.travel_ban, measures.employment_penalty, measures.school_admission)
+    blacklist_possible = scheme.blacklist_below is not None or scheme.blacklist_behaviours
+    if any(m is not None for m in sanctions) and not blacklist_possible:
+        yield "measures", (
+            "sanctions act on the blacklist, but the scheme has none: set "
+            "scheme.blacklist_below or scheme.blacklist_behaviours"
+        )
+    if (
+        measures.speech_suspension is not None
+        and measures.speech_suspension.trigger == "blacklist"
+        and not blacklist_possible
+    ):
+        yield "measures.speech_suspension.trigger", (
+            "the trigger is the blacklist, but the scheme has none: set scheme.blacklist_below "
+            "or scheme.blacklist_behaviours"
+        )

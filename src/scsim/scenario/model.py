@@ -1,8 +1,8 @@
 """The scenario schema: what a scenario file may say, with a docstring per field.
 
-Sections that later versions add (households, expiry, appeals, rewards,
-deterrence) will be optional tables with defaults that switch them off, so a
-file valid today stays valid and means the same thing.
+Every mechanism beyond R0 (households, expiry, appeals, credit repair, human
+review, sanctions and rewards, deterrence) is an optional table whose absence
+switches it off, so a file that leaves it out means what it always meant.
 """
 
 from __future__ import annotations
@@ -52,25 +52,83 @@ def _default_groups() -> list[Category]:
     return [Category(name="majority", share=1.0)]
 
 
-def _default_income() -> list[Category]:
-    return [Category(name="normal", share=1.0)]
+class IncomeLevel(Category):
+    """An income level; levels are listed from the lowest to the highest."""
+
+    daily_income: Annotated[int, Field(ge=0)] = 0
+    """Income per day in yuan; an employment penalty loses the difference to a lower level."""
+
+
+def _default_income() -> list[IncomeLevel]:
+    return [IncomeLevel(name="normal", share=1.0)]
 
 
 def _default_regions() -> list[Category]:
     return [Category(name="all", share=1.0)]
 
 
+AGE_BANDS = ("adult", "elder", "child")
+"""Age bands; children are never scored, recorded or sanctioned themselves."""
+MAX_NEIGHBOURHOOD = 4096
+
+
+class HouseholdType(Strict):
+    """One household composition and its share of households."""
+
+    adults: Annotated[int, Field(ge=1, le=16)]
+    """Working-age adults (the parents whose grade a child's school admission depends on)."""
+    elders: Annotated[int, Field(ge=0, le=16)] = 0
+    """Members aged 60 or more; scored like adults."""
+    children: Annotated[int, Field(ge=0, le=16)] = 0
+    """Members under 18; never scored."""
+    share: Probability
+    """Fraction of households of this composition; the shares sum to 1."""
+
+
+class Households(Strict):
+    """Households and neighbourhoods: the only places where citizens affect each other.
+
+    Citizens are numbered household by household; a neighbourhood is a block of
+    consecutive citizens in one region, and every household, contact and
+    spillover lies inside one neighbourhood, so no contact list is ever stored.
+    """
+
+    types: list[HouseholdType] = Field(min_length=1)
+    """Household compositions with their shares."""
+    neighbourhood_size: Annotated[int, Field(ge=1, le=MAX_NEIGHBOURHOOD)] = 64
+    """Citizens per neighbourhood (a grid-management cell); the last household of a
+    neighbourhood is cut short to fit (its adults first, then elders, then children)."""
+    contacts_per_citizen: NonNegative = 0.0
+    """Mean number of contacts per citizen outside the household, inside the neighbourhood;
+    each pair is a contact with the same probability, decided by a hash of the pair."""
+
+    @field_validator("types")
+    @classmethod
+    def _shares_sum_to_one(cls, types: list[HouseholdType]) -> list[HouseholdType]:
+        total = sum(t.share for t in types)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ValueError(f"shares sum to {total:.12g}, not 1")
+        return types
+
+
 class Population(Strict):
-    """The synthetic population; each citizen's traits are drawn independently."""
+    """The synthetic population.
+
+    Without ``households`` every citizen is an adult living alone, with group,
+    income and region drawn independently (R0).  With them, group and income
+    are drawn per household and region per neighbourhood.
+    """
 
     size: Annotated[int, Field(gt=0, le=MAX_POPULATION)]
     """Number of citizens, each simulated individually."""
     groups: list[Category] = Field(default_factory=_default_groups, min_length=1)
     """Groups (e.g. majority, minority); the first is the reference for disparity ratios."""
-    income_levels: list[Category] = Field(default_factory=_default_income, min_length=1)
-    """Income levels (e.g. low, normal)."""
+    income_levels: list[IncomeLevel] = Field(default_factory=_default_income, min_length=1)
+    """Income levels from the lowest to the highest (e.g. low, normal)."""
     regions: list[Category] = Field(default_factory=_default_regions, min_length=1)
     """Regions (provinces or cities) with their population shares."""
+    households: Households | None = None
+    """Households, neighbourhoods and contacts; none: every citizen is an adult living alone."""
 
     @field_validator("groups", "income_levels", "regions")
     @classmethod
@@ -97,6 +155,8 @@ class Behaviour(Strict):
     """Rate multipliers for some income levels (missing levels: 1)."""
     multiplier_by_region: dict[str, NonNegative] = {}
     """Rate multipliers for some regions (missing regions: 1)."""
+    multiplier_by_age: dict[str, NonNegative] = {}
+    """Rate multipliers for ``adult`` or ``elder`` (children never commit scored behaviour)."""
 
 
 class FalseAttribution(Strict):
@@ -108,6 +168,8 @@ class FalseAttribution(Strict):
     """Probability per citizen-day of a false record, for groups not overridden."""
     rate_by_group: dict[str, Probability] = {}
     """Per-group daily rates that replace ``daily_rate`` (e.g. higher for a minority)."""
+    multiplier_by_region: dict[str, NonNegative] = {}
+    """Per-region multipliers of the rate (e.g. more cameras, more false matches)."""
 
 
 class Channel(Strict):
@@ -138,6 +200,37 @@ class Grade(Strict):
     _check_name = field_validator("name")(check_name)
 
 
+class Appeals(Strict):
+    """Citizens contest false records; some appeals succeed and remove the record."""
+
+    contest_share: Probability
+    """Share of false records the citizen notices and contests."""
+    success_rate: Probability
+    """Probability that a contested false record is removed."""
+    delay_days: Annotated[int, Field(ge=0, le=MAX_DAYS)]
+    """Days from the record to the decision; a successful appeal restores the points then
+    (0: removed on the day it is made, before it counts)."""
+
+
+class CreditRepair(Strict):
+    """Credit repair: a share of true offence records is removed after the citizen makes amends."""
+
+    share: Probability
+    """Share of recorded offences of the listed behaviours that are repaired."""
+    delay_days: Annotated[int, Field(ge=0, le=MAX_DAYS)]
+    """Days from the record to its repair, when its points are restored."""
+    behaviours: list[str] = []
+    """Behaviours that can be repaired (e.g. court_default: paying the debt); empty: all
+    offences."""
+
+
+class HumanReview(Strict):
+    """A person checks each record before it counts."""
+
+    false_record_catch: Probability
+    """Share of false records caught and discarded by the review (true records all pass)."""
+
+
 class Scheme(Strict):
     """The scoring rules."""
 
@@ -152,7 +245,19 @@ class Scheme(Strict):
     grades: list[Grade] = []
     """Grade bands, highest first; the last band's min_score must be at most min_score."""
     blacklist_below: Score | None = None
-    """Citizens whose score is below this are blacklisted; no blacklist if absent."""
+    """Citizens whose score is below this are blacklisted; no score threshold if absent."""
+    blacklist_behaviours: list[str] = []
+    """Citizens holding an active record of any of these behaviours are blacklisted whatever
+    their score (a court-debtor list: listed on a court-default record until it is removed)."""
+    retention_days: Annotated[int, Field(gt=0, le=MAX_DAYS)] | None = None
+    """Records expire this many days after they were made and their points are restored;
+    records never expire if absent."""
+    appeals: Appeals | None = None
+    """Appeals against false records; none if absent."""
+    credit_repair: CreditRepair | None = None
+    """Credit repair of true records; none if absent."""
+    human_review: HumanReview | None = None
+    """Human review of records before they count; none if absent."""
 
     @model_validator(mode="after")
     def _bounds(self) -> Scheme:
@@ -160,6 +265,11 @@ class Scheme(Strict):
             raise ValueError(
                 f"need min_score <= start_score <= max_score, got "
                 f"{self.min_score} <= {self.start_score} <= {self.max_score}"
+            )
+        if self.blacklist_below is not None and self.blacklist_below > self.start_score:
+            raise ValueError(
+                f"blacklist_below {self.blacklist_below} is above start_score "
+                f"{self.start_score}: every citizen would start on the blacklist"
             )
         if self.grades:
             mins = [g.min_score for g in self.grades]
@@ -185,11 +295,55 @@ class TravelBan(Strict):
     """Who is banned: citizens on the blacklist."""
 
 
+class SpeechSuspension(Strict):
+    """Social-media suspension: the citizen's posts are blocked for a period."""
+
+    days: Annotated[int, Field(gt=0, le=MAX_DAYS)]
+    """Length of a suspension in days, counted from the day after its trigger."""
+    trigger: Literal["recorded_speech", "blacklist"] = "recorded_speech"
+    """What suspends the account: each recorded speech event, or being blacklisted
+    (suspended while on the list and for ``days`` after)."""
+
+
+class EmploymentPenalty(Strict):
+    """Blacklisted citizens lose income: they are paid as if ``levels_down`` income levels lower.
+
+    Their behaviour rates follow the lower level too (e.g. more late payments): the poverty trap.
+    """
+
+    levels_down: Annotated[int, Field(ge=1)] = 1
+    """How many income levels lower a blacklisted citizen is paid (not below the lowest)."""
+
+
+class SchoolAdmission(Strict):
+    """Children whose parents are blacklisted are refused admission to the school they apply to."""
+
+    day_of_year: Annotated[int, Field(ge=1, le=365)] = 244
+    """Day of each simulated year on which admissions are decided (244: 1 September)."""
+    applying_share: Probability = 0.25
+    """Share of children who apply for a school place in a given year."""
+
+
+class DepositWaiver(Strict):
+    """A reward: citizens of high grades need no deposit (hospitals, rentals, bikes)."""
+
+    grades: list[str] = Field(min_length=1)
+    """Grades that earn the reward."""
+
+
 class Measures(Strict):
-    """Sanctions and rewards attached to the score."""
+    """Sanctions (on the blacklist) and rewards (for high grades)."""
 
     travel_ban: TravelBan | None = None
     """The travel ban; none if absent."""
+    speech_suspension: SpeechSuspension | None = None
+    """Social-media suspension; none if absent."""
+    employment_penalty: EmploymentPenalty | None = None
+    """Income loss while blacklisted; none if absent."""
+    school_admission: SchoolAdmission | None = None
+    """Children's school admission penalised by the parents' blacklisting; none if absent."""
+    deposit_waiver: DepositWaiver | None = None
+    """Deposit waivers for high grades; none if absent."""
 
 
 class Adaptation(Strict):
@@ -197,6 +351,31 @@ class Adaptation(Strict):
 
     rate_factor_when_recorded: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = {}
     """Each recorded event of the behaviour multiplies that citizen's rate of it by this factor."""
+
+
+class Deterrence(Strict):
+    """Perceived surveillance risk, and how it deters offences and chills speech.
+
+    Each citizen's risk jumps when something happens to them or near them and
+    decays exponentially; an offence or a speech event is committed with its
+    rate times exp(-sensitivity * risk).  Jumps count from the next day.
+    """
+
+    decay_days: Annotated[float, Field(gt=0.0)]
+    """E-folding time of perceived risk, in days."""
+    own_record: NonNegative = 0.0
+    """Risk added when one of the citizen's own offences or speech events is recorded
+    (true or false: the citizen cannot tell)."""
+    own_sanction: NonNegative = 0.0
+    """Risk added when the citizen is blacklisted."""
+    household_sanction: NonNegative = 0.0
+    """Risk added when a member of the household is blacklisted."""
+    contact_sanction: NonNegative = 0.0
+    """Risk added when a contact is blacklisted."""
+    offence_sensitivity: NonNegative = 0.0
+    """How strongly risk deters offences."""
+    speech_sensitivity: NonNegative = 0.0
+    """How strongly risk chills speech."""
 
 
 class Run(Strict):
@@ -238,6 +417,8 @@ class Scenario(Strict):
     """Sanctions and rewards."""
     adaptation: Adaptation = Adaptation()
     """Behavioural responses to the system."""
+    deterrence: Deterrence | None = None
+    """Perceived risk, deterrence and chilling; none if absent."""
     output: Output = Output()
     """Output options."""
 

@@ -1,0 +1,1460 @@
+"""The simulation kernel: one neighbourhood at a time, over the whole horizon.
+
+Citizens interact only inside a neighbourhood (a block of consecutive ids:
+households, and contacts for spillovers), so the kernel simulates one
+neighbourhood from day 1 to day T before the next.  Without households a
+neighbourhood is a single citizen.  Work follows events: each citizen jumps
+from one candidate day to the next by geometric gaps, so a citizen costs a
+few draws per event rather than one per day.  When spillovers are on, the
+members of a neighbourhood advance in day order (a heap of their next event
+days); otherwise one after the other, which gives the same result.
+
+Daily aggregates per group are accumulated where they change: *flows*
+(events on a day) are added at their day; *levels* (blacklisted, score sum,
+grade counts, histogram) are recorded as changes at the day they happen and
+prefix-summed over days afterwards.  Each worker owns one slice of every
+buffer, and all sums are integers, so results are bit-identical whatever the
+number of threads or the chunking.
+
+A neighbourhood can be simulated under two scenarios (the run and its
+counterfactual) and, where false records counted, once more without false
+records (the *shadow*): every draw is addressed by (seed, citizen, purpose,
+stream, day or index), so the same citizen meets the same draws in every
+variant, and per-citizen differences are exact.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from scsim.engine.tables import (
+    ADULT,
+    CHILD,
+    ELDER,
+    GOOD_DEED,
+    OFFENCE,
+    SPEECH,
+    SUSPEND_ON_BLACKLIST,
+    SUSPEND_ON_SPEECH,
+)
+from scsim.rng.counter import (
+    ACCEPT,
+    APPEAL,
+    CONTACT,
+    GAP,
+    RECORD,
+    REPAIR,
+    REVIEW,
+    SCHOOL,
+    SELECT,
+    TRAIT,
+    TRIP,
+    citizen_key,
+    uniform,
+)
+
+# Level columns (recorded as day-to-day changes).  The kernel counts each
+# citizen once in LEVEL_POPULATION (and scored ones in LEVEL_SCORED) on day 0;
+# every scored citizen starts in the same state, so the other day-0 levels are
+# filled in afterwards from those counts.
+LEVEL_POPULATION = 0
+LEVEL_SCORED = 1
+LEVEL_SCORE_SUM = 2
+LEVEL_BLACKLISTED = 3
+LEVEL_BLACKLISTED_WITH_FALSE = 4  # blacklisted while holding an active false record
+LEVEL_WITH_FALSE_RECORDS = 5  # holding an active false record
+LEVEL_WRONGLY_BLACKLISTED = 6  # blacklisted, and not in the run without false records (paired)
+LEVEL_SUSPENDED = 7  # social-media account suspended
+LEVEL_REWARDED = 8  # holding a grade that earns the deposit waiver
+LEVEL_INCOME_LOSS = 9  # yuan lost per day by blacklisted citizens
+LEVEL_FIRST_GRADE = 10
+
+# Flow columns: committed[B], recorded[B], then these, at 2 * B + offset.
+FLOW_FALSE_RECORDS = 0  # false records that counted
+FLOW_DENIED_TRIPS = 1
+FLOW_ENTERED_BLACKLIST = 2
+FLOW_LEFT_BLACKLIST = 3
+FLOW_SPEECH_BLOCKED = 4
+FLOW_FALSE_CAUGHT = 5  # false records discarded by human review
+FLOW_APPEALS = 6  # false records contested
+FLOW_APPEALS_WON = 7  # false records removed on appeal (on the decision day)
+FLOW_EXPIRED = 8  # records expired (points restored)
+FLOW_REPAIRED = 9  # records removed by credit repair
+FLOW_SCHOOL_APPLICATIONS = 10
+FLOW_SCHOOL_PENALISED = 11
+N_OTHER_FLOWS = 12
+
+# Per-citizen outcomes of one variant, compared between variants.
+OUT_OFFENCES = 0  # offences committed
+OUT_SPEECH = 1  # speech events committed (published or blocked)
+OUT_SPEECH_BLOCKED = 2
+OUT_TRIPS_DENIED = 3
+OUT_DAYS_BLACKLISTED = 4
+OUT_EVER_BLACKLISTED = 5
+OUT_INCOME_LOST = 6
+OUT_SCHOOL_PENALISED = 7
+OUT_FALSE_RECORDS = 8  # false records that counted
+OUT_GROUP = 9  # the citizen's group (copied in by the batch, for the ledger)
+N_OUTCOMES = 10
+
+# Ledger quantities: per citizen, the run minus the counterfactual (or the run
+# alone), summed per group with their squares for confidence intervals.
+Q_SANCTIONED = 0  # ever blacklisted in the run (0/1)
+Q_WRONGLY_SANCTIONED = 1  # blacklisted on a day when the run without false records is not (0/1)
+Q_SPEECH_LOST = 2  # published speech: counterfactual minus run
+Q_SPEECH_CHILLED = 3  # committed speech: counterfactual minus run
+Q_SPEECH_BLOCKED = 4  # blocked speech in the run
+Q_BEHAVIOURS_PREVENTED = 5  # committed offences: counterfactual minus run
+Q_TRIPS_DENIED = 6  # run minus counterfactual
+Q_INCOME_LOST = 7  # yuan, run minus counterfactual
+Q_CHILDREN_PENALISED = 8  # school admissions refused, run minus counterfactual
+Q_FALSE_RECORDS = 9
+Q_DAYS_BLACKLISTED = 10
+Q_COUNTERFACTUAL_SANCTIONED = 11
+N_QUANTITIES = 12
+LEDGER_SUM, LEDGER_SQ_LOW, LEDGER_SQ_HIGH = 0, 1, 2
+_SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
+
+# Member state: int64 columns of ``state``.
+S_ID = 0
+S_CLASS = 1
+S_GROUP = 2
+S_HOUSEHOLD = 3
+S_AGE = 4
+S_SCORE = 5
+S_GRADE = 6
+S_BLACKLISTED = 7
+S_SINCE = 8
+S_FALSE_ACTIVE = 9
+S_LIST_RECORDS = 10
+S_NEXT_BEHAVIOUR = 11
+S_BEHAVIOUR_INDEX = 12
+S_NEXT_FALSE = 13
+S_FALSE_INDEX = 14
+S_NEXT_TIMED = 15
+S_RECORDS_HEAD = 16
+S_SUSPENDED_FROM = 17
+S_SUSPENDED_UNTIL = 18
+S_RISK_DAY = 19
+S_PENDING_DAY = 20
+S_PENALISED = 21
+S_NEXT = 22
+N_STATE = 23
+# float64 columns of ``risk``: the value at S_RISK_DAY, and a jump pending from S_PENDING_DAY.
+F_RISK = 0
+F_PENDING = 1
+
+# Records that will be removed later: int64 columns of ``records``, a pool
+# with a free list; each member's pending records form a linked list.
+R_DUE = 0
+R_POINTS = 1
+R_FLAGS = 2
+R_NEXT = 3
+N_RECORD_FIELDS = 4
+FLAG_FALSE = 1
+FLAG_LISTS = 2
+REMOVE_EXPIRE = 4
+REMOVE_APPEAL = 8
+REMOVE_REPAIR = 16
+# ``free_head[0]`` is the head of the worker's free list of record entries,
+# ``free_head[1]`` its length;
+# ``spell_count[0]`` the number of spells used in a spells table (member, first, last day).
+
+# Processes (the stream numbers of their GAP and SELECT draws).
+BEHAVIOUR_PROCESS = 0
+FALSE_PROCESS = 1
+_SELECT_STRIDE = 4096  # streams of SELECT draws: process * stride + step
+_APPEAL_SUCCESS = 4096  # APPEAL stream offset of the success draw
+NEVER = 1 << 62
+
+
+def n_flow_columns(n_behaviours: int) -> int:
+    return 2 * n_behaviours + N_OTHER_FLOWS
+
+
+def n_level_columns(n_grades: int) -> int:
+    return LEVEL_FIRST_GRADE + n_grades
+
+
+@njit(inline="always", cache=True)
+def _categorical(u, cumulative):
+    k = 0
+    while u >= cumulative[k]:
+        k += 1
+    return k
+
+
+@njit(inline="always", cache=True)
+def _trait(key, which, cumulative):
+    """A categorical trait from a hash (no draw when there is one category)."""
+    if cumulative.shape[0] == 1:
+        return 0
+    return _categorical(uniform(key, TRAIT, which, 0), cumulative)
+
+
+@njit(cache=True)
+def _next_candidate_day(key, process, index, day, q, inv_log_none, horizon):
+    """The next day after ``day`` on which at least one stream of a process fires.
+
+    Gap ~ Geometric(q) on {1, 2, ...}, drawn by inversion: P(gap > k) =
+    P(1 - u <= (1 - q)^k) = (1 - q)^k, so gap = 1 + floor(ln(1 - u) / ln(1 - q)).
+    The logarithm is skipped when the gap surely passes the horizon: with
+    k = horizon - day days left, (1 - q)^k >= 1 - k q (Bernoulli's inequality),
+    so u >= k q implies gap > k.  For rare processes that is almost always.
+    """
+    if q == 0.0:
+        return NEVER
+    u = uniform(key, GAP, process, index)
+    if u >= (horizon - day) * q:
+        return NEVER
+    steps = math.log(1.0 - u) * inv_log_none
+    if steps >= horizon:
+        return NEVER
+    return day + 1 + int(steps)
+
+
+@njit(inline="always", cache=True)
+def _first_firing(cumprod, c, u):
+    """Which stream fires first, given that at least one fires on this day.
+
+    P(first <= t | any) = (1 - P[t+1]) / (1 - P[S]); the smallest t with
+    P[t+1] < 1 - u (1 - P[S]) is the inverse.  Streams with p = 0 never win
+    because the inequality is strict.
+    """
+    n = cumprod.shape[1] - 1
+    threshold = 1.0 - u * (1.0 - cumprod[c, n])
+    for t in range(n):
+        if cumprod[c, t + 1] < threshold:
+            return t
+    return n - 1
+
+
+@njit(inline="always", cache=True)
+def _next_firing(cumprod, c, after, u):
+    """The next stream after ``after`` that fires too (unconditioned), or -1.
+
+    P(next <= t) = 1 - P[t+1] / P[after+1].
+    """
+    n = cumprod.shape[1] - 1
+    threshold = cumprod[c, after + 1] * (1.0 - u)
+    for t in range(after + 1, n):
+        if cumprod[c, t + 1] < threshold:
+            return t
+    return -1
+
+
+@njit(inline="always", cache=True)
+def _grade(score, grade_min):
+    for k in range(grade_min.shape[0]):
+        if score >= grade_min[k]:
+            return k
+    return grade_min.shape[0] - 1
+
+
+@njit(cache=True)
+def _deny_trips(key, first_day, last_day, trip_prob, flows, g, column):
+    """Trip attempts on blacklisted days, each decided by a draw keyed by day."""
+    denied = 0
+    if trip_prob <= 0.0:
+        return 0
+    for d in range(first_day, last_day + 1):
+        if uniform(key, TRIP, 0, d) < trip_prob:
+            flows[d, g, column] += 1
+            denied += 1
+    return denied
+
+
+@njit(inline="always", cache=True)
+def _add_level(levels, day, horizon, g, column, delta):
+    if day <= horizon:
+        levels[day, g, column] += delta
+
+
+# --- perceived risk -----------------------------------------------------------------
+
+
+@njit(inline="always", cache=True)
+def _fold_pending(state, risk, m, inv_decay):
+    pending_day = state[m, S_PENDING_DAY]
+    risk[m, F_RISK] = (
+        risk[m, F_RISK] * math.exp(-(pending_day - state[m, S_RISK_DAY]) * inv_decay)
+        + risk[m, F_PENDING]
+    )
+    state[m, S_RISK_DAY] = pending_day
+    risk[m, F_PENDING] = 0.0
+    state[m, S_PENDING_DAY] = NEVER
+
+
+@njit(inline="always", cache=True)
+def _risk_at(state, risk, m, day, inv_decay):
+    """Perceived risk on ``day``; jumps count from the day after their cause."""
+    if state[m, S_PENDING_DAY] <= day:
+        _fold_pending(state, risk, m, inv_decay)
+    if risk[m, F_RISK] == 0.0:
+        return 0.0
+    return risk[m, F_RISK] * math.exp(-(day - state[m, S_RISK_DAY]) * inv_decay)
+
+
+@njit(inline="always", cache=True)
+def _jump_risk(state, risk, m, day, weight, inv_decay):
+    """Add ``weight`` to the member's risk from ``day + 1`` on."""
+    if weight <= 0.0:
+        return
+    effective = day + 1
+    if state[m, S_PENDING_DAY] != effective:
+        if state[m, S_PENDING_DAY] != NEVER:
+            _fold_pending(state, risk, m, inv_decay)
+        state[m, S_PENDING_DAY] = effective
+        risk[m, F_PENDING] = weight
+    else:
+        risk[m, F_PENDING] += weight
+
+
+@njit(cache=True)
+def _are_contacts(seed_key, id_a, id_b, p):
+    low = min(id_a, id_b)
+    return uniform(citizen_key(seed_key, low), CONTACT, 0, max(id_a, id_b) - low) < p
+
+
+# --- records that will be removed ---------------------------------------------------
+
+
+@njit(cache=True)
+def new_records(capacity):
+    """A pool of record entries, all on the free list (entry k links to k + 1)."""
+    records = np.zeros((capacity, N_RECORD_FIELDS), dtype=np.int64)
+    for k in range(capacity):
+        records[k, R_NEXT] = k + 1
+    records[capacity - 1, R_NEXT] = -1
+    return records
+
+
+@njit(cache=True)
+def grow_records(records, free_head, need):
+    """Add at least ``need`` free entries; return the new pool."""
+    old = records.shape[0]
+    bigger = np.empty((2 * old + need, N_RECORD_FIELDS), dtype=np.int64)
+    bigger[:old] = records
+    for k in range(old, bigger.shape[0] - 1):
+        bigger[k, R_NEXT] = k + 1
+    bigger[bigger.shape[0] - 1, R_NEXT] = free_head[0]
+    free_head[0] = old
+    free_head[1] += bigger.shape[0] - old
+    return bigger
+
+
+@njit(cache=True)
+def grow_spells(spells, need):
+    bigger = np.empty((2 * spells.shape[0] + need, 3), dtype=np.int64)
+    bigger[: spells.shape[0]] = spells
+    return bigger
+
+
+@njit(inline="always", cache=True)
+def _free_pending(state, records, free_head, m):
+    """Return the member's pending records to the free list."""
+    k = state[m, S_RECORDS_HEAD]
+    while k >= 0:
+        following = records[k, R_NEXT]
+        records[k, R_NEXT] = free_head[0]
+        free_head[0] = k
+        free_head[1] += 1
+        k = following
+    state[m, S_RECORDS_HEAD] = -1
+
+
+@njit(inline="always", cache=True)
+def _schedule_removal(state, records, free_head, m, due, points, flags):
+    k = free_head[0]
+    free_head[0] = records[k, R_NEXT]
+    free_head[1] -= 1
+    records[k, R_DUE] = due
+    records[k, R_POINTS] = points
+    records[k, R_FLAGS] = flags
+    records[k, R_NEXT] = state[m, S_RECORDS_HEAD]
+    state[m, S_RECORDS_HEAD] = k
+    if due < state[m, S_NEXT_TIMED]:
+        state[m, S_NEXT_TIMED] = due
+
+
+@njit(cache=True)
+def _remove_due(state, records, free_head, m, day, flows, g, col_expired, col_won, col_repaired):
+    """Remove the member's records due on ``day``; return the points restored."""
+    restored = 0
+    next_due = NEVER
+    previous = -1
+    k = state[m, S_RECORDS_HEAD]
+    while k >= 0:
+        following = records[k, R_NEXT]
+        if records[k, R_DUE] == day:
+            flags = records[k, R_FLAGS]
+            restored -= records[k, R_POINTS]
+            if flags & FLAG_FALSE:
+                state[m, S_FALSE_ACTIVE] -= 1
+            if flags & FLAG_LISTS:
+                state[m, S_LIST_RECORDS] -= 1
+            if flags & REMOVE_APPEAL:
+                flows[day, g, col_won] += 1
+            elif flags & REMOVE_REPAIR:
+                flows[day, g, col_repaired] += 1
+            else:
+                flows[day, g, col_expired] += 1
+            if previous < 0:
+                state[m, S_RECORDS_HEAD] = following
+            else:
+                records[previous, R_NEXT] = following
+            records[k, R_NEXT] = free_head[0]
+            free_head[0] = k
+            free_head[1] += 1
+        else:
+            next_due = min(next_due, records[k, R_DUE])
+            previous = k
+        k = following
+    state[m, S_NEXT_TIMED] = next_due
+    return restored
+
+
+# --- one member, one day --------------------------------------------------------------
+
+
+@njit(cache=True)
+def _suspend(state, levels, horizon, m, g, from_day, until):
+    """Suspend the account on days from_day..until, extending a current suspension."""
+    if state[m, S_SUSPENDED_UNTIL] >= from_day:  # overlaps: move the end
+        _add_level(levels, state[m, S_SUSPENDED_UNTIL] + 1, horizon, g, LEVEL_SUSPENDED, 1)
+    else:
+        _add_level(levels, from_day, horizon, g, LEVEL_SUSPENDED, 1)
+        state[m, S_SUSPENDED_FROM] = from_day
+    state[m, S_SUSPENDED_UNTIL] = until
+    if until < NEVER:
+        _add_level(levels, until + 1, horizon, g, LEVEL_SUSPENDED, -1)
+
+
+@njit(cache=True)
+def _enter_blacklist(
+    m,
+    ob,
+    day,
+    state,
+    risk,
+    outcomes,
+    members,
+    n_members,
+    seed_key,
+    horizon,
+    n_behaviours,
+    income_loss,
+    suspension,
+    deterrence,
+    interacting,
+    risk_weights,
+    inv_decay,
+    contact_prob,
+    flows,
+    levels,
+):
+    """``risk_weights``: (own sanction, household, contact)."""
+    g = state[m, S_GROUP]
+    state[m, S_BLACKLISTED] = 1
+    state[m, S_SINCE] = day
+    levels[day, g, LEVEL_BLACKLISTED] += 1
+    flows[day, g, 2 * n_behaviours + FLOW_ENTERED_BLACKLIST] += 1
+    outcomes[ob + m, OUT_EVER_BLACKLISTED] = 1
+    if income_loss > 0:
+        state[m, S_PENALISED] = 1
+        levels[day, g, LEVEL_INCOME_LOSS] += income_loss
+    if suspension == SUSPEND_ON_BLACKLIST:
+        _suspend(state, levels, horizon, m, g, day + 1, NEVER)
+    if deterrence:
+        _jump_risk(state, risk, m, day, risk_weights[0], inv_decay)
+        if interacting:
+            for k in range(n_members):
+                j = members[k]
+                if j == m:
+                    continue
+                if state[j, S_HOUSEHOLD] == state[m, S_HOUSEHOLD]:
+                    _jump_risk(state, risk, j, day, risk_weights[1], inv_decay)
+                elif risk_weights[2] > 0.0 and _are_contacts(
+                    seed_key, state[m, S_ID], state[j, S_ID], contact_prob
+                ):
+                    _jump_risk(state, risk, j, day, risk_weights[2], inv_decay)
+
+
+@njit(cache=True)
+def _close_spell(
+    m,
+    ob,
+    last_day,
+    key,
+    state,
+    outcomes,
+    spells,
+    spell_count,
+    n_behaviours,
+    income_loss,
+    trip_prob,
+    flows,
+):
+    """Account for a blacklisted spell from S_SINCE to ``last_day``."""
+    first = state[m, S_SINCE]
+    days = last_day - first + 1
+    outcomes[ob + m, OUT_DAYS_BLACKLISTED] += days
+    outcomes[ob + m, OUT_INCOME_LOST] += days * income_loss
+    outcomes[ob + m, OUT_TRIPS_DENIED] += _deny_trips(
+        key,
+        first,
+        last_day,
+        trip_prob,
+        flows,
+        state[m, S_GROUP],
+        2 * n_behaviours + FLOW_DENIED_TRIPS,
+    )
+    k = spell_count[0]
+    spells[k, 0] = ob + m
+    spells[k, 1] = first
+    spells[k, 2] = last_day
+    spell_count[0] = k + 1
+
+
+@njit(cache=True)
+def _leave_blacklist(
+    m,
+    ob,
+    day,
+    key,
+    state,
+    outcomes,
+    spells,
+    spell_count,
+    horizon,
+    n_behaviours,
+    income_loss,
+    trip_prob,
+    suspension,
+    suspension_days,
+    flows,
+    levels,
+):
+    g = state[m, S_GROUP]
+    state[m, S_BLACKLISTED] = 0
+    levels[day, g, LEVEL_BLACKLISTED] -= 1
+    flows[day, g, 2 * n_behaviours + FLOW_LEFT_BLACKLIST] += 1
+    if state[m, S_PENALISED]:
+        state[m, S_PENALISED] = 0
+        levels[day, g, LEVEL_INCOME_LOSS] -= income_loss
+    if suspension == SUSPEND_ON_BLACKLIST:
+        # the open suspension ends suspension_days after the last blacklisted day
+        state[m, S_SUSPENDED_UNTIL] = day - 1 + suspension_days
+        _add_level(levels, state[m, S_SUSPENDED_UNTIL] + 1, horizon, g, LEVEL_SUSPENDED, -1)
+    _close_spell(
+        m,
+        ob,
+        day - 1,
+        key,
+        state,
+        outcomes,
+        spells,
+        spell_count,
+        n_behaviours,
+        income_loss,
+        trip_prob,
+        flows,
+    )
+
+
+# --- a neighbourhood ----------------------------------------------------------------
+
+
+@njit(inline="always", cache=True)
+def _heap_less(state, a, b):
+    ka = state[a, S_NEXT]
+    kb = state[b, S_NEXT]
+    return ka < kb or (ka == kb and a < b)
+
+
+@njit(inline="always", cache=True)
+def _sift_down(heap, n, i, state):
+    while True:
+        smallest = i
+        left = 2 * i + 1
+        right = left + 1
+        if left < n and _heap_less(state, heap[left], heap[smallest]):
+            smallest = left
+        if right < n and _heap_less(state, heap[right], heap[smallest]):
+            smallest = right
+        if smallest == i:
+            return
+        heap[i], heap[smallest] = heap[smallest], heap[i]
+        i = smallest
+
+
+NEEDS_ROOM = 1  # status: the record or spell pool ran short; grow it and call again
+PHASE_FRESH, PHASE_STEPPING, PHASE_CLOSING = 0, 1, 2
+P_PHASE, P_HEAP, P_CURRENT, P_MEMBERS, P_SPELLS_FROM = 0, 1, 2, 3, 4
+
+
+@njit(cache=True)
+def _school_admissions(
+    size,
+    ob,
+    seed_key,
+    horizon,
+    n_behaviours,
+    school_day,
+    school_share,
+    state,
+    outcomes,
+    spells,
+    spell_lo,
+    spell_hi,
+    flows,
+):
+    """Each child applies in a year with some probability; refused if a parent is listed."""
+    for m in range(size):
+        if state[m, S_AGE] != CHILD:
+            continue
+        key = citizen_key(seed_key, state[m, S_ID])
+        g = state[m, S_GROUP]
+        year = 0
+        while year * 365 + school_day <= horizon:
+            day = year * 365 + school_day
+            if uniform(key, SCHOOL, 0, year) < school_share:
+                flows[day, g, 2 * n_behaviours + FLOW_SCHOOL_APPLICATIONS] += 1
+                refused = False
+                for k in range(spell_lo, spell_hi):
+                    parent = spells[k, 0] - ob
+                    if (
+                        state[parent, S_HOUSEHOLD] == state[m, S_HOUSEHOLD]
+                        and state[parent, S_AGE] == ADULT
+                        and spells[k, 1] <= day
+                        and day <= spells[k, 2]
+                    ):
+                        refused = True
+                        break
+                if refused:
+                    flows[day, g, 2 * n_behaviours + FLOW_SCHOOL_PENALISED] += 1
+                    outcomes[ob + m, OUT_SCHOOL_PENALISED] += 1
+            year += 1
+
+
+# --- comparing variants ---------------------------------------------------------------
+
+
+@njit(inline="always", cache=True)
+def _add_to_ledger(ledger, g, q, value):
+    ledger[g, q, LEDGER_SUM] += value
+    square = value * value
+    low = ledger[g, q, LEDGER_SQ_LOW] + square
+    while low >= _SQ_BASE:
+        low -= _SQ_BASE
+        ledger[g, q, LEDGER_SQ_HIGH] += 1
+    ledger[g, q, LEDGER_SQ_LOW] = low
+
+
+@njit(cache=True)
+def _wrongly_blacklisted(
+    citizen,
+    g,
+    run_spells,
+    run_lo,
+    run_hi,
+    shadow_spells,
+    shadow_lo,
+    shadow_hi,
+    marks,
+    horizon,
+    levels,
+):
+    """Days on which a citizen is blacklisted in the run but not without false records.
+
+    Spells are rows (citizen, first day, last day); the citizen's are among
+    rows lo .. hi - 1 of each table.  Adds the level changes and returns 1 if
+    there is any such day.
+    """
+    touched_low = horizon + 1
+    touched_high = 0
+    for k in range(run_lo, run_hi):
+        if run_spells[k, 0] == citizen:
+            for d in range(run_spells[k, 1], run_spells[k, 2] + 1):
+                marks[d] |= 1
+            touched_low = min(touched_low, run_spells[k, 1])
+            touched_high = max(touched_high, run_spells[k, 2])
+    if touched_high == 0:
+        return 0
+    for k in range(shadow_lo, shadow_hi):
+        if shadow_spells[k, 0] == citizen:
+            for d in range(shadow_spells[k, 1], shadow_spells[k, 2] + 1):
+                marks[d] |= 2
+    wrong = False
+    any_wrong = 0
+    for d in range(touched_low, touched_high + 2):
+        now = d <= horizon and marks[d] == 1
+        if now != wrong:
+            levels[d, g, LEVEL_WRONGLY_BLACKLISTED] += 1 if now else -1
+            wrong = now
+            any_wrong = 1
+    for d in range(touched_low, touched_high + 2):
+        marks[d] = 0
+    return any_wrong
+
+
+@njit(inline="always", cache=True)
+def _tally_ledger(n, run, counterfactual, wrongly, ledger):
+    for m in range(n):
+        g = run[m, OUT_GROUP]
+        published_run = run[m, OUT_SPEECH] - run[m, OUT_SPEECH_BLOCKED]
+        published_cf = counterfactual[m, OUT_SPEECH] - counterfactual[m, OUT_SPEECH_BLOCKED]
+        _add_to_ledger(ledger, g, Q_SANCTIONED, run[m, OUT_EVER_BLACKLISTED])
+        _add_to_ledger(ledger, g, Q_WRONGLY_SANCTIONED, wrongly[m])
+        _add_to_ledger(ledger, g, Q_SPEECH_LOST, published_cf - published_run)
+        _add_to_ledger(
+            ledger, g, Q_SPEECH_CHILLED, counterfactual[m, OUT_SPEECH] - run[m, OUT_SPEECH]
+        )
+        _add_to_ledger(ledger, g, Q_SPEECH_BLOCKED, run[m, OUT_SPEECH_BLOCKED])
+        _add_to_ledger(
+            ledger,
+            g,
+            Q_BEHAVIOURS_PREVENTED,
+            counterfactual[m, OUT_OFFENCES] - run[m, OUT_OFFENCES],
+        )
+        _add_to_ledger(
+            ledger,
+            g,
+            Q_TRIPS_DENIED,
+            run[m, OUT_TRIPS_DENIED] - counterfactual[m, OUT_TRIPS_DENIED],
+        )
+        _add_to_ledger(
+            ledger, g, Q_INCOME_LOST, run[m, OUT_INCOME_LOST] - counterfactual[m, OUT_INCOME_LOST]
+        )
+        _add_to_ledger(
+            ledger,
+            g,
+            Q_CHILDREN_PENALISED,
+            run[m, OUT_SCHOOL_PENALISED] - counterfactual[m, OUT_SCHOOL_PENALISED],
+        )
+        _add_to_ledger(ledger, g, Q_FALSE_RECORDS, run[m, OUT_FALSE_RECORDS])
+        _add_to_ledger(ledger, g, Q_DAYS_BLACKLISTED, run[m, OUT_DAYS_BLACKLISTED])
+        _add_to_ledger(
+            ledger, g, Q_COUNTERFACTUAL_SANCTIONED, counterfactual[m, OUT_EVER_BLACKLISTED]
+        )
+
+
+# --- batches and workers ---------------------------------------------------------------
+
+BATCH_CITIZENS = 4096  # citizens per batch (rounded to whole neighbourhoods)
+
+
+@njit(cache=True)
+def simulate_batch(
+    first_id,
+    count,
+    lo,
+    hi,
+    seed_key,
+    horizon,
+    t,
+    without_false,
+    only_flagged,
+    flagged,
+    flows,
+    levels,
+    hist,
+    scratch,
+    records,
+    free_head,
+    outcomes,
+    spells,
+    spell_count,
+    spell_start,
+    progress,
+    final_score,
+    final_false,
+):
+    """One variant over neighbourhoods lo .. hi - 1 of a chunk.
+
+    Per-citizen outcomes go to ``outcomes[k]`` for the k-th citizen of the
+    batch, blacklisted spells to ``spells`` (those of neighbourhood u from row
+    ``spell_start[u - lo]``).  With ``only_flagged`` only neighbourhoods with
+    ``flagged[u - lo]`` are simulated; with ``without_false`` no false record
+    is ever attributed (the shadow run).  Returns 0, or NEEDS_ROOM with the
+    position in ``progress`` when the record or spell pool is short (the
+    caller grows it and calls again).
+
+    Why one long function: every call of a function that takes arrays, even
+    one numba inlines, binds them by assignment, and in loops like these the
+    reference counts that costs (atomic, on every array of the tables) are not
+    pruned; they made the kernel six times slower.  So the per-neighbourhood,
+    per-citizen and per-event code is written out here, with comments marking
+    its parts, and only helpers that take scalars or one array are called.
+    """
+    state, risk, multiplier, members, heap = scratch
+    unit = t.unit_size
+    n_behaviours = t.points.shape[0]
+    need = n_behaviours + t.false_points.shape[0]
+    col_false = 2 * n_behaviours + FLOW_FALSE_RECORDS
+    col_blocked = 2 * n_behaviours + FLOW_SPEECH_BLOCKED
+    col_expired = 2 * n_behaviours + FLOW_EXPIRED
+    col_won = 2 * n_behaviours + FLOW_APPEALS_WON
+    col_repaired = 2 * n_behaviours + FLOW_REPAIRED
+    inv_decay = t.risk_inv_decay
+    u = progress[5]
+    while u < hi:
+        if progress[P_PHASE] == PHASE_FRESH:
+            spell_start[u - lo] = spell_count[0]
+        if only_flagged and not flagged[u - lo]:
+            u += 1
+            continue
+        offset = u * unit
+        size = min(unit, count - offset)
+        ob = (u - lo) * unit
+        unit_first = first_id + offset
+
+        # --- a new neighbourhood: members, traits, initial state -------------
+        if progress[P_PHASE] == PHASE_FRESH:
+            progress[P_SPELLS_FROM] = spell_count[0]
+            if not t.households:
+                key = citizen_key(seed_key, unit_first)
+                g = _trait(key, 0, t.group_cum)
+                i = _trait(key, 1, t.income_cum)
+                r = _trait(key, 2, t.region_cum)
+                state[0, S_ID] = unit_first
+                state[0, S_GROUP] = g
+                state[0, S_HOUSEHOLD] = 0
+                state[0, S_AGE] = ADULT
+                state[0, S_CLASS] = ((g * t.n_incomes + i) * t.n_regions + r) * 2 + ADULT
+            else:
+                r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
+                position = 0
+                household = 0
+                while position < size:
+                    key = citizen_key(seed_key, unit_first + position)
+                    g = _trait(key, 0, t.group_cum)
+                    i = _trait(key, 1, t.income_cum)
+                    kind = _trait(key, 3, t.household_cum)
+                    adults = t.household_adults[kind]
+                    elders = t.household_elders[kind]
+                    total = adults + elders + t.household_children[kind]
+                    for k in range(min(total, size - position)):
+                        age = ADULT if k < adults else (ELDER if k < adults + elders else CHILD)
+                        m = position + k
+                        state[m, S_ID] = unit_first + m
+                        state[m, S_GROUP] = g
+                        state[m, S_HOUSEHOLD] = household
+                        state[m, S_AGE] = age
+                        age_column = age if age != CHILD else ADULT
+                        state[m, S_CLASS] = (
+                            (g * t.n_incomes + i) * t.n_regions + r
+                        ) * 2 + age_column
+                    position += total
+                    household += 1
+            n_members = 0
+            for m in range(size):
+                levels[0, state[m, S_GROUP], LEVEL_POPULATION] += 1
+                if state[m, S_AGE] == CHILD:
+                    for o in range(N_OUTCOMES):
+                        outcomes[ob + m, o] = 0
+                    continue
+                members[n_members] = m
+                n_members += 1
+                key = citizen_key(seed_key, state[m, S_ID])
+                c = state[m, S_CLASS]
+                g = state[m, S_GROUP]
+                levels[0, g, LEVEL_SCORED] += 1
+                state[m, S_SCORE] = t.start_score
+                state[m, S_GRADE] = (
+                    _grade(t.start_score, t.grade_min) if t.grade_min.shape[0] > 0 else 0
+                )
+                state[m, S_BLACKLISTED] = 0
+                state[m, S_SINCE] = 0
+                state[m, S_FALSE_ACTIVE] = 0
+                state[m, S_LIST_RECORDS] = 0
+                state[m, S_BEHAVIOUR_INDEX] = 0
+                state[m, S_FALSE_INDEX] = 0
+                state[m, S_NEXT_TIMED] = NEVER
+                state[m, S_RECORDS_HEAD] = -1
+                state[m, S_SUSPENDED_FROM] = NEVER
+                state[m, S_SUSPENDED_UNTIL] = -1
+                state[m, S_RISK_DAY] = 0
+                state[m, S_PENDING_DAY] = NEVER
+                state[m, S_PENALISED] = 0
+                risk[m, F_RISK] = 0.0
+                risk[m, F_PENDING] = 0.0
+                for b in range(multiplier.shape[1]):
+                    multiplier[m, b] = 1.0
+                for o in range(N_OUTCOMES):
+                    outcomes[ob + m, o] = 0
+                state[m, S_NEXT_BEHAVIOUR] = _next_candidate_day(
+                    key,
+                    BEHAVIOUR_PROCESS,
+                    0,
+                    0,
+                    t.behaviour_q[c],
+                    t.behaviour_inv_log_none[c],
+                    horizon,
+                )
+                state[m, S_NEXT_FALSE] = (
+                    _next_candidate_day(
+                        key, FALSE_PROCESS, 0, 0, t.false_q[c], t.false_inv_log_none[c], horizon
+                    )
+                    if t.false_points.shape[0] > 0
+                    else NEVER
+                )
+                state[m, S_NEXT] = min(state[m, S_NEXT_BEHAVIOUR], state[m, S_NEXT_FALSE])
+                if without_false:
+                    state[m, S_NEXT_FALSE] = NEVER
+                    state[m, S_NEXT] = state[m, S_NEXT_BEHAVIOUR]
+            progress[P_MEMBERS] = n_members
+            progress[P_HEAP] = n_members
+            progress[P_CURRENT] = 0
+            if t.interacting and n_members > 1:
+                for k in range(n_members):
+                    heap[k] = members[k]
+                for i in range(n_members // 2 - 1, -1, -1):
+                    _sift_down(heap, n_members, i, state)
+            progress[P_PHASE] = PHASE_STEPPING
+        n_members = progress[P_MEMBERS]
+
+        # --- events in day order (heap) or member after member ---------------
+        if progress[P_PHASE] == PHASE_STEPPING:
+            use_heap = t.interacting and n_members > 1
+            n_heap = progress[P_HEAP]
+            current = progress[P_CURRENT]
+            while True:
+                if use_heap:
+                    if n_heap == 0 or state[heap[0], S_NEXT] > horizon:
+                        break
+                    m = heap[0]
+                else:
+                    while current < n_members and state[members[current], S_NEXT] > horizon:
+                        current += 1
+                    if current == n_members:
+                        break
+                    m = members[current]
+                if free_head[1] < need or spell_count[0] + 1 > spells.shape[0]:
+                    progress[P_HEAP] = n_heap
+                    progress[P_CURRENT] = current
+                    progress[5] = u
+                    return NEEDS_ROOM
+                day = state[m, S_NEXT]
+
+                # --- everything that happens to member m on this day ---------
+                key = citizen_key(seed_key, state[m, S_ID])
+                c = state[m, S_CLASS]
+                g = state[m, S_GROUP]
+                penalised = state[m, S_PENALISED]
+                false_active_before = state[m, S_FALSE_ACTIVE]
+                change = 0
+                new_false = 0
+
+                if state[m, S_NEXT_BEHAVIOUR] == day:
+                    step = 0
+                    b = _first_firing(t.behaviour_cumprod, c, uniform(key, SELECT, 0, day))
+                    while b >= 0:
+                        kind = t.kind[b]
+                        p = t.accept_ratio[c, penalised, b] * multiplier[m, b]
+                        if t.deterrence and kind != GOOD_DEED:
+                            sensitivity = (
+                                t.offence_sensitivity if kind == OFFENCE else t.speech_sensitivity
+                            )
+                            if sensitivity > 0.0:
+                                p *= math.exp(
+                                    -sensitivity * _risk_at(state, risk, m, day, inv_decay)
+                                )
+                        committed = True
+                        if p < 1.0:
+                            committed = uniform(key, ACCEPT, b, day) < p
+                        if committed:
+                            flows[day, g, b] += 1
+                            if kind == OFFENCE:
+                                outcomes[ob + m, OUT_OFFENCES] += 1
+                            elif kind == SPEECH:
+                                outcomes[ob + m, OUT_SPEECH] += 1
+                            if (
+                                kind == SPEECH
+                                and state[m, S_SUSPENDED_FROM] <= day
+                                and day <= state[m, S_SUSPENDED_UNTIL]
+                            ):
+                                flows[day, g, col_blocked] += 1
+                                outcomes[ob + m, OUT_SPEECH_BLOCKED] += 1
+                            elif uniform(key, RECORD, b, day) < t.record_prob[c, b]:
+                                flows[day, g, n_behaviours + b] += 1
+                                multiplier[m, b] *= t.adapt_factor[b]
+                                due = NEVER
+                                flags = FLAG_LISTS if t.lists[b] else 0
+                                if t.retention_days > 0:
+                                    due = day + t.retention_days
+                                    flags |= REMOVE_EXPIRE
+                                if (
+                                    t.repairable[b]
+                                    and uniform(key, REPAIR, b, day) < t.repair_share
+                                ) and day + t.repair_delay < due:
+                                    due = day + t.repair_delay
+                                    flags = (flags & FLAG_LISTS) | REMOVE_REPAIR
+                                if due == day:  # repaired at once: never counts
+                                    flows[day, g, col_repaired] += 1
+                                else:
+                                    change += t.points[b]
+                                    if t.lists[b]:
+                                        state[m, S_LIST_RECORDS] += 1
+                                    if due <= horizon:
+                                        _schedule_removal(
+                                            state, records, free_head, m, due, t.points[b], flags
+                                        )
+                                if kind != GOOD_DEED:
+                                    _jump_risk(state, risk, m, day, t.risk_own_record, inv_decay)
+                                if kind == SPEECH and t.suspension == SUSPEND_ON_SPEECH:
+                                    _suspend(
+                                        state,
+                                        levels,
+                                        horizon,
+                                        m,
+                                        g,
+                                        day + 1,
+                                        day + t.suspension_days,
+                                    )
+                        step += 1
+                        b = _next_firing(t.behaviour_cumprod, c, b, uniform(key, SELECT, step, day))
+                    state[m, S_BEHAVIOUR_INDEX] += 1
+                    state[m, S_NEXT_BEHAVIOUR] = _next_candidate_day(
+                        key,
+                        BEHAVIOUR_PROCESS,
+                        state[m, S_BEHAVIOUR_INDEX],
+                        day,
+                        t.behaviour_q[c],
+                        t.behaviour_inv_log_none[c],
+                        horizon,
+                    )
+
+                if state[m, S_NEXT_FALSE] == day:
+                    step = 0
+                    f = _first_firing(t.false_cumprod, c, uniform(key, SELECT, _SELECT_STRIDE, day))
+                    while f >= 0:
+                        if t.review_catch > 0.0 and uniform(key, REVIEW, f, day) < t.review_catch:
+                            flows[day, g, 2 * n_behaviours + FLOW_FALSE_CAUGHT] += 1
+                        else:
+                            due = NEVER
+                            flags = FLAG_FALSE | (FLAG_LISTS if t.false_lists[f] else 0)
+                            if t.retention_days > 0:
+                                due = day + t.retention_days
+                                flags |= REMOVE_EXPIRE
+                            if (
+                                t.appeal_contest > 0.0
+                                and uniform(key, APPEAL, f, day) < t.appeal_contest
+                            ):
+                                flows[day, g, 2 * n_behaviours + FLOW_APPEALS] += 1
+                                if (
+                                    uniform(key, APPEAL, _APPEAL_SUCCESS + f, day)
+                                    < t.appeal_success
+                                ) and day + t.appeal_delay < due:
+                                    due = day + t.appeal_delay
+                                    flags = (flags & (FLAG_FALSE | FLAG_LISTS)) | REMOVE_APPEAL
+                            if due == day:  # overturned at once: never counts
+                                flows[day, g, col_won] += 1
+                            else:
+                                new_false += 1
+                                change += t.false_points[f]
+                                state[m, S_FALSE_ACTIVE] += 1
+                                if t.false_lists[f]:
+                                    state[m, S_LIST_RECORDS] += 1
+                                if due <= horizon:
+                                    _schedule_removal(
+                                        state, records, free_head, m, due, t.false_points[f], flags
+                                    )
+                                _jump_risk(state, risk, m, day, t.risk_own_record, inv_decay)
+                        step += 1
+                        f = _next_firing(
+                            t.false_cumprod, c, f, uniform(key, SELECT, _SELECT_STRIDE + step, day)
+                        )
+                    state[m, S_FALSE_INDEX] += 1
+                    state[m, S_NEXT_FALSE] = _next_candidate_day(
+                        key,
+                        FALSE_PROCESS,
+                        state[m, S_FALSE_INDEX],
+                        day,
+                        t.false_q[c],
+                        t.false_inv_log_none[c],
+                        horizon,
+                    )
+
+                if state[m, S_NEXT_TIMED] == day:
+                    change += _remove_due(
+                        state,
+                        records,
+                        free_head,
+                        m,
+                        day,
+                        flows,
+                        g,
+                        col_expired,
+                        col_won,
+                        col_repaired,
+                    )
+
+                # Scoring and measures at the end of the day.
+                score = state[m, S_SCORE]
+                new_score = min(max(score + change, t.min_score), t.max_score)
+                if new_score != score:
+                    levels[day, g, LEVEL_SCORE_SUM] += new_score - score
+                    width = t.score_bin_width
+                    old_bin = (score - t.min_score) // width
+                    new_bin = (new_score - t.min_score) // width
+                    if old_bin != new_bin:
+                        hist[day, g, old_bin] -= 1
+                        hist[day, g, new_bin] += 1
+                    if t.grade_min.shape[0] > 0:
+                        grade = state[m, S_GRADE]
+                        new_grade = _grade(new_score, t.grade_min)
+                        if new_grade != grade:
+                            levels[day, g, LEVEL_FIRST_GRADE + grade] -= 1
+                            levels[day, g, LEVEL_FIRST_GRADE + new_grade] += 1
+                            reward_change = t.rewarded_grade[new_grade] - t.rewarded_grade[grade]
+                            if reward_change != 0:
+                                levels[day, g, LEVEL_REWARDED] += reward_change
+                            state[m, S_GRADE] = new_grade
+                    state[m, S_SCORE] = new_score
+                if new_false > 0:
+                    flows[day, g, col_false] += new_false
+                    outcomes[ob + m, OUT_FALSE_RECORDS] += new_false
+                false_active = state[m, S_FALSE_ACTIVE]
+                if (false_active > 0) != (false_active_before > 0):
+                    levels[day, g, LEVEL_WITH_FALSE_RECORDS] += 1 if false_active > 0 else -1
+                blacklisted = state[m, S_BLACKLISTED] == 1
+                was_wrong = blacklisted and false_active_before > 0
+                now_blacklisted = new_score < t.blacklist_below or state[m, S_LIST_RECORDS] > 0
+                if now_blacklisted != blacklisted:
+                    if now_blacklisted:
+                        _enter_blacklist(
+                            m,
+                            ob,
+                            day,
+                            state,
+                            risk,
+                            outcomes,
+                            members,
+                            n_members,
+                            seed_key,
+                            horizon,
+                            n_behaviours,
+                            t.income_loss[c],
+                            t.suspension,
+                            t.deterrence,
+                            t.interacting,
+                            (t.risk_own_sanction, t.risk_household, t.risk_contact),
+                            inv_decay,
+                            t.contact_prob,
+                            flows,
+                            levels,
+                        )
+                    else:
+                        _leave_blacklist(
+                            m,
+                            ob,
+                            day,
+                            key,
+                            state,
+                            outcomes,
+                            spells,
+                            spell_count,
+                            horizon,
+                            n_behaviours,
+                            t.income_loss[c],
+                            t.trip_prob[c],
+                            t.suspension,
+                            t.suspension_days,
+                            flows,
+                            levels,
+                        )
+                    blacklisted = now_blacklisted
+                is_wrong = blacklisted and false_active > 0
+                if is_wrong != was_wrong:
+                    levels[day, g, LEVEL_BLACKLISTED_WITH_FALSE] += 1 if is_wrong else -1
+                state[m, S_NEXT] = min(
+                    state[m, S_NEXT_BEHAVIOUR], state[m, S_NEXT_FALSE], state[m, S_NEXT_TIMED]
+                )
+                if use_heap:
+                    if state[m, S_NEXT] > horizon:
+                        n_heap -= 1
+                        heap[0] = heap[n_heap]
+                    _sift_down(heap, n_heap, 0, state)
+            progress[P_PHASE] = PHASE_CLOSING
+
+        # --- the end of the horizon: open spells, then school admissions -----
+        if spell_count[0] + n_members > spells.shape[0]:
+            progress[5] = u
+            return NEEDS_ROOM
+        for k in range(n_members):
+            m = members[k]
+            _free_pending(state, records, free_head, m)
+            if state[m, S_BLACKLISTED]:
+                c = state[m, S_CLASS]
+                _close_spell(
+                    m,
+                    ob,
+                    horizon,
+                    citizen_key(seed_key, state[m, S_ID]),
+                    state,
+                    outcomes,
+                    spells,
+                    spell_count,
+                    n_behaviours,
+                    t.income_loss[c],
+                    t.trip_prob[c],
+                    flows,
+                )
+        if t.school_day > 0:
+            _school_admissions(
+                size,
+                ob,
+                seed_key,
+                horizon,
+                n_behaviours,
+                t.school_day,
+                t.school_share,
+                state,
+                outcomes,
+                spells,
+                progress[P_SPELLS_FROM],
+                spell_count[0],
+                flows,
+            )
+        progress[P_PHASE] = PHASE_FRESH
+        for m in range(size):
+            outcomes[ob + m, OUT_GROUP] = state[m, S_GROUP]
+        if final_score.shape[0] > 0:
+            for m in range(size):
+                child = state[m, S_AGE] == CHILD
+                final_score[offset + m] = t.start_score if child else state[m, S_SCORE]
+                final_false[offset + m] = min(outcomes[ob + m, OUT_FALSE_RECORDS], 255)
+        u += 1
+    spell_start[hi - lo] = spell_count[0]
+    progress[5] = hi
+    return 0
+
+
+@njit(cache=True)
+def _run_variant(
+    first_id,
+    count,
+    lo,
+    hi,
+    seed_key,
+    horizon,
+    t,
+    without_false,
+    only_flagged,
+    flagged,
+    flows,
+    levels,
+    hist,
+    scratch,
+    records,
+    free_head,
+    outcomes,
+    spells,
+    spell_start,
+    final_score,
+    final_false,
+):
+    """simulate_batch until done, growing the pools when asked; returns the pools."""
+    spell_count = np.zeros(1, dtype=np.int64)
+    progress = np.zeros(6, dtype=np.int64)
+    progress[5] = lo
+    need = t.points.shape[0] + t.false_points.shape[0]
+    while True:
+        status = simulate_batch(
+            first_id,
+            count,
+            lo,
+            hi,
+            seed_key,
+            horizon,
+            t,
+            without_false,
+            only_flagged,
+            flagged,
+            flows,
+            levels,
+            hist,
+            scratch,
+            records,
+            free_head,
+            outcomes,
+            spells,
+            spell_count,
+            spell_start,
+            progress,
+            final_score,
+            final_false,
+        )
+        if status == 0:
+            return records, spells
+        if free_head[1] < need:
+            records = grow_records(records, free_head, need)
+        if spell_count[0] + t.unit_size + 1 > spells.shape[0]:
+            spells = grow_spells(spells, t.unit_size + 1)
+
+
+@njit(cache=True, nogil=True)
+def simulate_worker(
+    first_id,
+    count,
+    lo,
+    hi,
+    seed_key,
+    horizon,
+    t,
+    t_cf,
+    paired,
+    flows_w,
+    levels_w,
+    hist_w,
+    flows_cf_w,
+    levels_cf_w,
+    hist_cf_w,
+    ledger_w,
+    final_score,
+    final_false,
+):
+    """Neighbourhoods lo .. hi - 1 of a chunk, on one worker with its own buffers.
+
+    Batch by batch: the run; then, if paired, the run without false records
+    (only for neighbourhoods where false records counted) and the
+    counterfactual; then the per-citizen comparisons and the ledger.
+    """
+    unit = t.unit_size
+    n_behaviours = t.points.shape[0]
+    batch_units = max(1, BATCH_CITIZENS // unit)
+    batch = batch_units * unit
+    scratch = (
+        np.zeros((unit, N_STATE), dtype=np.int64),
+        np.zeros((unit, 2)),
+        np.ones((unit, n_behaviours)),
+        np.zeros(unit, dtype=np.int64),
+        np.zeros(unit, dtype=np.int64),
+    )
+    records = new_records(16 * unit + 64)  # grows when needed, kept for the next batches
+    free_head = np.zeros(2, dtype=np.int64)
+    free_head[1] = records.shape[0]
+    run_out = np.zeros((batch, N_OUTCOMES), dtype=np.int64)
+    cf_out = np.zeros((batch, N_OUTCOMES), dtype=np.int64)
+    shadow_out = np.zeros((batch, N_OUTCOMES), dtype=np.int64)
+    run_spells = np.zeros((batch + 16, 3), dtype=np.int64)
+    shadow_spells = np.zeros((batch + 16, 3), dtype=np.int64)
+    cf_spells = np.zeros((batch + 16, 3), dtype=np.int64)
+    run_start = np.zeros(batch_units + 1, dtype=np.int64)
+    shadow_start = np.zeros(batch_units + 1, dtype=np.int64)
+    cf_start = np.zeros(batch_units + 1, dtype=np.int64)
+    flagged = np.zeros(batch_units, dtype=np.bool_)
+    wrongly = np.zeros(batch, dtype=np.int64)
+    marks = np.zeros(horizon + 2, dtype=np.int8)
+    no_finals = np.zeros(0, dtype=final_score.dtype)
+    no_false = np.zeros(0, dtype=final_false.dtype)
+    # the shadow's own daily tallies are not reported: scratch buffers
+    shadow_flows = np.zeros(flows_w.shape if paired else (1, 1, 1), dtype=np.int64)
+    shadow_levels = np.zeros(levels_w.shape if paired else (1, 1, 1), dtype=np.int64)
+    shadow_hist = np.zeros(hist_w.shape if paired else (1, 1, 1), dtype=np.int64)
+    for batch_lo in range(lo, hi, batch_units):
+        batch_hi = min(hi, batch_lo + batch_units)
+        n = min(count, batch_hi * unit) - batch_lo * unit
+        records, run_spells = _run_variant(
+            first_id,
+            count,
+            batch_lo,
+            batch_hi,
+            seed_key,
+            horizon,
+            t,
+            False,
+            False,
+            flagged,
+            flows_w,
+            levels_w,
+            hist_w,
+            scratch,
+            records,
+            free_head,
+            run_out,
+            run_spells,
+            run_start,
+            final_score,
+            final_false,
+        )
+        for k in range(n):
+            wrongly[k] = 0
+        if paired:
+            any_flagged = False
+            for u in range(batch_hi - batch_lo):
+                flagged[u] = False
+                for k in range(u * unit, min(n, (u + 1) * unit)):
+                    if run_out[k, OUT_FALSE_RECORDS] > 0:
+                        flagged[u] = True
+                        any_flagged = True
+            if any_flagged:
+                records, shadow_spells = _run_variant(
+                    first_id,
+                    count,
+                    batch_lo,
+                    batch_hi,
+                    seed_key,
+                    horizon,
+                    t,
+                    True,
+                    True,
+                    flagged,
+                    shadow_flows,
+                    shadow_levels,
+                    shadow_hist,
+                    scratch,
+                    records,
+                    free_head,
+                    shadow_out,
+                    shadow_spells,
+                    shadow_start,
+                    no_finals,
+                    no_false,
+                )
+            records, cf_spells = _run_variant(
+                first_id,
+                count,
+                batch_lo,
+                batch_hi,
+                seed_key,
+                horizon,
+                t_cf,
+                False,
+                False,
+                flagged,
+                flows_cf_w,
+                levels_cf_w,
+                hist_cf_w,
+                scratch,
+                records,
+                free_head,
+                cf_out,
+                cf_spells,
+                cf_start,
+                no_finals,
+                no_false,
+            )
+            for u in range(batch_hi - batch_lo):
+                if not flagged[u]:
+                    continue
+                for k in range(u * unit, min(n, (u + 1) * unit)):
+                    if run_out[k, OUT_FALSE_RECORDS] > 0 or t.interacting:
+                        wrongly[k] = _wrongly_blacklisted(
+                            k,
+                            run_out[k, OUT_GROUP],
+                            run_spells,
+                            run_start[u],
+                            run_start[u + 1],
+                            shadow_spells,
+                            shadow_start[u],
+                            shadow_start[u + 1],
+                            marks,
+                            horizon,
+                            levels_w,
+                        )
+        _tally_ledger(n, run_out, cf_out, wrongly, ledger_w)

@@ -1,0 +1,56 @@
+"""Pairing a scenario with its counterfactual: the same world, another system.
+
+Common random numbers need the same world on both sides: the same population,
+behaviours, horizon and seed.  Everything else (channels, scheme, measures,
+adaptation, deterrence) may differ; that difference is what the ledger
+measures.
+"""
+
+from __future__ import annotations
+
+from scsim.scenario.model import Adaptation, Measures, Scenario
+
+WORLD_FIELDS = ("population", "behaviours", "run")
+NO_SYSTEM = "none"
+
+
+def no_system(s: Scenario) -> Scenario:
+    """The same world with no system: nothing is recorded, nobody is sanctioned or deterred."""
+    scheme = s.scheme.model_copy(
+        update={
+            "points": {},
+            "blacklist_below": None,
+            "blacklist_behaviours": [],
+            "retention_days": None,
+            "appeals": None,
+            "credit_repair": None,
+            "human_review": None,
+        }
+    )
+    return s.model_copy(
+        update={
+            "name": f"{s.name} without the system",
+            "channels": {},
+            "scheme": scheme,
+            "measures": Measures(),
+            "adaptation": Adaptation(),
+            "deterrence": None,
+        }
+    )
+
+
+def world_differences(run: Scenario, counterfactual: Scenario) -> list[tuple[str, str]]:
+    """(field, reason) for each part of the world that differs between the two."""
+    problems = []
+    for name in WORLD_FIELDS:
+        a = getattr(run, name).model_dump(mode="json") if name != "behaviours" else {
+            k: v.model_dump(mode="json") for k, v in run.behaviours.items()
+        }
+        b = getattr(counterfactual, name).model_dump(mode="json") if name != "behaviours" else {
+            k: v.model_dump(mode="json") for k, v in counterfactual.behaviours.items()
+        }
+        if a != b:
+            problems.append((name, "differs from the run's; a counterfactual must describe the "
+                             "same world (population, behaviours, run) so that both sides "
+                             "share every random draw"))
+    return problems
