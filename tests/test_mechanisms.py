@@ -194,13 +194,6 @@ def test_school_admission_is_refused_only_for_children_of_listed_parents():
     assert result.ledger_sum[:, Q_CHILDREN_PENALISED].sum() == refused
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug (session 2): paired runs with households and spillovers are not yet "
-    "reproducible: a few citizens' final scores and the paired wrongly_blacklisted level can "
-    "differ between calls in one process (a stale-memory read, suspected in the shadow "
-    "pass). Under investigation.",
-)
 @pytest.mark.parametrize("threads", [1, 2])
 def test_neighbourhoods_with_spillovers_are_deterministic(threads):
     s = scenario(

@@ -694,8 +694,9 @@ def _wrongly_blacklisted(
             clear_high = max(clear_high, shadow_spells[k, 2])
     wrong = False
     any_wrong = 0
-    for d in range(touched_low, touched_high + 2):
-        now = d <= horizon and marks[d] == 1
+    # Level changes after the horizon are never summed, and there is no row for them.
+    for d in range(touched_low, min(touched_high + 1, horizon) + 1):
+        now = marks[d] == 1
         if now != wrong:
             levels[d, g, LEVEL_WRONGLY_BLACKLISTED] += 1 if now else -1
             wrong = now
