@@ -216,3 +216,8 @@ def test_neighbourhoods_with_spillovers_are_deterministic(threads):
     assert np.array_equal(reference.levels, other.levels)
     assert np.array_equal(reference.ledger_sum, other.ledger_sum)
     assert np.array_equal(reference.final_score, other.final_score)
+
+
+def test_a_counterfactual_of_another_world_is_refused():
+    with pytest.raises(ValueError, match="counterfactual run: differs"):
+        simulate(scenario(), counterfactual=scenario(run__days=399))

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from scsim.engine.sim import SimulationResult, Tallies
-from scsim.engine.tables import OFFENCE, SPEECH
+from scsim.engine.tables import KIND_CODES, OFFENCE, SPEECH
 from scsim.kernels.neighbourhood import (
     FLOW_APPEALS,
     FLOW_APPEALS_WON,
@@ -66,8 +66,7 @@ def score_quantiles(
 
 
 def _kind_columns(s: Scenario, kind: int) -> list[int]:
-    codes = {"offence": OFFENCE, "speech": SPEECH}
-    return [k for k, b in enumerate(s.behaviours.values()) if codes.get(b.kind) == kind]
+    return [k for k, b in enumerate(s.behaviours.values()) if KIND_CODES[b.kind] == kind]
 
 
 def _speech_published(s: Scenario, tallies: Tallies) -> np.ndarray:

@@ -33,6 +33,7 @@ from scsim.kernels.neighbourhood import (
 )
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
+from scsim.scenario.pairing import world_differences
 
 DEFAULT_CHUNK_SIZE = 1 << 20
 
@@ -146,6 +147,8 @@ def simulate(
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
+    if counterfactual is not None and (problems := world_differences(scenario, counterfactual)):
+        raise ValueError("; ".join(f"counterfactual {field}: {why}" for field, why in problems))
     t0 = time.perf_counter()
     deepest = max(penalty_levels(scenario),
                   penalty_levels(counterfactual) if counterfactual is not None else 0)

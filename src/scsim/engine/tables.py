@@ -27,7 +27,6 @@ paired runs share every candidate event and every acceptance draw.
 from __future__ import annotations
 
 import itertools
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -282,15 +281,3 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
 
 def n_score_bins(t: KernelTables) -> int:
     return (t.max_score - t.min_score) // t.score_bin_width + 1
-
-
-def max_records_per_day(t: KernelTables) -> int:
-    """The most records a citizen can receive on one day (one per stream)."""
-    return t.points.shape[0] + t.false_points.shape[0]
-
-
-def mean_household_size(s: Scenario) -> float:
-    households = s.population.households
-    if households is None:
-        return 1.0
-    return math.fsum(t.share * (t.adults + t.elders + t.children) for t in households.types)

@@ -593,7 +593,10 @@ def _sift_down(heap, n, i, state):
 
 NEEDS_ROOM = 1  # status: the record or spell pool ran short; grow it and call again
 PHASE_FRESH, PHASE_STEPPING, PHASE_CLOSING = 0, 1, 2
-P_PHASE, P_HEAP, P_CURRENT, P_MEMBERS, P_SPELLS_FROM = 0, 1, 2, 3, 4
+# progress[]: phase, heap size, sequential position, members, first spell, and the
+# neighbourhood a batch resumes at.
+P_PHASE, P_HEAP, P_CURRENT, P_MEMBERS, P_SPELLS_FROM, P_UNIT = 0, 1, 2, 3, 4, 5
+N_PROGRESS = 6
 
 
 @njit(cache=True)
@@ -805,7 +808,7 @@ def simulate_batch(
     col_won = 2 * n_behaviours + FLOW_APPEALS_WON
     col_repaired = 2 * n_behaviours + FLOW_REPAIRED
     inv_decay = t.risk_inv_decay
-    u = progress[5]
+    u = progress[P_UNIT]
     while u < hi:
         if progress[P_PHASE] == PHASE_FRESH:
             spell_start[u - lo] = spell_count[0]
@@ -941,7 +944,7 @@ def simulate_batch(
                 if free_head[1] < need or spell_count[0] + 1 > spells.shape[0]:
                     progress[P_HEAP] = n_heap
                     progress[P_CURRENT] = current
-                    progress[5] = u
+                    progress[P_UNIT] = u
                     return NEEDS_ROOM
                 day = state[m, S_NEXT]
 
@@ -1188,7 +1191,7 @@ def simulate_batch(
 
         # --- the end of the horizon: open spells, then school admissions -----
         if spell_count[0] + n_members > spells.shape[0]:
-            progress[5] = u
+            progress[P_UNIT] = u
             return NEEDS_ROOM
         for k in range(n_members):
             m = members[k]
@@ -1235,7 +1238,7 @@ def simulate_batch(
                 final_false[offset + m] = min(outcomes[ob + m, OUT_FALSE_RECORDS], 255)
         u += 1
     spell_start[hi - lo] = spell_count[0]
-    progress[5] = hi
+    progress[P_UNIT] = hi
     return 0
 
 
@@ -1265,8 +1268,8 @@ def _run_variant(
 ):
     """simulate_batch until done, growing the pools when asked; returns the pools."""
     spell_count = np.zeros(1, dtype=np.int64)
-    progress = np.zeros(6, dtype=np.int64)
-    progress[5] = lo
+    progress = np.zeros(N_PROGRESS, dtype=np.int64)
+    progress[P_UNIT] = lo
     need = t.points.shape[0] + t.false_points.shape[0]
     while True:
         status = simulate_batch(

@@ -11,7 +11,6 @@ from __future__ import annotations
 from scsim.scenario.model import Adaptation, Measures, Scenario
 
 WORLD_FIELDS = ("population", "behaviours", "run")
-NO_SYSTEM = "none"
 
 
 def no_system(s: Scenario) -> Scenario:
@@ -41,16 +40,9 @@ def no_system(s: Scenario) -> Scenario:
 
 def world_differences(run: Scenario, counterfactual: Scenario) -> list[tuple[str, str]]:
     """(field, reason) for each part of the world that differs between the two."""
-    problems = []
-    for name in WORLD_FIELDS:
-        a = getattr(run, name).model_dump(mode="json") if name != "behaviours" else {
-            k: v.model_dump(mode="json") for k, v in run.behaviours.items()
-        }
-        b = getattr(counterfactual, name).model_dump(mode="json") if name != "behaviours" else {
-            k: v.model_dump(mode="json") for k, v in counterfactual.behaviours.items()
-        }
-        if a != b:
-            problems.append((name, "differs from the run's; a counterfactual must describe the "
-                             "same world (population, behaviours, run) so that both sides "
-                             "share every random draw"))
-    return problems
+    return [
+        (name, "differs from the run's; a counterfactual must describe the same world "
+         "(population, behaviours, run) so that both sides share every random draw")
+        for name in WORLD_FIELDS
+        if run.model_dump(mode="json")[name] != counterfactual.model_dump(mode="json")[name]
+    ]
