@@ -30,7 +30,7 @@ def test_run_writes_the_contract(tmp_path):
                  "--seed", "4")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "daily.parquet", "score_histogram.parquet", "summary.json"]
+        "daily.parquet", "ledger.json", "score_histogram.parquet", "summary.json"]
     daily = pq.read_table(out / "daily.parquet")
     assert tuple(daily.column_names[: len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
     assert daily.num_rows == 30 * 2
@@ -52,7 +52,7 @@ def test_run_writes_the_contract(tmp_path):
     populations = dict(zip(daily.column("group").to_pylist()[:2],
                            daily.column("population").to_pylist()[:2], strict=True))
     assert all(v == populations[g] for (_, g), v in per_day.items())
-    assert "Headline figures" in result.output
+    assert "Ledger over 30 days" in result.output
 
 
 def test_force_replaces_and_default_out_refuses(tmp_path, monkeypatch):

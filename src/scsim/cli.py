@@ -31,6 +31,7 @@ from scsim.describe import describe_scenario
 from scsim.engine.sim import DEFAULT_CHUNK_SIZE
 from scsim.io.run_dir import RunDirExists, check_target
 from scsim.scenario.load import LoadedScenario, ScenarioError, load_scenario
+from scsim.scenario.pairing import Counterfactual
 
 app = typer.Typer(
     name="scsim",
@@ -93,19 +94,48 @@ def _parse_sets(assignments: list[str] | None, source: str) -> dict:
     return overrides
 
 
-def _load(scenario: Path, seed: int | None, population: int | None, days: int | None,
-          sets: list[str] | None = None) -> LoadedScenario:
-    overrides = _parse_sets(sets, str(scenario))
+def _world_overrides(seed: int | None, population: int | None, days: int | None) -> dict:
+    overrides: dict = {}
     if seed is not None:
         overrides["run.seed"] = seed
     if population is not None:
         overrides["population.size"] = population
     if days is not None:
         overrides["run.days"] = days
+    return overrides
+
+
+def _load(scenario: Path, seed: int | None, population: int | None, days: int | None,
+          sets: list[str] | None = None) -> LoadedScenario:
+    overrides = _parse_sets(sets, str(scenario)) | _world_overrides(seed, population, days)
     try:
         return load_scenario(scenario, overrides)
     except ScenarioError as exc:
         raise fail(exc.lines()) from None
+
+
+def _load_counterfactual(text: str, loaded: LoadedScenario, seed: int | None,
+                         population: int | None, days: int | None) -> Counterfactual:
+    """'none' or a scenario file of the same world; --seed/--population/--days apply to both."""
+    import hashlib
+    import json
+
+    from scsim.scenario.pairing import no_system, world_differences
+
+    if text.strip().lower() == "none":
+        cf = no_system(loaded.scenario)
+        canonical = json.dumps(cf.model_dump(mode="json"), sort_keys=True)
+        return Counterfactual(cf, "none", hashlib.sha256(canonical.encode()).hexdigest())
+    path = Path(text)
+    try:
+        other = load_scenario(path, _world_overrides(seed, population, days))
+    except ScenarioError as exc:
+        raise fail([f"--counterfactual: {line}" for line in exc.lines()]) from None
+    problems = world_differences(loaded.scenario, other.scenario)
+    if problems:
+        raise fail([f"--counterfactual: {path}: {field}: {why} ({loaded.source}); --set "
+                    "changes SCENARIO only" for field, why in problems])
+    return Counterfactual(other.scenario, str(path), other.sha256)
 
 
 def _set_threads(threads: int | None) -> None:
@@ -121,12 +151,13 @@ def _set_threads(threads: int | None) -> None:
     numba.set_num_threads(threads)
 
 
-def _check_memory(loaded: LoadedScenario) -> None:
+def _check_memory(loaded: LoadedScenario, counterfactual: Counterfactual | None = None) -> None:
     import numba
 
     from scsim.engine.memory import memory_problem
 
-    problem = memory_problem(loaded.scenario, numba.get_num_threads())
+    problem = memory_problem(loaded.scenario, numba.get_num_threads(),
+                             counterfactual=counterfactual.scenario if counterfactual else None)
     if problem:
         raise fail(f"{loaded.source}: population.size: {problem}")
 
@@ -156,10 +187,21 @@ def run(
         int, typer.Option(min=1, help="Citizens per kernel call (results do not depend on it).")
     ] = DEFAULT_CHUNK_SIZE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    counterfactual: Annotated[
+        str | None,
+        typer.Option(
+            "--counterfactual",
+            help="Pair the run with 'none' (the same world without the system) or another "
+            "scenario file of the same world: both sides share every random draw, and "
+            "ledger.json holds exact per-citizen differences.",
+        ),
+    ] = None,
     set_: SetOption = None,
 ) -> None:
-    """Simulate SCENARIO and write daily.parquet, score_histogram.parquet and summary.json."""
+    """Simulate SCENARIO; write daily and histogram Parquet, ledger.json and summary.json."""
     loaded = _load(scenario, seed, population, days, set_)
+    pairing = (_load_counterfactual(counterfactual, loaded, seed, population, days)
+               if counterfactual is not None else None)
     s = loaded.scenario
     out = out if out is not None else Path("runs") / f"{s.name}-seed{s.run.seed}"
     try:
@@ -167,7 +209,7 @@ def run(
     except RunDirExists as exc:
         raise fail(str(exc)) from None
     _set_threads(threads)
-    _check_memory(loaded)
+    _check_memory(loaded, pairing)
 
     from scsim.engine.warmup import warm_up
     from scsim.run import run_to_folder
@@ -205,48 +247,74 @@ def run(
             bar.update(task, completed=done * s.run.days, citizens=done, rate=rate)
 
         try:
-            result, summary = run_to_folder(loaded, out, force=force, chunk_size=chunk_size,
-                                            progress=advance)
+            result, summary, ledger = run_to_folder(
+                loaded, out, force=force, chunk_size=chunk_size, progress=advance,
+                counterfactual=pairing,
+            )
         except RunDirExists as exc:
             raise fail(str(exc)) from None
     if not quiet:
-        _print_summary(result, summary, out)
+        _print_summary(result, summary, ledger, out)
 
 
-def _print_summary(result, summary: dict, out: Path) -> None:
+def _rate_cell(entry: dict) -> str:
+    """A ledger entry as 'count (rate per 100k)', or why there is no number."""
+    if entry["value"] is None:
+        return "n/a"
+    if entry["rate_per_100k"] is None:
+        return "undefined"
+    flag = "*" if entry["status"] != "ok" else ""
+    return f"{entry['value']:,} ({entry['rate_per_100k']:,.4g}){flag}"
+
+
+HEADLINE = (
+    ("behaviours_prevented", "offences prevented (benefit)"),
+    ("sanctioned", "ever blacklisted"),
+    ("wrongly_sanctioned", "wrongly blacklisted"),
+    ("trips_denied", "trips denied"),
+    ("speech_lost", "speech lost"),
+    ("income_lost", "income lost, yuan"),
+    ("children_penalised", "school admissions refused"),
+    ("false_records", "false records"),
+)
+
+
+def _print_summary(result, summary: dict, ledger: dict, out: Path) -> None:
     from scsim.results import daily_table
 
     rows = daily_table(result).to_pylist()
     last_day = result.scenario.run.days
-    groups = [c.name for c in result.scenario.population.groups]
+    groups = list(ledger["by_group"])
     last = {r["group"]: r for r in rows if r["day"] == last_day}
-
-    def total(column: str, group: str) -> int:
-        return sum(r[column] for r in rows if r["group"] == group)
-
-    t = Table(title=f"Headline figures (day {last_day} unless marked)", show_edge=False)
+    paired = ledger["paired"]
+    title = (f"Ledger over {last_day} days against counterfactual '{ledger['counterfactual']}': "
+             "count (per 100,000 citizens)" if paired else
+             f"Ledger over {last_day} days: count (per 100,000 citizens)")
+    t = Table(title=title, show_edge=False)
     t.add_column("")
     for g in groups:
         t.add_column(g, justify="right")
-    lines = [
-        ("citizens", lambda g: f"{last[g]['population']:,}"),
-        ("mean score", lambda g: f"{last[g]['mean_score']:.2f}"),
-        ("blacklisted", lambda g: f"{last[g]['blacklisted']:,}"),
-        ("wrongly blacklisted", lambda g: f"{last[g]['wrongly_blacklisted']:,}"),
-        ("trips denied, all days", lambda g: f"{total('denied_trips', g):,}"),
-        ("speech recorded, all days", lambda g: f"{total('recorded_speech', g):,}"),
-        ("false records, all days", lambda g: f"{total('false_records', g):,}"),
-    ]
-    for label, cell in lines:
-        t.add_row(label, *(cell(g) for g in groups))
+    t.add_row("citizens", *(f"{ledger['by_group'][g]['citizens']:,}" for g in groups))
+    t.add_row(f"blacklisted on day {last_day}", *(f"{last[g]['blacklisted']:,}" for g in groups))
+    for quantity, label in HEADLINE:
+        if not paired and ledger["quantities"][quantity]["needs_counterfactual"]:
+            continue
+        t.add_row(label, *(_rate_cell(ledger["by_group"][g]["quantities"][quantity])
+                           for g in groups))
     console.print(t)
+    if not paired:
+        console.print("wrongly blacklisted, speech lost and offences prevented need a "
+                      "counterfactual: add --counterfactual none")
+    if any(ledger["by_group"][g]["small_group"] for g in groups):
+        console.print(f"* fewer than {ledger['small_group_threshold']} citizens: unreliable")
     console.print(
         f"{summary['citizen_days']:,} citizen-days in {summary['wall_time_s']:.2f} s "
         f"({summary['citizen_days_per_s']:.3g} citizen-days/s simulating, "
         f"{summary['threads']} threads); peak memory "
         f"{summary['peak_memory_bytes'] / 2**20:,.0f} MiB"
     )
-    console.print(f"wrote {out}/daily.parquet, score_histogram.parquet, summary.json")
+    console.print(f"wrote {out}/daily.parquet, score_histogram.parquet, ledger.json, "
+                  "summary.json")
 
 
 @app.command()

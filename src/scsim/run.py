@@ -22,8 +22,10 @@ from scsim import __version__
 from scsim.engine.memory import CITIZEN_COLUMNS, bytes_per_citizen, estimate_memory
 from scsim.engine.sim import DEFAULT_CHUNK_SIZE, ProgressCallback, SimulationResult, simulate
 from scsim.io.run_dir import atomic_run_dir
+from scsim.ledger import build_ledger
 from scsim.results import daily_table, histogram_table
 from scsim.scenario.load import LoadedScenario
+from scsim.scenario.pairing import Counterfactual
 
 
 def peak_memory_bytes() -> int:
@@ -45,7 +47,8 @@ def provenance() -> dict[str, Any]:
     }
 
 
-def build_summary(loaded: LoadedScenario, result: SimulationResult, wall_s: float) -> dict:
+def build_summary(loaded: LoadedScenario, result: SimulationResult, wall_s: float,
+                  counterfactual: Counterfactual | None = None) -> dict:
     s = loaded.scenario
     citizen_days = s.population.size * s.run.days
     simulate_s = result.timings["simulate_s"]
@@ -53,6 +56,11 @@ def build_summary(loaded: LoadedScenario, result: SimulationResult, wall_s: floa
         "scenario": s.model_dump(mode="json"),
         "scenario_file": loaded.source,
         "scenario_sha256": loaded.sha256,
+        "counterfactual": None if counterfactual is None else {
+            "label": counterfactual.label,
+            "scenario": counterfactual.scenario.model_dump(mode="json"),
+            "scenario_sha256": counterfactual.sha256,
+        },
         "seed": s.run.seed,
         "population": s.population.size,
         "days": s.run.days,
@@ -63,7 +71,9 @@ def build_summary(loaded: LoadedScenario, result: SimulationResult, wall_s: floa
         "citizen_days": citizen_days,
         "citizen_days_per_s": citizen_days / simulate_s if simulate_s > 0 else None,
         "peak_memory_bytes": peak_memory_bytes(),
-        "estimated_memory_bytes": estimate_memory(s, result.n_workers).total,
+        "estimated_memory_bytes": estimate_memory(
+            s, result.n_workers, counterfactual.scenario if counterfactual else None
+        ).total,
         "bytes_per_citizen": bytes_per_citizen(),
         "citizen_columns": {name: str(dtype) for name, dtype, _ in CITIZEN_COLUMNS},
         "threads": result.n_workers,
@@ -84,14 +94,25 @@ def run_to_folder(
     force: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: ProgressCallback | None = None,
-) -> tuple[SimulationResult, dict]:
-    """Simulate a scenario and write its run folder; nothing is left if it fails."""
+    counterfactual: Counterfactual | None = None,
+) -> tuple[SimulationResult, dict, dict]:
+    """Simulate a scenario (paired if asked) and write its run folder; nothing is left if it fails.
+
+    Returns the result, the summary and the ledger as written.
+    """
     start = time.perf_counter()
     with atomic_run_dir(out, force) as tmp:
-        result = simulate(loaded.scenario, chunk_size=chunk_size, progress=progress)
+        result = simulate(
+            loaded.scenario,
+            counterfactual=counterfactual.scenario if counterfactual else None,
+            chunk_size=chunk_size,
+            progress=progress,
+        )
         write_parquet(daily_table(result), tmp / "daily.parquet")
         write_parquet(histogram_table(result), tmp / "score_histogram.parquet")
-        summary = build_summary(loaded, result, time.perf_counter() - start)
+        ledger = build_ledger(result, counterfactual.label if counterfactual else None)
+        (tmp / "ledger.json").write_text(json.dumps(ledger, indent=2) + "\n")
+        summary = build_summary(loaded, result, time.perf_counter() - start, counterfactual)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return result, summary
+    return result, summary, ledger
 

@@ -45,13 +45,23 @@ class MemoryEstimate:
         return self.citizens * self.per_citizen_bytes + self.tally_bytes + FIXED_OVERHEAD
 
 
-def estimate_memory(s: Scenario, n_workers: int) -> MemoryEstimate:
+def _tally_bytes(s: Scenario, copies: int) -> int:
     days = s.run.days + 1
     groups = len(s.population.groups)
     bins = (s.scheme.max_score - s.scheme.min_score) // s.output.score_bin_width + 1
     columns = n_flow_columns(len(s.behaviours)) + n_level_columns(len(s.scheme.grades)) + bins
+    return copies * days * groups * columns * 8
+
+
+def estimate_memory(s: Scenario, n_workers: int, counterfactual: Scenario | None = None
+                    ) -> MemoryEstimate:
+    """Planned memory of a run (paired with ``counterfactual`` if given)."""
     # worker buffers + summed totals + a few temporaries while building tables
-    tally = (n_workers + 4) * days * groups * columns * 8
+    tally = _tally_bytes(s, n_workers + 4)
+    if counterfactual is not None:
+        # the counterfactual's own buffers and totals, and each worker's scratch
+        # buffers for the run without false records (shaped like the run's)
+        tally += _tally_bytes(counterfactual, n_workers + 4) + _tally_bytes(s, n_workers)
     return MemoryEstimate(s.population.size, bytes_per_citizen(), tally)
 
 
@@ -59,8 +69,9 @@ def available_memory() -> int:
     return int(psutil.virtual_memory().available)
 
 
-def largest_population(s: Scenario, n_workers: int, budget: int) -> int:
-    fixed = estimate_memory(s, n_workers).tally_bytes + FIXED_OVERHEAD
+def largest_population(s: Scenario, n_workers: int, budget: int,
+                       counterfactual: Scenario | None = None) -> int:
+    fixed = estimate_memory(s, n_workers, counterfactual).tally_bytes + FIXED_OVERHEAD
     return max(0, (budget - fixed) // bytes_per_citizen())
 
 
@@ -72,14 +83,15 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def memory_problem(s: Scenario, n_workers: int, available: int | None = None) -> str | None:
-    """A message if the scenario would not fit in memory, else None."""
+def memory_problem(s: Scenario, n_workers: int, available: int | None = None,
+                   counterfactual: Scenario | None = None) -> str | None:
+    """A message if the scenario (paired with ``counterfactual``) would not fit, else None."""
     available = available_memory() if available is None else available
     budget = int(available * USABLE_FRACTION)
-    need = estimate_memory(s, n_workers).total
+    need = estimate_memory(s, n_workers, counterfactual).total
     if need <= budget:
         return None
-    fits = largest_population(s, n_workers, budget)
+    fits = largest_population(s, n_workers, budget, counterfactual)
     return (
         f"{s.population.size:,} citizens over {s.run.days} days need about "
         f"{format_bytes(need)} ({bytes_per_citizen()} bytes per citizen plus "

@@ -8,9 +8,21 @@ measures.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from scsim.scenario.model import Adaptation, Measures, Scenario
 
 WORLD_FIELDS = ("population", "behaviours", "run")
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """The scenario a run is paired with, and how the user named it."""
+
+    scenario: Scenario
+    label: str
+    """'none' (the same world without the system) or the scenario file's path."""
+    sha256: str
 
 
 def no_system(s: Scenario) -> Scenario:

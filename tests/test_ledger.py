@@ -1,0 +1,197 @@
+"""ledger.json: totals, rates per group with intervals, disparity, and the CLI's pairing."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from scsim.cli import app
+from scsim.engine.sim import simulate
+from scsim.ledger import (
+    NO_CITIZENS,
+    NOT_MEASURED,
+    OK,
+    SMALL,
+    build_ledger,
+    mean_interval,
+    wilson_interval,
+)
+from scsim.results import daily_table
+from scsim.scenario.pairing import no_system
+
+from conftest import R0, SCENARIOS
+from test_mechanisms import scenario
+
+runner = CliRunner()
+
+
+def test_wilson_interval_matches_published_values():
+    # Wilson (1927) score intervals as tabulated by Newcombe (1998), Stat Med 17:857.
+    low, high = wilson_interval(0, 10)
+    assert low == 0 and high == pytest.approx(0.2775, abs=5e-5)
+    low, high = wilson_interval(5, 10)
+    assert (low, high) == (pytest.approx(0.2366, abs=5e-5), pytest.approx(0.7634, abs=5e-5))
+
+
+def test_mean_interval_matches_a_direct_computation():
+    rng = np.random.default_rng(3)
+    x = rng.poisson(0.7, size=5000)
+    low, high = mean_interval(int(x.sum()), float((x * x).sum()), x.size)
+    half = 1.959963984540054 * x.std(ddof=1) / math.sqrt(x.size)
+    assert low == pytest.approx(x.mean() - half, rel=1e-12)
+    assert high == pytest.approx(x.mean() + half, rel=1e-12)
+    assert mean_interval(0, 0.0, 1000) == (0.0, pytest.approx(-math.log(0.05) / 1000))
+    assert mean_interval(3, 9.0, 1) is None
+
+
+@pytest.fixture(scope="module")
+def paired():
+    s = scenario()
+    result = simulate(s, counterfactual=no_system(s))
+    return result, build_ledger(result, "none"), daily_table(result).to_pylist()
+
+
+def test_totals_are_the_sum_of_the_groups_and_match_the_daily_table(paired):
+    _, ledger, rows = paired
+    for name, total in ledger["totals"].items():
+        assert total == sum(g["quantities"][name]["value"] for g in ledger["by_group"].values())
+    for group, entry in ledger["by_group"].items():
+        q = entry["quantities"]
+        mine = [r for r in rows if r["group"] == group]
+        assert q["trips_denied"]["value"] == sum(
+            r["denied_trips"] - r["counterfactual_denied_trips"] for r in mine)
+        assert q["speech_lost"]["value"] == sum(r["speech_lost"] for r in mine)
+        assert q["behaviours_prevented"]["value"] == sum(r["behaviours_prevented"] for r in mine)
+        assert q["false_records"]["value"] == sum(r["false_records"] for r in mine)
+        assert q["days_blacklisted"]["value"] == sum(r["blacklisted"] for r in mine)
+        assert entry["citizens"] == mine[0]["population"]
+        assert q["wrongly_sanctioned"]["value"] > 0
+
+
+def test_false_record_rate_and_interval_agree_with_the_analytic_expectation(paired):
+    """A false jaywalk record arrives with daily probability p (0.002, minority 0.01).
+
+    Nothing removes records and nothing clips (scores stay far above the floor),
+    so each citizen's count over T = 400 days is Binomial(T, p): mean T p,
+    variance T p (1 - p).  The group mean of n citizens then has standard error
+    sqrt(T p (1 - p) / n); it must lie within 4 standard errors (a chance of
+    6e-5 of failing for a correct kernel).  The ledger's 95% interval is
+    +-1.96 sample standard errors; the sample variance of n >= 4,000 such
+    counts is within 10% of the true one (its relative sd is about
+    sqrt(2 / n) < 3%), so the half-width must be within 10% of the analytic one.
+    """
+    _, ledger, _ = paired
+    days = 400
+    for group, p in (("majority", 0.002), ("minority", 0.01)):
+        entry = ledger["by_group"][group]
+        n = entry["citizens"]
+        q = entry["quantities"]["false_records"]
+        mean = q["rate_per_100k"] / 1e5
+        se = math.sqrt(days * p * (1 - p) / n)
+        assert abs(mean - days * p) < 4 * se
+        low, high = (x / 1e5 for x in q["ci95_per_100k"])
+        assert (high - low) / 2 == pytest.approx(1.959963984540054 * se, rel=0.10)
+        assert q["status"] == OK
+
+
+def test_disparity_is_the_ratio_of_rates(paired):
+    _, ledger, _ = paired
+    assert ledger["reference_group"] == "majority"
+    for name, by_group in ledger["disparity"].items():
+        ref = ledger["by_group"]["majority"]["quantities"][name]["rate_per_100k"]
+        for group, d in by_group.items():
+            rate = ledger["by_group"][group]["quantities"][name]["rate_per_100k"]
+            if ref:
+                assert d["ratio"] == pytest.approx(rate / ref)
+            else:
+                assert d["ratio"] is None and d["status"].startswith("undefined")
+    # the minority's false-match rate is five times the majority's
+    assert ledger["disparity"]["false_records"]["minority"]["ratio"] == pytest.approx(5, rel=0.1)
+
+
+def test_unpaired_runs_do_not_report_what_they_cannot_measure():
+    result = simulate(scenario(population__size=2000))
+    ledger = build_ledger(result, None)
+    for name in ("wrongly_sanctioned", "speech_lost", "behaviours_prevented"):
+        assert ledger["totals"][name] is None
+        for entry in ledger["by_group"].values():
+            assert entry["quantities"][name]["status"] == NOT_MEASURED
+            assert entry["quantities"][name]["rate_per_100k"] is None
+    assert ledger["totals"]["trips_denied"] == sum(
+        r["denied_trips"] for r in daily_table(result).to_pylist())
+
+
+def test_empty_and_small_groups_are_marked_not_zero():
+    s = scenario(population__size=60, population__groups=[
+        {"name": "majority", "share": 0.9989}, {"name": "minority", "share": 0.001},
+        {"name": "none", "share": 0.0001}])
+    result = simulate(s, counterfactual=no_system(s))
+    ledger = build_ledger(result, "none")
+    by_group = ledger["by_group"]
+    assert by_group["none"]["citizens"] == 0
+    assert by_group["none"]["quantities"]["sanctioned"]["rate_per_100k"] is None
+    assert by_group["none"]["quantities"]["sanctioned"]["status"] == NO_CITIZENS
+    assert ledger["disparity"]["sanctioned"]["none"]["ratio"] is None
+    assert 0 < by_group["majority"]["citizens"] < 100
+    assert by_group["majority"]["small_group"]
+    assert by_group["majority"]["quantities"]["false_records"]["status"] == SMALL
+
+
+def test_cli_pairs_with_none_and_writes_the_ledger(tmp_path):
+    out = tmp_path / "paired"
+    result = runner.invoke(app, ["run", str(SCENARIOS / "demo.toml"), "--population", "3000",
+                                 "--days", "60", "--out", str(out), "--counterfactual", "none"])
+    assert result.exit_code == 0, result.output
+    ledger = json.loads((out / "ledger.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    assert ledger["paired"] and ledger["counterfactual"] == "none"
+    assert summary["counterfactual"]["label"] == "none"
+    assert summary["counterfactual"]["scenario"]["channels"] == {}
+    assert "speech_lost" in pq.read_table(out / "daily.parquet").column_names
+    assert "against counterfactual 'none'" in result.output
+
+
+def test_cli_pairs_with_a_scenario_file_of_the_same_world(tmp_path):
+    other = tmp_path / "lenient.toml"
+    text = R0.read_text().replace("blacklist_below = 600", "blacklist_below = 300")
+    assert text != R0.read_text()
+    other.write_text(text)
+    out = tmp_path / "paired"
+    result = runner.invoke(app, ["run", str(R0), "--population", "2000", "--days", "30",
+                                 "--out", str(out), "--quiet", "--counterfactual", str(other)])
+    assert result.exit_code == 0, result.output
+    ledger = json.loads((out / "ledger.json").read_text())
+    assert ledger["counterfactual"] == str(other)
+    assert ledger["totals"]["behaviours_prevented"] == 0  # R0 has no deterrence
+
+
+@pytest.mark.parametrize(
+    ("counterfactual", "expected"),
+    [
+        ("demo", "--counterfactual: {path}: population: differs from the run's"),
+        ("missing", "--counterfactual: {path}: file not found"),
+    ],
+)
+def test_cli_refuses_a_counterfactual_it_cannot_pair(tmp_path, counterfactual, expected):
+    path = SCENARIOS / "demo.toml" if counterfactual == "demo" else tmp_path / "missing.toml"
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["run", str(R0), "--population", "1000", "--out", str(out),
+                                 "--quiet", "--counterfactual", str(path)])
+    assert result.exit_code == 2
+    assert expected.format(path=path) in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_memory_estimate_counts_the_counterfactual_buffers():
+    """Paired: the run's tallies (workers + 4), the counterfactual's, and a shadow per worker."""
+    from scsim.engine.memory import estimate_memory
+
+    s = scenario()
+    alone = estimate_memory(s, 2).tally_bytes
+    assert estimate_memory(s, 2, no_system(s)).tally_bytes == alone + alone + alone * 2 // 6
