@@ -332,6 +332,73 @@ def validate(
 
 
 @app.command()
+def calibrate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML) with [calibration].")],
+    population: Annotated[
+        int | None,
+        typer.Option(help="Simulate this many citizens and scale counts up to the file's "
+                     "population.size (faster for national presets)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Worker threads (results do not depend on it).")
+    ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a Markdown table (for docs/calibration.md).")
+    ] = False,
+) -> None:
+    """Simulate SCENARIO and compare it with the published figures its [calibration] names."""
+    full = _load(scenario, seed, None, None)
+    if full.scenario.calibration is None:
+        raise fail(f"{scenario}: calibration: the scenario names no published figures "
+                   "(add [[calibration.targets]])")
+    loaded = _load(scenario, seed, population, None)
+    _set_threads(threads)
+    _check_memory(loaded)
+    from scsim.calibration import METRICS, compare
+    from scsim.engine.sim import simulate
+    from scsim.engine.warmup import warm_up
+
+    warm_up()
+    s = loaded.scenario
+    started = time.perf_counter()
+    with console.status(f"simulating {s.population.size:,} citizens x {s.run.days} days...",
+                        spinner="dots"):
+        result = simulate(s)
+    wall = time.perf_counter() - started
+    rows = compare(result, full.scenario.calibration.targets, full.scenario.population.size)
+
+    def number(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:,.4g}"
+
+    header = ("target", "group", "published", "simulated", "ratio", "reproduced", "source")
+    cells = [
+        (METRICS[c.target.metric][0] if markdown else c.target.metric, c.target.group or "all",
+         number(c.target.published), number(c.simulated), number(c.ratio),
+         ("yes" if c.reproduced else "no") + f" (±{c.target.tolerance:.0%})", c.target.source)
+        for c in rows
+    ]
+    scaled = (f"{s.population.size:,} citizens simulated, counts scaled to "
+              f"{full.scenario.population.size:,}") if population else \
+        f"{s.population.size:,} citizens simulated"
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in cells:
+            print("| " + " | ".join(row) + " |")
+        print(f"\n{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s.")
+        return
+    table = Table(title=f"{s.name}: simulated against published", show_edge=False)
+    for name in header:
+        table.add_column(name, justify="right" if name in ("published", "simulated", "ratio")
+                         else "left", overflow="fold")
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s")
+
+
+@app.command()
 def bench(
     sizes: Annotated[
         str, typer.Option(help="Comma-separated R0 population sizes (e.g. 1e6,1e7).")

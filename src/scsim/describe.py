@@ -34,7 +34,16 @@ def describe_scenario(loaded: LoadedScenario, console: Console) -> None:
     console.print(f"{pop.size:,} citizens for {s.run.days} days, seed {s.run.seed}")
     console.print(f"groups: {_shares(pop.groups)}")
     console.print(f"income levels: {_shares(pop.income_levels)}")
-    console.print(f"regions: {_shares(pop.regions)}")
+    regions = pop.regions if len(pop.regions) <= 8 else [*pop.regions[:6]]
+    more = "" if len(pop.regions) <= 8 else f", ... ({len(pop.regions)} regions)"
+    console.print(f"regions: {_shares(regions)}{more}")
+    if pop.households is not None:
+        h = pop.households
+        kinds = ", ".join(f"{t.adults}a{f'+{t.elders}e' if t.elders else ''}"
+                          f"{f'+{t.children}c' if t.children else ''} {t.share:.3g}"
+                          for t in h.types)
+        console.print(f"households (adults+elders+children, share): {kinds}; neighbourhoods of "
+                      f"{h.neighbourhood_size}, {h.contacts_per_citizen:g} contacts per citizen")
 
     channel_of = {b: (name, ch) for name, ch in s.channels.items() for b in ch.records}
     table = Table(title="Behaviours", show_edge=False)
@@ -68,10 +77,50 @@ def describe_scenario(loaded: LoadedScenario, console: Console) -> None:
     console.print(
         f"scheme: start {sc.start_score}, clipped to [{sc.min_score}, {sc.max_score}]"
         + (f", blacklisted below {sc.blacklist_below}" if sc.blacklist_below is not None
-           else ", no blacklist")
+           else "" if sc.blacklist_behaviours else ", no blacklist")
         + (", grades " + ", ".join(f"{g.name} >= {g.min_score}" for g in sc.grades)
            if sc.grades else "")
     )
+    safeguards = [
+        f"listed while holding a record of {', '.join(sc.blacklist_behaviours)}"
+        if sc.blacklist_behaviours else "",
+        f"records expire after {sc.retention_days} days" if sc.retention_days else "",
+        (f"appeals: {sc.appeals.contest_share:g} of false records contested, "
+         f"{sc.appeals.success_rate:g} succeed after {sc.appeals.delay_days} days")
+        if sc.appeals else "",
+        (f"credit repair: {sc.credit_repair.share:g} of records repaired after "
+         f"{sc.credit_repair.delay_days} days") if sc.credit_repair else "",
+        (f"human review catches {sc.human_review.false_record_catch:g} of false records")
+        if sc.human_review else "",
+    ]
+    for line in filter(None, safeguards):
+        console.print(f"scheme: {line}")
+    m = s.measures
+    for line in filter(None, [
+        f"speech suspension: {m.speech_suspension.days} days on {m.speech_suspension.trigger}"
+        if m.speech_suspension else "",
+        f"employment penalty: paid {m.employment_penalty.levels_down} income level(s) lower "
+        "while blacklisted" if m.employment_penalty else "",
+        f"school admission: {m.school_admission.applying_share:g} of children apply on day "
+        f"{m.school_admission.day_of_year}; refused if a parent is blacklisted"
+        if m.school_admission else "",
+        f"deposit waiver for grades {', '.join(m.deposit_waiver.grades)}"
+        if m.deposit_waiver else "",
+    ]):
+        console.print(line)
+    if s.deterrence is not None:
+        d = s.deterrence
+        console.print(
+            f"deterrence: risk jumps own record {d.own_record:g}, own sanction "
+            f"{d.own_sanction:g}, household {d.household_sanction:g}, contact "
+            f"{d.contact_sanction:g}; decays over {d.decay_days:g} days; sensitivity offences "
+            f"{d.offence_sensitivity:g}, speech {d.speech_sensitivity:g}"
+        )
+    if s.calibration is not None:
+        for target in s.calibration.targets:
+            console.print(f"calibration target: {target.metric}"
+                          f"{f' ({target.group})' if target.group else ''} = "
+                          f"{target.published:,.4g} ({target.source})")
     ban = s.measures.travel_ban
     console.print(
         f"travel ban: trips attempted with daily probability {ban.daily_trip_rate:g}, "

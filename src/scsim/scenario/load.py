@@ -44,19 +44,56 @@ class LoadedScenario:
     """Hash of the validated scenario's canonical JSON (after overrides)."""
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
-    """Load and fully validate a scenario file, applying dotted-path overrides."""
-    source = str(path)
+def _read_toml(path: Path, source: str) -> dict[str, Any]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(source, [("", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(source, [("", f"cannot read file: {exc}")]) from None
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, [("", f"malformed TOML: {exc}")]) from None
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; any other value (lists included) replaces the base's."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_with_bases(path: Path, source: str, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file's tables over those of the file it ``extends`` (relative to it), recursively."""
+    raw = _read_toml(path, source)
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ScenarioError(source, [("extends", f"must be a file name, got {base!r}")])
+    base_path = (path.parent / base).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise ScenarioError(source, [("extends", f"{base!r} extends itself (a cycle)")])
+    try:
+        base_raw = _read_with_bases(base_path, str(base_path), (*seen, path.resolve()))
+    except ScenarioError as exc:
+        raise ScenarioError(source, [("extends", line) for line in exc.lines()]) from None
+    return _merge(base_raw, raw)
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
+    """Load and fully validate a scenario file, applying dotted-path overrides.
+
+    A file may start with ``extends = "other.toml"``: it then says only what
+    differs from that file (tables merge key by key, other values replace).
+    """
+    source = str(path)
+    raw = _read_with_bases(Path(path), source)
     for dotted, value in (overrides or {}).items():
         if not _set_dotted(raw, dotted, value):
             raise ScenarioError(source, [(dotted, "cannot override: a parent of this field "
@@ -140,6 +177,11 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
             if name not in known:
                 yield f"{where}.{name}", f"unknown {what} {name!r} (known: {', '.join(known)})"
 
+    if s.calibration is not None:
+        for k, target in enumerate(s.calibration.targets):
+            if target.group is not None and target.group not in groups:
+                yield (f"calibration.targets[{k}].group",
+                       f"unknown group {target.group!r} (known: {', '.join(groups)})")
     for b, spec in s.behaviours.items():
         where = f"behaviours.{b}"
         yield from unknown(f"{where}.multiplier_by_group", spec.multiplier_by_group, groups,

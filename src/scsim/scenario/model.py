@@ -394,6 +394,40 @@ class Output(Strict):
     """Width in points of the bins of the daily score histogram."""
 
 
+CALIBRATION_METRICS = (
+    "blacklist_entries_per_year",
+    "travel_blocks_per_listed_year",
+    "recorded_speech_per_year",
+    "repairs_per_year",
+    "recorded_offences_per_scored_year",
+    "recorded_good_deeds_per_scored_year",
+    "sanctioned_share_of_scored",
+)
+"""What ``scsim calibrate`` can compare with a published figure (see ``scsim.calibration``)."""
+
+
+class CalibrationTarget(Strict):
+    """A published figure the scenario aims to reproduce."""
+
+    metric: Literal[CALIBRATION_METRICS]  # type: ignore[valid-type]
+    """The simulated quantity to compare; counts are scaled to ``population.size``."""
+    published: Annotated[float, Field(gt=0)]
+    """The published value."""
+    source: str = Field(min_length=1)
+    """Where the published value comes from."""
+    group: str | None = None
+    """Compare one group only; all citizens if absent."""
+    tolerance: Annotated[float, Field(gt=0)] = 0.25
+    """Largest relative difference counted as reproduced."""
+
+
+class Calibration(Strict):
+    """Published figures the scenario is calibrated against."""
+
+    targets: list[CalibrationTarget] = Field(min_length=1)
+    """The targets, in the order they are reported."""
+
+
 class Scenario(Strict):
     """A complete scenario: the world, the system, and how long to run it."""
 
@@ -421,6 +455,8 @@ class Scenario(Strict):
     """Perceived risk, deterrence and chilling; none if absent."""
     output: Output = Output()
     """Output options."""
+    calibration: Calibration | None = None
+    """Published figures this scenario aims to reproduce (``scsim calibrate``)."""
 
     @field_validator("behaviours", "channels")
     @classmethod

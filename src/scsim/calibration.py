@@ -1,0 +1,114 @@
+"""Simulated against published: the figures a preset's ``[calibration]`` targets name.
+
+Counts per year are scaled from the simulated population to the scenario's
+``population.size`` (so a national preset can be checked on a sample of ten
+million); rates per citizen need no scaling.  Runs shorter or longer than a
+year are converted to per-year figures by 365 / days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from scsim.engine.sim import SimulationResult
+from scsim.engine.tables import GOOD_DEED, KIND_CODES, OFFENCE
+from scsim.kernels.neighbourhood import Q_SANCTIONED
+from scsim.results import daily_table
+from scsim.scenario.model import CALIBRATION_METRICS, CalibrationTarget
+
+
+@dataclass(frozen=True)
+class Comparison:
+    target: CalibrationTarget
+    simulated: float | None
+    """None where the run cannot give the figure (e.g. nobody was ever blacklisted)."""
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.simulated is None else self.simulated / self.target.published
+
+    @property
+    def reproduced(self) -> bool:
+        return self.ratio is not None and abs(self.ratio - 1) <= self.target.tolerance
+
+
+def _kind_sum(columns: dict[str, np.ndarray], result: SimulationResult, kind: int) -> float:
+    return float(sum(columns[f"{b}_recorded"].sum()
+                     for b, spec in result.scenario.behaviours.items()
+                     if KIND_CODES[spec.kind] == kind))
+
+
+Metric = Callable[[dict[str, np.ndarray], SimulationResult, list[int], float], float | None]
+
+
+def _per_year(column: str) -> Metric:
+    def count(columns, result, groups, scale):
+        return float(columns[column].sum()) * 365 / result.scenario.run.days * scale
+    return count
+
+
+def _travel_blocks_per_listed_year(columns, result, groups, scale):
+    listed_years = float(columns["blacklisted"].sum()) / 365
+    return None if listed_years == 0 else float(columns["denied_trips"].sum()) / listed_years
+
+
+def _per_scored_year(kind: int, with_false: bool) -> Metric:
+    def rate(columns, result, groups, scale):
+        scored = float(result.scored[groups].sum())
+        if scored == 0:
+            return None
+        records = _kind_sum(columns, result, kind)
+        if with_false:
+            records += float(columns["false_records"].sum())
+        return records / scored * 365 / result.scenario.run.days
+    return rate
+
+
+def _sanctioned_share(columns, result, groups, scale):
+    scored = float(result.scored[groups].sum())
+    return None if scored == 0 else float(result.ledger_sum[groups, Q_SANCTIONED].sum()) / scored
+
+
+METRICS: dict[str, tuple[str, Metric]] = {
+    "blacklist_entries_per_year": ("citizens put on the blacklist per year (person-times)",
+                                   _per_year("entered_blacklist")),
+    "travel_blocks_per_listed_year": ("trips denied per blacklisted person-year",
+                                      _travel_blocks_per_listed_year),
+    "recorded_speech_per_year": ("speech events recorded per year", _per_year("recorded_speech")),
+    "repairs_per_year": ("records removed by credit repair per year",
+                         _per_year("records_repaired")),
+    "recorded_offences_per_scored_year": (
+        "offence records (true and false) per scored citizen per year",
+        _per_scored_year(OFFENCE, True)),
+    "recorded_good_deeds_per_scored_year": ("good-deed records per scored citizen per year",
+                                            _per_scored_year(GOOD_DEED, False)),
+    "sanctioned_share_of_scored": ("share of scored citizens blacklisted at least once in the run",
+                                   _sanctioned_share),
+}
+assert tuple(METRICS) == CALIBRATION_METRICS
+
+
+def compare(result: SimulationResult, targets: list[CalibrationTarget],
+            full_population: int) -> list[Comparison]:
+    """Each target against the run, counts scaled to ``full_population`` citizens."""
+    table = daily_table(result)
+    group_names = [g.name for g in result.scenario.population.groups]
+    row_groups = np.array(table.column("group").to_pylist(), dtype=object)
+    scale = full_population / result.scenario.population.size
+    comparisons = []
+    for target in targets:
+        if target.group is None:
+            groups = list(range(len(group_names)))
+            columns = {name: table.column(name).to_numpy() for name in table.column_names
+                       if name != "group"}
+        else:
+            groups = [group_names.index(target.group)]
+            mask = row_groups == target.group
+            columns = {name: table.column(name).to_numpy()[mask] for name in table.column_names
+                       if name != "group"}
+        _, metric = METRICS[target.metric]
+        comparisons.append(Comparison(target, metric(columns, result, groups, scale)))
+    return comparisons

@@ -1,0 +1,111 @@
+"""The calibrated presets: they load, describe the world they claim, and reproduce their targets."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from scsim.calibration import compare
+from scsim.cli import app
+from scsim.engine.sim import simulate
+from scsim.results import daily_table
+from scsim.scenario import load_scenario
+from scsim.scenario.load import ScenarioError
+from scsim.scenario.pairing import world_differences
+
+from conftest import R0, SCENARIOS
+
+PRESETS = ("national", "rongcheng", "targeted-region", "safeguards")
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_loads_and_names_its_published_targets(name):
+    s = load_scenario(SCENARIOS / f"{name}.toml").scenario
+    assert s.calibration is not None
+    assert all(t.source.startswith("FACTS") for t in s.calibration.targets)
+
+
+def test_national_is_the_census_population_in_31_provinces():
+    s = load_scenario(SCENARIOS / "national.toml").scenario
+    assert s.population.size == 1_409_778_724
+    assert len(s.population.regions) == 31
+    xinjiang = next(r for r in s.population.regions if r.name == "xinjiang")
+    assert xinjiang.share * s.population.size == pytest.approx(25_852_345, abs=2)
+
+
+def test_household_mix_gives_the_census_share_of_children():
+    """17.95% are aged 0-14 (FACTS 6.1); households cut at neighbourhood edges shift it a little.
+
+    At 200,000 citizens the sampling sd of the share is about 0.001, so 0.01 is
+    mostly the allowance for truncated households.
+    """
+    s = load_scenario(SCENARIOS / "national.toml", {"population.size": 200_000,
+                                                    "run.days": 1}).scenario
+    result = simulate(s)
+    children = 1 - result.scored.sum() / result.population.sum()
+    assert children == pytest.approx(0.1795, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("name", "population"),
+    [("national", 2_000_000), ("rongcheng", None), ("targeted-region", 300_000)],
+)
+def test_preset_reproduces_its_targets_on_a_sample(name, population):
+    """Tolerances are 25%; at these sizes every target's sampling sd is under 4%."""
+    full = load_scenario(SCENARIOS / f"{name}.toml").scenario
+    sample = full if population is None else load_scenario(
+        SCENARIOS / f"{name}.toml", {"population.size": population}).scenario
+    for c in compare(simulate(sample), full.calibration.targets, full.population.size):
+        assert c.reproduced, (c.target.metric, c.simulated, c.target.published)
+
+
+def test_safeguards_is_national_with_safeguards_and_the_same_world():
+    national = load_scenario(SCENARIOS / "national.toml").scenario
+    safeguards = load_scenario(SCENARIOS / "safeguards.toml").scenario
+    assert world_differences(national, safeguards) == []
+    assert national.scheme.retention_days is None and national.scheme.appeals is None
+    assert safeguards.scheme.retention_days == 730
+    assert safeguards.scheme.appeals.delay_days == 20
+    assert safeguards.scheme.credit_repair == national.scheme.credit_repair
+    assert safeguards.measures == national.measures
+
+
+def test_calibration_counts_scale_to_the_full_population_and_a_year():
+    s = load_scenario(R0, {"population.size": 20_000, "run.days": 73,
+                           "calibration": {"targets": [
+                               {"metric": "blacklist_entries_per_year", "published": 1.0,
+                                "source": "test"},
+                               {"metric": "recorded_speech_per_year", "published": 1.0,
+                                "source": "test", "group": "minority"}]}}).scenario
+    result = simulate(s)
+    rows = daily_table(result).to_pylist()
+    entries, speech = compare(result, s.calibration.targets, 60_000)
+    assert entries.simulated > 0 and speech.simulated > 0
+    assert entries.simulated == sum(r["entered_blacklist"] for r in rows) * 5 * 3
+    assert speech.simulated == sum(r["recorded_speech"] for r in rows
+                                   if r["group"] == "minority") * 5 * 3
+
+
+def test_extends_merges_tables_and_refuses_cycles_and_missing_bases(tmp_path):
+    child = tmp_path / "child.toml"
+    child.write_text(f'extends = "{R0}"\nname = "child"\n[scheme]\nblacklist_below = 500\n')
+    s = load_scenario(child).scenario
+    base = load_scenario(R0).scenario
+    assert s.name == "child" and s.scheme.blacklist_below == 500
+    assert s.scheme.points == base.scheme.points and s.behaviours == base.behaviours
+
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text('extends = "b.toml"\n')
+    b.write_text('extends = "a.toml"\n')
+    with pytest.raises(ScenarioError, match=r"extends: .*a cycle"):
+        load_scenario(a)
+    lonely = tmp_path / "lonely.toml"
+    lonely.write_text('extends = "nowhere.toml"\n')
+    with pytest.raises(ScenarioError, match=r"extends: .*nowhere\.toml: file not found"):
+        load_scenario(lonely)
+
+
+def test_calibrate_needs_targets():
+    result = CliRunner().invoke(app, ["calibrate", str(R0), "--population", "1000"])
+    assert result.exit_code == 2
+    assert "calibration: the scenario names no published figures" in result.output
