@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -329,6 +330,117 @@ def validate(
     loaded = _load(scenario, seed, population, days, set_)
     _check_memory(loaded)
     describe_scenario(loaded, console)
+
+
+class OnlyCitizens(StrEnum):
+    any = "any"
+    sanctioned = "sanctioned"
+    false_records = "false-records"
+
+
+@app.command()
+def trace(
+    run_folder: Annotated[Path, typer.Argument(help="A run folder written by scsim run.")],
+    citizen: Annotated[
+        list[int] | None, typer.Option("--citizen", help="Citizen id to follow (repeatable).")
+    ] = None,
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="Follow this many citizens drawn at random.")
+    ] = None,
+    only: Annotated[
+        OnlyCitizens, typer.Option(help="With --sample: draw only among citizens who were "
+                                   "sanctioned, or who received false records.")
+    ] = OnlyCitizens.any,
+    sample_seed: Annotated[int, typer.Option(help="Seed of the --sample draw.")] = 0,
+    save: Annotated[
+        bool, typer.Option("--save", help="Also write the stories to RUN/traces.json "
+                           "(replacing it), for scsim report.")
+    ] = False,
+) -> None:
+    """Tell the life of synthetic citizens of a run: records, false matches, score, sanctions.
+
+    The citizen's neighbourhood is simulated again from the stored scenario,
+    which reproduces the run exactly; dates are illustrative (day 1 is shown
+    as 2026-01-01).
+    """
+    import json
+
+    import numpy as np
+
+    from scsim.engine.trace import Tracer
+    from scsim.engine.warmup import warm_up
+    from scsim.io.stored_run import RunFolderError, read_run
+    from scsim.kernels.neighbourhood import Q_FALSE_RECORDS, Q_SANCTIONED
+    from scsim.story import tell
+
+    if not citizen and sample is None:
+        raise fail("trace: name citizens with --citizen ID or draw some with --sample K")
+    try:
+        stored = read_run(run_folder, required=("summary.json",))
+    except RunFolderError as exc:
+        raise fail(str(exc)) from None
+    s = stored.scenario
+    first, last = stored.first_id, stored.first_id + s.population.size - 1
+    for c in citizen or []:
+        if not first <= c <= last:
+            raise fail(f"--citizen: {c} is not in this run (ids {first} to {last})")
+    with console.status("loading compiled kernels (compiling on first use)...", spinner="dots"):
+        warm_up()
+        tracer = Tracer(s, stored.counterfactual, first)
+    stories = [tell(tracer.trace(c)) for c in citizen or []]
+    if sample is not None:
+        rng = np.random.default_rng(sample_seed)
+        wanted = {
+            OnlyCitizens.any: lambda t: True,
+            OnlyCitizens.sanctioned: lambda t: t.ledger[Q_SANCTIONED] > 0,
+            OnlyCitizens.false_records: lambda t: t.ledger[Q_FALSE_RECORDS] > 0,
+        }[only]
+        tries = 0
+        found = 0
+        budget = max(1000, 200 * sample)
+        with console.status(f"drawing {sample} citizens ({only.value})...", spinner="dots"):
+            while found < sample and tries < budget:
+                candidate = int(rng.integers(first, last + 1))
+                tries += 1
+                t = tracer.trace(candidate)
+                if wanted(t):
+                    stories.append(tell(t))
+                    found += 1
+        if found < sample:
+            console.print(f"found {found} of {sample} citizens ({only.value}) in {tries} draws")
+    for story in stories:
+        _print_story(story)
+    if save:
+        document = {"run": str(run_folder), "counterfactual": stored.counterfactual_label,
+                    "date_note": "dates are illustrative: day 1 is shown as 2026-01-01",
+                    "stories": [story.as_dict() for story in stories]}
+        target = run_folder / "traces.json"
+        partial = run_folder / ".traces.json.partial"
+        partial.write_text(json.dumps(document, indent=2) + "\n")
+        partial.replace(target)
+        console.print(f"wrote {target}")
+
+
+def _print_story(story) -> None:
+    console.rule(f"[bold]citizen {story.citizen}")
+    console.print(story.who, markup=False)
+    console.print(f"household: {story.household}", markup=False)
+    table = Table(show_edge=False, show_header=True)
+    table.add_column("day", justify="right")
+    table.add_column("date")
+    table.add_column("what happened", overflow="fold")
+    for day, date, text in story.events:
+        table.add_row(str(day), date, Text(text, style="bold" if text.isupper()
+                                           or text.split(":")[0].isupper() else ""))
+    if story.events:
+        console.print(table)
+    else:
+        console.print("nothing happened to this citizen")
+    console.print(story.outcome, markup=False)
+    shown = {k: v for k, v in story.ledger.items() if v}
+    if shown:
+        console.print("ledger: " + ", ".join(f"{k} {v:,}" for k, v in shown.items()),
+                      markup=False)
 
 
 @app.command()

@@ -36,6 +36,7 @@ from scsim.scenario.model import Scenario
 from scsim.scenario.pairing import world_differences
 
 DEFAULT_CHUNK_SIZE = 1 << 20
+NOT_TRACED = np.int64(-1)
 
 
 @dataclass
@@ -119,8 +120,9 @@ ProgressCallback = Callable[[int], None]
 """Called after each chunk with the number of citizens simulated so far."""
 
 
-def _buffers(s: Scenario, t: KernelTables, n_workers: int) -> tuple[np.ndarray, ...]:
-    shape = (n_workers, s.run.days + 1, len(s.population.groups))
+def _buffers(s: Scenario, t: KernelTables, n_workers: int, extra_groups: int = 0
+             ) -> tuple[np.ndarray, ...]:
+    shape = (n_workers, s.run.days + 1, len(s.population.groups) + extra_groups)
     return (
         np.zeros((*shape, n_flow_columns(len(s.behaviours))), dtype=np.int64),
         np.zeros((*shape, n_level_columns(len(s.scheme.grades))), dtype=np.int64),
@@ -178,7 +180,7 @@ def simulate(
             np.int64(first_id + start), np.int64(count), np.int64(lo), np.int64(hi), key,
             np.int64(horizon), tables, tables_cf, paired, flows[w], levels[w], hist[w],
             flows_cf[w], levels_cf[w], hist_cf[w], ledger[w], final_score[start : start + count],
-            final_false[start : start + count],
+            final_false[start : start + count], NOT_TRACED,
         )
 
     # Each worker (a thread running the kernel without the GIL) takes a

@@ -643,6 +643,45 @@ def _school_admissions(
             year += 1
 
 
+@njit(cache=True)
+def neighbourhood_members(seed_key, unit_first, size, t):
+    """(size, 5) group, income, region, age band and household of each member.
+
+    The same derivation as the start of a neighbourhood in ``simulate_batch``
+    (which cannot call it without slowing down), for ``scsim trace``; a test
+    checks that the two agree.
+    """
+    traits = np.zeros((size, 5), dtype=np.int64)
+    if not t.households:
+        key = citizen_key(seed_key, unit_first)
+        traits[0, 0] = _trait(key, 0, t.group_cum)
+        traits[0, 1] = _trait(key, 1, t.income_cum)
+        traits[0, 2] = _trait(key, 2, t.region_cum)
+        traits[0, 3] = ADULT
+        return traits
+    r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
+    position = 0
+    household = 0
+    while position < size:
+        key = citizen_key(seed_key, unit_first + position)
+        g = _trait(key, 0, t.group_cum)
+        i = _trait(key, 1, t.income_cum)
+        kind = _trait(key, 3, t.household_cum)
+        adults = t.household_adults[kind]
+        elders = t.household_elders[kind]
+        total = adults + elders + t.household_children[kind]
+        for k in range(min(total, size - position)):
+            m = position + k
+            traits[m, 0] = g
+            traits[m, 1] = i
+            traits[m, 2] = r
+            traits[m, 3] = ADULT if k < adults else (ELDER if k < adults + elders else CHILD)
+            traits[m, 4] = household
+        position += total
+        household += 1
+    return traits
+
+
 # --- comparing variants ---------------------------------------------------------------
 
 
@@ -780,6 +819,7 @@ def simulate_batch(
     progress,
     final_score,
     final_false,
+    traced_id,
 ):
     """One variant over neighbourhoods lo .. hi - 1 of a chunk.
 
@@ -789,7 +829,9 @@ def simulate_batch(
     ``flagged[u - lo]`` are simulated; with ``without_false`` no false record
     is ever attributed (the shadow run).  Returns 0, or NEEDS_ROOM with the
     position in ``progress`` when the record or spell pool is short (the
-    caller grows it and calls again).
+    caller grows it and calls again).  The citizen whose id is ``traced_id``
+    (-1: none) is tallied in the last group row instead of their own
+    (``scsim.engine.trace``); their draws and everything else are unchanged.
 
     Why one long function: every call of a function that takes arrays, even
     one numba inlines, binds them by assignment, and in loops like these the
@@ -860,6 +902,8 @@ def simulate_batch(
                     household += 1
             n_members = 0
             for m in range(size):
+                if state[m, S_ID] == traced_id:
+                    state[m, S_GROUP] = levels.shape[1] - 1
                 levels[0, state[m, S_GROUP], LEVEL_POPULATION] += 1
                 if state[m, S_AGE] == CHILD:
                     for o in range(N_OUTCOMES):
@@ -1265,6 +1309,7 @@ def _run_variant(
     spell_start,
     final_score,
     final_false,
+    traced_id,
 ):
     """simulate_batch until done, growing the pools when asked; returns the pools."""
     spell_count = np.zeros(1, dtype=np.int64)
@@ -1296,6 +1341,7 @@ def _run_variant(
             progress,
             final_score,
             final_false,
+            traced_id,
         )
         if status == 0:
             return records, spells
@@ -1325,6 +1371,7 @@ def simulate_worker(
     ledger_w,
     final_score,
     final_false,
+    traced_id,
 ):
     """Neighbourhoods lo .. hi - 1 of a chunk, on one worker with its own buffers.
 
@@ -1389,6 +1436,7 @@ def simulate_worker(
             run_start,
             final_score,
             final_false,
+            traced_id,
         )
         for k in range(n):
             wrongly[k] = 0
@@ -1423,6 +1471,7 @@ def simulate_worker(
                     shadow_start,
                     no_finals,
                     no_false,
+                    traced_id,
                 )
             records, cf_spells = _run_variant(
                 first_id,
@@ -1446,6 +1495,7 @@ def simulate_worker(
                 cf_start,
                 no_finals,
                 no_false,
+                traced_id,
             )
             for u in range(batch_hi - batch_lo):
                 if not flagged[u]:

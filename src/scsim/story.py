@@ -1,0 +1,150 @@
+"""A traced citizen's life as dated sentences, for readers rather than analysts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scsim.engine.tables import KIND_CODES, OFFENCE, SPEECH
+from scsim.engine.trace import CitizenTrace
+from scsim.kernels.neighbourhood import (
+    FLOW_APPEALS,
+    FLOW_APPEALS_WON,
+    FLOW_DENIED_TRIPS,
+    FLOW_ENTERED_BLACKLIST,
+    FLOW_EXPIRED,
+    FLOW_FALSE_CAUGHT,
+    FLOW_FALSE_RECORDS,
+    FLOW_LEFT_BLACKLIST,
+    FLOW_REPAIRED,
+    FLOW_SCHOOL_APPLICATIONS,
+    FLOW_SCHOOL_PENALISED,
+    FLOW_SPEECH_BLOCKED,
+    LEVEL_BLACKLISTED,
+    LEVEL_FIRST_GRADE,
+    LEVEL_INCOME_LOSS,
+    LEVEL_REWARDED,
+    LEVEL_SCORE_SUM,
+    LEVEL_SCORED,
+    LEVEL_SUSPENDED,
+    LEVEL_WRONGLY_BLACKLISTED,
+)
+from scsim.ledger import QUANTITIES
+
+START = dt.date(2026, 1, 1)
+"""Day 1 of every run is shown as this date; the dates are illustrative only."""
+
+
+@dataclass
+class Story:
+    citizen: int
+    who: str
+    household: str
+    events: list[tuple[int, str, str]] = field(default_factory=list)
+    """(day, date, sentence) in day order."""
+    outcome: str = ""
+    ledger: dict[str, int] = field(default_factory=dict)
+    """This citizen's ledger values (paired runs: against the counterfactual)."""
+
+    def as_dict(self) -> dict:
+        return {"citizen": self.citizen, "who": self.who, "household": self.household,
+                "events": [{"day": d, "date": date, "text": text}
+                           for d, date, text in self.events],
+                "outcome": self.outcome, "ledger": self.ledger}
+
+
+def _date(day: int) -> str:
+    return (START + dt.timedelta(days=day - 1)).isoformat()
+
+
+def _times(n: int, what: str) -> str:
+    return what if n == 1 else f"{what} ({n} times)"
+
+
+def tell(trace: CitizenTrace) -> Story:
+    s = trace.scenario
+    me = trace.me
+    behaviours = list(s.behaviours)
+    n_b = len(behaviours)
+    channel_of = {b: name for name, ch in s.channels.items() for b in ch.records}
+    grades = [g.name.upper() for g in s.scheme.grades]
+    flows, levels = trace.flows, trace.levels
+    scored = levels[0, LEVEL_SCORED] == 1
+    who = (f"citizen {me.citizen}: {me.age}, group {me.group}, income {me.income}, "
+           f"region {me.region}" + ("" if scored else " (children are not scored)"))
+    household = ", ".join(f"{m.citizen} ({m.age})" for m in trace.household) or "lives alone"
+    story = Story(me.citizen, who, household)
+    wrong_cf = trace.counterfactual is not None
+
+    def grade_at(day: int) -> str | None:
+        held = np.flatnonzero(levels[day, LEVEL_FIRST_GRADE:LEVEL_FIRST_GRADE + len(grades)])
+        return grades[held[0]] if held.size else None
+
+    def add(day: int, text: str) -> None:
+        story.events.append((day, _date(day), text))
+
+    for day in range(1, s.run.days + 1):
+        f = flows[day]
+        for k, b in enumerate(behaviours):
+            committed, recorded = int(f[k]), int(f[n_b + k])
+            if not committed:
+                continue
+            kind = KIND_CODES[s.behaviours[b].kind]
+            verb = "posted" if kind == SPEECH else "did"
+            text = f"{verb} {b.replace('_', ' ')}"
+            if recorded:
+                points = s.scheme.points.get(b, 0)
+                text += f"; recorded by {channel_of[b].replace('_', ' ')}"
+                text += f" ({points:+d} points)" if points else ""
+            elif kind in (OFFENCE, SPEECH):
+                text += "; not recorded"
+            add(day, _times(committed, text))
+        other = 2 * n_b
+        false = int(f[other + FLOW_FALSE_RECORDS])
+        if false:
+            add(day, _times(false, "FALSE RECORD: attributed an event they did not commit "
+                                   "(a false match)"))
+        for column, text in (
+            (FLOW_FALSE_CAUGHT, "a false record was caught by human review and discarded"),
+            (FLOW_APPEALS, "contested a false record"),
+            (FLOW_APPEALS_WON, "won an appeal: the false record was removed, points restored"),
+            (FLOW_EXPIRED, "a record expired: its points were restored"),
+            (FLOW_REPAIRED, "a record was removed by credit repair"),
+            (FLOW_SPEECH_BLOCKED, "a post was blocked: the account is suspended"),
+            (FLOW_ENTERED_BLACKLIST, "PUT ON THE BLACKLIST"),
+            (FLOW_LEFT_BLACKLIST, "taken off the blacklist"),
+            (FLOW_DENIED_TRIPS, "denied a plane or high-speed-rail ticket"),
+            (FLOW_SCHOOL_APPLICATIONS, "applied for a school place"),
+            (FLOW_SCHOOL_PENALISED, "school admission REFUSED because of a parent's listing"),
+        ):
+            if f[other + column]:
+                add(day, _times(int(f[other + column]), text))
+        now, before = levels[day], levels[day - 1]
+        if scored and now[LEVEL_SCORE_SUM] != before[LEVEL_SCORE_SUM]:
+            add(day, f"score {before[LEVEL_SCORE_SUM]} -> {now[LEVEL_SCORE_SUM]}")
+        if grades and grade_at(day) != grade_at(day - 1):
+            add(day, f"grade {grade_at(day - 1)} -> {grade_at(day)}")
+        for column, on, off in (
+            (LEVEL_SUSPENDED, "social-media account suspended", "account restored"),
+            (LEVEL_REWARDED, "deposits waived (a reward for the grade)", "deposit waiver lost"),
+            (LEVEL_WRONGLY_BLACKLISTED,
+             "listed only because of false records (without them, not listed today)",
+             "no longer wrongly listed") if wrong_cf else (None, None, None),
+        ):
+            if column is not None and now[column] != before[column]:
+                add(day, on if now[column] > before[column] else off)
+        if now[LEVEL_INCOME_LOSS] != before[LEVEL_INCOME_LOSS]:
+            add(day, f"paid {now[LEVEL_INCOME_LOSS]} yuan a day less (employment penalty)"
+                if now[LEVEL_INCOME_LOSS] else "pay restored")
+    last = levels[s.run.days]
+    days_listed = int(levels[1:, LEVEL_BLACKLISTED].sum())
+    story.outcome = (
+        f"after {s.run.days} days: "
+        + (f"score {last[LEVEL_SCORE_SUM]}" + (f", grade {grade_at(s.run.days)}" if grades else "")
+           + f", {days_listed} days on the blacklist" if scored else "not scored (a child)")
+    )
+    story.ledger = {q.name: int(trace.ledger[q.index]) for q in QUANTITIES
+                    if wrong_cf or not q.needs_counterfactual}
+    return story

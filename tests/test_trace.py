@@ -1,0 +1,106 @@
+"""scsim trace: one citizen's story is exactly their part of the run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from scsim.cli import app
+from scsim.engine.sim import simulate
+from scsim.engine.trace import Tracer
+from scsim.kernels.neighbourhood import LEVEL_SCORE_SUM, LEVEL_SCORED
+from scsim.scenario import load_scenario
+from scsim.scenario.pairing import no_system
+from scsim.story import tell
+
+from conftest import R0, SCENARIOS
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def small_region():
+    s = load_scenario(SCENARIOS / "targeted-region.toml",
+                      {"population.size": 1000, "run.days": 150}).scenario
+    return s, simulate(s, counterfactual=no_system(s), first_id=1000)
+
+
+def test_traces_of_every_citizen_add_up_to_the_run(small_region):
+    """Summing every citizen's trace gives the run's tallies, ledger and end scores exactly."""
+    s, result = small_region
+    tracer = Tracer(s, result.counterfactual, first_id=1000)
+    flows = np.zeros_like(result.run.flows[:, 0])
+    levels = np.zeros_like(result.run.levels[:, 0])
+    ledger = np.zeros_like(result.ledger_sum[0])
+    groups = [g.name for g in s.population.groups]
+    population = np.zeros(len(groups), dtype=np.int64)
+    for k in range(s.population.size):
+        trace = tracer.trace(1000 + k)
+        flows += trace.flows
+        levels += trace.levels
+        ledger += trace.ledger
+        population[groups.index(trace.me.group)] += 1
+        if trace.levels[0, LEVEL_SCORED]:
+            assert trace.levels[-1, LEVEL_SCORE_SUM] == result.final_score[k]
+    assert np.array_equal(flows, result.run.flows.sum(axis=1))
+    assert np.array_equal(levels, result.run.levels.sum(axis=1))
+    assert np.array_equal(ledger, result.ledger_sum.sum(axis=0))
+    assert np.array_equal(population, result.population)
+    assert ledger.any()
+
+
+def test_story_of_a_wrongly_listed_citizen(small_region):
+    s, result = small_region
+    tracer = Tracer(s, result.counterfactual, first_id=1000)
+    for k in range(s.population.size):
+        trace = tracer.trace(1000 + k)
+        if trace.ledger[1]:  # Q_WRONGLY_SANCTIONED
+            break
+    else:
+        pytest.skip("nobody wrongly listed in this sample")
+    story = tell(trace)
+    texts = [text for _, _, text in story.events]
+    assert any(t.startswith("FALSE RECORD") for t in texts)
+    assert "PUT ON THE BLACKLIST" in texts
+    assert any(t.startswith("listed only because of false records") for t in texts)
+    assert story.ledger["wrongly_sanctioned"] == 1
+    assert [d for d, _, _ in story.events] == sorted(d for d, _, _ in story.events)
+
+
+def test_cli_trace_tells_and_saves(tmp_path):
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["run", str(R0), "--population", "500", "--days", "200",
+                               "--out", str(out), "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["trace", str(out), "--citizen", "7", "--sample", "2",
+                                 "--save"])
+    assert result.exit_code == 0, result.output
+    assert "citizen 7" in result.output
+    saved = json.loads((out / "traces.json").read_text())
+    assert saved["stories"][0]["citizen"] == 7
+    assert len(saved["stories"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "no such run folder"),
+        ("corrupt", "summary.json: unreadable or corrupt"),
+        ("out_of_range", "--citizen: 999 is not in this run (ids 0 to 99)"),
+        ("nothing", "name citizens with --citizen ID or draw some with --sample K"),
+    ],
+)
+def test_cli_trace_refuses_bad_input(tmp_path, setup, message):
+    out = tmp_path / "run"
+    if setup != "missing":
+        assert runner.invoke(app, ["run", str(R0), "--population", "100", "--days", "5",
+                                   "--out", str(out), "--quiet"]).exit_code == 0
+    if setup == "corrupt":
+        (out / "summary.json").write_text('{"scenario": ')
+    args = {"nothing": []}.get(setup, ["--citizen", "999" if setup == "out_of_range" else "1"])
+    result = runner.invoke(app, ["trace", str(out), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
