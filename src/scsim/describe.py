@@ -37,6 +37,8 @@ def describe_scenario(loaded: LoadedScenario, console: Console) -> None:
     regions = pop.regions if len(pop.regions) <= 8 else [*pop.regions[:6]]
     more = "" if len(pop.regions) <= 8 else f", ... ({len(pop.regions)} regions)"
     console.print(f"regions: {_shares(regions)}{more}")
+    if len(pop.propensity_levels) > 1:
+        console.print(f"personal propensities: {_shares(pop.propensity_levels)}")
     if pop.households is not None:
         h = pop.households
         kinds = ", ".join(f"{t.adults}a{f'+{t.elders}e' if t.elders else ''}"
@@ -53,7 +55,8 @@ def describe_scenario(loaded: LoadedScenario, console: Console) -> None:
     for name, b in s.behaviours.items():
         multipliers = ", ".join(
             f"{k} x{v:g}"
-            for d in (b.multiplier_by_group, b.multiplier_by_income, b.multiplier_by_region)
+            for d in (b.multiplier_by_group, b.multiplier_by_income, b.multiplier_by_region,
+                      b.multiplier_by_propensity, b.multiplier_by_age)
             for k, v in d.items()
         )
         ch_name, ch = channel_of.get(name, ("-", None))

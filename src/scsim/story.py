@@ -73,7 +73,9 @@ def tell(trace: CitizenTrace) -> Story:
     flows, levels = trace.flows, trace.levels
     scored = levels[0, LEVEL_SCORED] == 1
     who = (f"citizen {me.citizen}: {me.age}, group {me.group}, income {me.income}, "
-           f"region {me.region}" + ("" if scored else " (children are not scored)"))
+           f"region {me.region}"
+           + (f", propensity {me.propensity}" if len(s.population.propensity_levels) > 1 else "")
+           + ("" if scored else " (children are not scored)"))
     household = ", ".join(f"{m.citizen} ({m.age})" for m in trace.household) or "lives alone"
     story = Story(me.citizen, who, household)
     wrong_cf = trace.counterfactual is not None

@@ -46,6 +46,7 @@ class KernelTables(NamedTuple):
     group_cum: np.ndarray  # (G,) float64 cumulative shares (inf from the last used one)
     income_cum: np.ndarray  # (I,)
     region_cum: np.ndarray  # (R,)
+    propensity_cum: np.ndarray  # (P,)
     behaviour_cumprod: np.ndarray  # (C, B+1) float64, candidate rates
     behaviour_q: np.ndarray  # (C,) P(at least one candidate on a day)
     behaviour_inv_log_none: np.ndarray  # (C,) 1 / log(1 - q), or 0 when q = 0
@@ -72,6 +73,7 @@ class KernelTables(NamedTuple):
     score_bin_width: int
     n_incomes: int
     n_regions: int
+    n_propensities: int
     retention_days: int  # 0: records never expire
     appeal_contest: float
     appeal_success: float
@@ -119,9 +121,11 @@ def _process_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cumprod, -np.expm1(log_none), inv
 
 
-def class_index(group: int, income: int, region: int, age: int, n_incomes: int,
-                n_regions: int) -> int:
-    return ((group * n_incomes + income) * n_regions + region) * len(SCORED_AGES) + age
+def class_index(group: int, income: int, region: int, propensity: int, age: int,
+                n_incomes: int, n_regions: int, n_propensities: int) -> int:
+    return (
+        ((group * n_incomes + income) * n_regions + region) * n_propensities + propensity
+    ) * len(SCORED_AGES) + age
 
 
 def penalty_levels(s: Scenario) -> int:
@@ -139,22 +143,24 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     groups = [c.name for c in pop.groups]
     incomes = [c.name for c in pop.income_levels]
     regions = [c.name for c in pop.regions]
+    propensities = [c.name for c in pop.propensity_levels]
     behaviours = list(s.behaviours)
     n_b = len(behaviours)
-    n_classes = len(groups) * len(incomes) * len(regions) * len(SCORED_AGES)
+    n_classes = len(groups) * len(incomes) * len(regions) * len(propensities) * len(SCORED_AGES)
     channel_of = {b: ch for ch in s.channels.values() for b in ch.records}
     false_streams = [ch.false_attribution for ch in s.channels.values() if ch.false_attribution]
     down = penalty_levels(s)
     candidate_down = max(down, candidate_levels_down or 0)
     daily_income = [c.daily_income for c in pop.income_levels]
 
-    def rate(b: str, g: str, i: int, r: str, a: str) -> float:
+    def rate(b: str, g: str, i: int, r: str, pr: str, a: str) -> float:
         spec = s.behaviours[b]
         return (
             spec.daily_rate
             * spec.multiplier_by_group.get(g, 1.0)
             * spec.multiplier_by_income.get(incomes[i], 1.0)
             * spec.multiplier_by_region.get(r, 1.0)
+            * spec.multiplier_by_propensity.get(pr, 1.0)
             * spec.multiplier_by_age.get(a, 1.0)
         )
 
@@ -165,12 +171,14 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     trip = np.zeros(n_classes)
     income_loss = np.zeros(n_classes, dtype=np.int64)
     ban = s.measures.travel_ban
-    for (gi, g), ii, (ri, r), (ai, a) in itertools.product(
-        enumerate(groups), range(len(incomes)), enumerate(regions), enumerate(SCORED_AGES)
+    for (gi, g), ii, (ri, r), (pi, pr), (ai, a) in itertools.product(
+        enumerate(groups), range(len(incomes)), enumerate(regions), enumerate(propensities),
+        enumerate(SCORED_AGES),
     ):
-        c = class_index(gi, ii, ri, ai, len(incomes), len(regions))
+        c = class_index(gi, ii, ri, pi, ai, len(incomes), len(regions), len(propensities))
         for bi, b in enumerate(behaviours):
-            reachable = [rate(b, g, max(ii - k, 0), r, a) for k in range(candidate_down + 1)]
+            reachable = [rate(b, g, max(ii - k, 0), r, pr, a)
+                         for k in range(candidate_down + 1)]
             p_candidate[c, bi] = max(reachable)
             if p_candidate[c, bi] > 0.0:
                 accept[c, 0, bi] = reachable[0] / p_candidate[c, bi]
@@ -210,6 +218,7 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         group_cum=_cumulative_shares([c.share for c in pop.groups]),
         income_cum=_cumulative_shares([c.share for c in pop.income_levels]),
         region_cum=_cumulative_shares([c.share for c in pop.regions]),
+        propensity_cum=_cumulative_shares([c.share for c in pop.propensity_levels]),
         behaviour_cumprod=behaviour_cumprod,
         behaviour_q=behaviour_q,
         behaviour_inv_log_none=behaviour_inv_log_none,
@@ -242,6 +251,7 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         score_bin_width=s.output.score_bin_width,
         n_incomes=len(incomes),
         n_regions=len(regions),
+        n_propensities=len(propensities),
         retention_days=scheme.retention_days or 0,
         appeal_contest=scheme.appeals.contest_share if scheme.appeals else 0.0,
         appeal_success=scheme.appeals.success_rate if scheme.appeals else 0.0,

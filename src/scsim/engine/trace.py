@@ -38,6 +38,7 @@ class Member:
     age: str
     household: int
     """Index of the household inside its neighbourhood."""
+    propensity: str
 
 
 @dataclass
@@ -66,7 +67,8 @@ def _members(s: Scenario, key: np.uint64, unit_first: int, size: int, tables) ->
     return [
         Member(unit_first + m, pop.groups[traits[m, 0]].name,
                pop.income_levels[traits[m, 1]].name, pop.regions[traits[m, 2]].name,
-               AGE_BANDS[traits[m, 3]], int(traits[m, 4]))
+               AGE_BANDS[traits[m, 3]], int(traits[m, 4]),
+               pop.propensity_levels[traits[m, 5]].name)
         for m in range(size)
     ]
 

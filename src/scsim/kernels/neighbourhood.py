@@ -645,19 +645,20 @@ def _school_admissions(
 
 @njit(cache=True)
 def neighbourhood_members(seed_key, unit_first, size, t):
-    """(size, 5) group, income, region, age band and household of each member.
+    """(size, 6) group, income, region, age band, household and propensity of each member.
 
     The same derivation as the start of a neighbourhood in ``simulate_batch``
     (which cannot call it without slowing down), for ``scsim trace``; a test
     checks that the two agree.
     """
-    traits = np.zeros((size, 5), dtype=np.int64)
+    traits = np.zeros((size, 6), dtype=np.int64)
     if not t.households:
         key = citizen_key(seed_key, unit_first)
         traits[0, 0] = _trait(key, 0, t.group_cum)
         traits[0, 1] = _trait(key, 1, t.income_cum)
         traits[0, 2] = _trait(key, 2, t.region_cum)
         traits[0, 3] = ADULT
+        traits[0, 5] = _trait(key, 4, t.propensity_cum)
         return traits
     r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
     position = 0
@@ -677,6 +678,7 @@ def neighbourhood_members(seed_key, unit_first, size, t):
             traits[m, 2] = r
             traits[m, 3] = ADULT if k < adults else (ELDER if k < adults + elders else CHILD)
             traits[m, 4] = household
+            traits[m, 5] = _trait(citizen_key(seed_key, unit_first + m), 4, t.propensity_cum)
         position += total
         household += 1
     return traits
@@ -870,11 +872,14 @@ def simulate_batch(
                 g = _trait(key, 0, t.group_cum)
                 i = _trait(key, 1, t.income_cum)
                 r = _trait(key, 2, t.region_cum)
+                prop = _trait(key, 4, t.propensity_cum)
                 state[0, S_ID] = unit_first
                 state[0, S_GROUP] = g
                 state[0, S_HOUSEHOLD] = 0
                 state[0, S_AGE] = ADULT
-                state[0, S_CLASS] = ((g * t.n_incomes + i) * t.n_regions + r) * 2 + ADULT
+                state[0, S_CLASS] = (
+                    ((g * t.n_incomes + i) * t.n_regions + r) * t.n_propensities + prop
+                ) * 2 + ADULT
             else:
                 r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
                 position = 0
@@ -895,8 +900,13 @@ def simulate_batch(
                         state[m, S_HOUSEHOLD] = household
                         state[m, S_AGE] = age
                         age_column = age if age != CHILD else ADULT
+                        prop = 0
+                        if t.n_propensities > 1:
+                            prop = _trait(
+                                citizen_key(seed_key, unit_first + m), 4, t.propensity_cum
+                            )
                         state[m, S_CLASS] = (
-                            (g * t.n_incomes + i) * t.n_regions + r
+                            ((g * t.n_incomes + i) * t.n_regions + r) * t.n_propensities + prop
                         ) * 2 + age_column
                     position += total
                     household += 1

@@ -8,7 +8,6 @@ with status 2.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import tomllib
 from collections.abc import Iterator
@@ -170,6 +169,7 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     groups = [c.name for c in s.population.groups]
     incomes = [c.name for c in s.population.income_levels]
     regions = [c.name for c in s.population.regions]
+    propensities = [c.name for c in s.population.propensity_levels]
     behaviours = list(s.behaviours)
 
     def unknown(where: str, names, known: list[str], what: str) -> Iterator[tuple[str, str]]:
@@ -190,22 +190,29 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
                            "income level")
         yield from unknown(f"{where}.multiplier_by_region", spec.multiplier_by_region, regions,
                            "region")
+        yield from unknown(f"{where}.multiplier_by_propensity", spec.multiplier_by_propensity,
+                           propensities, "propensity level")
         yield from unknown(f"{where}.multiplier_by_age", spec.multiplier_by_age, ["adult", "elder"],
                            "age band (children never commit scored behaviour)")
-        worst = max(
-            (
-                (spec.daily_rate * spec.multiplier_by_group.get(g, 1.0)
-                 * spec.multiplier_by_income.get(i, 1.0) * spec.multiplier_by_region.get(r, 1.0)
-                 * spec.multiplier_by_age.get(a, 1.0),
-                 g, i, r, a)
-                for g, i, r, a in itertools.product(groups, incomes, regions, ["adult", "elder"])
-            ),
-        )
-        if worst[0] > 1.0:
+        # rates are products of independent multipliers: the largest product
+        # takes the largest multiplier of each trait
+        worst_rate = spec.daily_rate
+        worst_of = {}
+        for label, names, multipliers in (
+            ("group", groups, spec.multiplier_by_group),
+            ("income", incomes, spec.multiplier_by_income),
+            ("region", regions, spec.multiplier_by_region),
+            ("propensity", propensities, spec.multiplier_by_propensity),
+            ("age", ["adult", "elder"], spec.multiplier_by_age),
+        ):
+            name = max(names, key=lambda n, m=multipliers: m.get(n, 1.0))
+            worst_of[label] = name
+            worst_rate *= multipliers.get(name, 1.0)
+        if worst_rate > 1.0:
+            where_worst = ", ".join(f"{label} {name!r}" for label, name in worst_of.items())
             yield f"{where}.daily_rate", (
-                f"daily_rate times multipliers is {worst[0]:.6g} for group {worst[1]!r}, income "
-                f"{worst[2]!r}, region {worst[3]!r}, age {worst[4]!r}; a daily probability "
-                "cannot exceed 1"
+                f"daily_rate times multipliers is {worst_rate:.6g} for {where_worst}; "
+                "a daily probability cannot exceed 1"
             )
 
     watched_by: dict[str, str] = {}

@@ -67,6 +67,10 @@ def _default_regions() -> list[Category]:
     return [Category(name="all", share=1.0)]
 
 
+def _default_propensities() -> list[Category]:
+    return [Category(name="typical", share=1.0)]
+
+
 AGE_BANDS = ("adult", "elder", "child")
 """Age bands; children are never scored, recorded or sanctioned themselves."""
 MAX_NEIGHBOURHOOD = 4096
@@ -127,10 +131,14 @@ class Population(Strict):
     """Income levels from the lowest to the highest (e.g. low, normal)."""
     regions: list[Category] = Field(default_factory=_default_regions, min_length=1)
     """Regions (provinces or cities) with their population shares."""
+    propensity_levels: list[Category] = Field(default_factory=_default_propensities,
+                                              min_length=1)
+    """Personal propensities (e.g. careful, typical, reckless), drawn per citizen; behaviours
+    set their rate multipliers with ``multiplier_by_propensity``."""
     households: Households | None = None
     """Households, neighbourhoods and contacts; none: every citizen is an adult living alone."""
 
-    @field_validator("groups", "income_levels", "regions")
+    @field_validator("groups", "income_levels", "regions", "propensity_levels")
     @classmethod
     def _shares_sum_to_one(cls, categories: list[Category]) -> list[Category]:
         total = sum(c.share for c in categories)
@@ -155,6 +163,8 @@ class Behaviour(Strict):
     """Rate multipliers for some income levels (missing levels: 1)."""
     multiplier_by_region: dict[str, NonNegative] = {}
     """Rate multipliers for some regions (missing regions: 1)."""
+    multiplier_by_propensity: dict[str, NonNegative] = {}
+    """Rate multipliers for some personal propensity levels (missing levels: 1)."""
     multiplier_by_age: dict[str, NonNegative] = {}
     """Rate multipliers for ``adult`` or ``elder`` (children never commit scored behaviour)."""
 
