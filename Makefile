@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_r0.py
+	$(BIN)/scsim bench
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
