@@ -69,6 +69,8 @@ def test_totals_are_the_sum_of_the_groups_and_match_the_daily_table(paired):
         assert q["behaviours_prevented"]["value"] == sum(r["behaviours_prevented"] for r in mine)
         assert q["false_records"]["value"] == sum(r["false_records"] for r in mine)
         assert q["days_blacklisted"]["value"] == sum(r["blacklisted"] for r in mine)
+        assert q["days_wrongly_blacklisted"]["value"] == sum(
+            r["wrongly_blacklisted"] for r in mine)
         assert entry["citizens"] == mine[0]["population"]
         assert q["wrongly_sanctioned"]["value"] > 0
 

@@ -32,6 +32,7 @@ from scsim.kernels.neighbourhood import (
     Q_CHILDREN_PENALISED,
     Q_COUNTERFACTUAL_SANCTIONED,
     Q_DAYS_BLACKLISTED,
+    Q_DAYS_WRONGLY_BLACKLISTED,
     Q_FALSE_RECORDS,
     Q_INCOME_LOST,
     Q_SANCTIONED,
@@ -98,6 +99,9 @@ QUANTITIES: tuple[Quantity, ...] = (
              "false records that counted against the citizen"),
     Quantity("days_blacklisted", Q_DAYS_BLACKLISTED, False, "harm", "days", False,
              "days spent on the blacklist"),
+    Quantity("days_wrongly_blacklisted", Q_DAYS_WRONGLY_BLACKLISTED, False, "harm", "days",
+             True, "days on the blacklist on which the same citizen without false records is "
+             "not listed (appeals and expiry shorten them)"),
     Quantity("counterfactual_sanctioned", Q_COUNTERFACTUAL_SANCTIONED, True, "harm", "citizens",
              True, "citizens blacklisted at least once in the counterfactual"),
 )
@@ -110,7 +114,9 @@ def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     z2 = Z95 * Z95
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends, free of rounding
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
 
 
 def mean_interval(total: int, sum_squares: float, n: int) -> tuple[float, float] | None:

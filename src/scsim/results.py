@@ -35,6 +35,7 @@ from scsim.kernels.neighbourhood import (
     LEVEL_SUSPENDED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
+    N_OTHER_FLOWS,
 )
 from scsim.scenario.model import Scenario
 
@@ -167,6 +168,29 @@ def daily_table(result: SimulationResult) -> pa.Table:
         columns[f"{b}_committed"] = per_row(flows[:, :, k])
         columns[f"{b}_recorded"] = per_row(flows[:, :, n_b + k])
     return pa.table(columns)
+
+
+def transitions_table(result: SimulationResult) -> pa.Table:
+    """Moves between grades: (day, group, from_grade, to_grade, citizens), nonzero rows only."""
+    s = result.scenario
+    grades = np.array([g.name for g in s.scheme.grades], dtype=object)
+    groups = np.array([c.name for c in s.population.groups], dtype=object)
+    n_g = len(grades)
+    first = 2 * len(s.behaviours) + N_OTHER_FLOWS
+    moves = result.flows[1:, :, first : first + n_g * n_g]
+    day, group, cell = np.nonzero(moves)
+    return pa.table(
+        {
+            "day": (day + 1).astype(np.int32),
+            "group": groups[group],
+            "from_grade": grades[cell // n_g],
+            "to_grade": grades[cell % n_g],
+            "citizens": moves[day, group, cell],
+        },
+        schema=pa.schema([("day", pa.int32()), ("group", pa.string()),
+                          ("from_grade", pa.string()), ("to_grade", pa.string()),
+                          ("citizens", pa.int64())]),
+    )
 
 
 def histogram_table(result: SimulationResult) -> pa.Table:

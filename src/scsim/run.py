@@ -23,7 +23,7 @@ from scsim.engine.memory import CITIZEN_COLUMNS, bytes_per_citizen, estimate_mem
 from scsim.engine.sim import DEFAULT_CHUNK_SIZE, ProgressCallback, SimulationResult, simulate
 from scsim.io.run_dir import atomic_run_dir
 from scsim.ledger import build_ledger
-from scsim.results import daily_table, histogram_table
+from scsim.results import daily_table, histogram_table, transitions_table
 from scsim.scenario.load import LoadedScenario
 from scsim.scenario.pairing import Counterfactual
 
@@ -110,6 +110,7 @@ def run_to_folder(
         )
         write_parquet(daily_table(result), tmp / "daily.parquet")
         write_parquet(histogram_table(result), tmp / "score_histogram.parquet")
+        write_parquet(transitions_table(result), tmp / "grade_transitions.parquet")
         ledger = build_ledger(result, counterfactual.label if counterfactual else None)
         (tmp / "ledger.json").write_text(json.dumps(ledger, indent=2) + "\n")
         summary = build_summary(loaded, result, time.perf_counter() - start, counterfactual)

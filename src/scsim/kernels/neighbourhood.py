@@ -72,7 +72,9 @@ LEVEL_REWARDED = 8  # holding a grade that earns the deposit waiver
 LEVEL_INCOME_LOSS = 9  # yuan lost per day by blacklisted citizens
 LEVEL_FIRST_GRADE = 10
 
-# Flow columns: committed[B], recorded[B], then these, at 2 * B + offset.
+# Flow columns: committed[B], recorded[B], then these, at 2 * B + offset, then
+# grade transitions: citizens moving from grade i to grade j, at
+# 2 * B + N_OTHER_FLOWS + i * n_grades + j.
 FLOW_FALSE_RECORDS = 0  # false records that counted
 FLOW_DENIED_TRIPS = 1
 FLOW_ENTERED_BLACKLIST = 2
@@ -114,7 +116,8 @@ Q_CHILDREN_PENALISED = 8  # school admissions refused, run minus counterfactual
 Q_FALSE_RECORDS = 9
 Q_DAYS_BLACKLISTED = 10
 Q_COUNTERFACTUAL_SANCTIONED = 11
-N_QUANTITIES = 12
+Q_DAYS_WRONGLY_BLACKLISTED = 12  # days blacklisted on which the run without false records is not
+N_QUANTITIES = 13
 LEDGER_SUM, LEDGER_SQ_LOW, LEDGER_SQ_HIGH = 0, 1, 2
 _SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
 
@@ -171,8 +174,9 @@ _APPEAL_SUCCESS = 4096  # APPEAL stream offset of the success draw
 NEVER = 1 << 62
 
 
-def n_flow_columns(n_behaviours: int) -> int:
-    return 2 * n_behaviours + N_OTHER_FLOWS
+def n_flow_columns(n_behaviours: int, n_grades: int = 0) -> int:
+    """committed[B], recorded[B], the other flows, then grade transitions[from, to]."""
+    return 2 * n_behaviours + N_OTHER_FLOWS + n_grades * n_grades
 
 
 def n_level_columns(n_grades: int) -> int:
@@ -715,8 +719,8 @@ def _wrongly_blacklisted(
     """Days on which a citizen is blacklisted in the run but not without false records.
 
     Spells are rows (citizen, first day, last day); the citizen's are among
-    rows lo .. hi - 1 of each table.  Adds the level changes and returns 1 if
-    there is any such day.
+    rows lo .. hi - 1 of each table.  Adds the level changes and returns the
+    number of such days up to the horizon.
     """
     touched_low = horizon + 1
     touched_high = 0
@@ -737,17 +741,18 @@ def _wrongly_blacklisted(
             clear_low = min(clear_low, shadow_spells[k, 1])
             clear_high = max(clear_high, shadow_spells[k, 2])
     wrong = False
-    any_wrong = 0
+    wrong_days = 0
     # Level changes after the horizon are never summed, and there is no row for them.
     for d in range(touched_low, min(touched_high + 1, horizon) + 1):
         now = marks[d] == 1
+        if now:
+            wrong_days += 1
         if now != wrong:
             levels[d, g, LEVEL_WRONGLY_BLACKLISTED] += 1 if now else -1
             wrong = now
-            any_wrong = 1
     for d in range(clear_low, clear_high + 1):
         marks[d] = 0
-    return any_wrong
+    return wrong_days
 
 
 @njit(inline="always", cache=True)
@@ -757,7 +762,8 @@ def _tally_ledger(n, run, counterfactual, wrongly, ledger):
         published_run = run[m, OUT_SPEECH] - run[m, OUT_SPEECH_BLOCKED]
         published_cf = counterfactual[m, OUT_SPEECH] - counterfactual[m, OUT_SPEECH_BLOCKED]
         _add_to_ledger(ledger, g, Q_SANCTIONED, run[m, OUT_EVER_BLACKLISTED])
-        _add_to_ledger(ledger, g, Q_WRONGLY_SANCTIONED, wrongly[m])
+        _add_to_ledger(ledger, g, Q_WRONGLY_SANCTIONED, 1 if wrongly[m] > 0 else 0)
+        _add_to_ledger(ledger, g, Q_DAYS_WRONGLY_BLACKLISTED, wrongly[m])
         _add_to_ledger(ledger, g, Q_SPEECH_LOST, published_cf - published_run)
         _add_to_ledger(
             ledger, g, Q_SPEECH_CHILLED, counterfactual[m, OUT_SPEECH] - run[m, OUT_SPEECH]
@@ -1172,6 +1178,14 @@ def simulate_batch(
                         if new_grade != grade:
                             levels[day, g, LEVEL_FIRST_GRADE + grade] -= 1
                             levels[day, g, LEVEL_FIRST_GRADE + new_grade] += 1
+                            flows[
+                                day,
+                                g,
+                                2 * n_behaviours
+                                + N_OTHER_FLOWS
+                                + grade * t.grade_min.shape[0]
+                                + new_grade,
+                            ] += 1
                             reward_change = t.rewarded_grade[new_grade] - t.rewarded_grade[grade]
                             if reward_change != 0:
                                 levels[day, g, LEVEL_REWARDED] += reward_change
