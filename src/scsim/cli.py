@@ -188,6 +188,9 @@ def run(
         int, typer.Option(min=1, help="Citizens per kernel call (results do not depend on it).")
     ] = DEFAULT_CHUNK_SIZE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    write_report: Annotated[
+        bool, typer.Option("--report", help="Also write OUT/report.html (see scsim report).")
+    ] = False,
     counterfactual: Annotated[
         str | None,
         typer.Option(
@@ -256,6 +259,10 @@ def run(
             raise fail(str(exc)) from None
     if not quiet:
         _print_summary(result, summary, ledger, out)
+    if write_report:
+        target = _write_report(out, None)
+        if not quiet:
+            console.print(f"wrote {target}")
 
 
 def _rate_cell(entry: dict) -> str:
@@ -332,6 +339,88 @@ def validate(
     describe_scenario(loaded, console)
 
 
+def _read_run(path: Path, required: tuple[str, ...] | None = None):
+    from scsim.io.stored_run import REQUIRED_FILES, RunFolderError, read_run
+
+    try:
+        return read_run(path, required or REQUIRED_FILES)
+    except RunFolderError as exc:
+        raise fail(str(exc)) from None
+
+
+def _write_text_atomically(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+
+
+def _write_report(run_folder: Path, out: Path | None) -> Path:
+    from scsim.report import run_report
+
+    target = out or run_folder / "report.html"
+    _write_text_atomically(target, run_report(_read_run(run_folder)))
+    return target
+
+
+@app.command()
+def report(
+    run_folder: Annotated[Path, typer.Argument(help="A run folder written by scsim run.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default RUN/report.html).")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML page of a run: scenario, ledger, figures, groups, provenance."""
+    with console.status("drawing figures...", spinner="dots"):
+        target = _write_report(run_folder, out)
+    console.print(f"wrote {target} (self-contained: opens offline)")
+
+
+@app.command()
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders.")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write an HTML page with overlaid figures.")
+    ] = None,
+) -> None:
+    """The ledgers of runs side by side, with each run's difference from the first."""
+    from scsim.compare import compare_runs, relative
+
+    if len(runs) < 2:
+        raise fail("compare: give at least two run folders")
+    stored = [_read_run(path) for path in runs]
+    comparison = compare_runs(stored)
+    table = Table(title="Ledger totals, and differences from " + stored[0].name,
+                  show_edge=False)
+    table.add_column("quantity")
+    for run in stored:
+        table.add_column(run.name, justify="right")
+    for run in stored[1:]:
+        table.add_column(f"{run.name} - {stored[0].name}", justify="right")
+    for row in comparison.rows:
+        table.add_row(
+            f"{row.quantity} ({row.side})",
+            *("n/a" if t is None else f"{t:,}" for t in row.totals),
+            *(relative(row.difference(k), row.totals[0]) for k in range(1, len(stored))),
+        )
+    console.print(table)
+    for run, shared in zip(stored[1:], comparison.common_random_numbers[1:], strict=True):
+        console.print(
+            f"{run.name}: "
+            + ("same world, seed and citizen ids as " + stored[0].name + " (common random "
+               "numbers): differences are exact sums of per-citizen paired differences"
+               if shared else "a different world or seed from " + stored[0].name
+               + ": differences include sampling noise"), markup=False)
+    if comparison.identical:
+        console.print("no differences: every measured total is the same")
+    if html is not None:
+        from scsim.report import comparison_report
+
+        with console.status("drawing figures...", spinner="dots"):
+            _write_text_atomically(html, comparison_report(comparison))
+        console.print(f"wrote {html}")
+
+
 class OnlyCitizens(StrEnum):
     any = "any"
     sanctioned = "sanctioned"
@@ -369,16 +458,12 @@ def trace(
 
     from scsim.engine.trace import Tracer
     from scsim.engine.warmup import warm_up
-    from scsim.io.stored_run import RunFolderError, read_run
     from scsim.kernels.neighbourhood import Q_FALSE_RECORDS, Q_SANCTIONED
     from scsim.story import tell
 
     if not citizen and sample is None:
         raise fail("trace: name citizens with --citizen ID or draw some with --sample K")
-    try:
-        stored = read_run(run_folder, required=("summary.json",))
-    except RunFolderError as exc:
-        raise fail(str(exc)) from None
+    stored = _read_run(run_folder, ("summary.json",))
     s = stored.scenario
     first, last = stored.first_id, stored.first_id + s.population.size - 1
     for c in citizen or []:
@@ -415,9 +500,7 @@ def trace(
                     "date_note": "dates are illustrative: day 1 is shown as 2026-01-01",
                     "stories": [story.as_dict() for story in stories]}
         target = run_folder / "traces.json"
-        partial = run_folder / ".traces.json.partial"
-        partial.write_text(json.dumps(document, indent=2) + "\n")
-        partial.replace(target)
+        _write_text_atomically(target, json.dumps(document, indent=2) + "\n")
         console.print(f"wrote {target}")
 
 

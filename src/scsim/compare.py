@@ -1,0 +1,63 @@
+"""Ledgers of several runs side by side, with signed differences from the first run.
+
+When the runs describe the same world (population, behaviours, horizon, seed)
+and the same citizen ids, every citizen met the same random draws in each, so
+a difference of totals is the exact sum of per-citizen paired differences:
+it is the policy's effect on these citizens, not sampling noise.  Otherwise
+differences include noise, and the rates' intervals should be compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scsim.io.stored_run import StoredRun
+from scsim.ledger import QUANTITIES
+from scsim.scenario.pairing import world_differences
+
+
+@dataclass(frozen=True)
+class Row:
+    quantity: str
+    side: str
+    totals: list[int | None]
+    """One per run; None where the run did not measure the quantity."""
+
+    def difference(self, k: int) -> int | None:
+        """Run k's total minus the first run's (None if either is not measured)."""
+        a, b = self.totals[0], self.totals[k]
+        return None if a is None or b is None else b - a
+
+
+@dataclass(frozen=True)
+class Comparison:
+    runs: list[StoredRun]
+    rows: list[Row]
+    common_random_numbers: list[bool]
+    """For each run: it shares the first run's world and citizen ids (exact paired differences)."""
+
+    @property
+    def identical(self) -> bool:
+        return all(row.difference(k) in (0, None) for row in self.rows
+                   for k in range(1, len(self.runs)))
+
+
+def shares_draws(a: StoredRun, b: StoredRun) -> bool:
+    return not world_differences(a.scenario, b.scenario) and a.first_id == b.first_id
+
+
+def compare_runs(runs: list[StoredRun]) -> Comparison:
+    rows = [Row(q.name, q.side, [run.ledger["totals"].get(q.name) for run in runs])
+            for q in QUANTITIES]
+    return Comparison(runs, rows, [shares_draws(runs[0], run) for run in runs])
+
+
+def relative(difference: int | None, base: int | None) -> str:
+    if difference is None:
+        return "n/a"
+    if difference == 0:
+        return "0"
+    sign = f"{difference:+,}"
+    if base:
+        return f"{sign} ({difference / base:+.1%})"
+    return sign

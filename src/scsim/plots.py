@@ -1,0 +1,288 @@
+"""Figures of a stored run: pure functions from a run folder's contents to matplotlib figures.
+
+Nothing here simulates: every figure is drawn from ``daily.parquet``,
+``grade_transitions.parquet`` and ``ledger.json``.  Colours are the
+Okabe-Ito palette (distinguishable with the common colour-vision
+deficiencies), and every group also has its own line style and marker, so the
+figures survive greyscale printing.  ``save`` writes PNG and SVG.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a window
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from scsim.io.stored_run import StoredRun
+
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+             "#F0E442")
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+FOUR_FIFTHS = 0.8
+PER = 100_000
+
+plt.rcParams.update({
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.fonttype": "none",  # text stays text in SVG
+})
+
+
+def style(k: int) -> dict:
+    """Colour, line style and marker of the k-th series."""
+    return {"color": OKABE_ITO[k % len(OKABE_ITO)], "linestyle": LINE_STYLES[k % len(LINE_STYLES)],
+            "marker": MARKERS[k % len(MARKERS)], "markevery": 0.1, "markersize": 5}
+
+
+def _days(run: StoredRun) -> np.ndarray:
+    return run.daily["day"][:, 0]
+
+
+def _per_100k(values: np.ndarray, population: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(population > 0, values / population * PER, np.nan)
+
+
+def score_bands(run: StoredRun) -> Figure:
+    """Score over time, one panel per group: the 10th-90th percentile band, median and mean."""
+    d = run.daily
+    days = _days(run)
+    groups = run.groups
+    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 4), sharey=True,
+                             layout="constrained", squeeze=False)
+    for g, (ax, name) in enumerate(zip(axes[0], groups, strict=True)):
+        st = style(g)
+        ax.fill_between(days, d["score_p10"][:, g], d["score_p90"][:, g], color=st["color"],
+                        alpha=0.25, linewidth=0, label="10th to 90th percentile")
+        ax.plot(days, d["score_p50"][:, g], label="median", **st)
+        ax.plot(days, d["mean_score"][:, g], label="mean", color="black", linestyle=":",
+                linewidth=1.2)
+        ax.set_title(name)
+        ax.set_xlabel("day of the run")
+    axes[0, 0].set_ylabel("score (points)")
+    axes[0, -1].legend(loc="lower left", fontsize=9)
+    fig.suptitle("Score distribution by group")
+    return fig
+
+
+def blacklisted(run: StoredRun) -> Figure:
+    """Citizens on the blacklist at the end of each day, per 100,000 of each group."""
+    d = run.daily
+    days = _days(run)
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    for g, name in enumerate(run.groups):
+        ax.plot(days, _per_100k(d["blacklisted"][:, g], d["population"][:, g]), label=name,
+                **style(g))
+    ax.set_xlabel("day of the run")
+    ax.set_ylabel("blacklisted per 100,000 citizens")
+    ax.set_title("Blacklisted, by group")
+    ax.legend(loc="best")
+    return fig
+
+
+def wrongful_vs_rightful(run: StoredRun) -> Figure:
+    """Blacklisted citizens split into wrongly (false records) and the rest, one panel per group."""
+    d = run.daily
+    days = _days(run)
+    groups = run.groups
+    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 4), sharey=True,
+                             layout="constrained", squeeze=False)
+    what = ("blacklisted only because of false records" if run.paired
+            else "blacklisted holding a false record")
+    for g, (ax, name) in enumerate(zip(axes[0], groups, strict=True)):
+        wrong = _per_100k(d["wrongly_blacklisted"][:, g], d["population"][:, g])
+        right = _per_100k(d["blacklisted"][:, g] - d["wrongly_blacklisted"][:, g],
+                          d["population"][:, g])
+        ax.stackplot(days, right, wrong, labels=("other blacklisted", what),
+                     colors=(OKABE_ITO[0], OKABE_ITO[1]), hatch=("", "xx"), alpha=0.85)
+        ax.set_title(name)
+        ax.set_xlabel("day of the run")
+    axes[0, 0].set_ylabel("per 100,000 citizens")
+    axes[0, -1].legend(loc="upper left", fontsize=9)
+    fig.suptitle("Wrongful and other sanctions")
+    return fig
+
+
+def speech(run: StoredRun) -> Figure:
+    """Speech over the run, cumulative: committed, recorded, blocked and (paired) lost."""
+    d = run.daily
+    days = _days(run)
+    series = [("committed", d["speech_events"]), ("recorded by monitors", d["recorded_speech"]),
+              ("blocked (account suspended)", d["speech_blocked"])]
+    if run.paired:
+        series.append(("lost against the counterfactual", d["speech_lost"]))
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    for k, (label, values) in enumerate(series):
+        ax.plot(days, np.cumsum(values.sum(axis=1)), label=label, **style(k))
+    ax.set_xlabel("day of the run")
+    ax.set_ylabel("posts since day 1 (all groups)")
+    ax.set_title("Speech: committed, recorded, blocked" + (", lost" if run.paired else ""))
+    ax.legend(loc="best")
+    return fig
+
+
+def denied_trips(run: StoredRun) -> Figure:
+    """Plane and high-speed-rail trips denied since day 1, per 100,000 of each group."""
+    d = run.daily
+    days = _days(run)
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    for g, name in enumerate(run.groups):
+        ax.plot(days, _per_100k(np.cumsum(d["denied_trips"][:, g]), d["population"][:, g]),
+                label=name, **style(g))
+    ax.set_xlabel("day of the run")
+    ax.set_ylabel("trips denied per 100,000 citizens")
+    ax.set_title("Denied trips (cumulative), by group")
+    ax.legend(loc="best")
+    return fig
+
+
+def grade_transitions(run: StoredRun) -> Figure | None:
+    """Moves between grades over the run, all groups: a from x to matrix; None without grades."""
+    grades = [g.name for g in run.scenario.scheme.grades]
+    if not grades or run.transitions is None:
+        return None
+    table = run.transitions
+    matrix = np.zeros((len(grades), len(grades)), dtype=np.int64)
+    for a, b, n in zip(table.column("from_grade").to_pylist(), table.column("to_grade").to_pylist(),
+                       table.column("citizens").to_pylist(), strict=True):
+        matrix[grades.index(a), grades.index(b)] += n
+    fig, ax = plt.subplots(figsize=(1.1 * len(grades) + 3, 1.0 * len(grades) + 2),
+                           layout="constrained")
+    shown = np.log10(matrix + 1.0)
+    np.fill_diagonal(shown, np.nan)  # staying in a grade is not a transition
+    cmap = plt.get_cmap("cividis").with_extremes(bad="#dddddd")
+    image = ax.imshow(shown, cmap=cmap)
+    for i in range(len(grades)):
+        for j in range(len(grades)):
+            if i != j:
+                light = image.norm(np.log10(matrix[i, j] + 1)) > 0.6
+                ax.text(j, i, f"{matrix[i, j]:,}", ha="center", va="center", fontsize=9,
+                        color="black" if light else "white")
+    labels = [g.upper() for g in grades]
+    ax.set_xticks(range(len(grades)), labels)
+    ax.set_yticks(range(len(grades)), labels)
+    ax.set_xlabel("to grade")
+    ax.set_ylabel("from grade")
+    ax.set_title("Grade transitions over the run (citizens)")
+    fig.colorbar(image, ax=ax, label="log10(moves + 1)")
+    return fig
+
+
+def disparity(ledger: dict) -> Figure:
+    """Each quantity's rate per group divided by the reference group's, with the four-fifths band.
+
+    Quantities with no defined ratio are left out (and listed in the caption).
+    """
+    reference = ledger["reference_group"]
+    groups = [g for g in ledger["by_group"] if g != reference]
+    rows = []
+    missing = []
+    for q, by_group in ledger["disparity"].items():
+        ratios = [by_group[g]["ratio"] for g in groups]
+        if any(r is not None and r > 0 for r in ratios):
+            rows.append((q, ratios))
+        else:
+            missing.append(q)
+    fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(rows), 2) * max(len(groups), 1) + 1.5),
+                           layout="constrained")
+    height = 0.8 / max(len(groups), 1)
+    for k, g in enumerate(groups):
+        st = style(k + 1)
+        ys = [i + k * height for i in range(len(rows))]
+        xs = np.array([r[1][k] if r[1][k] is not None and r[1][k] > 0 else np.nan
+                       for r in rows])
+        # bars grow from 1 (parity) to the ratio, left for below parity, right for above
+        ax.barh(ys, xs - 1.0, left=1.0, height=height, color=st["color"],
+                hatch=("", "//", "..", "xx")[k % 4], label=f"{g} / {reference}",
+                edgecolor="black", linewidth=0.5)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.axvline(FOUR_FIFTHS, color="black", linestyle="--", linewidth=1,
+               label="four-fifths rule (0.8 and 1.25)")
+    ax.axvline(1 / FOUR_FIFTHS, color="black", linestyle="--", linewidth=1)
+    ax.set_yticks([i + height * (len(groups) - 1) / 2 for i in range(len(rows))],
+                  [r[0].replace("_", " ") for r in rows])
+    ax.invert_yaxis()
+    label = f"rate ratio to {reference} (log scale)"
+    if missing:
+        label += "\n" + textwrap.fill(
+            "no defined ratio: " + ", ".join(m.replace("_", " ") for m in missing), 70)
+    ax.set_xlabel(label)
+    ax.set_title("Disparity: each group's rate over the reference group's")
+    ax.legend(loc="best", fontsize=9)
+    return fig
+
+
+FIGURES = {
+    "score_bands": score_bands,
+    "blacklisted": blacklisted,
+    "wrongful_vs_rightful": wrongful_vs_rightful,
+    "speech": speech,
+    "denied_trips": denied_trips,
+    "grade_transitions": grade_transitions,
+}
+"""Figures drawn from a run; ``disparity`` is drawn from its ledger."""
+
+
+def all_figures(run: StoredRun) -> dict[str, Figure]:
+    """Every figure that applies to the run, by name (grade transitions need grades)."""
+    figures = {name: draw(run) for name, draw in FIGURES.items()}
+    figures["disparity"] = disparity(run.ledger)
+    return {name: fig for name, fig in figures.items() if fig is not None}
+
+
+def save(fig: Figure, stem: Path) -> list[Path]:
+    """Write ``stem.png`` (200 dpi) and ``stem.svg``; return both paths."""
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=200)
+    fig.savefig(paths[1])
+    return paths
+
+
+def overlay(runs: list[StoredRun], column: str, *, cumulative: bool, ylabel: str,
+            title: str) -> Figure:
+    """One line per run: a daily column summed over groups, per 100,000 citizens."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    for k, run in enumerate(runs):
+        values = run.daily[column].sum(axis=1).astype(float)
+        if cumulative:
+            values = np.cumsum(values)
+        population = run.daily["population"].sum(axis=1)
+        ax.plot(_days(run), _per_100k(values, population), label=run.name, **style(k))
+    ax.set_xlabel("day of the run")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="best")
+    return fig
+
+
+COMPARISONS = {
+    "blacklisted": ("blacklisted", False, "blacklisted per 100,000 citizens",
+                    "Blacklisted, all groups"),
+    "wrongly_blacklisted": ("wrongly_blacklisted", False, "per 100,000 citizens",
+                            "Wrongly blacklisted, all groups"),
+    "denied_trips": ("denied_trips", True, "trips denied per 100,000 citizens",
+                     "Denied trips (cumulative)"),
+    "recorded_speech": ("recorded_speech", True, "posts recorded per 100,000 citizens",
+                        "Speech recorded by monitors (cumulative)"),
+    "offences_committed": ("offences_committed", True, "offences per 100,000 citizens",
+                           "Offences committed (cumulative)"),
+}
+"""Overlaid figures of ``scsim compare``: column, cumulative, y label, title."""
+
+
+def comparison_figures(runs: list[StoredRun]) -> dict[str, Figure]:
+    return {name: overlay(runs, column, cumulative=cumulative, ylabel=ylabel, title=title)
+            for name, (column, cumulative, ylabel, title) in COMPARISONS.items()}

@@ -1,0 +1,285 @@
+"""One self-contained HTML page per run (and per comparison), built from stored results only.
+
+The page opens offline: styles are inline, figures are embedded PNG data, and
+there is no script and no external address.  Numbers shown in the headline
+carry ``data-quantity`` attributes so that tests (and readers' own tools) can
+check them against ``ledger.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+from collections.abc import Iterable
+
+from matplotlib.figure import Figure
+from rich.console import Console
+
+from scsim.describe import describe_scenario
+from scsim.io.stored_run import StoredRun
+from scsim.ledger import QUANTITIES
+from scsim.scenario.load import LoadedScenario
+
+STYLE = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2rem auto;
+       max-width: 70rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem;
+     border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.8rem 0; }
+th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #e3e3e3; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.side { display: flex; gap: 2rem; flex-wrap: wrap; }
+.side > div { flex: 1 1 28rem; }
+.benefit h3 { color: #006b4f; } .harm h3 { color: #a13c00; }
+.note { color: #555; font-size: 0.92rem; }
+pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.82rem; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; }
+figcaption { color: #444; font-size: 0.92rem; }
+.flag { color: #a13c00; }
+"""
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def figure_html(name: str, fig: Figure, caption: str) -> str:
+    """A figure as an embedded PNG with its caption."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'<figure id="figure-{_esc(name)}"><img alt="{_esc(caption)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{_esc(caption)}</figcaption></figure>')
+
+
+def _number(value: float | int | None) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.4g}"
+
+
+ABSENT = {"value": None, "rate_per_100k": None, "ci95_per_100k": None,
+          "status": "not recorded: the ledger was written by an older scsim"}
+
+
+def _fmt(x: float) -> str:
+    """Readable without exponents: thousands separators, 3 significant digits below 100."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _rate(entry: dict) -> str:
+    if entry["rate_per_100k"] is None:
+        return f'<span class="note">{_esc(entry["status"].split(":")[0])}</span>'
+    ci = entry["ci95_per_100k"]
+    interval = f" [{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
+    flag = ' <span class="flag" title="small group">*</span>' if entry["status"] != "ok" else ""
+    return f"{_fmt(entry['rate_per_100k'])}{interval}{flag}"
+
+
+def headline_html(ledger: dict) -> str:
+    """Benefit and harm side by side: totals and rates per 100,000 over all citizens."""
+    overall = ledger["overall"]
+
+    def rows(side: str) -> str:
+        out = []
+        for q in QUANTITIES:
+            if q.side != side or q.name == "counterfactual_sanctioned":
+                continue
+            entry = overall.get(q.name, ABSENT)
+            total = (f'<span class="total">{_number(entry["value"])}</span>'
+                     if entry["value"] is not None else
+                     '<span class="total note">not measured</span>')
+            out.append(
+                f'<tr data-quantity="{q.name}"><td title="{_esc(q.description)}">'
+                f'{_esc(q.name.replace("_", " "))} <span class="note">({_esc(q.unit)})</span>'
+                f"</td><td>{total}</td><td>{_rate(entry)}</td></tr>"
+            )
+        return "\n".join(out)
+
+    header = "<tr><th></th><th>total</th><th>per 100,000 [95% interval]</th></tr>"
+    note = ("Against the counterfactual " + _esc(ledger["counterfactual"]) +
+            ": exact per-citizen differences (common random numbers)."
+            if ledger["paired"] else
+            "Unpaired run: quantities that need a counterfactual are not measured "
+            "(run with --counterfactual none).")
+    return f"""<div class="side" id="headline">
+<div class="benefit"><h3>Claimed benefit</h3><table>{header}{rows("benefit")}</table></div>
+<div class="harm"><h3>Harm</h3><table>{header}{rows("harm")}</table></div>
+</div><p class="note">{note} Hover a quantity for its definition.</p>"""
+
+
+def groups_html(ledger: dict) -> str:
+    """Rates per group with intervals, and each group's ratio to the reference group."""
+    groups = list(ledger["by_group"])
+    reference = ledger["reference_group"]
+    head = "".join(f"<th>{_esc(g)}<br><span class='note'>"
+                   f"{ledger['by_group'][g]['citizens']:,} citizens</span></th>" for g in groups)
+    body = []
+    for q in QUANTITIES:
+        cells = []
+        for g in groups:
+            entry = ledger["by_group"][g]["quantities"].get(q.name, ABSENT)
+            ratio = ledger["disparity"].get(q.name, {}).get(g, {}).get("ratio")
+            shown = _rate(entry)
+            if g != reference and ratio is not None:
+                shown += f'<br><span class="note">x{ratio:.3g} of {_esc(reference)}</span>'
+            cells.append(f"<td>{shown}</td>")
+        body.append(f'<tr data-quantity="{q.name}"><td>{_esc(q.name.replace("_", " "))}</td>'
+                    + "".join(cells) + "</tr>")
+    return (f"<table id='group-table'><tr><th>per 100,000 [95% interval]</th>{head}</tr>"
+            + "\n".join(body) + "</table>"
+            + "<p class='note'>* fewer than "
+            f"{ledger['small_group_threshold']} citizens: unreliable. n/a: undefined or not "
+            "measured (see ledger.json for why); never shown as 0.</p>")
+
+
+def stories_html(traces: dict | None) -> str:
+    if not traces or not traces.get("stories"):
+        return ("<p class='note'>No life stories saved with this run; "
+                "<code>scsim trace RUN --sample 3 --save</code> adds some.</p>")
+    parts = [f"<p class='note'>{_esc(traces.get('date_note', ''))}</p>"]
+    for story in traces["stories"]:
+        events = "".join(f"<tr><td>{e['day']}</td><td>{_esc(e['date'])}</td>"
+                         f"<td style='text-align:left'>{_esc(e['text'])}</td></tr>"
+                         for e in story["events"])
+        parts.append(
+            f"<h3>{_esc(story['who'])}</h3><p>Household: {_esc(story['household'])}</p>"
+            + (f"<table><tr><th>day</th><th>date</th><th>what happened</th></tr>{events}"
+               "</table>" if events else "<p>Nothing happened to this citizen.</p>")
+            + f"<p>{_esc(story['outcome'])}</p>"
+        )
+    return "\n".join(parts)
+
+
+def scenario_text(run: StoredRun) -> str:
+    """The scenario in words, as ``scsim validate`` prints it."""
+    console = Console(record=True, width=150, file=io.StringIO(), color_system=None)
+    loaded = LoadedScenario(run.scenario, str(run.summary.get("scenario_file", "")),
+                            str(run.summary.get("scenario_sha256", "")))
+    describe_scenario(loaded, console)
+    return console.export_text()
+
+
+def provenance_html(run: StoredRun) -> str:
+    s = run.summary
+    rows = [
+        ("scsim version", s.get("version")),
+        ("scenario file", s.get("scenario_file")),
+        ("scenario SHA-256", s.get("scenario_sha256")),
+        ("seed", s.get("seed")),
+        ("citizens x days", f"{s.get('population', 0):,} x {s.get('days')}"),
+        ("counterfactual", (s.get("counterfactual") or {}).get("label", "none (unpaired run)")),
+        ("started at", s.get("started_at")),
+        ("wall time", f"{s.get('wall_time_s', 0):.2f} s"),
+        ("peak memory", f"{s.get('peak_memory_bytes', 0) / 2**20:,.0f} MiB"),
+        ("threads", s.get("threads")),
+        ("platform", (s.get("provenance") or {}).get("platform")),
+        ("python / numpy / numba", " / ".join(str((s.get("provenance") or {}).get(k))
+                                               for k in ("python", "numpy", "numba"))),
+    ]
+    command = (f"scsim run {s.get('scenario_file')} --seed {s.get('seed')} "
+               f"--population {s.get('population')} --days {s.get('days')}")
+    if s.get("counterfactual"):
+        command += f" --counterfactual {s['counterfactual']['label']}"
+    return ("<table id='provenance-table'>" + "".join(
+        f"<tr><td>{_esc(k)}</td><td style='text-align:left'>{_esc(v)}</td></tr>"
+        for k, v in rows) + "</table>"
+        f"<p>To reproduce (outputs are bit-identical for any thread count): "
+        f"<code>{_esc(command)}</code></p>")
+
+
+def page(title: str, sections: Iterable[tuple[str, str, str]]) -> str:
+    """A whole page from (heading, anchor, HTML content) sections."""
+    body = "\n".join(f'<h2 id="{_esc(anchor)}">{_esc(heading)}</h2>\n{content}'
+                     for heading, anchor, content in sections)
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_esc(title)}</title><style>{STYLE}</style></head>
+<body><h1>{_esc(title)}</h1>
+<p class="note">Synthetic citizens only: scsim models a social-credit system as statistics and
+never concerns a real person. Generated {generated} by scsim from stored results.</p>
+{body}
+</body></html>
+"""
+
+
+def run_report(run: StoredRun) -> str:
+    """The HTML report of one run."""
+    from scsim.plots import all_figures
+
+    figures = all_figures(run)
+    captions = {name: (draw.__doc__ or name).strip().splitlines()[0]
+                for name, draw in _figure_functions().items()}
+    figures_html = "\n".join(figure_html(name, fig, captions.get(name, name))
+                             for name, fig in figures.items())
+    s = run.scenario
+    cf = (f"<p>Compared with: <b>{_esc(run.counterfactual_label)}</b>"
+          f" ({_esc(run.counterfactual.name)}).</p>" if run.paired else "")
+    return page(
+        f"scsim report: {run.name} ({s.name})",
+        [
+            ("What was simulated", "scenario",
+             f"<p>{_esc(s.description)}</p>{cf}<pre>{_esc(scenario_text(run))}</pre>"),
+            ("Headline: benefit and harm", "ledger", headline_html(run.ledger)),
+            ("Figures", "figures", figures_html),
+            ("By group", "groups", groups_html(run.ledger)),
+            ("Life stories of sampled citizens", "stories", stories_html(run.traces)),
+            ("Provenance", "provenance", provenance_html(run)),
+        ],
+    )
+
+
+def _figure_functions() -> dict:
+    from scsim.plots import FIGURES, disparity
+
+    return {**FIGURES, "disparity": disparity}
+
+
+def comparison_report(comparison) -> str:
+    """The HTML page of ``scsim compare``: ledgers side by side, differences, overlaid figures."""
+    from scsim.compare import relative
+    from scsim.plots import comparison_figures
+
+    runs = comparison.runs
+    head = "".join(f"<th>{_esc(run.name)}</th>" for run in runs) + "".join(
+        f"<th>{_esc(run.name)} - {_esc(runs[0].name)}</th>" for run in runs[1:])
+    body = []
+    for row in comparison.rows:
+        totals = "".join(f"<td class='total'>{_number(t)}</td>" for t in row.totals)
+        diffs = "".join(f"<td class='difference'>{_esc(relative(row.difference(k), row.totals[0]))}"
+                        "</td>" for k in range(1, len(runs)))
+        body.append(f"<tr data-quantity='{row.quantity}'><td>{_esc(row.quantity)} "
+                    f"<span class='note'>({row.side})</span></td>{totals}{diffs}</tr>")
+    crn = []
+    for run, shared in zip(runs[1:], comparison.common_random_numbers[1:], strict=True):
+        crn.append(
+            f"<li>{_esc(run.name)}: "
+            + ("same population, behaviours, horizon, seed and citizen ids as "
+               f"{_esc(runs[0].name)}: common random numbers, so each difference is the exact "
+               "sum of per-citizen paired differences." if shared else
+               f"a different world or seed from {_esc(runs[0].name)}: differences include "
+               "sampling noise.") + "</li>")
+    runs_table = "".join(
+        f"<tr><td>{_esc(run.name)}</td><td style='text-align:left'>{_esc(run.scenario.name)}"
+        f"</td><td>{run.scenario.run.seed}</td><td>{run.scenario.population.size:,}</td>"
+        f"<td>{run.scenario.run.days}</td><td style='text-align:left'>"
+        f"{_esc(run.counterfactual_label or 'unpaired')}</td></tr>" for run in runs)
+    figures = "\n".join(figure_html(name, fig, fig.axes[0].get_title())
+                        for name, fig in comparison_figures(runs).items())
+    return page(
+        "scsim comparison: " + " vs ".join(run.name for run in runs),
+        [
+            ("Runs", "runs", "<table><tr><th>run</th><th>scenario</th><th>seed</th>"
+             f"<th>citizens</th><th>days</th><th>counterfactual</th></tr>{runs_table}</table>"),
+            ("Ledgers side by side", "ledger",
+             f"<table id='comparison'><tr><th>total</th>{head}</tr>{''.join(body)}</table>"
+             f"<ul>{''.join(crn)}</ul>"),
+            ("Overlaid figures", "figures", figures),
+        ],
+    )

@@ -1,0 +1,243 @@
+"""What people look at: figures, the HTML report in a real browser, compare, damaged folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from scsim import plots
+from scsim.cli import app
+from scsim.io.stored_run import read_run
+
+from conftest import R0, SCENARIOS
+
+runner = CliRunner()
+CHROMIUM = os.environ.get("SCSIM_CHROMIUM", "/usr/bin/chromium")
+
+
+def _run(out: Path, *args: str) -> Path:
+    result = runner.invoke(app, ["run", *args, "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A paired demo run with saved life stories, and an unpaired R0 run (no grades)."""
+    base = tmp_path_factory.mktemp("runs")
+    demo = _run(base / "demo", str(SCENARIOS / "demo.toml"), "--population", "20000",
+                "--days", "200", "--counterfactual", "none")
+    saved = runner.invoke(app, ["trace", str(demo), "--sample", "2", "--only", "sanctioned",
+                                "--save"])
+    assert saved.exit_code == 0, saved.output
+    r0 = _run(base / "r0", str(R0), "--population", "5000", "--days", "100")
+    return read_run(demo), read_run(r0)
+
+
+def test_score_bands_has_one_panel_per_group(runs):
+    demo, _ = runs
+    fig = plots.score_bands(demo)
+    assert len(fig.axes) == len(demo.groups)
+    for ax, group in zip(fig.axes, demo.groups, strict=True):
+        assert ax.get_title() == group
+        assert ax.get_xlabel() == "day of the run"
+        assert [line.get_label() for line in ax.lines] == ["median", "mean"]
+        assert len(ax.collections) == 1  # the 10th-90th percentile band
+    assert fig.axes[0].get_ylabel() == "score (points)"
+    plt.close(fig)
+
+
+def test_blacklisted_and_denied_trips_draw_one_series_per_group(runs):
+    demo, _ = runs
+    for draw, column, cumulative in ((plots.blacklisted, "blacklisted", False),
+                                     (plots.denied_trips, "denied_trips", True)):
+        fig = draw(demo)
+        (ax,) = fig.axes
+        assert [line.get_label() for line in ax.lines] == demo.groups
+        assert "per 100,000" in ax.get_ylabel() and ax.get_xlabel() == "day of the run"
+        for g, line in enumerate(ax.lines):
+            values = demo.daily[column][:, g]
+            expected = (np.cumsum(values) if cumulative else values)[-1] \
+                / demo.daily["population"][-1, g] * 1e5
+            assert line.get_ydata()[-1] == pytest.approx(expected)
+        plt.close(fig)
+
+
+def test_wrongful_versus_rightful_stacks_two_series_per_group(runs):
+    demo, _ = runs
+    fig = plots.wrongful_vs_rightful(demo)
+    assert len(fig.axes) == len(demo.groups)
+    for ax in fig.axes:
+        assert len(ax.collections) == 2
+    labels = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert labels == ["other blacklisted", "blacklisted only because of false records"]
+    plt.close(fig)
+
+
+def test_speech_shows_lost_speech_only_when_paired(runs):
+    demo, r0 = runs
+    paired = plots.speech(demo)
+    labels = [line.get_label() for line in paired.axes[0].lines]
+    assert labels[-1] == "lost against the counterfactual" and len(labels) == 4
+    assert paired.axes[0].lines[0].get_ydata()[-1] == demo.daily["speech_events"].sum()
+    assert len(plots.speech(r0).axes[0].lines) == 3
+    plt.close("all")
+
+
+def test_grade_transitions_matrix_and_its_absence_without_grades(runs):
+    demo, r0 = runs
+    fig = plots.grade_transitions(demo)
+    ax, colorbar = fig.axes
+    assert colorbar.get_ylabel() == "log10(moves + 1)"
+    grades = [g.name.upper() for g in demo.scenario.scheme.grades]
+    assert [t.get_text() for t in ax.get_xticklabels()] == grades
+    assert ax.get_xlabel() == "to grade" and ax.get_ylabel() == "from grade"
+    assert len(ax.images) == 1
+    assert plots.grade_transitions(r0) is None
+    plt.close(fig)
+
+
+def test_disparity_marks_the_four_fifths_rule(runs):
+    demo, _ = runs
+    fig = plots.disparity(demo.ledger)
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log"
+    vertical = sorted(line.get_xdata()[0] for line in ax.lines)
+    assert vertical == pytest.approx([0.8, 1.0, 1.25])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "four-fifths rule (0.8 and 1.25)" in labels
+    assert sum("/ majority" in label for label in labels) == len(demo.groups) - 1
+    ratio = demo.ledger["disparity"]["false_records"]["targeted_minority"]["ratio"]
+    bars = [p for p in ax.patches if p.get_label() != "_nolegend_"]
+    assert any(p.get_x() + p.get_width() == pytest.approx(ratio) for p in ax.patches), bars
+    plt.close(fig)
+
+
+def test_save_writes_png_and_svg(runs, tmp_path):
+    demo, _ = runs
+    fig = plots.blacklisted(demo)
+    png, svg = plots.save(fig, tmp_path / "blacklisted")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in svg.read_text()[:500] and "blacklisted per 100,000" in svg.read_text()
+    plt.close(fig)
+
+
+def _browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} not found: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium, or set SCSIM_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright()
+
+
+def test_report_opens_offline_in_a_real_browser_and_shows_the_ledger(runs, tmp_path):
+    demo, _ = runs
+    out = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(demo.path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ledger = json.loads((demo.path / "ledger.json").read_text())
+    errors, requests = [], []
+    with _browser() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(out.as_uri())
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        shown = {}
+        for row in page.locator("#headline tr[data-quantity]").all():
+            shown[row.get_attribute("data-quantity")] = row.locator(".total").inner_text()
+        images = page.locator("figure img").count()
+        broken = page.evaluate("Array.from(document.images).filter(i => !i.naturalWidth).length")
+        stories = page.locator("#stories ~ h3").count()
+        browser.close()
+    assert errors == []
+    assert requests == [out.as_uri()]
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert shown, "no headline numbers on the page"
+    for quantity, text in shown.items():
+        total = ledger["totals"][quantity]
+        assert text == (f"{total:,}" if total is not None else "not measured"), quantity
+    assert "behaviours_prevented" in shown and "wrongly_sanctioned" in shown
+    assert images == len(plots.FIGURES) + 1 and broken == 0
+    assert stories == 2
+
+
+def test_run_report_option_writes_the_page(tmp_path):
+    out = _run(tmp_path / "r", str(R0), "--population", "2000", "--days", "30", "--report")
+    text = (out / "report.html").read_text()
+    assert "<script" not in text and "http://" not in text and "https://" not in text
+    assert 'data-quantity="sanctioned"' in text
+
+
+def test_compare_a_run_with_itself_reports_no_difference(runs, tmp_path):
+    demo, _ = runs
+    html = tmp_path / "compare.html"
+    result = runner.invoke(app, ["compare", str(demo.path), str(demo.path), "--html", str(html)],
+                           terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "no differences" in result.output
+    assert "common random numbers" in result.output
+    rows = [line for line in result.output.splitlines() if "(harm)" in line or "(benefit)" in line]
+    assert len(rows) == len(demo.ledger["totals"])
+    assert all(line.rstrip().endswith((" 0", "n/a")) for line in rows), rows
+    assert html.read_text().count("class='difference'>0</td>") == sum(
+        v is not None for v in demo.ledger["totals"].values())
+
+
+def test_compare_says_when_runs_do_not_share_draws(runs, tmp_path):
+    _, r0 = runs
+    other = _run(tmp_path / "seed2", str(R0), "--population", "5000", "--days", "100",
+                 "--seed", "2")
+    result = runner.invoke(app, ["compare", str(r0.path), str(other)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "differences include sampling noise" in result.output
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("missing", "no such run folder"),
+        ("partial", "daily.parquet: missing (not a complete scsim run folder)"),
+        ("corrupt_parquet", "daily.parquet: unreadable or corrupt"),
+        ("corrupt_ledger", "ledger.json: unreadable or corrupt"),
+        ("ledger_without_totals", "ledger.json: corrupt (no totals, overall"),
+    ],
+)
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_damaged_run_folders_get_a_clear_message_and_exit_2(runs, tmp_path, damage, message,
+                                                            command):
+    _, r0 = runs
+    folder = tmp_path / "damaged"
+    if damage != "missing":
+        shutil.copytree(r0.path, folder)
+    if damage == "partial":
+        (folder / "daily.parquet").unlink()
+    elif damage == "corrupt_parquet":
+        data = (folder / "daily.parquet").read_bytes()
+        (folder / "daily.parquet").write_bytes(data[: len(data) // 2])
+    elif damage == "corrupt_ledger":
+        (folder / "ledger.json").write_text('{"totals": {')
+    elif damage == "ledger_without_totals":
+        (folder / "ledger.json").write_text("{}")
+    args = [str(folder)] if command == "report" else [str(r0.path), str(folder)]
+    result = runner.invoke(app, [command, *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (folder / "report.html").exists()
