@@ -107,8 +107,10 @@ def test_grade_transitions_matrix_and_its_absence_without_grades(runs):
 def test_disparity_marks_the_four_fifths_rule(runs):
     demo, _ = runs
     fig = plots.disparity(demo.ledger)
-    (ax,) = fig.axes
-    assert ax.get_xscale() == "log"
+    rates_ax, ax = fig.axes
+    assert ax.get_xscale() == "log" and rates_ax.get_xscale() == "log"
+    assert [t.get_text() for t in rates_ax.get_legend().get_texts()] == demo.groups
+    assert "rate per 100,000" in rates_ax.get_xlabel()
     vertical = sorted(line.get_xdata()[0] for line in ax.lines)
     assert vertical == pytest.approx([0.8, 1.0, 1.25])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -127,6 +129,15 @@ def test_save_writes_png_and_svg(runs, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in svg.read_text()[:500] and "blacklisted per 100,000" in svg.read_text()
     plt.close(fig)
+
+
+def test_plot_command_saves_every_figure_as_png_and_svg(runs, tmp_path):
+    demo, _ = runs
+    result = runner.invoke(app, ["plot", str(demo.path), "--out", str(tmp_path / "figs")])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    expected = sorted(f"{n}.{ext}" for n in [*plots.FIGURES, "disparity"] for ext in ("png", "svg"))
+    assert names == expected
 
 
 def _browser():

@@ -321,8 +321,8 @@ def _print_summary(result, summary: dict, ledger: dict, out: Path) -> None:
         f"{summary['threads']} threads); peak memory "
         f"{summary['peak_memory_bytes'] / 2**20:,.0f} MiB"
     )
-    console.print(f"wrote {out}/daily.parquet, score_histogram.parquet, ledger.json, "
-                  "summary.json")
+    console.print(f"wrote {out}/: daily.parquet, score_histogram.parquet, "
+                  "grade_transitions.parquet, ledger.json, summary.json")
 
 
 @app.command()
@@ -374,6 +374,31 @@ def report(
     with console.status("drawing figures...", spinner="dots"):
         target = _write_report(run_folder, out)
     console.print(f"wrote {target} (self-contained: opens offline)")
+
+
+@app.command()
+def plot(
+    run_folder: Annotated[Path, typer.Argument(help="A run folder written by scsim run.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for the figures (default "
+                                  "RUN/figures).")
+    ] = None,
+) -> None:
+    """Save every figure of a run as PNG (200 dpi) and SVG, for articles and slides."""
+    import matplotlib.pyplot as plt
+
+    from scsim.plots import all_figures, save
+
+    stored = _read_run(run_folder)
+    target = out or run_folder / "figures"
+    target.mkdir(parents=True, exist_ok=True)
+    with console.status("drawing figures...", spinner="dots"):
+        written = []
+        for name, fig in all_figures(stored).items():
+            written += save(fig, target / name)
+            plt.close(fig)
+    console.print(f"wrote {len(written)} files to {target}: "
+                  + ", ".join(p.name for p in written if p.suffix == ".png"))
 
 
 @app.command()

@@ -181,9 +181,9 @@ def grade_transitions(run: StoredRun) -> Figure | None:
 
 
 def disparity(ledger: dict) -> Figure:
-    """Each quantity's rate per group divided by the reference group's, with the four-fifths band.
+    """Each quantity's rate per group, and its ratio to the reference group's (four-fifths band).
 
-    Quantities with no defined ratio are left out (and listed in the caption).
+    Quantities with no defined ratio are left out (and listed under the axis).
     """
     reference = ledger["reference_group"]
     groups = [g for g in ledger["by_group"] if g != reference]
@@ -195,8 +195,30 @@ def disparity(ledger: dict) -> Figure:
             rows.append((q, ratios))
         else:
             missing.append(q)
-    fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(rows), 2) * max(len(groups), 1) + 1.5),
-                           layout="constrained")
+    fig, (rates_ax, ax) = plt.subplots(
+        1, 2, sharey=True, figsize=(13, 0.5 * max(len(rows), 2) * max(len(groups), 1) + 1.5),
+        layout="constrained")
+    everyone = list(ledger["by_group"])
+    spacing = 0.8 / len(everyone)
+    for k, g in enumerate(everyone):
+        st = style(k)
+        entries = [ledger["by_group"][g]["quantities"][r[0]] for r in rows]
+        rates = np.array([e["rate_per_100k"] if e["rate_per_100k"] else np.nan for e in entries])
+        low = np.array([e["ci95_per_100k"][0] if e["ci95_per_100k"] else np.nan
+                        for e in entries])
+        high = np.array([e["ci95_per_100k"][1] if e["ci95_per_100k"] else np.nan
+                         for e in entries])
+        # centred on the row's ticks, which sit at the middle of its ratio bars
+        ys = [i + 0.4 * (len(groups) - 1) / max(len(groups), 1)
+              + (k - (len(everyone) - 1) / 2) * spacing for i in range(len(rows))]
+        rates_ax.errorbar(rates, ys, xerr=[np.clip(rates - low, 0, None),
+                                           np.clip(high - rates, 0, None)],
+                          fmt=st["marker"], color=st["color"], capsize=2, label=g,
+                          linestyle="none")
+    rates_ax.set_xscale("log")
+    rates_ax.set_xlabel("rate per 100,000 citizens, 95% interval (log scale)")
+    rates_ax.set_title("Rates by group")
+    rates_ax.legend(loc="best", fontsize=9)
     height = 0.8 / max(len(groups), 1)
     for k, g in enumerate(groups):
         st = style(k + 1)
@@ -212,15 +234,16 @@ def disparity(ledger: dict) -> Figure:
     ax.axvline(FOUR_FIFTHS, color="black", linestyle="--", linewidth=1,
                label="four-fifths rule (0.8 and 1.25)")
     ax.axvline(1 / FOUR_FIFTHS, color="black", linestyle="--", linewidth=1)
-    ax.set_yticks([i + height * (len(groups) - 1) / 2 for i in range(len(rows))],
-                  [r[0].replace("_", " ") for r in rows])
-    ax.invert_yaxis()
+    rates_ax.set_yticks([i + height * (len(groups) - 1) / 2 for i in range(len(rows))],
+                        [r[0].replace("_", " ") for r in rows])
+    rates_ax.invert_yaxis()
     label = f"rate ratio to {reference} (log scale)"
     if missing:
         label += "\n" + textwrap.fill(
             "no defined ratio: " + ", ".join(m.replace("_", " ") for m in missing), 70)
     ax.set_xlabel(label)
-    ax.set_title("Disparity: each group's rate over the reference group's")
+    ax.set_title(f"Ratio to {reference}")
+    fig.suptitle("Disparity: each rate by group, and its ratio to the reference group")
     ax.legend(loc="best", fontsize=9)
     return fig
 
