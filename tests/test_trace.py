@@ -67,6 +67,7 @@ def test_story_of_a_wrongly_listed_citizen(small_region):
     assert "PUT ON THE BLACKLIST" in texts
     assert any(t.startswith("listed only because of false records") for t in texts)
     assert story.ledger["wrongly_sanctioned"] == 1
+    assert "without the system" in story.outcome
     assert [d for d, _, _ in story.events] == sorted(d for d, _, _ in story.events)
 
 

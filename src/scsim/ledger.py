@@ -105,7 +105,6 @@ QUANTITIES: tuple[Quantity, ...] = (
     Quantity("counterfactual_sanctioned", Q_COUNTERFACTUAL_SANCTIONED, True, "harm", "citizens",
              True, "citizens blacklisted at least once in the counterfactual"),
 )
-QUANTITY_NAMES = tuple(q.name for q in QUANTITIES)
 
 
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:

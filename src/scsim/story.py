@@ -147,6 +147,20 @@ def tell(trace: CitizenTrace) -> Story:
         + (f"score {last[LEVEL_SCORE_SUM]}" + (f", grade {grade_at(s.run.days)}" if grades else "")
            + f", {days_listed} days on the blacklist" if scored else "not scored (a child)")
     )
+    if wrong_cf:
+        cf, cf_s = trace.counterfactual_flows, trace.counterfactual
+        cf_b = list(cf_s.behaviours)
+
+        def total(flows, spec, names, kind: int) -> int:
+            return int(sum(flows[1:, k].sum() for k, b in enumerate(names)
+                           if KIND_CODES[spec.behaviours[b].kind] == kind))
+
+        story.outcome += (
+            f"; without the system ({cf_s.name}) the same citizen would have committed "
+            f"{total(cf, cf_s, cf_b, OFFENCE)} offences and posted {total(cf, cf_s, cf_b, SPEECH)}"
+            f" times (here: {total(flows, s, behaviours, OFFENCE)} and "
+            f"{total(flows, s, behaviours, SPEECH)})"
+        )
     story.ledger = {q.name: int(trace.ledger[q.index]) for q in QUANTITIES
                     if wrong_cf or not q.needs_counterfactual}
     return story

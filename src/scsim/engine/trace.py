@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scsim.engine.sim import _buffers, _exact_squares, _fill_initial_state
+from scsim.engine.sim import _buffers, _fill_initial_state
 from scsim.engine.tables import compile_tables, n_score_bins, penalty_levels
 from scsim.kernels.neighbourhood import (
     LEDGER_SUM,
@@ -57,8 +57,7 @@ class CitizenTrace:
     counterfactual_flows: np.ndarray | None
     counterfactual_levels: np.ndarray | None
     ledger: np.ndarray
-    """(quantities,) this citizen's ledger values (sum over one citizen)."""
-    ledger_squares: np.ndarray
+    """(quantities,) this citizen's ledger values."""
 
 
 def _members(s: Scenario, key: np.uint64, unit_first: int, size: int, tables) -> list[Member]:
@@ -144,11 +143,5 @@ class Tracer:
             counterfactual_flows=None if cf is None else cf[0],
             counterfactual_levels=None if cf is None else cf[1],
             ledger=ledger[0, groups, :, LEDGER_SUM].copy(),
-            ledger_squares=_exact_squares(ledger)[groups],
         )
 
-
-def trace_citizen(scenario: Scenario, citizen: int, counterfactual: Scenario | None = None,
-                  first_id: int = 0) -> CitizenTrace:
-    """One citizen's story (see ``Tracer`` to trace several)."""
-    return Tracer(scenario, counterfactual, first_id).trace(citizen)
