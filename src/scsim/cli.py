@@ -466,6 +466,10 @@ def trace(
                                    "sanctioned, or who received false records.")
     ] = OnlyCitizens.any,
     sample_seed: Annotated[int, typer.Option(help="Seed of the --sample draw.")] = 0,
+    search_seconds: Annotated[
+        float, typer.Option(min=0, help="With --only: how long to keep drawing before giving "
+                            "up (each draw re-simulates one neighbourhood, a few ms).")
+    ] = 60.0,
     save: Annotated[
         bool, typer.Option("--save", help="Also write the stories to RUN/traces.json "
                            "(replacing it), for scsim report.")
@@ -507,9 +511,9 @@ def trace(
         }[only]
         tries = 0
         found = 0
-        budget = max(1000, 200 * sample)
+        deadline = time.perf_counter() + search_seconds
         with console.status(f"drawing {sample} citizens ({only.value})...", spinner="dots"):
-            while found < sample and tries < budget:
+            while found < sample and (tries < sample or time.perf_counter() < deadline):
                 candidate = int(rng.integers(first, last + 1))
                 tries += 1
                 t = tracer.trace(candidate)
@@ -517,7 +521,8 @@ def trace(
                     stories.append(tell(t))
                     found += 1
         if found < sample:
-            console.print(f"found {found} of {sample} citizens ({only.value}) in {tries} draws")
+            console.print(f"found {found} of {sample} citizens ({only.value}) in {tries:,} "
+                          f"draws ({search_seconds:g} s); allow longer with --search-seconds")
     for story in stories:
         _print_story(story)
     if save:

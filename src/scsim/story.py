@@ -155,8 +155,10 @@ def tell(trace: CitizenTrace) -> Story:
             return int(sum(flows[1:, k].sum() for k, b in enumerate(names)
                            if KIND_CODES[spec.behaviours[b].kind] == kind))
 
+        where = ("without the system" if cf_s.name.endswith("without the system")
+                 else f"under {cf_s.name}")
         story.outcome += (
-            f"; without the system ({cf_s.name}) the same citizen would have committed "
+            f"; {where} the same citizen would have committed "
             f"{total(cf, cf_s, cf_b, OFFENCE)} offences and posted {total(cf, cf_s, cf_b, SPEECH)}"
             f" times (here: {total(flows, s, behaviours, OFFENCE)} and "
             f"{total(flows, s, behaviours, SPEECH)})"
