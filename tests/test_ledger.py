@@ -197,3 +197,15 @@ def test_memory_estimate_counts_the_counterfactual_buffers():
     s = scenario()
     alone = estimate_memory(s, 2).tally_bytes
     assert estimate_memory(s, 2, no_system(s)).tally_bytes == alone + alone + alone * 2 // 6
+
+
+def test_disparity_is_undefined_for_negative_rates():
+    """Against another policy a difference can be negative; its ratio is not reported."""
+    from scsim.ledger import _ratio
+
+    def entry(rate):
+        return {"rate_per_100k": rate, "status": OK}
+
+    assert _ratio(entry(-2.0), entry(4.0), "majority")["ratio"] is None
+    assert _ratio(entry(2.0), entry(-4.0), "majority")["status"].startswith("undefined")
+    assert _ratio(entry(2.0), entry(4.0), "majority")["ratio"] == 0.5

@@ -156,6 +156,10 @@ def _ratio(entry: dict, reference: dict, reference_name: str) -> dict:
         return {"ratio": None, "status": f"undefined: {reference_name}'s rate is undefined"}
     if reference["rate_per_100k"] == 0:
         return {"ratio": None, "status": f"undefined: {reference_name}'s rate is 0"}
+    if reference["rate_per_100k"] < 0 or entry["rate_per_100k"] < 0:
+        # a negative rate means the counterfactual has more; a ratio of such would mislead
+        return {"ratio": None, "status": "undefined: a rate is negative (the counterfactual "
+                "has more of it than the run)"}
     status = OK if entry["status"] == OK and reference["status"] == OK else SMALL
     return {"ratio": entry["rate_per_100k"] / reference["rate_per_100k"], "status": status}
 
