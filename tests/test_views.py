@@ -251,3 +251,20 @@ def test_damaged_run_folders_get_a_clear_message_and_exit_2(runs, tmp_path, dama
     assert message in result.output
     assert "Traceback" not in result.output
     assert not (folder / "report.html").exists()
+
+
+def test_compare_does_not_difference_quantities_measured_against_other_baselines(runs, tmp_path):
+    """Trips denied of a run paired with another policy are 'beyond that policy's'."""
+    _, r0 = runs
+    lenient = tmp_path / "lenient.toml"
+    lenient.write_text(R0.read_text().replace("blacklist_below = 600", "blacklist_below = 300"))
+    other = _run(tmp_path / "paired", str(R0), "--population", "5000", "--days", "100",
+                 "--counterfactual", str(lenient))
+    result = runner.invoke(app, ["compare", str(r0.path), str(other)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    trips = next(line for line in result.output.splitlines() if line.startswith(" trips_denied"))
+    assert trips.rstrip().endswith("other baseline")
+    sanctioned = next(line for line in result.output.splitlines()
+                      if line.startswith(" sanctioned"))
+    assert sanctioned.rstrip().endswith(" 0")  # same world and seed: the same citizens listed
+    assert "paired with another counterfactual" in result.output

@@ -426,7 +426,8 @@ def compare(
         table.add_row(
             f"{row.quantity} ({row.side})",
             *("n/a" if t is None else f"{t:,}" for t in row.totals),
-            *(relative(row.difference(k), row.totals[0]) for k in range(1, len(stored))),
+            *(relative(row.difference(k), row.totals[0], row.comparable[k])
+              for k in range(1, len(stored))),
         )
     console.print(table)
     for run, shared in zip(stored[1:], comparison.common_random_numbers[1:], strict=True):
@@ -436,6 +437,11 @@ def compare(
                "numbers): differences are exact sums of per-citizen paired differences"
                if shared else "a different world or seed from " + stored[0].name
                + ": differences include sampling noise"), markup=False)
+    for run, same in zip(stored[1:], comparison.same_baseline[1:], strict=True):
+        if not same:
+            console.print(f"{run.name} is paired with another counterfactual than "
+                          f"{stored[0].name}: quantities measured against the counterfactual "
+                          "are not compared ('other baseline')", markup=False)
     if comparison.identical:
         console.print("no differences: every measured total is the same")
     if html is not None:

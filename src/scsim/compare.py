@@ -22,11 +22,13 @@ class Row:
     side: str
     totals: list[int | None]
     """One per run; None where the run did not measure the quantity."""
+    comparable: list[bool]
+    """Per run: measured against the same baseline as the first run's."""
 
     def difference(self, k: int) -> int | None:
-        """Run k's total minus the first run's (None if either is not measured)."""
+        """Run k's total minus the first run's (None if not measured or not comparable)."""
         a, b = self.totals[0], self.totals[k]
-        return None if a is None or b is None else b - a
+        return None if a is None or b is None or not self.comparable[k] else b - a
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Comparison:
     rows: list[Row]
     common_random_numbers: list[bool]
     """For each run: it shares the first run's world and citizen ids (exact paired differences)."""
+    same_baseline: list[bool]
+    """For each run: paired with the same counterfactual as the first run."""
 
     @property
     def identical(self) -> bool:
@@ -46,13 +50,29 @@ def shares_draws(a: StoredRun, b: StoredRun) -> bool:
     return not world_differences(a.scenario, b.scenario) and a.first_id == b.first_id
 
 
+def baseline(run: StoredRun) -> str:
+    """What the run's relative quantities are measured against: 'none' or the file's hash.
+
+    An unpaired run's trips denied, income lost and children penalised are its
+    own counts, which is what a world without the system would not have: 'none'.
+    """
+    if not run.paired or run.counterfactual_label == "none":
+        return "none"
+    return str(run.summary["counterfactual"].get("scenario_sha256"))
+
+
 def compare_runs(runs: list[StoredRun]) -> Comparison:
-    rows = [Row(q.name, q.side, [run.ledger["totals"].get(q.name) for run in runs])
+    same_baseline = [baseline(run) == baseline(runs[0]) for run in runs]
+    rows = [Row(q.name, q.side, [run.ledger["totals"].get(q.name) for run in runs],
+                [same or not q.relative for same in same_baseline])
             for q in QUANTITIES]
-    return Comparison(runs, rows, [shares_draws(runs[0], run) for run in runs])
+    return Comparison(runs, rows, [shares_draws(runs[0], run) for run in runs],
+                      same_baseline)
 
 
-def relative(difference: int | None, base: int | None) -> str:
+def relative(difference: int | None, base: int | None, comparable: bool = True) -> str:
+    if not comparable:
+        return "other baseline"
     if difference is None:
         return "n/a"
     if difference == 0:

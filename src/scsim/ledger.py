@@ -70,6 +70,9 @@ class Quantity:
     unit: str
     needs_counterfactual: bool
     description: str
+    relative: bool = False
+    """Measured against the counterfactual when paired (so runs paired with different
+    counterfactuals cannot be compared on it)."""
 
 
 QUANTITIES: tuple[Quantity, ...] = (
@@ -79,22 +82,24 @@ QUANTITIES: tuple[Quantity, ...] = (
              "citizens blacklisted on some day on which the same citizen, with the same draws "
              "but without false records, is not"),
     Quantity("behaviours_prevented", Q_BEHAVIOURS_PREVENTED, False, "benefit", "offences", True,
-             "offences committed in the counterfactual but not in the run (deterrence)"),
+             "offences committed in the counterfactual but not in the run (deterrence)",
+             relative=True),
     Quantity("trips_denied", Q_TRIPS_DENIED, False, "harm", "trips", False,
-             "plane and high-speed-rail trips denied, beyond the counterfactual's"),
+             "plane and high-speed-rail trips denied, beyond the counterfactual's", relative=True),
     Quantity("speech_lost", Q_SPEECH_LOST, False, "harm", "posts", True,
-             "speech published in the counterfactual but not in the run (chilled or blocked)"),
+             "speech published in the counterfactual but not in the run (chilled or blocked)",
+             relative=True),
     Quantity("speech_chilled", Q_SPEECH_CHILLED, False, "harm", "posts", True,
              "speech not even attempted in the run that is in the counterfactual "
-             "(self-censorship)"),
+             "(self-censorship)", relative=True),
     Quantity("speech_blocked", Q_SPEECH_BLOCKED, False, "harm", "posts", False,
              "speech attempted while the account was suspended"),
     Quantity("income_lost", Q_INCOME_LOST, False, "harm", "yuan", False,
              "income lost to the employment penalty while blacklisted, beyond the "
-             "counterfactual's"),
+             "counterfactual's", relative=True),
     Quantity("children_penalised", Q_CHILDREN_PENALISED, False, "harm", "admissions", False,
              "school admissions refused because of a parent's grade, beyond the "
-             "counterfactual's"),
+             "counterfactual's", relative=True),
     Quantity("false_records", Q_FALSE_RECORDS, False, "harm", "records", False,
              "false records that counted against the citizen"),
     Quantity("days_blacklisted", Q_DAYS_BLACKLISTED, False, "harm", "days", False,
@@ -103,7 +108,7 @@ QUANTITIES: tuple[Quantity, ...] = (
              True, "days on the blacklist on which the same citizen without false records is "
              "not listed (appeals and expiry shorten them)"),
     Quantity("counterfactual_sanctioned", Q_COUNTERFACTUAL_SANCTIONED, True, "harm", "citizens",
-             True, "citizens blacklisted at least once in the counterfactual"),
+             True, "citizens blacklisted at least once in the counterfactual", relative=True),
 )
 
 

@@ -252,8 +252,10 @@ def comparison_report(comparison) -> str:
     body = []
     for row in comparison.rows:
         totals = "".join(f"<td class='total'>{_number(t)}</td>" for t in row.totals)
-        diffs = "".join(f"<td class='difference'>{_esc(relative(row.difference(k), row.totals[0]))}"
-                        "</td>" for k in range(1, len(runs)))
+        diffs = "".join(
+            f"<td class='difference'>"
+            f"{_esc(relative(row.difference(k), row.totals[0], row.comparable[k]))}</td>"
+            for k in range(1, len(runs)))
         body.append(f"<tr data-quantity='{row.quantity}'><td>{_esc(row.quantity)} "
                     f"<span class='note'>({row.side})</span></td>{totals}{diffs}</tr>")
     crn = []
