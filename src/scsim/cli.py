@@ -29,7 +29,7 @@ from rich.text import Text
 
 from scsim import __version__
 from scsim.describe import describe_scenario
-from scsim.engine.sim import DEFAULT_CHUNK_SIZE
+from scsim.engine import DEFAULT_CHUNK_SIZE
 from scsim.io.run_dir import RunDirExists, check_target
 from scsim.scenario.load import LoadedScenario, ScenarioError, load_scenario
 from scsim.scenario.pairing import Counterfactual

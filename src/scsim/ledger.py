@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from scsim.engine.sim import SimulationResult
-from scsim.kernels.neighbourhood import (
+from scsim.kernels.layout import (
     Q_BEHAVIOURS_PREVENTED,
     Q_CHILDREN_PENALISED,
     Q_COUNTERFACTUAL_SANCTIONED,
@@ -42,6 +42,9 @@ from scsim.kernels.neighbourhood import (
     Q_TRIPS_DENIED,
     Q_WRONGLY_SANCTIONED,
 )
+
+if TYPE_CHECKING:
+    from scsim.engine.sim import SimulationResult
 
 LEDGER_FORMAT = 1
 PER = 100_000

@@ -19,8 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scsim import __version__
+from scsim.engine import DEFAULT_CHUNK_SIZE
 from scsim.engine.memory import CITIZEN_COLUMNS, bytes_per_citizen, estimate_memory
-from scsim.engine.sim import DEFAULT_CHUNK_SIZE, ProgressCallback, SimulationResult, simulate
+from scsim.engine.sim import ProgressCallback, SimulationResult, simulate
 from scsim.io.run_dir import atomic_run_dir
 from scsim.ledger import build_ledger
 from scsim.results import daily_table, histogram_table, transitions_table

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import psutil
 
-from scsim.kernels.neighbourhood import n_flow_columns, n_level_columns
+from scsim.kernels.layout import n_flow_columns, n_level_columns
 from scsim.scenario.model import Scenario
 
 # One row per stored per-citizen column: name, dtype, why it is kept.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from scsim.engine import DEFAULT_CHUNK_SIZE
 from scsim.engine.tables import (
     KernelTables,
     compile_tables,
@@ -35,7 +36,6 @@ from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
 from scsim.scenario.pairing import world_differences
 
-DEFAULT_CHUNK_SIZE = 1 << 20
 NOT_TRACED = np.int64(-1)
 
 
