@@ -17,6 +17,7 @@ from scsim.kernels.neighbourhood import (
     LEVEL_SCORED,
     Q_BEHAVIOURS_PREVENTED,
     Q_CHILDREN_PENALISED,
+    Q_INCOME_LOST,
     Q_SPEECH_LOST,
     Q_TRIPS_DENIED,
     Q_WRONGLY_SANCTIONED,
@@ -282,3 +283,66 @@ def test_grade_transitions_account_for_every_change_of_grade_counts():
             before = previous.get((row["group"], g), row["scored"] if g == "a" else 0)
             assert row[f"grade_{g}"] - before == net.get((row["day"], row["group"], g), 0)
             previous[(row["group"], g)] = row[f"grade_{g}"]
+
+
+def test_human_review_that_catches_every_false_record_lets_none_count():
+    s = scenario(scheme__human_review={"false_record_catch": 1.0})
+    result = simulate(s, counterfactual=no_system(s))
+    rows = daily_table(result).to_pylist()
+    assert sum(r["false_records_caught_by_review"] for r in rows) > 0
+    assert sum(r["false_records"] for r in rows) == 0
+    assert result.ledger_sum[:, Q_WRONGLY_SANCTIONED].sum() == 0
+
+
+def test_credit_repair_of_every_record_at_once_is_the_same_as_no_points():
+    """A record repaired on the day it is made never counts: as if it carried no points."""
+    common = {"channels__cameras__false_attribution": None}
+    repaired = simulate(scenario(**common, scheme__credit_repair={
+        "share": 1.0, "delay_days": 0, "behaviours": ["jaywalk"]}))
+    pointless = simulate(scenario(**common, scheme__points={"speech": -5, "debt": -50}))
+    assert np.array_equal(repaired.final_score, pointless.final_score)
+    rows = daily_table(repaired).to_pylist()
+    assert sum(r["records_repaired"] for r in rows) == sum(r["jaywalk_recorded"] for r in rows) > 0
+    assert [r["blacklisted"] for r in rows] == [r["blacklisted"] for r in
+                                                daily_table(pointless).to_pylist()]
+
+
+def test_employment_penalty_loses_exactly_the_income_difference_per_listed_day():
+    """Everyone earns 30 a day; listed, they are paid as one level down (10): 20 lost a day."""
+    s = scenario(
+        population__income_levels=[{"name": "low", "share": 0.0, "daily_income": 10},
+                                   {"name": "high", "share": 1.0, "daily_income": 30}],
+        measures__employment_penalty={"levels_down": 1},
+    )
+    result = simulate(s, counterfactual=no_system(s))
+    rows = daily_table(result).to_pylist()
+    assert all(r["income_lost"] == 20 * r["blacklisted"] for r in rows)
+    total = sum(r["blacklisted"] for r in rows)
+    assert total > 0
+    assert result.ledger_sum[:, Q_INCOME_LOST].sum() == 20 * total
+
+
+def test_deposit_waiver_follows_the_rewarded_grade_exactly():
+    grades = [{"name": "a", "min_score": 1000}, {"name": "b", "min_score": 990},
+              {"name": "c", "min_score": 0}]
+    s = scenario(scheme__grades=grades, measures__deposit_waiver={"grades": ["a"]})
+    rows = daily_table(simulate(s)).to_pylist()
+    assert all(r["deposit_waived"] == r["grade_a"] for r in rows)
+    assert rows[-1]["grade_a"] < rows[0]["grade_a"]
+
+
+def test_household_spillover_needs_a_household():
+    """With one-person households, a household jump in risk reaches nobody: results are those
+    of the same deterrence without it; with couples it deters (fewer offences)."""
+    deterrence = {"decay_days": 200.0, "own_sanction": 1.0, "offence_sensitivity": 1.0}
+
+    def run(adults: int, household_sanction: float):
+        return daily_table(simulate(scenario(
+            population__households={"types": [{"adults": adults, "share": 1.0}]},
+            deterrence={**deterrence, "household_sanction": household_sanction},
+        ))).to_pylist()
+
+    assert run(1, 5.0) == run(1, 0.0)
+    committed_with = sum(r["offences_committed"] for r in run(2, 5.0))
+    committed_without = sum(r["offences_committed"] for r in run(2, 0.0))
+    assert committed_with < committed_without
