@@ -77,19 +77,26 @@ def score_bands(run: StoredRun) -> Figure:
     return fig
 
 
-def blacklisted(run: StoredRun) -> Figure:
-    """Citizens on the blacklist at the end of each day, per 100,000 of each group."""
+def _lines_per_group(run: StoredRun, column: str, *, cumulative: bool, ylabel: str,
+                     title: str) -> Figure:
+    """One line per group: a daily column (or its running total) per 100,000 of the group."""
     d = run.daily
-    days = _days(run)
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     for g, name in enumerate(run.groups):
-        ax.plot(days, _per_100k(d["blacklisted"][:, g], d["population"][:, g]), label=name,
-                **style(g))
+        values = np.cumsum(d[column][:, g]) if cumulative else d[column][:, g]
+        ax.plot(_days(run), _per_100k(values, d["population"][:, g]), label=name, **style(g))
     ax.set_xlabel("day of the run")
-    ax.set_ylabel("blacklisted per 100,000 citizens")
-    ax.set_title("Blacklisted, by group")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(loc="best")
     return fig
+
+
+def blacklisted(run: StoredRun) -> Figure:
+    """Citizens on the blacklist at the end of each day, per 100,000 of each group."""
+    return _lines_per_group(run, "blacklisted", cumulative=False,
+                            ylabel="blacklisted per 100,000 citizens",
+                            title="Blacklisted, by group")
 
 
 def wrongful_vs_rightful(run: StoredRun) -> Figure:
@@ -135,17 +142,9 @@ def speech(run: StoredRun) -> Figure:
 
 def denied_trips(run: StoredRun) -> Figure:
     """Plane and high-speed-rail trips denied since day 1, per 100,000 of each group."""
-    d = run.daily
-    days = _days(run)
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
-    for g, name in enumerate(run.groups):
-        ax.plot(days, _per_100k(np.cumsum(d["denied_trips"][:, g]), d["population"][:, g]),
-                label=name, **style(g))
-    ax.set_xlabel("day of the run")
-    ax.set_ylabel("trips denied per 100,000 citizens")
-    ax.set_title("Denied trips (cumulative), by group")
-    ax.legend(loc="best")
-    return fig
+    return _lines_per_group(run, "denied_trips", cumulative=True,
+                            ylabel="trips denied per 100,000 citizens",
+                            title="Denied trips (cumulative), by group")
 
 
 def grade_transitions(run: StoredRun) -> Figure | None:
