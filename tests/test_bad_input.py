@@ -81,6 +81,14 @@ CASES = {
         replace("multiplier_by_income = { low = 2.0 }", "multiplier_by_income = { low = 2000.0 }"),
         [], "behaviours.late_payment.daily_rate: daily_rate times multipliers is 2",
     ),
+    "group shares of a region that do not sum to 1": (
+        VALID, ["--set", "population.group_shares_by_region={all={minority=0.5}}"],
+        "population.group_shares_by_region.all: shares sum to 0.5, not 1",
+    ),
+    "group shares of an unknown region": (
+        VALID, ["--set", "population.group_shares_by_region={west={minority=1.0}}"],
+        "population.group_shares_by_region.west: unknown region 'west'",
+    ),
     "population too large for memory": (
         VALID, ["--population", str(10**13)],
         "population.size: 10,000,000,000,000 citizens over 365 days need about",

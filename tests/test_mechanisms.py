@@ -346,3 +346,39 @@ def test_household_spillover_needs_a_household():
     committed_with = sum(r["offences_committed"] for r in run(2, 5.0))
     committed_without = sum(r["offences_committed"] for r in run(2, 0.0))
     assert committed_with < committed_without
+
+
+@pytest.mark.parametrize("households", [False, True])
+def test_group_shares_by_region_place_every_citizen_of_a_region_in_its_groups(households):
+    """North holds only the minority; south keeps the default 80/20 split.
+
+    Exact: no citizen of the north is in the majority (checked member by member
+    with the traits the kernel derives).  Statistical: the minority share is
+    0.5 + 0.5 * 0.2 = 0.6 of citizens, with sd below 0.004 for 20,000
+    citizens in whole households of neighbourhoods; allow 0.03.
+    """
+    from scsim.engine.tables import compile_tables
+    from scsim.kernels.neighbourhood import neighbourhood_members
+    from scsim.rng.counter import seed_key
+
+    changes = {
+        "population__regions": [{"name": "north", "share": 0.5}, {"name": "south", "share": 0.5}],
+        "population__group_shares_by_region": {"north": {"minority": 1.0}},
+    }
+    if households:
+        changes["population__households"] = {"types": [{"adults": 2, "children": 1,
+                                                        "share": 1.0}],
+                                             "neighbourhood_size": 16}
+    s = scenario(**changes)
+    result = simulate(s)
+    assert result.population[1] / result.population.sum() == pytest.approx(0.6, abs=0.03)
+    t = compile_tables(s)
+    key = np.uint64(seed_key(s.run.seed))
+    unit = t.unit_size
+    north = 0
+    for first in range(0, 4000, unit):
+        traits = neighbourhood_members(key, np.int64(first), np.int64(unit), t)
+        in_north = traits[:, 2] == 0
+        north += int(in_north.sum())
+        assert (traits[in_north, 0] == 1).all()
+    assert north > 1000

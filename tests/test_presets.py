@@ -31,6 +31,15 @@ def test_national_is_the_census_population_in_31_provinces():
     assert len(s.population.regions) == 31
     xinjiang = next(r for r in s.population.regions if r.name == "xinjiang")
     assert xinjiang.share * s.population.size == pytest.approx(25_852_345, abs=2)
+    # the groups' national shares (FACTS 6.1): Han 91.11%, minorities 8.89%, Uyghurs
+    # about 11.77 M of 1,411.78 M [U]
+    inside = s.population.group_shares_by_region["xinjiang"]
+    national = {g.name: g.share * (1 - xinjiang.share) + inside[g.name] * xinjiang.share
+                for g in s.population.groups}
+    assert national["majority"] == pytest.approx(0.9111, abs=0.0005)
+    assert national["minority"] + national["targeted_minority"] == pytest.approx(
+        0.0889, abs=0.0005)
+    assert national["targeted_minority"] == pytest.approx(11.77 / 1411.78, abs=0.0002)
 
 
 def test_household_mix_gives_the_census_share_of_children():

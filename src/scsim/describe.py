@@ -37,6 +37,9 @@ def describe_scenario(loaded: LoadedScenario, console: Console) -> None:
     regions = pop.regions if len(pop.regions) <= 8 else [*pop.regions[:6]]
     more = "" if len(pop.regions) <= 8 else f", ... ({len(pop.regions)} regions)"
     console.print(f"regions: {_shares(regions)}{more}")
+    for region, shares in pop.group_shares_by_region.items():
+        console.print(f"groups in {region}: " + ", ".join(f"{g} {v:.4g}"
+                                                           for g, v in shares.items()))
     if len(pop.propensity_levels) > 1:
         console.print(f"personal propensities: {_shares(pop.propensity_levels)}")
     if pop.households is not None:

@@ -43,7 +43,7 @@ SUSPEND_NONE, SUSPEND_ON_SPEECH, SUSPEND_ON_BLACKLIST = 0, 1, 2
 class KernelTables(NamedTuple):
     """Everything the kernel needs, as arrays and numbers (numba accepts named tuples)."""
 
-    group_cum: np.ndarray  # (G,) float64 cumulative shares (inf from the last used one)
+    group_cum: np.ndarray  # (R, G) float64 cumulative group shares in each region
     income_cum: np.ndarray  # (I,)
     region_cum: np.ndarray  # (R,)
     propensity_cum: np.ndarray  # (P,)
@@ -215,7 +215,13 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     unit_size = households.neighbourhood_size if households is not None else 1
     types = households.types if households is not None else []
     return KernelTables(
-        group_cum=_cumulative_shares([c.share for c in pop.groups]),
+        group_cum=np.array([
+            _cumulative_shares([pop.group_shares_by_region.get(r, {}).get(c.name, 0.0)
+                                for c in pop.groups]
+                               if r in pop.group_shares_by_region
+                               else [c.share for c in pop.groups])
+            for r in regions
+        ]),
         income_cum=_cumulative_shares([c.share for c in pop.income_levels]),
         region_cum=_cumulative_shares([c.share for c in pop.regions]),
         propensity_cum=_cumulative_shares([c.share for c in pop.propensity_levels]),

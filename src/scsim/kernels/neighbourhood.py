@@ -183,6 +183,18 @@ def _trait(key, which, cumulative):
     return _categorical(uniform(key, TRAIT, which, 0), cumulative)
 
 
+@njit(inline="always", cache=True)
+def _group(key, group_cum, region):
+    """The citizen's group, from the shares of their region (row ``region`` of ``group_cum``)."""
+    if group_cum.shape[1] == 1:
+        return 0
+    u = uniform(key, TRAIT, 0, 0)
+    k = 0
+    while u >= group_cum[region, k]:
+        k += 1
+    return k
+
+
 @njit(cache=True)
 def _next_candidate_day(key, process, index, day, q, inv_log_none, horizon):
     """The next day after ``day`` on which at least one stream of a process fires.
@@ -642,9 +654,9 @@ def neighbourhood_members(seed_key, unit_first, size, t):
     traits = np.zeros((size, 6), dtype=np.int64)
     if not t.households:
         key = citizen_key(seed_key, unit_first)
-        traits[0, 0] = _trait(key, 0, t.group_cum)
-        traits[0, 1] = _trait(key, 1, t.income_cum)
         traits[0, 2] = _trait(key, 2, t.region_cum)
+        traits[0, 0] = _group(key, t.group_cum, traits[0, 2])
+        traits[0, 1] = _trait(key, 1, t.income_cum)
         traits[0, 3] = ADULT
         traits[0, 5] = _trait(key, 4, t.propensity_cum)
         return traits
@@ -653,7 +665,7 @@ def neighbourhood_members(seed_key, unit_first, size, t):
     household = 0
     while position < size:
         key = citizen_key(seed_key, unit_first + position)
-        g = _trait(key, 0, t.group_cum)
+        g = _group(key, t.group_cum, r)
         i = _trait(key, 1, t.income_cum)
         kind = _trait(key, 3, t.household_cum)
         adults = t.household_adults[kind]
@@ -859,9 +871,9 @@ def simulate_batch(
             progress[P_SPELLS_FROM] = spell_count[0]
             if not t.households:
                 key = citizen_key(seed_key, unit_first)
-                g = _trait(key, 0, t.group_cum)
-                i = _trait(key, 1, t.income_cum)
                 r = _trait(key, 2, t.region_cum)
+                g = _group(key, t.group_cum, r)
+                i = _trait(key, 1, t.income_cum)
                 prop = _trait(key, 4, t.propensity_cum)
                 state[0, S_ID] = unit_first
                 state[0, S_GROUP] = g
@@ -876,7 +888,7 @@ def simulate_batch(
                 household = 0
                 while position < size:
                     key = citizen_key(seed_key, unit_first + position)
-                    g = _trait(key, 0, t.group_cum)
+                    g = _group(key, t.group_cum, r)
                     i = _trait(key, 1, t.income_cum)
                     kind = _trait(key, 3, t.household_cum)
                     adults = t.household_adults[kind]

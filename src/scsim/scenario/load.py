@@ -177,6 +177,14 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
             if name not in known:
                 yield f"{where}.{name}", f"unknown {what} {name!r} (known: {', '.join(known)})"
 
+    for region, shares in s.population.group_shares_by_region.items():
+        where = f"population.group_shares_by_region.{region}"
+        if region not in regions:
+            yield where, f"unknown region {region!r} (known: {', '.join(regions)})"
+        yield from unknown(where, shares, groups, "group")
+        total = sum(shares.values())
+        if abs(total - 1.0) > 1e-9:
+            yield where, f"shares sum to {total:.12g}, not 1"
     if s.calibration is not None:
         for k, target in enumerate(s.calibration.targets):
             if target.group is not None and target.group not in groups:

@@ -126,7 +126,8 @@ class Population(Strict):
     size: Annotated[int, Field(gt=0, le=MAX_POPULATION)]
     """Number of citizens, each simulated individually."""
     groups: list[Category] = Field(default_factory=_default_groups, min_length=1)
-    """Groups (e.g. majority, minority); the first is the reference for disparity ratios."""
+    """Groups (e.g. majority, minority); the first is the reference for disparity ratios.
+    Their shares apply in every region without its own in ``group_shares_by_region``."""
     income_levels: list[IncomeLevel] = Field(default_factory=_default_income, min_length=1)
     """Income levels from the lowest to the highest (e.g. low, normal)."""
     regions: list[Category] = Field(default_factory=_default_regions, min_length=1)
@@ -137,6 +138,9 @@ class Population(Strict):
     set their rate multipliers with ``multiplier_by_propensity``."""
     households: Households | None = None
     """Households, neighbourhoods and contacts; none: every citizen is an adult living alone."""
+    group_shares_by_region: dict[str, dict[str, Probability]] = {}
+    """Group shares in some regions (e.g. a minority concentrated in one province), replacing
+    the groups' shares there; groups not named have share 0 in that region."""
 
     @field_validator("groups", "income_levels", "regions", "propensity_levels")
     @classmethod
