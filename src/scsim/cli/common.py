@@ -1,0 +1,165 @@
+"""What every command shares: the app, consoles, failing cleanly, loading inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from scsim import __version__
+from scsim.scenario.load import LoadedScenario, ScenarioError, load_scenario
+from scsim.scenario.pairing import Counterfactual
+
+app = typer.Typer(
+    name="scsim",
+    help="Simulate a social-credit scoring system on a synthetic population.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+EXIT_BAD_INPUT = 2
+
+
+def fail(lines: list[str] | str) -> typer.Exit:
+    for line in [lines] if isinstance(lines, str) else lines:
+        err_console.print(f"error: {line}", markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        console.print(f"scsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Simulate a social-credit scoring system on a synthetic population."""
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override any field: dotted.path=VALUE, VALUE in TOML syntax "
+        "(e.g. --set behaviours.jaywalk.daily_rate=0.001). Repeatable.",
+    ),
+]
+
+
+def _parse_sets(assignments: list[str] | None, source: str) -> dict:
+    import tomllib
+
+    overrides = {}
+    for text in assignments or []:
+        path, sep, value = text.partition("=")
+        if not sep or not path.strip():
+            raise fail(f"{source}: --set {text!r}: expected dotted.path=VALUE")
+        try:
+            overrides[path.strip()] = tomllib.loads(f"value = {value}")["value"]
+        except tomllib.TOMLDecodeError:
+            raise fail(f"{source}: {path.strip()}: --set value {value!r} is not a TOML value "
+                       "(quote strings: --set name='\"x\"')") from None
+    return overrides
+
+
+def _world_overrides(seed: int | None, population: int | None, days: int | None) -> dict:
+    overrides: dict = {}
+    if seed is not None:
+        overrides["run.seed"] = seed
+    if population is not None:
+        overrides["population.size"] = population
+    if days is not None:
+        overrides["run.days"] = days
+    return overrides
+
+
+def _load(scenario: Path, seed: int | None, population: int | None, days: int | None,
+          sets: list[str] | None = None) -> LoadedScenario:
+    overrides = _parse_sets(sets, str(scenario)) | _world_overrides(seed, population, days)
+    try:
+        return load_scenario(scenario, overrides)
+    except ScenarioError as exc:
+        raise fail(exc.lines()) from None
+
+
+def _load_counterfactual(text: str, loaded: LoadedScenario, seed: int | None,
+                         population: int | None, days: int | None) -> Counterfactual:
+    """'none' or a scenario file of the same world; --seed/--population/--days apply to both."""
+    import hashlib
+
+    from scsim.scenario.pairing import no_system, world_differences
+
+    if text.strip().lower() == "none":
+        cf = no_system(loaded.scenario)
+        canonical = json.dumps(cf.model_dump(mode="json"), sort_keys=True)
+        return Counterfactual(cf, "none", hashlib.sha256(canonical.encode()).hexdigest())
+    path = Path(text)
+    try:
+        other = load_scenario(path, _world_overrides(seed, population, days))
+    except ScenarioError as exc:
+        raise fail([f"--counterfactual: {line}" for line in exc.lines()]) from None
+    problems = world_differences(loaded.scenario, other.scenario)
+    if problems:
+        raise fail([f"--counterfactual: {path}: {field}: {why} ({loaded.source}); --set "
+                    "changes SCENARIO only" for field, why in problems])
+    return Counterfactual(other.scenario, str(path), other.sha256)
+
+
+def _set_threads(threads: int | None) -> None:
+    import numba
+
+    if threads is None:
+        return
+    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise fail(
+            f"--threads: must be between 1 and {numba.config.NUMBA_NUM_THREADS} "
+            f"(set NUMBA_NUM_THREADS to allow more), got {threads}"
+        )
+    numba.set_num_threads(threads)
+
+
+def _check_memory(loaded: LoadedScenario, counterfactual: Counterfactual | None = None) -> None:
+    import numba
+
+    from scsim.engine.memory import memory_problem
+
+    problem = memory_problem(loaded.scenario, numba.get_num_threads(),
+                             counterfactual=counterfactual.scenario if counterfactual else None)
+    if problem:
+        raise fail(f"{loaded.source}: population.size: {problem}")
+
+
+def _read_run(path: Path, required: tuple[str, ...] | None = None):
+    from scsim.io.stored_run import REQUIRED_FILES, RunFolderError, read_run
+
+    try:
+        return read_run(path, required or REQUIRED_FILES)
+    except RunFolderError as exc:
+        raise fail(str(exc)) from None
+
+
+def _write_text_atomically(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+
+
+def _write_report(run_folder: Path, out: Path | None) -> Path:
+    from scsim.report import run_report
+
+    target = out or run_folder / "report.html"
+    _write_text_atomically(target, run_report(_read_run(run_folder)))
+    return target

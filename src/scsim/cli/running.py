@@ -1,0 +1,213 @@
+"""``scsim run`` and ``validate``: simulate, write the run folder, show the ledger."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from scsim.cli.common import (
+    SetOption,
+    _check_memory,
+    _load,
+    _load_counterfactual,
+    _set_threads,
+    _write_report,
+    app,
+    console,
+    fail,
+)
+from scsim.describe import describe_scenario
+from scsim.engine import DEFAULT_CHUNK_SIZE
+from scsim.io.run_dir import RunDirExists, check_target
+
+
+class RateColumn(ProgressColumn):
+    """Citizen-days per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.fields.get("rate")
+        return Text("-" if not speed else f"{speed:,.3g} citizen-days/s", style="cyan")
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run folder (default runs/NAME-seedSEED).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
+    population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
+    days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing run folder.")] = False,
+    threads: Annotated[
+        int | None, typer.Option(help="Worker threads (results do not depend on it).")
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option(min=1, help="Citizens per kernel call (results do not depend on it).")
+    ] = DEFAULT_CHUNK_SIZE,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    write_report: Annotated[
+        bool, typer.Option("--report", help="Also write OUT/report.html (see scsim report).")
+    ] = False,
+    counterfactual: Annotated[
+        str | None,
+        typer.Option(
+            "--counterfactual",
+            help="Pair the run with 'none' (the same world without the system) or another "
+            "scenario file of the same world: both sides share every random draw, and "
+            "ledger.json holds exact per-citizen differences.",
+        ),
+    ] = None,
+    set_: SetOption = None,
+) -> None:
+    """Simulate SCENARIO; write daily and histogram Parquet, ledger.json and summary.json."""
+    loaded = _load(scenario, seed, population, days, set_)
+    pairing = (_load_counterfactual(counterfactual, loaded, seed, population, days)
+               if counterfactual is not None else None)
+    s = loaded.scenario
+    out = out if out is not None else Path("runs") / f"{s.name}-seed{s.run.seed}"
+    try:
+        check_target(out, force)
+    except RunDirExists as exc:
+        raise fail(str(exc)) from None
+    _set_threads(threads)
+    _check_memory(loaded, pairing)
+
+    from scsim.engine.warmup import warm_up
+    from scsim.run import run_to_folder
+
+    with console.status("loading compiled kernels (compiling on first use)...",
+                        spinner="dots") if not quiet else contextlib.nullcontext():
+        warm_up()
+    if not quiet:
+        from scsim.engine.memory import bytes_per_citizen, format_bytes
+
+        console.print(
+            f"population: {s.population.size:,} citizens, traits derived from (seed, id) as "
+            f"needed, so there is nothing to build; "
+            f"{format_bytes(s.population.size * bytes_per_citizen())} of end state"
+        )
+    total = s.population.size * s.run.days
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[citizens]:,} citizens"),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=quiet) as bar:
+        task = bar.add_task(f"{s.name}: {s.population.size:,} x {s.run.days} days", total=total,
+                            citizens=0, rate=None)
+        started = time.perf_counter()
+
+        def advance(done: int) -> None:
+            elapsed = time.perf_counter() - started
+            rate = done * s.run.days / elapsed if elapsed > 0 else None
+            bar.update(task, completed=done * s.run.days, citizens=done, rate=rate)
+
+        try:
+            result, summary, ledger = run_to_folder(
+                loaded, out, force=force, chunk_size=chunk_size, progress=advance,
+                counterfactual=pairing,
+            )
+        except RunDirExists as exc:
+            raise fail(str(exc)) from None
+    if not quiet:
+        _print_summary(result, summary, ledger, out)
+    if write_report:
+        target = _write_report(out, None)
+        if not quiet:
+            console.print(f"wrote {target}")
+
+
+def _rate_cell(entry: dict) -> str:
+    """A ledger entry as 'count (rate per 100k)', or why there is no number."""
+    if entry["value"] is None:
+        return "n/a"
+    if entry["rate_per_100k"] is None:
+        return "undefined"
+    flag = "*" if entry["status"] != "ok" else ""
+    return f"{entry['value']:,} ({entry['rate_per_100k']:,.4g}){flag}"
+
+
+HEADLINE = (
+    ("behaviours_prevented", "offences prevented (benefit)"),
+    ("sanctioned", "ever blacklisted"),
+    ("wrongly_sanctioned", "wrongly blacklisted"),
+    ("trips_denied", "trips denied"),
+    ("speech_lost", "speech lost"),
+    ("income_lost", "income lost, yuan"),
+    ("children_penalised", "school admissions refused"),
+    ("false_records", "false records"),
+)
+
+
+def _print_summary(result, summary: dict, ledger: dict, out: Path) -> None:
+    from scsim.results import daily_table
+
+    rows = daily_table(result).to_pylist()
+    last_day = result.scenario.run.days
+    groups = list(ledger["by_group"])
+    last = {r["group"]: r for r in rows if r["day"] == last_day}
+    paired = ledger["paired"]
+    title = (f"Ledger over {last_day} days against counterfactual '{ledger['counterfactual']}': "
+             "count (per 100,000 citizens)" if paired else
+             f"Ledger over {last_day} days: count (per 100,000 citizens)")
+    t = Table(title=title, show_edge=False)
+    t.add_column("")
+    for g in groups:
+        t.add_column(g, justify="right")
+    t.add_row("citizens", *(f"{ledger['by_group'][g]['citizens']:,}" for g in groups))
+    t.add_row(f"blacklisted on day {last_day}", *(f"{last[g]['blacklisted']:,}" for g in groups))
+    for quantity, label in HEADLINE:
+        if not paired and ledger["quantities"][quantity]["needs_counterfactual"]:
+            continue
+        t.add_row(label, *(_rate_cell(ledger["by_group"][g]["quantities"][quantity])
+                           for g in groups))
+    console.print(t)
+    if not paired:
+        console.print("wrongly blacklisted, speech lost and offences prevented need a "
+                      "counterfactual: add --counterfactual none")
+    if any(ledger["by_group"][g]["small_group"] for g in groups):
+        console.print(f"* fewer than {ledger['small_group_threshold']} citizens: unreliable")
+    console.print(
+        f"{summary['citizen_days']:,} citizen-days in {summary['wall_time_s']:.2f} s "
+        f"({summary['citizen_days_per_s']:.3g} citizen-days/s simulating, "
+        f"{summary['threads']} threads); peak memory "
+        f"{summary['peak_memory_bytes'] / 2**20:,.0f} MiB"
+    )
+    console.print(f"wrote {out}/: daily.parquet, score_histogram.parquet, "
+                  "grade_transitions.parquet, ledger.json, summary.json")
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
+    population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
+    days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
+    set_: SetOption = None,
+) -> None:
+    """Check SCENARIO and print what it describes; exit 2 if it is invalid."""
+    loaded = _load(scenario, seed, population, days, set_)
+    _check_memory(loaded)
+    describe_scenario(loaded, console)

@@ -1,0 +1,141 @@
+"""``scsim calibrate`` and ``bench``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from scsim.cli.common import (
+    _check_memory,
+    _load,
+    _set_threads,
+    app,
+    console,
+    fail,
+)
+
+
+@app.command()
+def calibrate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML) with [calibration].")],
+    population: Annotated[
+        int | None,
+        typer.Option(help="Simulate this many citizens and scale counts up to the file's "
+                     "population.size (faster for national presets)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Worker threads (results do not depend on it).")
+    ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a Markdown table (for docs/calibration.md).")
+    ] = False,
+) -> None:
+    """Simulate SCENARIO and compare it with the published figures its calibration targets name."""
+    full = _load(scenario, seed, None, None)
+    if full.scenario.calibration is None:
+        raise fail(f"{scenario}: calibration: the scenario names no published figures "
+                   "(add [[calibration.targets]])")
+    loaded = _load(scenario, seed, population, None)
+    _set_threads(threads)
+    _check_memory(loaded)
+    from scsim.calibration import METRICS, compare
+    from scsim.engine.sim import simulate
+    from scsim.engine.warmup import warm_up
+
+    warm_up()
+    s = loaded.scenario
+    started = time.perf_counter()
+    with console.status(f"simulating {s.population.size:,} citizens x {s.run.days} days...",
+                        spinner="dots"):
+        result = simulate(s)
+    wall = time.perf_counter() - started
+    rows = compare(result, full.scenario.calibration.targets, full.scenario.population.size)
+
+    def number(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:,.4g}"
+
+    header = ("target", "group", "published", "simulated", "ratio", "reproduced", "source")
+    cells = [
+        (METRICS[c.target.metric][0] if markdown else c.target.metric, c.target.group or "all",
+         number(c.target.published), number(c.simulated), number(c.ratio),
+         ("yes" if c.reproduced else "no") + f" (±{c.target.tolerance:.0%})", c.target.source)
+        for c in rows
+    ]
+    scaled = (f"{s.population.size:,} citizens simulated, counts scaled to "
+              f"{full.scenario.population.size:,}") if population else \
+        f"{s.population.size:,} citizens simulated"
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in cells:
+            print("| " + " | ".join(row) + " |")
+        print(f"\n{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s.")
+        return
+    table = Table(title=f"{s.name}: simulated against published", show_edge=False)
+    for name in header:
+        table.add_column(name, justify="right" if name in ("published", "simulated", "ratio")
+                         else "left", overflow="fold")
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s")
+
+
+@app.command()
+def bench(
+    sizes: Annotated[
+        str, typer.Option(help="Comma-separated R0 population sizes (e.g. 1e6,1e7).")
+    ] = "1e6,1e7",
+    repeats: Annotated[int, typer.Option(min=1, help="Runs per case; medians are reported.")] = 3,
+    national: Annotated[
+        bool, typer.Option("--national", help="Also run R0 at 1.41e9 citizens.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="JSON file for the results.")
+    ] = None,
+) -> None:
+    """Benchmark R0: citizen-days/s, wall time, bytes per citizen, peak memory."""
+    from scsim.bench import r0_cases, results_document, run_benchmarks
+
+    try:
+        populations = [int(float(x)) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        raise fail(f"--sizes: expected comma-separated numbers, got {sizes!r}") from None
+    if not populations or min(populations) < 1:
+        raise fail(f"--sizes: expected positive population sizes, got {sizes!r}")
+    r0_path = Path(__file__).resolve().parents[2] / "scenarios" / "r0.toml"
+    if not r0_path.exists():
+        raise fail(f"{r0_path}: not found (scsim bench runs from a source checkout)")
+    cases = r0_cases(r0_path, populations, national)
+    results = run_benchmarks(
+        cases, repeats,
+        progress=lambda case: console.print(f"running {case.name} x {repeats} ...")
+    )
+    table = Table(title=f"R0 benchmarks (median of {repeats})", show_edge=False)
+    for name in ("case", "citizens", "days", "citizen-days/s", "sim s", "wall s", "B/cit",
+                 "peak MiB"):
+        table.add_column(name, justify="left" if name == "case" else "right", no_wrap=True)
+    for r in results:
+        table.add_row(r.name, f"{r.population:.3g}", str(r.days), f"{r.citizen_days_per_s:.3g}",
+                      f"{r.simulate_s:.2f}", f"{r.wall_time_s:.2f}", str(r.bytes_per_citizen),
+                      f"{r.peak_memory_bytes / 2**20:,.0f}")
+    console.print(table)
+    full = [r for r in results if r.name.endswith("rates/10")]
+    if full:
+        base = next(r for r in results if r.population == full[0].population and r is not full[0])
+        console.print(
+            f"event rates / 10: {base.simulate_s / full[0].simulate_s:.2f}x faster "
+            f"({base.simulate_s:.2f} s -> {full[0].simulate_s:.2f} s simulating)"
+        )
+    document = results_document(results, repeats)
+    out = out or Path("bench-results") / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    console.print(f"wrote {out}")
