@@ -99,7 +99,9 @@ def trace(
                           f"draws ({search_seconds:g} s); allow longer with --search-seconds")
     for story in stories:
         _print_story(story)
-    if save:
+    if save and not stories:
+        console.print("no stories to save: traces.json left as it was")
+    elif save:
         document = {"run": str(run_folder), "counterfactual": stored.counterfactual_label,
                     "date_note": "dates are illustrative: day 1 is shown as 2026-01-01",
                     "stories": [story.as_dict() for story in stories]}
