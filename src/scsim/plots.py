@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from scsim.io.stored_run import StoredRun
 
@@ -229,6 +230,9 @@ def disparity(ledger: dict) -> Figure:
                 hatch=("", "//", "..", "xx")[k % 4], label=f"{g} / {reference}",
                 edgecolor="black", linewidth=0.5)
     ax.set_xscale("log")
+    plain = FuncFormatter(lambda x, _: f"{x:g}")  # ratios read as 0.5, 2, 10, not 2x10^0
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
     ax.axvline(1.0, color="black", linewidth=1)
     ax.axvline(FOUR_FIFTHS, color="black", linestyle="--", linewidth=1,
                label="four-fifths rule (0.8 and 1.25)")
