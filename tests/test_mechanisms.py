@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from scsim.engine.sim import simulate
-from scsim.kernels.neighbourhood import (
+from scsim.kernels.layout import (
     LEVEL_SCORED,
     Q_BEHAVIOURS_PREVENTED,
     Q_CHILDREN_PENALISED,

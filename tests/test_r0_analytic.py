@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from scsim.kernels.neighbourhood import LEVEL_SCORE_SUM
+from scsim.kernels.layout import LEVEL_SCORE_SUM
 
 import r0_analytic as a
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from scsim.cli import app
 from scsim.engine.sim import simulate
 from scsim.engine.trace import Tracer
-from scsim.kernels.neighbourhood import LEVEL_SCORE_SUM, LEVEL_SCORED
+from scsim.kernels.layout import LEVEL_SCORE_SUM, LEVEL_SCORED
 from scsim.scenario import load_scenario
 from scsim.scenario.pairing import no_system
 from scsim.story import tell

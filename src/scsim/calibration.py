@@ -15,7 +15,7 @@ import numpy as np
 
 from scsim.engine.sim import SimulationResult
 from scsim.engine.tables import GOOD_DEED, KIND_CODES, OFFENCE
-from scsim.kernels.neighbourhood import Q_SANCTIONED
+from scsim.kernels.layout import Q_SANCTIONED
 from scsim.results import daily_table
 from scsim.scenario.model import CALIBRATION_METRICS, CalibrationTarget
 

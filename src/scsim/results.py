@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from scsim.engine.sim import SimulationResult, Tallies
 from scsim.engine.tables import KIND_CODES, OFFENCE, SPEECH
-from scsim.kernels.neighbourhood import (
+from scsim.kernels.layout import (
     FLOW_APPEALS,
     FLOW_APPEALS_WON,
     FLOW_DENIED_TRIPS,

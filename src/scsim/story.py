@@ -9,7 +9,7 @@ import numpy as np
 
 from scsim.engine.tables import KIND_CODES, OFFENCE, SPEECH
 from scsim.engine.trace import CitizenTrace
-from scsim.kernels.neighbourhood import (
+from scsim.kernels.layout import (
     FLOW_APPEALS,
     FLOW_APPEALS_WON,
     FLOW_DENIED_TRIPS,

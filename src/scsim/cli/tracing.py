@@ -61,7 +61,7 @@ def trace(
 
     from scsim.engine.trace import Tracer
     from scsim.engine.warmup import warm_up
-    from scsim.kernels.neighbourhood import Q_FALSE_RECORDS, Q_SANCTIONED
+    from scsim.kernels.layout import Q_FALSE_RECORDS, Q_SANCTIONED
     from scsim.story import tell
 
     if not citizen and sample is None:

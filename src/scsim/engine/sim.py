@@ -17,7 +17,7 @@ from scsim.engine.tables import (
     n_score_bins,
     penalty_levels,
 )
-from scsim.kernels.neighbourhood import (
+from scsim.kernels.layout import (
     LEDGER_SQ_HIGH,
     LEDGER_SQ_LOW,
     LEDGER_SUM,
@@ -30,8 +30,8 @@ from scsim.kernels.neighbourhood import (
     N_QUANTITIES,
     n_flow_columns,
     n_level_columns,
-    simulate_worker,
 )
+from scsim.kernels.neighbourhood import simulate_worker
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
 from scsim.scenario.pairing import world_differences

@@ -17,13 +17,8 @@ import numpy as np
 
 from scsim.engine.sim import _buffers, _fill_initial_state
 from scsim.engine.tables import compile_tables, n_score_bins, penalty_levels
-from scsim.kernels.neighbourhood import (
-    LEDGER_SUM,
-    LEVEL_SCORED,
-    N_QUANTITIES,
-    neighbourhood_members,
-    simulate_worker,
-)
+from scsim.kernels.layout import LEDGER_SUM, LEVEL_SCORED, N_QUANTITIES
+from scsim.kernels.neighbourhood import neighbourhood_members, simulate_worker
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import AGE_BANDS, Scenario
 from scsim.scenario.pairing import world_differences

@@ -40,7 +40,7 @@ from scsim.engine.tables import (
     SUSPEND_ON_BLACKLIST,
     SUSPEND_ON_SPEECH,
 )
-from scsim.kernels.layout import (  # noqa: F401 (re-exported for the engine and tests)
+from scsim.kernels.layout import (
     FLOW_APPEALS,
     FLOW_APPEALS_WON,
     FLOW_DENIED_TRIPS,
@@ -69,7 +69,6 @@ from scsim.kernels.layout import (  # noqa: F401 (re-exported for the engine and
     LEVEL_WRONGLY_BLACKLISTED,
     N_OTHER_FLOWS,
     N_OUTCOMES,
-    N_QUANTITIES,
     OUT_DAYS_BLACKLISTED,
     OUT_EVER_BLACKLISTED,
     OUT_FALSE_RECORDS,
@@ -93,8 +92,6 @@ from scsim.kernels.layout import (  # noqa: F401 (re-exported for the engine and
     Q_SPEECH_LOST,
     Q_TRIPS_DENIED,
     Q_WRONGLY_SANCTIONED,
-    n_flow_columns,
-    n_level_columns,
 )
 from scsim.rng.counter import (
     ACCEPT,
