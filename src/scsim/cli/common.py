@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -97,14 +96,12 @@ def _load(scenario: Path, seed: int | None, population: int | None, days: int | 
 def _load_counterfactual(text: str, loaded: LoadedScenario, seed: int | None,
                          population: int | None, days: int | None) -> Counterfactual:
     """'none' or a scenario file of the same world; --seed/--population/--days apply to both."""
-    import hashlib
-
+    from scsim.scenario.load import scenario_sha256
     from scsim.scenario.pairing import no_system, world_differences
 
     if text.strip().lower() == "none":
         cf = no_system(loaded.scenario)
-        canonical = json.dumps(cf.model_dump(mode="json"), sort_keys=True)
-        return Counterfactual(cf, "none", hashlib.sha256(canonical.encode()).hexdigest())
+        return Counterfactual(cf, "none", scenario_sha256(cf))
     path = Path(text)
     try:
         other = load_scenario(path, _world_overrides(seed, population, days))

@@ -109,8 +109,13 @@ def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Loaded
     problems = list(cross_reference_problems(scenario))
     if problems:
         raise ScenarioError(source, problems)
+    return LoadedScenario(scenario, source, scenario_sha256(scenario))
+
+
+def scenario_sha256(scenario: Scenario) -> str:
+    """Hash of the scenario's canonical JSON: equal hashes, equal scenarios."""
     canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
-    return LoadedScenario(scenario, source, hashlib.sha256(canonical.encode()).hexdigest())
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> bool:
