@@ -89,6 +89,54 @@ CASES = {
         VALID, ["--set", "population.group_shares_by_region={west={minority=1.0}}"],
         "population.group_shares_by_region.west: unknown region 'west'",
     ),
+    # numbers the engine could not represent: rejected, never wrapped around
+    "points beyond the representable range": (
+        VALID, ["--set", "scheme.points={good_deed=9223372036854775807}"],
+        "scheme.points.good_deed: Input should be less than or equal to 65535",
+    ),
+    "an employment penalty of absurd depth": (
+        VALID, ["--set", "measures.employment_penalty={levels_down=9223372036854775807}"],
+        "measures.employment_penalty.levels_down: Input should be less than or equal to 1000",
+    ),
+    "an infinite multiplier": (
+        VALID, ["--set", "behaviours.jaywalk.multiplier_by_group={minority=inf}"],
+        "behaviours.jaywalk.multiplier_by_group.minority: Input should be a finite number",
+    ),
+    "income lost beyond the ledger's exact sums": (
+        VALID, ["--set", "population.income_levels=[{name='all',share=1.0,daily_income=900000}]",
+                "--days", "5000"],
+        "population.income_levels: a daily income of 900,000 yuan over 5,000 days",
+    ),
+    "too many trait combinations": (
+        VALID, ["--set", "population.regions=["
+                + ",".join(f"{{name='r{k}',share=0.001}}" for k in range(1000)) + "]",
+                "--set", "population.propensity_levels=["
+                + ",".join(f"{{name='p{k}',share=0.001}}" for k in range(1000)) + "]"],
+        "population: groups x income levels x regions x propensity levels x 2 age bands",
+    ),
+    "an over-long name": (
+        replace('name = "minority"', f'name = "{"m" * 65}"'), [],
+        "is 65 characters long; at most 64",
+    ),
+    # a name whose output column another column already uses
+    "a behaviour named after an output column": (
+        VALID, ["--add", "behaviours.offences={daily_rate=0.001}"],
+        "behaviours.offences: the name makes the output column 'offences_committed'",
+    ),
+    "a grade and a behaviour making the same column": (
+        VALID, ["--add", "behaviours.grade_a={daily_rate=0.001}", "--set",
+                "scheme.grades=[{name='a_committed',min_score=500},{name='z',min_score=0}]"],
+        "the name makes the output column 'grade_a_committed'",
+    ),
+    # --set only changes what exists; --add adds
+    "a misspelt behaviour in --set": (
+        VALID, ["--set", "behaviours.jaywalkk.daily_rate=0.01"],
+        "behaviours.jaywalkk.daily_rate: unknown behaviour 'jaywalkk' (known: jaywalk,",
+    ),
+    "a misspelt channel in --set": (
+        VALID, ["--set", "channels.bils.coverage=0.5"],
+        "channels.bils.coverage: unknown channel 'bils'",
+    ),
     "population too large for memory": (
         VALID, ["--population", str(10**13)],
         "population.size: 10,000,000,000,000 citizens over 365 days need about",
@@ -146,3 +194,16 @@ def test_real_process_exit_status_and_no_traceback(tmp_path):
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not (tmp_path / "run").exists()
+
+
+def test_add_creates_what_set_refuses(tmp_path):
+    """--add makes the new behaviour that --set calls a typo; it then runs like any other."""
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(R0), "--out", str(out), "--quiet",
+                                      "--population", "1000", "--days", "5",
+                                      "--add", "behaviours.loitering={daily_rate=0.5}"])
+    assert result.exit_code == 0, result.output
+    import pyarrow.parquet as pq
+
+    daily = pq.read_table(out / "daily.parquet")
+    assert sum(daily.column("loitering_committed").to_pylist()) > 0

@@ -12,7 +12,7 @@ import scsim.run
 from scsim import __version__
 from scsim.cli import app
 from scsim.engine.sim import simulate
-from scsim.results import CONTRACT_COLUMNS
+from scsim.kernels.layout import CONTRACT_COLUMNS
 from scsim.scenario import load_scenario
 
 from conftest import R0, SCENARIOS, r0
@@ -60,14 +60,43 @@ def test_force_replaces_and_default_out_refuses(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     first = run(str(R0), "--population", "1000", "--days", "5", "--quiet")
     assert first.exit_code == 0, first.output
-    out = tmp_path / "runs" / "r0-seed1"
-    assert (out / "daily.parquet").exists()
+    (out,) = (tmp_path / "runs").iterdir()
+    assert out.name.startswith("r0-seed1-") and (out / "daily.parquet").exists()
     again = run(str(R0), "--population", "1000", "--days", "5", "--quiet")
     assert again.exit_code == 2 and "already exists" in again.stderr
-    forced = run(str(R0), "--population", "1000", "--days", "7", "--quiet", "--force")
+    forced = run(str(R0), "--population", "1000", "--days", "5", "--quiet", "--force",
+                 "--seed", "1")
     assert forced.exit_code == 0
-    assert pq.read_table(out / "daily.parquet").num_rows == 7 * 2
-    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["r0-seed1"]
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [out.name]
+
+
+def test_default_folder_names_the_effective_scenario(tmp_path, monkeypatch):
+    """--population, --days, --set and a counterfactual each give their own default folder."""
+    monkeypatch.chdir(tmp_path)
+    variants = [[], ["--days", "6"], ["--population", "1001"],
+                ["--set", "behaviours.jaywalk.daily_rate=0.003"], ["--counterfactual", "none"]]
+    for extra in variants:
+        result = run(str(R0), "--population", "1000", "--days", "5", "--quiet", *extra)
+        assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert len(names) == len(variants)
+    # the later --population wins over the earlier one, so that variant is 1001 citizens
+    assert all(n.startswith("r0-seed1-") for n in names)
+
+
+@pytest.mark.parametrize("name", ["../../ESCAPED", "/tmp/abs", "..", "", "a/b\\c", "ÄÖ" * 60])
+def test_default_folder_is_a_safe_slug_inside_runs(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    result = run(str(R0), "--population", "100", "--days", "2", "--quiet",
+                 "--set", f"name={json.dumps(name)}")
+    if name == "":
+        assert result.exit_code == 2 and "name: String should have at least 1" in result.stderr
+        return
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert folder.parent == tmp_path / "runs"
+    assert all(c.isalnum() or c == "-" for c in folder.name) and folder.name.isascii()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
 
 
 @pytest.mark.parametrize("error", [RuntimeError("disk full"), KeyboardInterrupt()])

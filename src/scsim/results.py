@@ -36,20 +36,12 @@ from scsim.kernels.layout import (
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
     N_OTHER_FLOWS,
+    behaviour_columns,
+    daily_columns,
+    grade_column,
 )
 from scsim.scenario.model import Scenario
 
-CONTRACT_COLUMNS = (
-    "day",
-    "group",
-    "population",
-    "mean_score",
-    "blacklisted",
-    "wrongly_blacklisted",
-    "denied_trips",
-    "speech_events",
-    "recorded_speech",
-)
 QUANTILES = (0.1, 0.5, 0.9)
 
 
@@ -163,10 +155,14 @@ def daily_table(result: SimulationResult) -> pa.Table:
             score_quantiles(hist, scored, t.min_score, t.score_bin_width, q)
         )
     for k, grade in enumerate(s.scheme.grades):
-        columns[f"grade_{grade.name}"] = per_row(levels[:, :, LEVEL_FIRST_GRADE + k])
+        columns[grade_column(grade.name)] = per_row(levels[:, :, LEVEL_FIRST_GRADE + k])
     for k, b in enumerate(behaviours):
-        columns[f"{b}_committed"] = per_row(flows[:, :, k])
-        columns[f"{b}_recorded"] = per_row(flows[:, :, n_b + k])
+        committed, recorded = behaviour_columns(b)
+        columns[committed] = per_row(flows[:, :, k])
+        columns[recorded] = per_row(flows[:, :, n_b + k])
+    expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired)
+    if list(columns) != expected:  # a name collision the loader failed to reject
+        raise AssertionError(f"daily columns {list(columns)} differ from the layout {expected}")
     return pa.table(columns)
 
 

@@ -57,19 +57,30 @@ SetOption = Annotated[
 ]
 
 
-def _parse_sets(assignments: list[str] | None, source: str) -> dict:
+AddOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--add",
+        help="Like --set, but may also add a new named entry (e.g. --add "
+        "'behaviours.loitering={daily_rate=0.001}'); --set only changes what exists. "
+        "Repeatable.",
+    ),
+]
+
+
+def _parse_sets(assignments: list[str] | None, source: str, option: str = "--set") -> dict:
     import tomllib
 
     overrides = {}
     for text in assignments or []:
         path, sep, value = text.partition("=")
         if not sep or not path.strip():
-            raise fail(f"{source}: --set {text!r}: expected dotted.path=VALUE")
+            raise fail(f"{source}: {option} {text!r}: expected dotted.path=VALUE")
         try:
             overrides[path.strip()] = tomllib.loads(f"value = {value}")["value"]
         except tomllib.TOMLDecodeError:
-            raise fail(f"{source}: {path.strip()}: --set value {value!r} is not a TOML value "
-                       "(quote strings: --set name='\"x\"')") from None
+            raise fail(f"{source}: {path.strip()}: {option} value {value!r} is not a TOML "
+                       f"value (quote strings: {option} name='\"x\"')") from None
     return overrides
 
 
@@ -85,10 +96,11 @@ def _world_overrides(seed: int | None, population: int | None, days: int | None)
 
 
 def _load(scenario: Path, seed: int | None, population: int | None, days: int | None,
-          sets: list[str] | None = None) -> LoadedScenario:
+          sets: list[str] | None = None, adds: list[str] | None = None) -> LoadedScenario:
     overrides = _parse_sets(sets, str(scenario)) | _world_overrides(seed, population, days)
+    additions = _parse_sets(adds, str(scenario), "--add")
     try:
-        return load_scenario(scenario, overrides)
+        return load_scenario(scenario, overrides, additions)
     except ScenarioError as exc:
         raise fail(exc.lines()) from None
 

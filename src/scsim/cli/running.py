@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scsim.cli.common import (
+    AddOption,
     SetOption,
     _check_memory,
     _load,
@@ -34,7 +35,7 @@ from scsim.cli.common import (
 )
 from scsim.describe import describe_scenario
 from scsim.engine import DEFAULT_CHUNK_SIZE
-from scsim.io.run_dir import RunDirExists, check_target
+from scsim.io.run_dir import RunDirExists, check_target, default_run_folder
 
 
 class RateColumn(ProgressColumn):
@@ -49,7 +50,9 @@ class RateColumn(ProgressColumn):
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Run folder (default runs/NAME-seedSEED).")
+        Path | None,
+        typer.Option("--out", "-o", help="Run folder (default runs/NAME-seedSEED-HASH, HASH "
+                     "naming the effective scenario)."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
     population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
@@ -75,13 +78,14 @@ def run(
         ),
     ] = None,
     set_: SetOption = None,
+    add: AddOption = None,
 ) -> None:
     """Simulate SCENARIO; write daily and histogram Parquet, ledger.json and summary.json."""
-    loaded = _load(scenario, seed, population, days, set_)
+    loaded = _load(scenario, seed, population, days, set_, add)
     pairing = (_load_counterfactual(counterfactual, loaded, seed, population, days)
                if counterfactual is not None else None)
     s = loaded.scenario
-    out = out if out is not None else Path("runs") / f"{s.name}-seed{s.run.seed}"
+    out = out if out is not None else default_run_folder(loaded, pairing)
     try:
         check_target(out, force)
     except RunDirExists as exc:
@@ -206,8 +210,9 @@ def validate(
     population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
     days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
     set_: SetOption = None,
+    add: AddOption = None,
 ) -> None:
     """Check SCENARIO and print what it describes; exit 2 if it is invalid."""
-    loaded = _load(scenario, seed, population, days, set_)
+    loaded = _load(scenario, seed, population, days, set_, add)
     _check_memory(loaded)
     describe_scenario(loaded, console)

@@ -149,8 +149,9 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     n_classes = len(groups) * len(incomes) * len(regions) * len(propensities) * len(SCORED_AGES)
     channel_of = {b: ch for ch in s.channels.values() for b in ch.records}
     false_streams = [ch.false_attribution for ch in s.channels.values() if ch.false_attribution]
-    down = penalty_levels(s)
-    candidate_down = max(down, candidate_levels_down or 0)
+    # a penalty deeper than the lowest level changes nothing more, so clamp it
+    down = min(penalty_levels(s), len(incomes) - 1)
+    candidate_down = min(max(down, candidate_levels_down or 0), len(incomes) - 1)
     daily_income = [c.daily_income for c in pop.income_levels]
 
     def rate(b: str, g: str, i: int, r: str, pr: str, a: str) -> float:

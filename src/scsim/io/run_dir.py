@@ -9,15 +9,40 @@ complete).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scsim.scenario.load import LoadedScenario
+    from scsim.scenario.pairing import Counterfactual
+
+RUNS = Path("runs")
+SLUG_LENGTH = 40
 
 
 class RunDirExists(Exception):
     """The output folder exists and overwriting was not asked for."""
+
+
+def slug(name: str) -> str:
+    """A safe folder name: lowercase letters, digits and single dashes, never empty or a path."""
+    text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:SLUG_LENGTH].strip("-")
+    return text or "scenario"
+
+
+def default_run_folder(loaded: LoadedScenario, pairing: Counterfactual | None = None) -> Path:
+    """``runs/SLUG-seedSEED-HASH``: HASH names the effective scenario (after --population,
+    --days and --set) and its counterfactual, so different runs never share a folder."""
+    s = loaded.scenario
+    identity = loaded.sha256 + ("" if pairing is None else f"|{pairing.label}|{pairing.sha256}")
+    short = hashlib.sha256(identity.encode()).hexdigest()[:8]
+    return RUNS / f"{slug(s.name)}-seed{s.run.seed}-{short}"
 
 
 def check_target(out: Path, force: bool) -> None:

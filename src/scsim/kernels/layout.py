@@ -78,3 +78,69 @@ def n_flow_columns(n_behaviours: int, n_grades: int = 0) -> int:
 
 def n_level_columns(n_grades: int) -> int:
     return LEVEL_FIRST_GRADE + n_grades
+
+
+# Columns of daily.parquet, in order.  Behaviours and grades add columns named
+# after them, so a scenario name could collide with another column: the
+# loader checks ``daily_columns`` for duplicates before anything runs.
+CONTRACT_COLUMNS = (
+    "day",
+    "group",
+    "population",
+    "mean_score",
+    "blacklisted",
+    "wrongly_blacklisted",
+    "denied_trips",
+    "speech_events",
+    "recorded_speech",
+)
+FIXED_COLUMNS = (
+    "scored",
+    "entered_blacklist",
+    "left_blacklist",
+    "blacklisted_with_false_records",
+    "false_records",
+    "citizens_with_false_records",
+    "false_records_caught_by_review",
+    "appeals",
+    "appeals_won",
+    "records_expired",
+    "records_repaired",
+    "speech_blocked",
+    "suspended_accounts",
+    "income_lost",
+    "school_applications",
+    "school_admissions_refused",
+    "deposit_waived",
+    "offences_committed",
+)
+PAIRED_COLUMNS = (
+    "counterfactual_blacklisted",
+    "counterfactual_denied_trips",
+    "counterfactual_offences_committed",
+    "behaviours_prevented",
+    "speech_lost",
+    "counterfactual_income_lost",
+    "counterfactual_school_admissions_refused",
+)
+QUANTILE_COLUMNS = ("score_p10", "score_p50", "score_p90")
+
+
+def grade_column(grade: str) -> str:
+    return f"grade_{grade}"
+
+
+def behaviour_columns(behaviour: str) -> tuple[str, str]:
+    return f"{behaviour}_committed", f"{behaviour}_recorded"
+
+
+def daily_columns(behaviours: list[str], grades: list[str], paired: bool) -> list[str]:
+    """Every column of daily.parquet, in order (duplicates included, for the loader to find)."""
+    return [
+        *CONTRACT_COLUMNS,
+        *FIXED_COLUMNS,
+        *(PAIRED_COLUMNS if paired else ()),
+        *QUANTILE_COLUMNS,
+        *(grade_column(g) for g in grades),
+        *(c for b in behaviours for c in behaviour_columns(b)),
+    ]

@@ -17,7 +17,11 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from scsim.scenario.model import Scenario
+from scsim.kernels.layout import behaviour_columns, daily_columns, grade_column
+from scsim.scenario.model import MAX_CLASSES, Scenario
+
+LEDGER_EXACT_LIMIT = 2**31
+"""A citizen's total of a ledger quantity must stay below this: its square is summed exactly."""
 
 
 class ScenarioError(Exception):
@@ -85,19 +89,73 @@ def _read_with_bases(path: Path, source: str, seen: tuple[Path, ...] = ()) -> di
     return _merge(base_raw, raw)
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None,
+                  additions: dict[str, Any] | None = None) -> LoadedScenario:
     """Load and fully validate a scenario file, applying dotted-path overrides.
 
     A file may start with ``extends = "other.toml"``: it then says only what
     differs from that file (tables merge key by key, other values replace).
+    ``overrides`` may only set what exists (a misspelt behaviour is an error,
+    never a new behaviour); ``additions`` may also add named entries.
     """
     source = str(path)
     raw = _read_with_bases(Path(path), source)
-    for dotted, value in (overrides or {}).items():
-        if not _set_dotted(raw, dotted, value):
-            raise ScenarioError(source, [(dotted, "cannot override: a parent of this field "
-                                                  "is a value, not a table")])
+    for changes, may_add in ((additions or {}, True), (overrides or {}, False)):
+        for dotted, value in changes.items():
+            problem = override_problem(raw, dotted, may_add)
+            if problem is not None:
+                raise ScenarioError(source, [(dotted, problem)])
+            if not _set_dotted(raw, dotted, value):
+                raise ScenarioError(source, [(dotted, "cannot override: a parent of this "
+                                                      "field is a value, not a table")])
     return validate_scenario(raw, source)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type inside ``X | None`` and ``Annotated[X, ...]``."""
+    while True:
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        origin = get_origin(annotation)
+        if origin in (list, dict) or not args:
+            return annotation
+        annotation = args[0]
+
+
+def override_problem(raw: dict[str, Any], dotted: str, may_add: bool) -> str | None:
+    """Why a dotted path may not be set, or None.
+
+    Walking the schema along the path, a key of a table of named entries
+    (behaviours, channels) must name an existing entry unless ``may_add``.
+    Unknown fields of a section are left to the schema, which names them.
+    """
+    parts = dotted.split(".")
+    if any(not part for part in parts):
+        return "empty part in the dotted path"
+    model: Any = Scenario
+    node: Any = raw
+    k = 0
+    while k < len(parts) and isinstance(model, type) and issubclass(model, BaseModel):
+        field = model.model_fields.get(parts[k])
+        if field is None:
+            return None  # the schema reports the unknown field, with what is allowed
+        node = node.get(parts[k]) if isinstance(node, dict) else None
+        model = _unwrap(field.annotation)
+        k += 1
+        if get_origin(model) is not dict or k >= len(parts):
+            continue
+        entry = _unwrap(get_args(model)[1])
+        if not (isinstance(entry, type) and issubclass(entry, BaseModel)):
+            return None  # a map of values keyed by references, checked by name later
+        name = parts[k]
+        known = list(node) if isinstance(node, dict) else []
+        if name not in known and not may_add:
+            what = parts[k - 1].removesuffix("s")
+            return (f"unknown {what} {name!r} (known: {', '.join(known) or 'none'}); --set "
+                    f"changes what exists, --add adds a new {what}")
+        node = node.get(name) if isinstance(node, dict) else None
+        model = entry
+        k += 1
+    return None
 
 
 def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> LoadedScenario:
@@ -267,6 +325,7 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
 
     yield from unknown("scheme.points", s.scheme.points, behaviours, "behaviour")
     yield from _mechanism_problems(s, behaviours)
+    yield from _representation_problems(s)
     yield from unknown("adaptation.rate_factor_when_recorded",
                        s.adaptation.rate_factor_when_recorded, behaviours, "behaviour")
 
@@ -320,4 +379,38 @@ def _mechanism_problems(s: Scenario, behaviours: list[str]) -> Iterator[tuple[st
         yield "measures.speech_suspension.trigger", (
             "the trigger is the blacklist, but the scheme has none: set scheme.blacklist_below "
             "or scheme.blacklist_behaviours"
+        )
+
+
+def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
+    """Scenarios the engine could not represent: column-name collisions, too many classes,
+    per-citizen totals that would overflow the ledger's exact sums."""
+    pop = s.population
+    grades = [g.name for g in s.scheme.grades]
+    columns = daily_columns(list(s.behaviours), grades, paired=True)
+    counts: dict[str, int] = {}
+    for column in columns:
+        counts[column] = counts.get(column, 0) + 1
+    owners = {c: f"behaviours.{b}" for b in s.behaviours for c in behaviour_columns(b)}
+    owners |= {grade_column(g): f"scheme.grades ({g!r})" for g in grades}
+    for column, n in counts.items():
+        if n > 1:
+            where = owners.get(column, "behaviours")
+            yield where, (
+                f"the name makes the output column {column!r}, which another column of "
+                "daily.parquet already uses; rename it"
+            )
+    classes = (len(pop.groups) * len(pop.income_levels) * len(pop.regions)
+               * len(pop.propensity_levels) * 2)
+    if classes > MAX_CLASSES:
+        yield "population", (
+            f"groups x income levels x regions x propensity levels x 2 age bands = "
+            f"{classes:,} classes; at most {MAX_CLASSES:,} can be tabulated"
+        )
+    top_income = max(c.daily_income for c in pop.income_levels)
+    if s.run.days * top_income >= LEDGER_EXACT_LIMIT:
+        yield "population.income_levels", (
+            f"a daily income of {top_income:,} yuan over {s.run.days:,} days makes a "
+            f"citizen's income lost reach {s.run.days * top_income:,}; the ledger sums "
+            f"squares exactly only below {LEDGER_EXACT_LIMIT:,} (fewer days or lower incomes)"
         )

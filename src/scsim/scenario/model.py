@@ -13,17 +13,42 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# Every number has a range the engine represents exactly: scores are int16,
+# tallies int64, and the ledger sums each citizen's squared total exactly in
+# int64 words (so a per-citizen total must stay below 2**31).
+MAX_DAYS = 100_000
+MAX_POPULATION = 2**62
+MAX_POINTS = 65_535
+"""Points per event; a score range is at most 65,535 wide, so more would change nothing."""
+MAX_DAILY_INCOME = 1_000_000
+MAX_MULTIPLIER = 1e6
+MAX_RISK = 1e6
+MAX_NAME_LENGTH = 64
+MAX_TITLE_LENGTH = 200
+MAX_TEXT_LENGTH = 10_000
+MAX_CATEGORIES = 1_000
+"""Categories per trait (groups, income levels, regions, propensities)."""
+MAX_BEHAVIOURS = 200
+MAX_CHANNELS = 200
+MAX_GRADES = 64
+MAX_CLASSES = 2**20
+"""Combinations of traits the kernel tabulates rates for."""
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
+Multiplier = Annotated[float, Field(ge=0.0, le=MAX_MULTIPLIER)]
+RiskWeight = Annotated[float, Field(ge=0.0, le=MAX_RISK)]
 Score = Annotated[int, Field(ge=-32768, le=32767)]
+Points = Annotated[int, Field(ge=-MAX_POINTS, le=MAX_POINTS)]
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SHARE_TOLERANCE = 1e-9
-MAX_DAYS = 100_000
-MAX_POPULATION = 2**62
 
 
 def check_name(name: str) -> str:
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"name {name[:20]!r}... is {len(name)} characters long; "
+                         f"at most {MAX_NAME_LENGTH}")
     if not _NAME.match(name):
         raise ValueError(
             f"name {name!r} must start with a lowercase letter and use only a-z, 0-9 and _"
@@ -34,7 +59,8 @@ def check_name(name: str) -> str:
 class Strict(BaseModel):
     """Base of every section: unknown fields are errors, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True,
+                              allow_inf_nan=False)
 
 
 class Category(Strict):
@@ -55,7 +81,7 @@ def _default_groups() -> list[Category]:
 class IncomeLevel(Category):
     """An income level; levels are listed from the lowest to the highest."""
 
-    daily_income: Annotated[int, Field(ge=0)] = 0
+    daily_income: Annotated[int, Field(ge=0, le=MAX_DAILY_INCOME)] = 0
     """Income per day in yuan; an employment penalty loses the difference to a lower level."""
 
 
@@ -97,12 +123,12 @@ class Households(Strict):
     spillover lies inside one neighbourhood, so no contact list is ever stored.
     """
 
-    types: list[HouseholdType] = Field(min_length=1)
+    types: list[HouseholdType] = Field(min_length=1, max_length=MAX_CATEGORIES)
     """Household compositions with their shares."""
     neighbourhood_size: Annotated[int, Field(ge=1, le=MAX_NEIGHBOURHOOD)] = 64
     """Citizens per neighbourhood (a grid-management cell); the last household of a
     neighbourhood is cut short to fit (its adults first, then elders, then children)."""
-    contacts_per_citizen: NonNegative = 0.0
+    contacts_per_citizen: Annotated[float, Field(ge=0.0, le=MAX_NEIGHBOURHOOD)] = 0.0
     """Mean number of contacts per citizen outside the household, inside the neighbourhood;
     each pair is a contact with the same probability, decided by a hash of the pair."""
 
@@ -125,15 +151,18 @@ class Population(Strict):
 
     size: Annotated[int, Field(gt=0, le=MAX_POPULATION)]
     """Number of citizens, each simulated individually."""
-    groups: list[Category] = Field(default_factory=_default_groups, min_length=1)
+    groups: list[Category] = Field(default_factory=_default_groups, min_length=1,
+                                   max_length=MAX_CATEGORIES)
     """Groups (e.g. majority, minority); the first is the reference for disparity ratios.
     Their shares apply in every region without its own in ``group_shares_by_region``."""
-    income_levels: list[IncomeLevel] = Field(default_factory=_default_income, min_length=1)
+    income_levels: list[IncomeLevel] = Field(default_factory=_default_income, min_length=1,
+                                             max_length=MAX_CATEGORIES)
     """Income levels from the lowest to the highest (e.g. low, normal)."""
-    regions: list[Category] = Field(default_factory=_default_regions, min_length=1)
+    regions: list[Category] = Field(default_factory=_default_regions, min_length=1,
+                                    max_length=MAX_CATEGORIES)
     """Regions (provinces or cities) with their population shares."""
     propensity_levels: list[Category] = Field(default_factory=_default_propensities,
-                                              min_length=1)
+                                              min_length=1, max_length=MAX_CATEGORIES)
     """Personal propensities (e.g. careful, typical, reckless), drawn per citizen; behaviours
     set their rate multipliers with ``multiplier_by_propensity``."""
     households: Households | None = None
@@ -161,15 +190,15 @@ class Behaviour(Strict):
     """What the behaviour is: an offence, online speech, or a good deed."""
     daily_rate: Probability
     """Probability that a citizen commits it on a given day, before multipliers."""
-    multiplier_by_group: dict[str, NonNegative] = {}
+    multiplier_by_group: dict[str, Multiplier] = {}
     """Rate multipliers for some groups (missing groups: 1)."""
-    multiplier_by_income: dict[str, NonNegative] = {}
+    multiplier_by_income: dict[str, Multiplier] = {}
     """Rate multipliers for some income levels (missing levels: 1)."""
-    multiplier_by_region: dict[str, NonNegative] = {}
+    multiplier_by_region: dict[str, Multiplier] = {}
     """Rate multipliers for some regions (missing regions: 1)."""
-    multiplier_by_propensity: dict[str, NonNegative] = {}
+    multiplier_by_propensity: dict[str, Multiplier] = {}
     """Rate multipliers for some personal propensity levels (missing levels: 1)."""
-    multiplier_by_age: dict[str, NonNegative] = {}
+    multiplier_by_age: dict[str, Multiplier] = {}
     """Rate multipliers for ``adult`` or ``elder`` (children never commit scored behaviour)."""
 
 
@@ -182,14 +211,14 @@ class FalseAttribution(Strict):
     """Probability per citizen-day of a false record, for groups not overridden."""
     rate_by_group: dict[str, Probability] = {}
     """Per-group daily rates that replace ``daily_rate`` (e.g. higher for a minority)."""
-    multiplier_by_region: dict[str, NonNegative] = {}
+    multiplier_by_region: dict[str, Multiplier] = {}
     """Per-region multipliers of the rate (e.g. more cameras, more false matches)."""
 
 
 class Channel(Strict):
     """A surveillance source, modelled only as statistics."""
 
-    records: list[str] = Field(min_length=1)
+    records: list[str] = Field(min_length=1, max_length=MAX_BEHAVIOURS)
     """Behaviours this channel watches; each behaviour has at most one channel."""
     coverage: Probability = 1.0
     """Probability that an event happens where the channel is present."""
@@ -221,7 +250,7 @@ class Appeals(Strict):
     """Share of false records the citizen notices and contests."""
     success_rate: Probability
     """Probability that a contested false record is removed."""
-    delay_days: Annotated[int, Field(ge=0, le=MAX_DAYS)]
+    delay_days: Days
     """Days from the record to the decision; a successful appeal restores the points then
     (0: removed on the day it is made, before it counts)."""
 
@@ -231,7 +260,7 @@ class CreditRepair(Strict):
 
     share: Probability
     """Share of recorded offences of the listed behaviours that are repaired."""
-    delay_days: Annotated[int, Field(ge=0, le=MAX_DAYS)]
+    delay_days: Days
     """Days from the record to its repair, when its points are restored."""
     behaviours: list[str] = []
     """Behaviours that can be repaired (e.g. court_default: paying the debt); empty: all
@@ -254,9 +283,9 @@ class Scheme(Strict):
     """Lower bound; the score is clipped to [min_score, max_score] after each day's change."""
     max_score: Score
     """Upper bound."""
-    points: dict[str, int] = {}
+    points: dict[str, Points] = {}
     """Points per recorded (true or false) event of each behaviour (missing: 0)."""
-    grades: list[Grade] = []
+    grades: list[Grade] = Field(default=[], max_length=MAX_GRADES)
     """Grade bands, highest first; the last band's min_score must be at most min_score."""
     blacklist_below: Score | None = None
     """Citizens whose score is below this are blacklisted; no score threshold if absent."""
@@ -325,7 +354,7 @@ class EmploymentPenalty(Strict):
     Their behaviour rates follow the lower level too (e.g. more late payments): the poverty trap.
     """
 
-    levels_down: Annotated[int, Field(ge=1)] = 1
+    levels_down: Annotated[int, Field(ge=1, le=MAX_CATEGORIES)] = 1
     """How many income levels lower a blacklisted citizen is paid (not below the lowest)."""
 
 
@@ -375,20 +404,20 @@ class Deterrence(Strict):
     rate times exp(-sensitivity * risk).  Jumps count from the next day.
     """
 
-    decay_days: Annotated[float, Field(gt=0.0)]
+    decay_days: Annotated[float, Field(gt=0.0, le=MAX_DAYS)]
     """E-folding time of perceived risk, in days."""
-    own_record: NonNegative = 0.0
+    own_record: RiskWeight = 0.0
     """Risk added when one of the citizen's own offences or speech events is recorded
     (true or false: the citizen cannot tell)."""
-    own_sanction: NonNegative = 0.0
+    own_sanction: RiskWeight = 0.0
     """Risk added when the citizen is blacklisted."""
-    household_sanction: NonNegative = 0.0
+    household_sanction: RiskWeight = 0.0
     """Risk added when a member of the household is blacklisted."""
-    contact_sanction: NonNegative = 0.0
+    contact_sanction: RiskWeight = 0.0
     """Risk added when a contact is blacklisted."""
-    offence_sensitivity: NonNegative = 0.0
+    offence_sensitivity: RiskWeight = 0.0
     """How strongly risk deters offences."""
-    speech_sensitivity: NonNegative = 0.0
+    speech_sensitivity: RiskWeight = 0.0
     """How strongly risk chills speech."""
 
 
@@ -404,7 +433,7 @@ class Run(Strict):
 class Output(Strict):
     """What the run records beyond the daily table."""
 
-    score_bin_width: Annotated[int, Field(gt=0)] = 1
+    score_bin_width: Annotated[int, Field(gt=0, le=MAX_POINTS)] = 1
     """Width in points of the bins of the daily score histogram."""
 
 
@@ -427,7 +456,7 @@ class CalibrationTarget(Strict):
     """The simulated quantity to compare; counts are scaled to ``population.size``."""
     published: Annotated[float, Field(gt=0)]
     """The published value."""
-    source: str = Field(min_length=1)
+    source: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
     """Where the published value comes from."""
     group: str | None = None
     """Compare one group only; all citizens if absent."""
@@ -438,16 +467,16 @@ class CalibrationTarget(Strict):
 class Calibration(Strict):
     """Published figures the scenario is calibrated against."""
 
-    targets: list[CalibrationTarget] = Field(min_length=1)
+    targets: list[CalibrationTarget] = Field(min_length=1, max_length=MAX_CATEGORIES)
     """The targets, in the order they are reported."""
 
 
 class Scenario(Strict):
     """A complete scenario: the world, the system, and how long to run it."""
 
-    name: str
-    """Short name of the scenario."""
-    description: str = ""
+    name: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH)
+    """Short name of the scenario (any text; the default run folder uses a slug of it)."""
+    description: str = Field(default="", max_length=MAX_TEXT_LENGTH)
     """What the scenario represents and where its numbers come from."""
     format: Literal[1] = 1
     """Version of the scenario file format."""
@@ -455,9 +484,9 @@ class Scenario(Strict):
     """Length and seed."""
     population: Population
     """The synthetic population."""
-    behaviours: dict[str, Behaviour] = Field(min_length=1)
+    behaviours: dict[str, Behaviour] = Field(min_length=1, max_length=MAX_BEHAVIOURS)
     """Behaviours, keyed by name; their order is the order of the output columns."""
-    channels: dict[str, Channel] = {}
+    channels: dict[str, Channel] = Field(default={}, max_length=MAX_CHANNELS)
     """Surveillance channels, keyed by name."""
     scheme: Scheme
     """Scoring rules."""
