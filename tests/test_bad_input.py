@@ -207,3 +207,73 @@ def test_add_creates_what_set_refuses(tmp_path):
 
     daily = pq.read_table(out / "daily.parquet")
     assert sum(daily.column("loitering_committed").to_pylist()) > 0
+
+
+def _fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "fifo.toml"
+    os.mkfifo(path)
+    return path
+
+
+def _loop(tmp_path: Path) -> Path:
+    (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
+    (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
+    return tmp_path / "a.toml"
+
+
+def _extends_loop(tmp_path: Path) -> Path:
+    _loop(tmp_path)
+    return write(tmp_path, 'extends = "a.toml"\n')
+
+
+def _extends_chain(tmp_path: Path) -> Path:
+    for k in range(20):
+        (tmp_path / f"s{k}.toml").write_text(f'extends = "s{k + 1}.toml"\n')
+    (tmp_path / "s20.toml").write_text(VALID)
+    return tmp_path / "s0.toml"
+
+
+def _not_utf8(tmp_path: Path) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_bytes(b"name = '\xff\xfe'\n")
+    return path
+
+
+FILES = {
+    "a FIFO (would block forever)": (_fifo, "cannot read file: not a regular file"),
+    "a device (would fill memory)": (lambda tmp: Path("/dev/zero"),
+                                     "cannot read file: not a regular file"),
+    "a folder": (lambda tmp: tmp, "cannot read file: a folder"),
+    "a huge file": (lambda tmp: write(tmp, VALID + "#" * (1 << 20)), "a scenario may have at most"),
+    "a NUL byte": (lambda tmp: write(tmp, VALID.replace("[run]", "[run]\0")), "NUL byte"),
+    "not UTF-8": (_not_utf8, "not UTF-8 text"),
+    "deep nesting": (lambda tmp: write(tmp, "x = " + "[" * 3000 + "]" * 3000 + "\n"),
+                     "nested more than 32 levels deep"),
+    "deep inline tables": (lambda tmp: write(tmp, "x = " + "{a=" * 3000 + "1" + "}" * 3000),
+                           "nested more than 32 levels deep"),
+    "a symbolic link loop": (_loop, "cannot read file: Too many levels of symbolic links"),
+    "a symbolic link loop in extends": (_extends_loop, "extends: 'a.toml': symbolic link loop"),
+    "a chain of extends too long": (_extends_chain, "more than 16 files extend one another"),
+    "an over-long file name": (lambda tmp: tmp / ("a" * 300 + ".toml"),
+                               "cannot read file: File name too long"),
+}
+
+
+@pytest.mark.parametrize("case", list(FILES))
+def test_unreadable_scenario_files_get_one_line(tmp_path, case):
+    make, expected = FILES[case]
+    path = make(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scsim", "validate", str(path)], capture_output=True, text=True,
+        env={**os.environ, "NO_COLOR": "1"}, timeout=60,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and expected in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_deeply_nested_set_value_gets_one_line():
+    result = CliRunner().invoke(app, ["validate", str(R0), "--set",
+                                      "x=" + "[" * 3000 + "]" * 3000])
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("x: nested more than 32 levels deep")

@@ -69,7 +69,7 @@ AddOption = Annotated[
 
 
 def _parse_sets(assignments: list[str] | None, source: str, option: str = "--set") -> dict:
-    import tomllib
+    from scsim.scenario.load import parse_toml
 
     overrides = {}
     for text in assignments or []:
@@ -77,10 +77,16 @@ def _parse_sets(assignments: list[str] | None, source: str, option: str = "--set
         if not sep or not path.strip():
             raise fail(f"{source}: {option} {text!r}: expected dotted.path=VALUE")
         try:
-            overrides[path.strip()] = tomllib.loads(f"value = {value}")["value"]
-        except tomllib.TOMLDecodeError:
+            parsed = parse_toml(f"value = {value}", source, path.strip())
+        except ScenarioError as exc:
+            if "malformed TOML" not in exc.problems[0][1]:
+                raise fail(exc.lines()) from None
             raise fail(f"{source}: {path.strip()}: {option} value {value!r} is not a TOML "
                        f"value (quote strings: {option} name='\"x\"')") from None
+        if set(parsed) != {"value"}:
+            raise fail(f"{source}: {path.strip()}: {option} value {value!r} is not one TOML "
+                       "value")
+        overrides[path.strip()] = parsed["value"]
     return overrides
 
 

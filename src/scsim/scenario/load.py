@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,17 +48,78 @@ class LoadedScenario:
     """Hash of the validated scenario's canonical JSON (after overrides)."""
 
 
-def _read_toml(path: Path, source: str) -> dict[str, Any]:
+MAX_FILE_BYTES = 1 << 20
+"""Largest scenario file read (the national preset is about 12 KB)."""
+MAX_NESTING = 32
+"""Deepest nesting of tables and lists a scenario may have (the schema needs 5)."""
+MAX_EXTENDS = 16
+"""Longest chain of ``extends``."""
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or exc.__class__.__name__
+
+
+def _read_text(path: Path, source: str) -> str:
+    """A regular file's text: never a FIFO, device or folder, never more than MAX_FILE_BYTES."""
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except FileNotFoundError:
         raise ScenarioError(source, [("", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(source, [("", f"cannot read file: {exc}")]) from None
+    except (OSError, RuntimeError) as exc:  # symlink loops raise RuntimeError in 3.11
+        reason = _os_reason(exc) if isinstance(exc, OSError) else "symbolic link loop"
+        raise ScenarioError(source, [("", f"cannot read file: {reason}")]) from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ScenarioError(source, [("", f"cannot read file: {kind}")])
+    if info.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(source, [("", f"file is {info.st_size:,} bytes; a scenario may "
+                                          f"have at most {MAX_FILE_BYTES:,}")])
     try:
-        return tomllib.loads(text)
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(source, [("", f"cannot read file: {_os_reason(exc)}")]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(source, [("", f"file has more than {MAX_FILE_BYTES:,} bytes")])
+    if b"\0" in data:
+        raise ScenarioError(source, [("", f"contains a NUL byte at offset {data.index(0):,}; "
+                                          "a scenario is a text file")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, [("", f"not UTF-8 text (byte {exc.start:,})")]) from None
+
+
+def nesting_depth(value: Any) -> int:
+    """Depth of nested tables and lists, counted without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth + 1)
+            if depth + 1 <= MAX_NESTING:
+                children = node.values() if isinstance(node, dict) else node
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_toml(text: str, source: str, field: str = "") -> dict[str, Any]:
+    """TOML text to a dict, with one line for malformed or too deeply nested input."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, [("", f"malformed TOML: {exc}")]) from None
+        raise ScenarioError(source, [(field, f"malformed TOML: {exc}")]) from None
+    except RecursionError:
+        data = None
+    if data is None or nesting_depth(data) > MAX_NESTING:
+        raise ScenarioError(source, [(field, f"nested more than {MAX_NESTING} levels deep")])
+    return data
+
+
+def _read_toml(path: Path, source: str) -> dict[str, Any]:
+    return parse_toml(_read_text(path, source), source)
 
 
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -79,11 +141,18 @@ def _read_with_bases(path: Path, source: str, seen: tuple[Path, ...] = ()) -> di
         return raw
     if not isinstance(base, str):
         raise ScenarioError(source, [("extends", f"must be a file name, got {base!r}")])
-    base_path = (path.parent / base).resolve()
-    if base_path in seen or base_path == path.resolve():
+    if len(seen) >= MAX_EXTENDS:
+        raise ScenarioError(source, [("extends", f"more than {MAX_EXTENDS} files extend "
+                                                 "one another")])
+    try:
+        base_path = (path.parent / base).resolve()
+        here = path.resolve()
+    except (OSError, RuntimeError):  # symlink loops raise RuntimeError in 3.11
+        raise ScenarioError(source, [("extends", f"{base!r}: symbolic link loop")]) from None
+    if base_path in seen or base_path == here:
         raise ScenarioError(source, [("extends", f"{base!r} extends itself (a cycle)")])
     try:
-        base_raw = _read_with_bases(base_path, str(base_path), (*seen, path.resolve()))
+        base_raw = _read_with_bases(base_path, str(base_path), (*seen, here))
     except ScenarioError as exc:
         raise ScenarioError(source, [("extends", line) for line in exc.lines()]) from None
     return _merge(base_raw, raw)
@@ -160,6 +229,10 @@ def override_problem(raw: dict[str, Any], dotted: str, may_add: bool) -> str | N
 
 def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> LoadedScenario:
     """Validate a parsed scenario (a dict as read from TOML)."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(source, [("", "not a table of fields")])
+    if nesting_depth(raw) > MAX_NESTING:
+        raise ScenarioError(source, [("", f"nested more than {MAX_NESTING} levels deep")])
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
