@@ -268,3 +268,13 @@ def test_compare_does_not_difference_quantities_measured_against_other_baselines
                       if line.startswith(" sanctioned"))
     assert sanctioned.rstrip().endswith(" 0")  # same world and seed: the same citizens listed
     assert "paired with another counterfactual" in result.output
+
+
+def test_bench_runs_at_a_tiny_size(tmp_path):
+    """scsim bench finds its scenario (it once looked in src/scenarios) and writes its JSON."""
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(app, ["bench", "--sizes", "500", "--repeats", "1",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cases = json.loads(out.read_text())["results"]
+    assert [c["population"] for c in cases] == [500, 500]

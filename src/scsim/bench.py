@@ -53,6 +53,15 @@ class BenchResult:
     runs: list[dict]
 
 
+def shipped_scenario(name: str) -> Path | None:
+    """A scenario shipped with scsim: inside an installed wheel, or in the source checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "scenarios" / name, package.parents[1] / "scenarios" / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def r0_cases(scenario: Path, sizes: list[int], national: bool) -> list[BenchCase]:
     cases = [BenchCase(f"r0-{n:.0e}".replace("+0", ""), scenario, n) for n in sizes]
     largest = max(sizes)

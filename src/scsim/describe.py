@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from scsim.engine.memory import (
     CITIZEN_COLUMNS,
@@ -29,7 +30,7 @@ def _overrides(base: float, by: dict[str, float], label: str = "") -> str:
 def describe_scenario(loaded: LoadedScenario, console: Console) -> None:
     s = loaded.scenario
     pop = s.population
-    console.print(f"[bold]{s.name}[/bold]: {s.description}" if s.description else s.name)
+    console.print(Text.assemble((s.name, "bold"), f": {s.description}" if s.description else ""))
     console.print(f"file {loaded.source}, sha256 {loaded.sha256[:16]}..., format {s.format}")
     console.print(f"{pop.size:,} citizens for {s.run.days} days, seed {s.run.seed}")
     console.print(f"groups: {_shares(pop.groups)}")

@@ -47,6 +47,35 @@ def style(k: int) -> dict:
             "marker": MARKERS[k % len(MARKERS)], "markevery": 0.1, "markersize": 5}
 
 
+MAX_GROUPS_SHOWN = 6
+"""Per-group figures show at most this many groups: the reference and the largest others."""
+
+
+def shown_groups(run: StoredRun) -> list[tuple[int, str]]:
+    """(index, name) of the groups a per-group figure draws: those with citizens, the reference
+    group first, then the largest others, at most MAX_GROUPS_SHOWN."""
+    population = run.daily["population"][0]
+    present = [g for g in range(len(run.groups)) if population[g] > 0]
+    if len(present) > MAX_GROUPS_SHOWN:
+        first, rest = present[:1], sorted(present[1:], key=lambda g: -population[g])
+        present = sorted(first + rest[: MAX_GROUPS_SHOWN - 1])
+    return [(g, run.groups[g]) for g in present]
+
+
+def groups_note(run: StoredRun) -> str:
+    """What a per-group figure leaves out, in words ('' if nothing)."""
+    population = run.daily["population"][0]
+    empty = [name for g, name in enumerate(run.groups) if population[g] == 0]
+    hidden = len(run.groups) - len(empty) - len(shown_groups(run))
+    parts = []
+    if empty:
+        parts.append("no citizens in " + ", ".join(empty[:5])
+                     + (f" and {len(empty) - 5} more" if len(empty) > 5 else ""))
+    if hidden:
+        parts.append(f"{hidden} smaller groups not drawn (see the table)")
+    return "; ".join(parts)
+
+
 def _days(run: StoredRun) -> np.ndarray:
     return run.daily["day"][:, 0]
 
@@ -56,15 +85,17 @@ def _per_100k(values: np.ndarray, population: np.ndarray) -> np.ndarray:
         return np.where(population > 0, values / population * PER, np.nan)
 
 
-def score_bands(run: StoredRun) -> Figure:
+def score_bands(run: StoredRun) -> Figure | None:
     """Score over time, one panel per group: the 10th-90th percentile band, median and mean."""
     d = run.daily
     days = _days(run)
-    groups = run.groups
+    groups = shown_groups(run)
+    if not groups or not d["scored"][0].any():
+        return None
     fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 4), sharey=True,
                              layout="constrained", squeeze=False)
-    for g, (ax, name) in enumerate(zip(axes[0], groups, strict=True)):
-        st = style(g)
+    for k, (ax, (g, name)) in enumerate(zip(axes[0], groups, strict=True)):
+        st = style(k)
         ax.fill_between(days, d["score_p10"][:, g], d["score_p90"][:, g], color=st["color"],
                         alpha=0.25, linewidth=0, label="10th to 90th percentile")
         ax.plot(days, d["score_p50"][:, g], label="median", **st)
@@ -74,42 +105,52 @@ def score_bands(run: StoredRun) -> Figure:
         ax.set_xlabel("day of the run")
     axes[0, 0].set_ylabel("score (points)")
     axes[0, -1].legend(loc="lower left", fontsize=9)
-    fig.suptitle("Score distribution by group")
+    fig.suptitle(_with_note("Score distribution by group", run))
     return fig
 
 
+def _with_note(title: str, run: StoredRun) -> str:
+    note = groups_note(run)
+    return f"{title}\n({note})" if note else title
+
+
 def _lines_per_group(run: StoredRun, column: str, *, cumulative: bool, ylabel: str,
-                     title: str) -> Figure:
-    """One line per group: a daily column (or its running total) per 100,000 of the group."""
+                     title: str) -> Figure | None:
+    """One line per group: a daily column (or its running total) per 100,000 of the group;
+    None when the column is 0 throughout (a flat line says nothing)."""
     d = run.daily
+    if not d[column].any():
+        return None
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
-    for g, name in enumerate(run.groups):
+    for k, (g, name) in enumerate(shown_groups(run)):
         values = np.cumsum(d[column][:, g]) if cumulative else d[column][:, g]
-        ax.plot(_days(run), _per_100k(values, d["population"][:, g]), label=name, **style(g))
+        ax.plot(_days(run), _per_100k(values, d["population"][:, g]), label=name, **style(k))
     ax.set_xlabel("day of the run")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(_with_note(title, run))
     ax.legend(loc="best")
     return fig
 
 
-def blacklisted(run: StoredRun) -> Figure:
+def blacklisted(run: StoredRun) -> Figure | None:
     """Citizens on the blacklist at the end of each day, per 100,000 of each group."""
     return _lines_per_group(run, "blacklisted", cumulative=False,
                             ylabel="blacklisted per 100,000 citizens",
                             title="Blacklisted, by group")
 
 
-def wrongful_vs_rightful(run: StoredRun) -> Figure:
+def wrongful_vs_rightful(run: StoredRun) -> Figure | None:
     """Blacklisted citizens split into wrongly (false records) and the rest, one panel per group."""
     d = run.daily
     days = _days(run)
-    groups = run.groups
+    groups = shown_groups(run)
+    if not groups or not d["blacklisted"].any():
+        return None
     fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 4), sharey=True,
                              layout="constrained", squeeze=False)
     what = ("blacklisted only because of false records" if run.paired
             else "blacklisted holding a false record")
-    for g, (ax, name) in enumerate(zip(axes[0], groups, strict=True)):
+    for ax, (g, name) in zip(axes[0], groups, strict=True):
         wrong = _per_100k(d["wrongly_blacklisted"][:, g], d["population"][:, g])
         right = _per_100k(d["blacklisted"][:, g] - d["wrongly_blacklisted"][:, g],
                           d["population"][:, g])
@@ -119,14 +160,17 @@ def wrongful_vs_rightful(run: StoredRun) -> Figure:
         ax.set_xlabel("day of the run")
     axes[0, 0].set_ylabel("per 100,000 citizens")
     axes[0, -1].legend(loc="upper left", fontsize=9)
-    fig.suptitle("Wrongful and other sanctions")
+    fig.suptitle(_with_note("Wrongful and other sanctions" if run.paired else
+                            "Sanctions with and without a false record", run))
     return fig
 
 
-def speech(run: StoredRun) -> Figure:
+def speech(run: StoredRun) -> Figure | None:
     """Speech over the run, cumulative: committed, recorded, blocked and (paired) lost."""
     d = run.daily
     days = _days(run)
+    if not d["speech_events"].any() and not (run.paired and d["speech_lost"].any()):
+        return None
     series = [("committed", d["speech_events"]), ("recorded by monitors", d["recorded_speech"]),
               ("blocked (account suspended)", d["speech_blocked"])]
     if run.paired:
@@ -141,7 +185,7 @@ def speech(run: StoredRun) -> Figure:
     return fig
 
 
-def denied_trips(run: StoredRun) -> Figure:
+def denied_trips(run: StoredRun) -> Figure | None:
     """Plane and high-speed-rail trips denied since day 1, per 100,000 of each group."""
     return _lines_per_group(run, "denied_trips", cumulative=True,
                             ylabel="trips denied per 100,000 citizens",
@@ -180,13 +224,18 @@ def grade_transitions(run: StoredRun) -> Figure | None:
     return fig
 
 
-def disparity(ledger: dict) -> Figure:
+def disparity(ledger: dict) -> Figure | None:
     """Each quantity's rate per group, and its ratio to the reference group's (four-fifths band).
 
     Quantities with no defined ratio are left out (and listed under the axis).
     """
     reference = ledger["reference_group"]
-    groups = [g for g in ledger["by_group"] if g != reference]
+    citizens = {g: entry["citizens"] for g, entry in ledger["by_group"].items()}
+    others = sorted((g for g in citizens if g != reference and citizens[g] > 0),
+                    key=lambda g: -citizens[g])[: MAX_GROUPS_SHOWN - 1]
+    groups = [g for g in ledger["by_group"] if g in others]
+    if not groups or citizens[reference] == 0:
+        return None
     rows = []
     missing = []
     for q, by_group in ledger["disparity"].items():
@@ -195,10 +244,12 @@ def disparity(ledger: dict) -> Figure:
             rows.append((q, ratios))
         else:
             missing.append(q)
+    if not rows:
+        return None
     fig, (rates_ax, ax) = plt.subplots(
         1, 2, sharey=True, figsize=(13, 0.5 * max(len(rows), 2) * max(len(groups), 1) + 1.5),
         layout="constrained")
-    everyone = list(ledger["by_group"])
+    everyone = [reference, *groups]
     spacing = 0.8 / len(everyone)
     for k, g in enumerate(everyone):
         st = style(k)
@@ -262,11 +313,28 @@ FIGURES = {
 """Figures drawn from a run; ``disparity`` is drawn from its ledger."""
 
 
+NOT_DRAWN = {
+    "score_bands": "no group has scored citizens",
+    "blacklisted": "nobody was blacklisted",
+    "wrongful_vs_rightful": "nobody was blacklisted",
+    "speech": "no speech was committed",
+    "denied_trips": "no trip was denied",
+    "grade_transitions": "the scheme has no grades",
+    "disparity": "no second group with citizens, or no quantity with a defined ratio",
+}
+"""Why a figure is left out when it would be empty or flat."""
+
+
 def all_figures(run: StoredRun) -> dict[str, Figure]:
-    """Every figure that applies to the run, by name (grade transitions need grades)."""
+    """Every figure that applies to the run, by name; see ``left_out`` for the others."""
     figures = {name: draw(run) for name, draw in FIGURES.items()}
     figures["disparity"] = disparity(run.ledger)
     return {name: fig for name, fig in figures.items() if fig is not None}
+
+
+def left_out(drawn: dict[str, Figure]) -> dict[str, str]:
+    """The figures not in ``drawn``, with why."""
+    return {name: why for name, why in NOT_DRAWN.items() if name not in drawn}
 
 
 def save(fig: Figure, stem: Path) -> list[Path]:

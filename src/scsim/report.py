@@ -157,7 +157,8 @@ def stories_html(traces: dict | None) -> str:
 
 def scenario_text(run: StoredRun) -> str:
     """The scenario in words, as ``scsim validate`` prints it."""
-    console = Console(record=True, width=150, file=io.StringIO(), color_system=None)
+    console = Console(record=True, width=150, file=io.StringIO(), color_system=None,
+                      markup=False)
     loaded = LoadedScenario(run.scenario, str(run.summary.get("scenario_file", "")),
                             str(run.summary.get("scenario_sha256", "")))
     describe_scenario(loaded, console)
@@ -211,13 +212,18 @@ never concerns a real person. Generated {generated} by scsim from stored results
 
 def run_report(run: StoredRun) -> str:
     """The HTML report of one run."""
-    from scsim.plots import all_figures
+    from scsim.plots import all_figures, left_out
 
     figures = all_figures(run)
     captions = {name: (draw.__doc__ or name).strip().splitlines()[0]
                 for name, draw in _figure_functions().items()}
     figures_html = "\n".join(figure_html(name, fig, captions.get(name, name))
                              for name, fig in figures.items())
+    missing = left_out(figures)
+    if missing:
+        figures_html += ("<p class='note'>Left out, because they would be empty or flat: "
+                         + "; ".join(f"{_esc(name.replace('_', ' '))} ({_esc(why)})"
+                                     for name, why in missing.items()) + ".</p>")
     s = run.scenario
     cf = (f"<p>Compared with: <b>{_esc(run.counterfactual_label)}</b>"
           f" ({_esc(run.counterfactual.name)}).</p>" if run.paired else "")

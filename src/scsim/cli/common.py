@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -19,8 +21,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# No console interprets markup: scenario names, descriptions and file names are
+# the user's text, and "[/x]" or "rates [per day]" must print as written.
+console = Console(markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 EXIT_BAD_INPUT = 2
 
 
@@ -166,10 +170,24 @@ def _read_run(path: Path, required: tuple[str, ...] | None = None):
 
 
 def _write_text_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
+    from scsim.io.run_dir import OutputError, write_text_atomically
+
+    try:
+        write_text_atomically(target, text)
+    except OutputError as exc:
+        raise fail(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _output_place(target: Path) -> Iterator[Path]:
+    """A temporary folder whose files land in ``target`` if all goes well; one line if not."""
+    from scsim.io.run_dir import OutputError, files_into_folder
+
+    try:
+        with files_into_folder(target) as tmp:
+            yield tmp
+    except OutputError as exc:
+        raise fail(str(exc)) from None
 
 
 def _write_report(run_folder: Path, out: Path | None) -> Path:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -31,11 +33,37 @@ from scsim.cli.common import (
     _write_report,
     app,
     console,
+    err_console,
     fail,
 )
 from scsim.describe import describe_scenario
 from scsim.engine import DEFAULT_CHUNK_SIZE
-from scsim.io.run_dir import RunDirExists, check_target, default_run_folder
+from scsim.io.run_dir import (
+    OutputError,
+    RunDirExists,
+    check_target,
+    clean_stale_partials,
+    default_run_folder,
+)
+
+
+@contextlib.contextmanager
+def interrupted_by_signals() -> Iterator[list[int]]:
+    """SIGTERM and SIGHUP end a run like Ctrl-C (SIGINT): as KeyboardInterrupt, so that every
+    partial output is removed on the way out.  Yields the signals received."""
+    received: list[int] = []
+
+    def interrupt(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    wanted = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, interrupt) for s in wanted}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class RateColumn(ProgressColumn):
@@ -92,6 +120,8 @@ def run(
         raise fail(str(exc)) from None
     _set_threads(threads)
     _check_memory(loaded, pairing)
+    for stale in clean_stale_partials(out.parent):
+        console.print(f"removed {stale}, left by a run that was killed")
 
     from scsim.engine.warmup import warm_up
     from scsim.run import run_to_folder
@@ -109,7 +139,7 @@ def run(
         )
     total = s.population.size * s.run.days
     columns = (
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", markup=False, style="bold"),
         BarColumn(),
         TaskProgressColumn(),
         TextColumn("{task.fields[citizens]:,} citizens"),
@@ -129,12 +159,18 @@ def run(
             bar.update(task, completed=done * s.run.days, citizens=done, rate=rate)
 
         try:
-            result, summary, ledger = run_to_folder(
-                loaded, out, force=force, chunk_size=chunk_size, progress=advance,
-                counterfactual=pairing,
-            )
-        except RunDirExists as exc:
+            with interrupted_by_signals() as received:
+                result, summary, ledger = run_to_folder(
+                    loaded, out, force=force, chunk_size=chunk_size, progress=advance,
+                    counterfactual=pairing,
+                )
+        except (RunDirExists, OutputError) as exc:
             raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            signum = received[-1] if received else signal.SIGINT
+            err_console.print(f"interrupted by {signal.Signals(signum).name}: nothing was "
+                              f"written to {out}")
+            raise typer.Exit(128 + signum) from None
     if not quiet:
         _print_summary(result, summary, ledger, out)
     if write_report:

@@ -109,9 +109,11 @@ def bench(
         raise fail(f"--sizes: expected comma-separated numbers, got {sizes!r}") from None
     if not populations or min(populations) < 1:
         raise fail(f"--sizes: expected positive population sizes, got {sizes!r}")
-    r0_path = Path(__file__).resolve().parents[2] / "scenarios" / "r0.toml"
-    if not r0_path.exists():
-        raise fail(f"{r0_path}: not found (scsim bench runs from a source checkout)")
+    from scsim.bench import shipped_scenario
+
+    r0_path = shipped_scenario("r0.toml")
+    if r0_path is None:
+        raise fail("r0.toml: not found beside the package nor in a source checkout")
     cases = r0_cases(r0_path, populations, national)
     results = run_benchmarks(
         cases, repeats,

@@ -111,7 +111,7 @@ def trace(
 
 
 def _print_story(story) -> None:
-    console.rule(f"[bold]citizen {story.citizen}")
+    console.rule(Text(f"citizen {story.citizen}", style="bold"))
     console.print(story.who, markup=False)
     console.print(f"household: {story.household}", markup=False)
     table = Table(show_edge=False, show_header=True)

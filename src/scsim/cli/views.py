@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from scsim.cli.common import (
+    _output_place,
     _read_run,
     _write_report,
     _write_text_atomically,
@@ -42,18 +43,21 @@ def plot(
     """Save every figure of a run as PNG (200 dpi) and SVG, for articles and slides."""
     import matplotlib.pyplot as plt
 
-    from scsim.plots import all_figures, save
+    from scsim.plots import all_figures, left_out, save
 
     stored = _read_run(run_folder)
     target = out or run_folder / "figures"
-    target.mkdir(parents=True, exist_ok=True)
     with console.status("drawing figures...", spinner="dots"):
+        figures = all_figures(stored)
         written = []
-        for name, fig in all_figures(stored).items():
-            written += save(fig, target / name)
-            plt.close(fig)
-    console.print(f"wrote {len(written)} files to {target}: "
-                  + ", ".join(p.name for p in written if p.suffix == ".png"))
+        with _output_place(target) as tmp:
+            for name, fig in figures.items():
+                written += save(fig, tmp / name)
+                plt.close(fig)
+    console.print(f"wrote {len(figures)} figures to {target}, each as PNG and SVG: "
+                  + ", ".join(figures))
+    for name, why in left_out(figures).items():
+        console.print(f"left out {name}: {why}")
 
 
 @app.command()
