@@ -226,7 +226,7 @@ def test_compare_says_when_runs_do_not_share_draws(runs, tmp_path):
         ("partial", "daily.parquet: missing (not a complete scsim run folder)"),
         ("corrupt_parquet", "daily.parquet: unreadable or corrupt"),
         ("corrupt_ledger", "ledger.json: unreadable or corrupt"),
-        ("ledger_without_totals", "ledger.json: corrupt (no totals, overall"),
+        ("ledger_without_totals", "ledger.json: corrupt: no format, scenario, paired"),
     ],
 )
 @pytest.mark.parametrize("command", ["report", "compare"])

@@ -160,11 +160,13 @@ def _check_memory(loaded: LoadedScenario, counterfactual: Counterfactual | None 
         raise fail(f"{loaded.source}: population.size: {problem}")
 
 
-def _read_run(path: Path, required: tuple[str, ...] | None = None):
-    from scsim.io.stored_run import REQUIRED_FILES, RunFolderError, read_run
+def _read_run(path: Path, required: tuple[str, ...] | None = None,
+              optional: tuple[str, ...] | None = None):
+    from scsim.io.stored_run import OPTIONAL_FILES, REQUIRED_FILES, RunFolderError, read_run
 
     try:
-        return read_run(path, required or REQUIRED_FILES)
+        return read_run(path, required or REQUIRED_FILES,
+                        OPTIONAL_FILES if optional is None else optional)
     except RunFolderError as exc:
         raise fail(str(exc)) from None
 

@@ -66,7 +66,7 @@ def trace(
 
     if not citizen and sample is None:
         raise fail("trace: name citizens with --citizen ID or draw some with --sample K")
-    stored = _read_run(run_folder, ("summary.json",))
+    stored = _read_run(run_folder, ("summary.json",), ())
     s = stored.scenario
     first, last = stored.first_id, stored.first_id + s.population.size - 1
     for c in citizen or []:

@@ -72,7 +72,7 @@ def compare(
 
     if len(runs) < 2:
         raise fail("compare: give at least two run folders")
-    stored = [_read_run(path) for path in runs]
+    stored = [_read_run(path, optional=()) for path in runs]
     comparison = compare_runs(stored)
     table = Table(title="Ledger totals, and differences from " + stored[0].name,
                   show_edge=False)

@@ -1,35 +1,368 @@
-"""Read a run folder back, with a clear message for anything missing or damaged."""
+"""Read a run folder back, trusting nothing: every file is validated when the run is read.
+
+A run folder is data a user may have edited, copied half-way or damaged, so
+``read_run`` reads every file it is asked for at once and checks it:
+
+* ``summary.json``: the fields the views use, with their types; the stored
+  scenario (and counterfactual) re-validated and checked against the SHA-256
+  written beside it, so an edited scenario is refused, not re-told;
+* ``ledger.json``: its structure (groups, quantities, entries, ratios) and
+  that it describes this scenario (groups in order, citizens, days, pairing);
+* ``daily.parquet``: exactly the columns the layout gives this scenario, with
+  their types, and the rows in day-then-group order;
+* ``score_histogram.parquet`` and ``grade_transitions.parquet``: schema, known
+  groups and grades, days in range, rows in order;
+* ``traces.json``: the stories' structure.
+
+Any problem is a :class:`RunFolderError` naming the file and what is wrong.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scsim.scenario.load import ScenarioError, validate_scenario
+from scsim.kernels.layout import daily_columns
+from scsim.ledger import QUANTITIES
+from scsim.scenario.load import (
+    MAX_NESTING,
+    ScenarioError,
+    nesting_depth,
+    scenario_sha256,
+    validate_scenario,
+)
 from scsim.scenario.model import Scenario
 
 REQUIRED_FILES = ("summary.json", "ledger.json", "daily.parquet", "score_histogram.parquet")
-LEDGER_KEYS = ("totals", "overall", "by_group", "disparity", "reference_group", "paired")
+OPTIONAL_FILES = ("grade_transitions.parquet", "traces.json")
+MAX_JSON_BYTES = 256 * 2**20
 
 
 class RunFolderError(Exception):
     """A run folder that cannot be read; the message names the file and the problem."""
 
 
+# --- the JSON documents -----------------------------------------------------------
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class StoredCounterfactual(_Document):
+    label: str
+    scenario: dict[str, Any]
+    scenario_sha256: str
+
+
+class StoredSummary(_Document):
+    """What the views read from summary.json."""
+
+    scenario: dict[str, Any]
+    scenario_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scenario_file: str = ""
+    counterfactual: StoredCounterfactual | None = None
+    seed: NonNegativeInt
+    population: Annotated[int, Field(gt=0)]
+    days: Annotated[int, Field(gt=0)]
+    version: str
+    started_at: str = ""
+    wall_time_s: Annotated[float, Field(ge=0)]
+    peak_memory_bytes: NonNegativeInt
+    threads: Annotated[int, Field(ge=1)]
+    first_citizen_id: NonNegativeInt = 0
+    declared_population: Annotated[int, Field(gt=0)] | None = None
+    provenance: dict[str, Any] = {}
+
+
+class LedgerEntry(_Document):
+    value: int | float | None
+    rate_per_100k: float | None
+    ci95_per_100k: tuple[float, float] | None
+    status: str
+
+
+class LedgerRatio(_Document):
+    ratio: float | None
+    status: str
+
+
+class LedgerGroup(_Document):
+    citizens: NonNegativeInt
+    small_group: bool
+    quantities: dict[str, LedgerEntry]
+
+
+class LedgerQuantity(_Document):
+    side: str
+    unit: str
+    needs_counterfactual: bool
+    description: str
+
+
+class StoredLedger(_Document):
+    """ledger.json as the views read it."""
+
+    format: int
+    scenario: str
+    paired: bool
+    counterfactual: str | None
+    citizens: NonNegativeInt
+    days: Annotated[int, Field(gt=0)]
+    reference_group: str
+    small_group_threshold: NonNegativeInt
+    quantities: dict[str, LedgerQuantity]
+    totals: dict[str, int | float | None]
+    overall: dict[str, LedgerEntry]
+    by_group: dict[str, LedgerGroup] = Field(min_length=1)
+    disparity: dict[str, dict[str, LedgerRatio]]
+
+
+class StoredEvent(_Document):
+    day: int
+    date: str
+    text: str
+
+
+class StoredStory(_Document):
+    citizen: NonNegativeInt
+    who: str
+    household: str
+    events: list[StoredEvent]
+    outcome: str
+    ledger: dict[str, int]
+
+
+class StoredTraces(_Document):
+    run: str = ""
+    counterfactual: str | None = None
+    date_note: str = ""
+    stories: list[StoredStory]
+
+
+def _pydantic_problem(exc: ValidationError) -> str:
+    errors = exc.errors()
+    missing = [".".join(str(p) for p in e["loc"]) for e in errors if e["type"] == "missing"]
+    if missing:
+        return "no " + ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "")
+    error = errors[0]
+    where = ".".join(str(p) for p in error["loc"]) or "the document"
+    more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+    return f"{where}: {error['msg']}{more}"
+
+
+def _json(path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise RunFolderError(f"{path}: {size:,} bytes, too large to be a scsim file")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunFolderError(f"{path}: missing (not a complete scsim run folder)") from None
+    except RecursionError:
+        raise RunFolderError(f"{path}: corrupt (nested too deeply)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunFolderError(f"{path}: unreadable or corrupt ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{path}: corrupt (expected a JSON object)")
+    if nesting_depth(data) > MAX_NESTING:
+        raise RunFolderError(f"{path}: corrupt (nested more than {MAX_NESTING} levels deep)")
+    return data
+
+
+def _document(path: Path, model: type[_Document]) -> Any:
+    try:
+        return model.model_validate(_json(path))
+    except ValidationError as exc:
+        raise RunFolderError(f"{path}: corrupt: {_pydantic_problem(exc)}") from None
+
+
+def _scenario(data: dict[str, Any], sha256: str, where: str) -> Scenario:
+    try:
+        scenario = validate_scenario(data, where).scenario
+    except ScenarioError as exc:
+        raise RunFolderError("; ".join(exc.lines())) from None
+    if scenario_sha256(scenario) != sha256:
+        raise RunFolderError(f"{where}: does not match its SHA-256 (the file was edited); "
+                             "re-run the scenario instead")
+    return scenario
+
+
+# --- the tables -------------------------------------------------------------------
+
+
+def _parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except FileNotFoundError:
+        raise RunFolderError(f"{path}: missing (not a complete scsim run folder)") from None
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise RunFolderError(f"{path}: unreadable or corrupt ({exc})") from None
+
+
+def _check_types(path: Path, table: pa.Table, expected: dict[str, str]) -> None:
+    """Columns exactly as expected (names in order), each of its kind: int, float or string."""
+    names = table.column_names
+    if names != list(expected):
+        missing = [c for c in expected if c not in names]
+        extra = [c for c in names if c not in expected]
+        detail = (f"missing {', '.join(missing[:5])}" if missing else
+                  f"unexpected {', '.join(extra[:5])}" if extra else "columns out of order")
+        raise RunFolderError(f"{path}: columns differ from what this scenario writes ({detail})")
+    for name, kind in expected.items():
+        t = table.schema.field(name).type
+        ok = {"int": pa.types.is_integer(t),
+              "float": pa.types.is_floating(t) or pa.types.is_integer(t),
+              "string": pa.types.is_string(t) or pa.types.is_large_string(t)}[kind]
+        if not ok:
+            raise RunFolderError(f"{path}: column {name!r} has type {t}, expected {kind}")
+    for name in names:
+        if table.column(name).null_count and name != "mean_score":
+            raise RunFolderError(f"{path}: column {name!r} has missing values")
+
+
+def _daily(path: Path, s: Scenario, paired: bool) -> dict[str, np.ndarray]:
+    table = _parquet(path)
+    groups = [g.name for g in s.population.groups]
+    names = daily_columns(list(s.behaviours), [g.name for g in s.scheme.grades], paired)
+    kinds = {name: "float" for name in names}
+    kinds |= {"day": "int", "group": "string", "population": "int", "blacklisted": "int"}
+    _check_types(path, table, kinds)
+    days = s.run.days
+    if table.num_rows != days * len(groups):
+        raise RunFolderError(f"{path}: {table.num_rows} rows, expected {days} days x "
+                             f"{len(groups)} groups")
+    day = table.column("day").to_numpy()
+    if not np.array_equal(day, np.repeat(np.arange(1, days + 1), len(groups))):
+        raise RunFolderError(f"{path}: rows are not days 1..{days} in order, each with every "
+                             "group")
+    if table.column("group").to_pylist() != groups * days:
+        raise RunFolderError(f"{path}: groups differ from the scenario's, or are out of order")
+    daily = {name: table.column(name).to_numpy(zero_copy_only=False).reshape(days, -1)
+             for name in names if name != "group"}
+    if (daily["population"] < 0).any() or (daily["population"] != daily["population"][0]).any():
+        raise RunFolderError(f"{path}: population is negative or changes from day to day")
+    return daily
+
+
+def _ordered(path: Path, table: pa.Table, keys: list[np.ndarray]) -> None:
+    """Rows sorted by the keys (lexicographically), with no repeated key."""
+    if table.num_rows < 2:
+        return
+    stacked = np.stack(keys)
+    earlier, later = stacked[:, :-1], stacked[:, 1:]
+    ahead = np.zeros(table.num_rows - 1, dtype=bool)
+    decided = np.zeros(table.num_rows - 1, dtype=bool)
+    for a, b in zip(earlier, later, strict=True):
+        ahead |= ~decided & (a < b)
+        decided |= a != b
+    if not ahead.all():
+        raise RunFolderError(f"{path}: rows are out of order or repeated")
+
+
+def _codes(path: Path, table: pa.Table, column: str, known: list[str]) -> np.ndarray:
+    values = table.column(column).to_pylist()
+    index = {name: k for k, name in enumerate(known)}
+    unknown = next((v for v in values if v not in index), None)
+    if unknown is not None:
+        raise RunFolderError(f"{path}: unknown {column.replace('_', ' ')} {unknown!r}")
+    return np.array([index[v] for v in values], dtype=np.int64)
+
+
+def _histogram(path: Path, s: Scenario) -> pa.Table:
+    table = _parquet(path)
+    _check_types(path, table, {"day": "int", "group": "string", "score_low": "int",
+                               "score_high": "int", "citizens": "int"})
+    day = table.column("day").to_numpy()
+    low = table.column("score_low").to_numpy()
+    high = table.column("score_high").to_numpy()
+    citizens = table.column("citizens").to_numpy()
+    if table.num_rows and ((day < 1) | (day > s.run.days)).any():
+        raise RunFolderError(f"{path}: days outside 1..{s.run.days}")
+    if table.num_rows and ((low < s.scheme.min_score) | (high > s.scheme.max_score)
+                           | (low > high) | (citizens <= 0)).any():
+        raise RunFolderError(f"{path}: a bin outside the score range, or a count that is not "
+                             "positive")
+    groups = _codes(path, table, "group", [g.name for g in s.population.groups])
+    _ordered(path, table, [day, groups, low])
+    return table
+
+
+def _transitions(path: Path, s: Scenario) -> pa.Table:
+    table = _parquet(path)
+    _check_types(path, table, {"day": "int", "group": "string", "from_grade": "string",
+                               "to_grade": "string", "citizens": "int"})
+    grades = [g.name for g in s.scheme.grades]
+    day = table.column("day").to_numpy()
+    if table.num_rows and (((day < 1) | (day > s.run.days)).any()
+                           or (table.column("citizens").to_numpy() <= 0).any()):
+        raise RunFolderError(f"{path}: days outside 1..{s.run.days} or counts not positive")
+    groups = _codes(path, table, "group", [g.name for g in s.population.groups])
+    a = _codes(path, table, "from_grade", grades)
+    b = _codes(path, table, "to_grade", grades)
+    _ordered(path, table, [day, groups, a * max(len(grades), 1) + b])
+    return table
+
+
+# --- the run ----------------------------------------------------------------------
+
+
+def _check_ledger(path: Path, ledger: StoredLedger, s: Scenario, paired: bool) -> None:
+    groups = [g.name for g in s.population.groups]
+    names = [q.name for q in QUANTITIES]
+    problems = []
+    if list(ledger.by_group) != groups:
+        problems.append("its groups are not the scenario's, in order")
+    if ledger.reference_group != groups[0]:
+        problems.append("its reference group is not the scenario's first group")
+    if ledger.paired != paired:
+        problems.append("it disagrees with summary.json on whether the run is paired")
+    if ledger.days != s.run.days or ledger.scenario != s.name:
+        problems.append("it describes another scenario or horizon")
+    if ledger.citizens != sum(g.citizens for g in ledger.by_group.values()):
+        problems.append("its citizens are not the sum of its groups'")
+    for where, table in [("totals", ledger.totals), ("overall", ledger.overall),
+                         ("quantities", ledger.quantities), ("disparity", ledger.disparity),
+                         *((f"by_group.{g}", entry.quantities)
+                           for g, entry in ledger.by_group.items())]:
+        missing = [q for q in names if q not in table]
+        if missing:
+            problems.append(f"{where} lacks {', '.join(missing[:3])}")
+            break
+    else:
+        for q, by_group in ledger.disparity.items():
+            if list(by_group) != groups:
+                problems.append(f"disparity.{q}: groups are not the scenario's")
+                break
+    if problems:
+        raise RunFolderError(f"{path}: corrupt: {problems[0]}")
+
+
 @dataclass(frozen=True)
 class StoredRun:
+    """A run folder read back and checked: its summary, scenarios and the tables asked for."""
+
     path: Path
     summary: dict[str, Any]
     scenario: Scenario
     counterfactual: Scenario | None
     counterfactual_label: str | None
+    ledger: dict[str, Any] | None = None
+    daily: dict[str, np.ndarray] | None = None
+    """Every column of daily.parquet but ``group`` as a (days, groups) array, days 1..T."""
+    histogram: pa.Table | None = None
+    transitions: pa.Table | None = None
+    traces: dict[str, Any] | None = None
 
     @property
     def first_id(self) -> int:
@@ -47,91 +380,52 @@ class StoredRun:
     def paired(self) -> bool:
         return self.counterfactual is not None
 
-    @cached_property
-    def ledger(self) -> dict[str, Any]:
-        return _json(self.path / "ledger.json")
-
-    @cached_property
-    def traces(self) -> dict[str, Any] | None:
-        path = self.path / "traces.json"
-        return _json(path) if path.exists() else None
-
-    @cached_property
-    def daily(self) -> dict[str, np.ndarray]:
-        """Every column of daily.parquet as a (days, groups) array, days 1..T in order."""
-        table = _parquet(self.path / "daily.parquet")
-        days, groups = self.scenario.run.days, self.groups
-        if table.num_rows != days * len(groups):
-            raise RunFolderError(f"{self.path / 'daily.parquet'}: {table.num_rows} rows, "
-                                 f"expected {days} days x {len(groups)} groups")
-        return {name: table.column(name).to_numpy(zero_copy_only=False).reshape(days, -1)
-                for name in table.column_names if name != "group"}
-
-    @cached_property
-    def histogram(self) -> pa.Table:
-        return _parquet(self.path / "score_histogram.parquet")
-
-    @cached_property
-    def transitions(self) -> pa.Table | None:
-        path = self.path / "grade_transitions.parquet"
-        return _parquet(path) if path.exists() else None
+    @property
+    def declared_population(self) -> int:
+        """The scenario file's population, which a run with --population may have sampled."""
+        return int(self.summary.get("declared_population") or self.scenario.population.size)
 
 
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunFolderError(f"{path}: missing (not a complete scsim run folder)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunFolderError(f"{path}: unreadable or corrupt ({exc})") from None
-    if not isinstance(data, dict):
-        raise RunFolderError(f"{path}: corrupt (expected a JSON object)")
-    return data
-
-
-def _parquet(path: Path) -> pa.Table:
-    try:
-        return pq.read_table(path)
-    except FileNotFoundError:
-        raise RunFolderError(f"{path}: missing (not a complete scsim run folder)") from None
-    except (OSError, pa.ArrowException) as exc:
-        raise RunFolderError(f"{path}: unreadable or corrupt ({exc})") from None
-
-
-def _scenario(data: Any, where: str) -> Scenario:
-    if not isinstance(data, dict):
-        raise RunFolderError(f"{where}: missing or not a scenario")
-    try:
-        return validate_scenario(data, where).scenario
-    except ScenarioError as exc:
-        raise RunFolderError("; ".join(exc.lines())) from None
-
-
-def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES) -> StoredRun:
-    """The run's summary and scenarios; every file in ``required`` must exist."""
+def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES,
+             optional: tuple[str, ...] = OPTIONAL_FILES) -> StoredRun:
+    """Read and check the run folder: ``required`` files must exist; ``optional`` ones are
+    read and checked when present; nothing else is read."""
     if not path.is_dir():
         raise RunFolderError(f"{path}: no such run folder")
-    for name in required:
+    for name in ("summary.json", *required):
         if not (path / name).is_file():
             raise RunFolderError(f"{path / name}: missing (not a complete scsim run folder)")
-    summary = _json(path / "summary.json")
-    scenario = _scenario(summary.get("scenario"), f"{path / 'summary.json'}: scenario")
-    pairing = summary.get("counterfactual")
+    where = path / "summary.json"
+    summary = _document(where, StoredSummary)
+    scenario = _scenario(summary.scenario, summary.scenario_sha256, f"{where}: scenario")
+    if (summary.seed, summary.population, summary.days) != (
+            scenario.run.seed, scenario.population.size, scenario.run.days):
+        raise RunFolderError(f"{where}: seed, population or days disagree with the stored "
+                             "scenario (the file was edited)")
     counterfactual = None
-    label = None
-    if pairing is not None:
-        if not isinstance(pairing, dict):
-            raise RunFolderError(f"{path / 'summary.json'}: counterfactual: corrupt")
-        counterfactual = _scenario(pairing.get("scenario"),
-                                   f"{path / 'summary.json'}: counterfactual.scenario")
-        label = str(pairing.get("label"))
-    run = StoredRun(path, summary, scenario, counterfactual, label)
-    if "ledger.json" in required:
-        missing = [k for k in LEDGER_KEYS if k not in run.ledger]
-        if missing:
-            raise RunFolderError(f"{path / 'ledger.json'}: corrupt (no {', '.join(missing)})")
-    if "daily.parquet" in required:
-        run.daily  # noqa: B018 (read now, so that damage is reported before any work)
-    if "score_histogram.parquet" in required:
-        run.histogram  # noqa: B018
-    return run
+    if summary.counterfactual is not None:
+        counterfactual = _scenario(summary.counterfactual.scenario,
+                                   summary.counterfactual.scenario_sha256,
+                                   f"{where}: counterfactual.scenario")
+    paired = counterfactual is not None
+    found = set(required) | {name for name in optional if (path / name).exists()}
+    ledger = daily = histogram = transitions = traces = None
+    if "ledger.json" in found:
+        stored_ledger = _document(path / "ledger.json", StoredLedger)
+        _check_ledger(path / "ledger.json", stored_ledger, scenario, paired)
+        ledger = stored_ledger.model_dump(mode="json")
+    if "daily.parquet" in found:
+        daily = _daily(path / "daily.parquet", scenario, paired)
+        if ledger is not None and [int(x) for x in daily["population"][0]] != [
+                g["citizens"] for g in ledger["by_group"].values()]:
+            raise RunFolderError(f"{path / 'ledger.json'}: citizens per group disagree with "
+                                 "daily.parquet")
+    if "score_histogram.parquet" in found:
+        histogram = _histogram(path / "score_histogram.parquet", scenario)
+    if "grade_transitions.parquet" in found:
+        transitions = _transitions(path / "grade_transitions.parquet", scenario)
+    if "traces.json" in found:
+        traces = _document(path / "traces.json", StoredTraces).model_dump(mode="json")
+    return StoredRun(path, summary.model_dump(mode="json"), scenario, counterfactual,
+                     summary.counterfactual.label if summary.counterfactual else None,
+                     ledger, daily, histogram, transitions, traces)
