@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/scsim run scenarios/demo.toml --out runs/demo --force --report
+	$(BIN)/scsim run scenarios/demo.toml --counterfactual none --out runs/demo --force --report
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests

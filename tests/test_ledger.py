@@ -155,7 +155,7 @@ def test_cli_pairs_with_none_and_writes_the_ledger(tmp_path):
     assert summary["counterfactual"]["label"] == "none"
     assert summary["counterfactual"]["scenario"]["channels"] == {}
     assert "speech_lost" in pq.read_table(out / "daily.parquet").column_names
-    assert "against counterfactual 'none'" in result.output
+    assert "paired with 'none'" in result.output
 
 
 def test_cli_pairs_with_a_scenario_file_of_the_same_world(tmp_path):
@@ -209,3 +209,39 @@ def test_disparity_is_undefined_for_negative_rates():
     assert _ratio(entry(-2.0), entry(4.0), "majority")["ratio"] is None
     assert _ratio(entry(2.0), entry(-4.0), "majority")["status"].startswith("undefined")
     assert _ratio(entry(2.0), entry(4.0), "majority")["ratio"] == 0.5
+
+
+def test_every_figure_says_whether_it_is_a_level_or_a_paired_difference(tmp_path):
+    runner = CliRunner()
+    for extra in ([], ["--counterfactual", "none"]):
+        out = tmp_path / f"run{len(extra)}"
+        result = runner.invoke(app, ["run", str(SCENARIOS / "demo.toml"), "--out", str(out),
+                                     "--population", "2000", "--days", "20", *extra])
+        assert result.exit_code == 0, result.output
+        ledger = json.loads((out / "ledger.json").read_text())
+        measures = {q: meta["measure"] for q, meta in ledger["quantities"].items()}
+        assert set(ledger["measures"]) == set(measures.values())
+        if not extra:
+            assert set(measures.values()) == {"level"}
+            assert "all figures are levels" in result.output
+            continue
+        assert measures["sanctioned"] == "level"
+        assert measures["behaviours_prevented"] == "paired difference"
+        assert measures["speech_lost"] == "paired difference"
+        assert measures["wrongly_sanctioned"] == "paired comparison"
+        assert measures["counterfactual_sanctioned"] == "counterfactual level"
+        text = " ".join(result.output.split())
+        assert "paired differences" in text and "paired comparisons" in text
+
+
+def test_a_sample_of_a_preset_is_also_scaled_to_its_population_at_80_columns(tmp_path):
+    result = CliRunner().invoke(app, ["run", str(SCENARIOS / "national.toml"), "--out",
+                                      str(tmp_path / "run"), "--population", "3000",
+                                      "--days", "30", "--counterfactual", "none"])
+    assert result.exit_code == 0, result.output
+    assert "Scaled to the scenario's 1,409,778,724 citizens" in result.output
+    assert "this run simulated 3,000" in " ".join(result.output.split())
+    assert "e+" not in result.output  # counts and rates are written out, never 1.2e+04
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["declared_population"] == 1_409_778_724 and summary["population"] == 3000

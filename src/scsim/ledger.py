@@ -76,6 +76,34 @@ class Quantity:
     relative: bool = False
     """Measured against the counterfactual when paired (so runs paired with different
     counterfactuals cannot be compared on it)."""
+    of_counterfactual: bool = False
+    """A level of the counterfactual itself, not of the run."""
+
+    def measure(self, paired: bool) -> str:
+        """What a figure of this quantity is: a level or a paired difference (see MEASURES)."""
+        if not paired:
+            return LEVEL
+        if self.of_counterfactual:
+            return COUNTERFACTUAL_LEVEL
+        if self.relative:
+            return PAIRED_DIFFERENCE
+        return PAIRED_COMPARISON if self.needs_counterfactual else LEVEL
+
+
+LEVEL = "level"
+PAIRED_DIFFERENCE = "paired difference"
+PAIRED_COMPARISON = "paired comparison"
+COUNTERFACTUAL_LEVEL = "counterfactual level"
+MEASURES = {
+    LEVEL: "a level: the run's own count",
+    PAIRED_DIFFERENCE: "a paired difference: per citizen, the run minus the counterfactual "
+                       "(or the counterfactual minus the run, for what the system prevents), "
+                       "under common random numbers, summed",
+    PAIRED_COMPARISON: "a paired comparison: citizens (or days) on which the run differs from "
+                       "the same citizen with the same draws but without false records",
+    COUNTERFACTUAL_LEVEL: "a level of the counterfactual, for reference",
+}
+"""What each kind of ledger figure is, in words (written into ledger.json)."""
 
 
 QUANTITIES: tuple[Quantity, ...] = (
@@ -111,7 +139,8 @@ QUANTITIES: tuple[Quantity, ...] = (
              True, "days on the blacklist on which the same citizen without false records is "
              "not listed (appeals and expiry shorten them)"),
     Quantity("counterfactual_sanctioned", Q_COUNTERFACTUAL_SANCTIONED, True, "harm", "citizens",
-             True, "citizens blacklisted at least once in the counterfactual", relative=True),
+             True, "citizens blacklisted at least once in the counterfactual", relative=True,
+             of_counterfactual=True),
 )
 
 
@@ -226,9 +255,11 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
         "quantities": {
             q.name: {"side": q.side, "unit": q.unit, "per_citizen": "0 or 1" if q.binary else
                      "count", "needs_counterfactual": q.needs_counterfactual,
-                     "description": q.description}
+                     "measure": q.measure(paired), "description": q.description}
             for q in QUANTITIES
         },
+        "measures": {m: MEASURES[m] for m in dict.fromkeys(q.measure(paired)
+                                                          for q in QUANTITIES)},
         "note": (
             "quantities compared with the counterfactual are per-citizen differences under "
             "common random numbers" if paired else

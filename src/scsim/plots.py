@@ -41,6 +41,13 @@ plt.rcParams.update({
 })
 
 
+def subplots(*grid: int, figsize: tuple[float, float], **kwargs):
+    """A figure and its axes, like ``plt.subplots`` but not kept by pyplot (library figures
+    are freed when dropped, however many a report draws)."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(*grid, **kwargs)
+
+
 def style(k: int) -> dict:
     """Colour, line style and marker of the k-th series."""
     return {"color": OKABE_ITO[k % len(OKABE_ITO)], "linestyle": LINE_STYLES[k % len(LINE_STYLES)],
@@ -92,8 +99,8 @@ def score_bands(run: StoredRun) -> Figure | None:
     groups = shown_groups(run)
     if not groups or not d["scored"][0].any():
         return None
-    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 4), sharey=True,
-                             layout="constrained", squeeze=False)
+    fig, axes = subplots(1, len(groups), figsize=(4 * len(groups), 4), sharey=True,
+                         squeeze=False)
     for k, (ax, (g, name)) in enumerate(zip(axes[0], groups, strict=True)):
         st = style(k)
         ax.fill_between(days, d["score_p10"][:, g], d["score_p90"][:, g], color=st["color"],
@@ -121,7 +128,7 @@ def _lines_per_group(run: StoredRun, column: str, *, cumulative: bool, ylabel: s
     d = run.daily
     if not d[column].any():
         return None
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    fig, ax = subplots(figsize=(8, 4.5))
     for k, (g, name) in enumerate(shown_groups(run)):
         values = np.cumsum(d[column][:, g]) if cumulative else d[column][:, g]
         ax.plot(_days(run), _per_100k(values, d["population"][:, g]), label=name, **style(k))
@@ -146,8 +153,8 @@ def wrongful_vs_rightful(run: StoredRun) -> Figure | None:
     groups = shown_groups(run)
     if not groups or not d["blacklisted"].any():
         return None
-    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 4), sharey=True,
-                             layout="constrained", squeeze=False)
+    fig, axes = subplots(1, len(groups), figsize=(4 * len(groups), 4), sharey=True,
+                         squeeze=False)
     what = ("blacklisted only because of false records" if run.paired
             else "blacklisted holding a false record")
     for ax, (g, name) in zip(axes[0], groups, strict=True):
@@ -175,7 +182,7 @@ def speech(run: StoredRun) -> Figure | None:
               ("blocked (account suspended)", d["speech_blocked"])]
     if run.paired:
         series.append(("lost against the counterfactual", d["speech_lost"]))
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    fig, ax = subplots(figsize=(8, 4.5))
     for k, (label, values) in enumerate(series):
         ax.plot(days, np.cumsum(values.sum(axis=1)), label=label, **style(k))
     ax.set_xlabel("day of the run")
@@ -202,11 +209,10 @@ def grade_transitions(run: StoredRun) -> Figure | None:
     for a, b, n in zip(table.column("from_grade").to_pylist(), table.column("to_grade").to_pylist(),
                        table.column("citizens").to_pylist(), strict=True):
         matrix[grades.index(a), grades.index(b)] += n
-    fig, ax = plt.subplots(figsize=(1.1 * len(grades) + 3, 1.0 * len(grades) + 2),
-                           layout="constrained")
+    fig, ax = subplots(figsize=(1.1 * len(grades) + 3, 1.0 * len(grades) + 2))
     shown = np.log10(matrix + 1.0)
     np.fill_diagonal(shown, np.nan)  # staying in a grade is not a transition
-    cmap = plt.get_cmap("cividis").with_extremes(bad="#dddddd")
+    cmap = matplotlib.colormaps["cividis"].with_extremes(bad="#dddddd")
     image = ax.imshow(shown, cmap=cmap)
     for i in range(len(grades)):
         for j in range(len(grades)):
@@ -246,9 +252,8 @@ def disparity(ledger: dict) -> Figure | None:
             missing.append(q)
     if not rows:
         return None
-    fig, (rates_ax, ax) = plt.subplots(
-        1, 2, sharey=True, figsize=(13, 0.5 * max(len(rows), 2) * max(len(groups), 1) + 1.5),
-        layout="constrained")
+    fig, (rates_ax, ax) = subplots(
+        1, 2, sharey=True, figsize=(13, 0.5 * max(len(rows), 2) * max(len(groups), 1) + 1.5))
     everyone = [reference, *groups]
     spacing = 0.8 / len(everyone)
     for k, g in enumerate(everyone):
@@ -348,7 +353,7 @@ def save(fig: Figure, stem: Path) -> list[Path]:
 def overlay(runs: list[StoredRun], column: str, *, cumulative: bool, ylabel: str,
             title: str) -> Figure:
     """One line per run: a daily column summed over groups, per 100,000 citizens."""
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    fig, ax = subplots(figsize=(8, 4.5))
     for k, run in enumerate(runs):
         values = run.daily[column].sum(axis=1).astype(float)
         if cumulative:

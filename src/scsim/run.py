@@ -64,6 +64,7 @@ def build_summary(loaded: LoadedScenario, result: SimulationResult, wall_s: floa
         },
         "seed": s.run.seed,
         "population": s.population.size,
+        "declared_population": loaded.declared_population,
         "days": s.run.days,
         "version": __version__,
         "started_at": (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=wall_s)).isoformat(),

@@ -17,12 +17,12 @@ from rich.progress import (
     Task,
     TaskProgressColumn,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
 
+from scsim import numbers
 from scsim.cli.common import (
     AddOption,
     SetOption,
@@ -45,6 +45,7 @@ from scsim.io.run_dir import (
     clean_stale_partials,
     default_run_folder,
 )
+from scsim.ledger import LEVEL, PAIRED_COMPARISON, PAIRED_DIFFERENCE
 
 
 @contextlib.contextmanager
@@ -71,7 +72,8 @@ class RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.fields.get("rate")
-        return Text("-" if not speed else f"{speed:,.3g} citizen-days/s", style="cyan")
+        return Text("-" if not speed else f"{numbers.large(speed)} citizen-days/s",
+                    style="cyan")
 
 
 @app.command()
@@ -138,19 +140,20 @@ def run(
             f"{format_bytes(s.population.size * bytes_per_citizen())} of end state"
         )
     total = s.population.size * s.run.days
-    columns = (
+    if not quiet:
+        console.print(f"simulating {numbers.count(s.population.size)} citizens x "
+                      f"{s.run.days} days" + (f", paired with '{pairing.label}'" if pairing
+                                              else ""))
+    columns = (  # fits 80 columns
         TextColumn("{task.description}", markup=False, style="bold"),
-        BarColumn(),
+        BarColumn(bar_width=16),
         TaskProgressColumn(),
-        TextColumn("{task.fields[citizens]:,} citizens"),
         RateColumn(),
-        TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, disable=quiet) as bar:
-        task = bar.add_task(f"{s.name}: {s.population.size:,} x {s.run.days} days", total=total,
-                            citizens=0, rate=None)
+        task = bar.add_task(s.name[:16], total=total, citizens=0, rate=None)
         started = time.perf_counter()
 
         def advance(done: int) -> None:
@@ -172,7 +175,7 @@ def run(
                               f"written to {out}")
             raise typer.Exit(128 + signum) from None
     if not quiet:
-        _print_summary(result, summary, ledger, out)
+        _print_summary(result, summary, ledger, out, loaded.declared_population)
     if write_report:
         target = _write_report(out, None)
         if not quiet:
@@ -186,7 +189,7 @@ def _rate_cell(entry: dict) -> str:
     if entry["rate_per_100k"] is None:
         return "undefined"
     flag = "*" if entry["status"] != "ok" else ""
-    return f"{entry['value']:,} ({entry['rate_per_100k']:,.4g}){flag}"
+    return f"{numbers.count(entry['value'])} ({numbers.rate(entry['rate_per_100k'])}){flag}"
 
 
 HEADLINE = (
@@ -199,9 +202,15 @@ HEADLINE = (
     ("children_penalised", "school admissions refused"),
     ("false_records", "false records"),
 )
+SECTION_TITLES = {
+    LEVEL: "levels",
+    PAIRED_DIFFERENCE: "paired differences",
+    PAIRED_COMPARISON: "paired comparisons",
+}
 
 
-def _print_summary(result, summary: dict, ledger: dict, out: Path) -> None:
+def _print_summary(result, summary: dict, ledger: dict, out: Path,
+                   declared_population: int) -> None:
     from scsim.results import daily_table
 
     rows = daily_table(result).to_pylist()
@@ -209,34 +218,71 @@ def _print_summary(result, summary: dict, ledger: dict, out: Path) -> None:
     groups = list(ledger["by_group"])
     last = {r["group"]: r for r in rows if r["day"] == last_day}
     paired = ledger["paired"]
-    title = (f"Ledger over {last_day} days against counterfactual '{ledger['counterfactual']}': "
+    title = (f"Ledger over {last_day} days, paired with '{ledger['counterfactual']}': "
              "count (per 100,000 citizens)" if paired else
              f"Ledger over {last_day} days: count (per 100,000 citizens)")
     t = Table(title=title, show_edge=False)
-    t.add_column("")
+    t.add_column("", no_wrap=True)
     for g in groups:
-        t.add_column(g, justify="right")
-    t.add_row("citizens", *(f"{ledger['by_group'][g]['citizens']:,}" for g in groups))
-    t.add_row(f"blacklisted on day {last_day}", *(f"{last[g]['blacklisted']:,}" for g in groups))
-    for quantity, label in HEADLINE:
-        if not paired and ledger["quantities"][quantity]["needs_counterfactual"]:
+        t.add_column(g, justify="right", overflow="fold")
+    t.add_row("citizens", *(numbers.count(ledger["by_group"][g]["citizens"]) for g in groups))
+    t.add_row(f"blacklisted on day {last_day}",
+              *(numbers.count(last[g]["blacklisted"]) for g in groups))
+    shown = [(q, label) for q, label in HEADLINE
+             if paired or not ledger["quantities"][q]["needs_counterfactual"]]
+    for measure, heading in SECTION_TITLES.items():
+        section = [(q, label) for q, label in shown
+                   if ledger["quantities"][q]["measure"] == measure]
+        if not section:
             continue
-        t.add_row(label, *(_rate_cell(ledger["by_group"][g]["quantities"][quantity])
-                           for g in groups))
+        t.add_section()
+        t.add_row(Text(heading, style="italic"), *([""] * len(groups)))
+        for quantity, label in section:
+            t.add_row(label, *(_rate_cell(ledger["by_group"][g]["quantities"][quantity])
+                               for g in groups))
     console.print(t)
-    if not paired:
-        console.print("wrongly blacklisted, speech lost and offences prevented need a "
-                      "counterfactual: add --counterfactual none")
+    if paired:
+        console.print(f"levels: the run's own counts; paired differences: against "
+                      f"'{ledger['counterfactual']}', citizen by citizen, with the same random "
+                      "draws; paired comparisons: against the same citizens without false "
+                      "records")
+    else:
+        console.print("all figures are levels: the run's own counts; wrongly blacklisted, "
+                      "speech lost and offences prevented need a counterfactual: add "
+                      "--counterfactual none")
     if any(ledger["by_group"][g]["small_group"] for g in groups):
         console.print(f"* fewer than {ledger['small_group_threshold']} citizens: unreliable")
+    simulated = result.scenario.population.size
+    if declared_population > simulated:
+        _print_scaled(ledger, shown, simulated, declared_population)
+    rate = summary["citizen_days_per_s"]
     console.print(
-        f"{summary['citizen_days']:,} citizen-days in {summary['wall_time_s']:.2f} s "
-        f"({summary['citizen_days_per_s']:.3g} citizen-days/s simulating, "
+        f"{numbers.count(summary['citizen_days'])} citizen-days in "
+        f"{summary['wall_time_s']:.2f} s ({numbers.large(rate)} citizen-days/s simulating, "
         f"{summary['threads']} threads); peak memory "
         f"{summary['peak_memory_bytes'] / 2**20:,.0f} MiB"
     )
     console.print(f"wrote {out}/: daily.parquet, score_histogram.parquet, "
                   "grade_transitions.parquet, ledger.json, summary.json")
+
+
+def _print_scaled(ledger: dict, shown: list[tuple[str, str]], simulated: int,
+                  declared: int) -> None:
+    """A sample of a larger scenario: its totals scaled to the file's population."""
+    factor = declared / simulated
+    t = Table(title=f"Scaled to the scenario's {numbers.count(declared)} citizens "
+              f"(x{numbers.rate(factor)}; this run simulated {numbers.count(simulated)})",
+              show_edge=False)
+    t.add_column("")
+    t.add_column("simulated", justify="right")
+    t.add_column("scaled", justify="right")
+    for quantity, label in shown:
+        value = ledger["totals"][quantity]
+        if value is not None:
+            t.add_row(label, numbers.count(value), numbers.count(value * factor))
+    console.print(t)
+    console.print("scaled totals assume the sample is representative: rates per 100,000 and "
+                  "their intervals are the sample's", markup=False)
 
 
 @app.command()

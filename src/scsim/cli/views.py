@@ -41,19 +41,15 @@ def plot(
     ] = None,
 ) -> None:
     """Save every figure of a run as PNG (200 dpi) and SVG, for articles and slides."""
-    import matplotlib.pyplot as plt
-
     from scsim.plots import all_figures, left_out, save
 
     stored = _read_run(run_folder)
     target = out or run_folder / "figures"
     with console.status("drawing figures...", spinner="dots"):
         figures = all_figures(stored)
-        written = []
         with _output_place(target) as tmp:
             for name, fig in figures.items():
-                written += save(fig, tmp / name)
-                plt.close(fig)
+                save(fig, tmp / name)
     console.print(f"wrote {len(figures)} figures to {target}, each as PNG and SVG: "
                   + ", ".join(figures))
     for name, why in left_out(figures).items():

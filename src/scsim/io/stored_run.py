@@ -107,6 +107,7 @@ class LedgerQuantity(_Document):
     side: str
     unit: str
     needs_counterfactual: bool
+    measure: str
     description: str
 
 

@@ -7,6 +7,7 @@ with status 2.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import stat
@@ -46,6 +47,12 @@ class LoadedScenario:
     source: str
     sha256: str
     """Hash of the validated scenario's canonical JSON (after overrides)."""
+    declared_size: int | None = None
+    """The file's population.size before overrides (a run with --population samples it)."""
+
+    @property
+    def declared_population(self) -> int:
+        return self.declared_size or self.scenario.population.size
 
 
 MAX_FILE_BYTES = 1 << 20
@@ -169,6 +176,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None,
     """
     source = str(path)
     raw = _read_with_bases(Path(path), source)
+    declared = raw.get("population", {}).get("size") if isinstance(raw.get("population"),
+                                                                    dict) else None
     for changes, may_add in ((additions or {}, True), (overrides or {}, False)):
         for dotted, value in changes.items():
             problem = override_problem(raw, dotted, may_add)
@@ -177,7 +186,10 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None,
             if not _set_dotted(raw, dotted, value):
                 raise ScenarioError(source, [(dotted, "cannot override: a parent of this "
                                                       "field is a value, not a table")])
-    return validate_scenario(raw, source)
+    loaded = validate_scenario(raw, source)
+    if isinstance(declared, int) and not isinstance(declared, bool) and declared > 0:
+        loaded = dataclasses.replace(loaded, declared_size=declared)
+    return loaded
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -219,7 +231,7 @@ def override_problem(raw: dict[str, Any], dotted: str, may_add: bool) -> str | N
         known = list(node) if isinstance(node, dict) else []
         if name not in known and not may_add:
             what = parts[k - 1].removesuffix("s")
-            return (f"unknown {what} {name!r} (known: {', '.join(known) or 'none'}); --set "
+            return (f"unknown {what} {name!r} (known: {known_names(known) or 'none'}); --set "
                     f"changes what exists, --add adds a new {what}")
         node = node.get(name) if isinstance(node, dict) else None
         model = entry
@@ -300,6 +312,13 @@ def _allowed_fields(loc: tuple) -> list[str]:
     return []
 
 
+def known_names(names: list[str], shown: int = 12) -> str:
+    """Names for an error message: all of a short list, the first few of a long one."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + f", ... ({len(names)} in all)"
+
+
 def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     """Problems the schema alone cannot see: names that refer to nothing, rates above 1."""
     groups = [c.name for c in s.population.groups]
@@ -311,12 +330,12 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     def unknown(where: str, names, known: list[str], what: str) -> Iterator[tuple[str, str]]:
         for name in names:
             if name not in known:
-                yield f"{where}.{name}", f"unknown {what} {name!r} (known: {', '.join(known)})"
+                yield f"{where}.{name}", f"unknown {what} {name!r} (known: {known_names(known)})"
 
     for region, shares in s.population.group_shares_by_region.items():
         where = f"population.group_shares_by_region.{region}"
         if region not in regions:
-            yield where, f"unknown region {region!r} (known: {', '.join(regions)})"
+            yield where, f"unknown region {region!r} (known: {known_names(regions)})"
         yield from unknown(where, shares, groups, "group")
         total = sum(shares.values())
         if abs(total - 1.0) > 1e-9:
@@ -325,7 +344,7 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
         for k, target in enumerate(s.calibration.targets):
             if target.group is not None and target.group not in groups:
                 yield (f"calibration.targets[{k}].group",
-                       f"unknown group {target.group!r} (known: {', '.join(groups)})")
+                       f"unknown group {target.group!r} (known: {known_names(groups)})")
     for b, spec in s.behaviours.items():
         where = f"behaviours.{b}"
         yield from unknown(f"{where}.multiplier_by_group", spec.multiplier_by_group, groups,
@@ -365,7 +384,7 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
         for i, b in enumerate(channel.records):
             if b not in s.behaviours:
                 yield f"{where}.records[{i}]", (
-                    f"unknown behaviour {b!r} (known: {', '.join(behaviours)})"
+                    f"unknown behaviour {b!r} (known: {known_names(behaviours)})"
                 )
             elif b in watched_by:
                 yield f"{where}.records[{i}]", (
@@ -382,7 +401,7 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
         if fa is not None:
             if fa.behaviour not in s.behaviours:
                 yield f"{where}.false_attribution.behaviour", (
-                    f"unknown behaviour {fa.behaviour!r} (known: {', '.join(behaviours)})"
+                    f"unknown behaviour {fa.behaviour!r} (known: {known_names(behaviours)})"
                 )
             yield from unknown(f"{where}.false_attribution.rate_by_group", fa.rate_by_group,
                                groups, "group")
@@ -409,13 +428,13 @@ def _mechanism_problems(s: Scenario, behaviours: list[str]) -> Iterator[tuple[st
     for k, b in enumerate(scheme.blacklist_behaviours):
         if b not in s.behaviours:
             yield f"scheme.blacklist_behaviours[{k}]", (
-                f"unknown behaviour {b!r} (known: {', '.join(behaviours)})"
+                f"unknown behaviour {b!r} (known: {known_names(behaviours)})"
             )
     if scheme.credit_repair is not None:
         for k, b in enumerate(scheme.credit_repair.behaviours):
             if b not in s.behaviours:
                 yield f"scheme.credit_repair.behaviours[{k}]", (
-                    f"unknown behaviour {b!r} (known: {', '.join(behaviours)})"
+                    f"unknown behaviour {b!r} (known: {known_names(behaviours)})"
                 )
     grades = [g.name for g in scheme.grades]
     if measures.deposit_waiver is not None:
