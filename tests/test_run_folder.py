@@ -152,5 +152,5 @@ def test_version_and_validate():
     assert version.exit_code == 0 and __version__ in version.output
     described = runner.invoke(app, ["validate", str(R0)])
     assert described.exit_code == 0
-    assert "1,000,000 citizens for 365 days" in described.output
+    assert "1,000,000 synthetic citizens over 365 days" in described.output
     assert "3 bytes per citizen" in described.output

@@ -86,7 +86,8 @@ def test_speech_shows_lost_speech_only_when_paired(runs):
     paired = plots.speech(demo)
     labels = [line.get_label() for line in paired.axes[0].lines]
     assert labels[-1] == "lost against the counterfactual" and len(labels) == 4
-    assert paired.axes[0].lines[0].get_ydata()[-1] == demo.daily["speech_events"].sum()
+    per_100k = demo.daily["speech_events"].sum() / demo.daily["population"][0].sum() * 100_000
+    assert paired.axes[0].lines[0].get_ydata()[-1] == pytest.approx(per_100k, rel=1e-12)
     assert len(plots.speech(r0).axes[0].lines) == 3
     plt.close("all")
 

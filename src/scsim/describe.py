@@ -1,11 +1,22 @@
-"""Say in words and tables what a scenario describes (``scsim validate``)."""
+"""A scenario in words and tables, for the terminal (``scsim validate``) and for reports.
+
+``describe`` turns a scenario into plain data (sentences and a behaviour
+table); ``print_description`` lays it out for an 80-column terminal and
+``description_html`` as prose and a table for a page, so both say the same.
+Small daily probabilities are given per million citizen-days, which reads
+better than e-notation.
+"""
 
 from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from scsim import numbers
 from scsim.engine.memory import (
     CITIZEN_COLUMNS,
     DERIVED_TRAITS,
@@ -14,131 +25,220 @@ from scsim.engine.memory import (
     format_bytes,
 )
 from scsim.scenario.load import LoadedScenario
+from scsim.scenario.model import Scenario
+
+WIDE_TABLE = 120
+"""Terminal width from which the behaviours are a table rather than paragraphs."""
+MAX_LISTED = 8
+"""Categories named in full; longer lists are cut with a count."""
 
 
-def _shares(categories) -> str:
-    return ", ".join(f"{c.name} {c.share:.4g}" for c in categories)
+@dataclass
+class Description:
+    title: str
+    summary: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    """(topic, sentence): population, scheme, measures, safeguards, deterrence, ..."""
+    behaviours: list[dict[str, str]] = field(default_factory=list)
+    """One row per behaviour, keyed by BEHAVIOUR_COLUMNS."""
+    world_facts: int = 0
+    """How many of ``facts`` describe the world (the population); the rest, the system."""
 
 
-def _overrides(base: float, by: dict[str, float], label: str = "") -> str:
-    text = f"{base:.4g}"
+BEHAVIOUR_COLUMNS = ("behaviour", "kind", "per million a day", "multipliers", "recorded by",
+                     "recorded with probability", "points", "when recorded")
+
+
+def per_million(p: float) -> str:
+    """A daily probability as events per million citizen-days."""
+    return numbers.rate(p * 1e6)
+
+
+def _share(x: float) -> str:
+    return f"{x:.1%}" if x >= 0.001 or x == 0 else f"{x:.2%}"
+
+
+def _categories(categories) -> str:
+    listed = [f"{c.name} {_share(c.share)}" for c in categories[:MAX_LISTED]]
+    more = len(categories) - MAX_LISTED
+    return ", ".join(listed) + (f" and {more} more" if more > 0 else "")
+
+
+def _overrides(base: float, by: dict[str, float]) -> str:
+    text = f"{base:.3g}"
     if by:
-        text += " (" + ", ".join(f"{k}{label} {v:.4g}" for k, v in by.items()) + ")"
+        items = list(by.items())
+        text += " (" + ", ".join(f"{k} {v:.3g}" for k, v in items[:MAX_LISTED])
+        text += f" and {len(items) - MAX_LISTED} more)" if len(items) > MAX_LISTED else ")"
     return text
 
 
-def describe_scenario(loaded: LoadedScenario, console: Console) -> None:
-    s = loaded.scenario
+def describe(s: Scenario) -> Description:
+    """The scenario as sentences and a behaviour table."""
     pop = s.population
-    console.print(Text.assemble((s.name, "bold"), f": {s.description}" if s.description else ""))
-    console.print(f"file {loaded.source}, sha256 {loaded.sha256[:16]}..., format {s.format}")
-    console.print(f"{pop.size:,} citizens for {s.run.days} days, seed {s.run.seed}")
-    console.print(f"groups: {_shares(pop.groups)}")
-    console.print(f"income levels: {_shares(pop.income_levels)}")
-    regions = pop.regions if len(pop.regions) <= 8 else [*pop.regions[:6]]
-    more = "" if len(pop.regions) <= 8 else f", ... ({len(pop.regions)} regions)"
-    console.print(f"regions: {_shares(regions)}{more}")
-    for region, shares in pop.group_shares_by_region.items():
-        console.print(f"groups in {region}: " + ", ".join(f"{g} {v:.4g}"
-                                                           for g, v in shares.items()))
+    d = Description(s.name, s.description)
+    d.facts.append(("population", f"{numbers.count(pop.size)} synthetic citizens over "
+                                  f"{s.run.days:,} days, seed {s.run.seed}"))
+    d.facts.append(("groups", _categories(pop.groups)
+                    + f"; the first, {pop.groups[0].name}, is the reference for disparity"))
+    d.facts.append(("income levels", _categories(pop.income_levels)
+                    + ("; daily income " + ", ".join(f"{c.name} {c.daily_income:,} yuan"
+                                                     for c in pop.income_levels[:MAX_LISTED])
+                       if any(c.daily_income for c in pop.income_levels) else "")))
+    d.facts.append(("regions", _categories(pop.regions)))
+    for region, shares in list(pop.group_shares_by_region.items())[:MAX_LISTED]:
+        d.facts.append((f"groups in {region}",
+                        ", ".join(f"{g} {_share(v)}" for g, v in shares.items())))
     if len(pop.propensity_levels) > 1:
-        console.print(f"personal propensities: {_shares(pop.propensity_levels)}")
+        d.facts.append(("personal propensities", _categories(pop.propensity_levels)))
     if pop.households is not None:
         h = pop.households
-        kinds = ", ".join(f"{t.adults}a{f'+{t.elders}e' if t.elders else ''}"
-                          f"{f'+{t.children}c' if t.children else ''} {t.share:.3g}"
-                          for t in h.types)
-        console.print(f"households (adults+elders+children, share): {kinds}; neighbourhoods of "
-                      f"{h.neighbourhood_size}, {h.contacts_per_citizen:g} contacts per citizen")
+        kinds = ", ".join(
+            f"{t.adults} adult{'s' if t.adults > 1 else ''}"
+            + (f" + {t.elders} elder{'s' if t.elders > 1 else ''}" if t.elders else "")
+            + (f" + {t.children} child{'ren' if t.children > 1 else ''}" if t.children else "")
+            + f" ({_share(t.share)})" for t in h.types[:MAX_LISTED])
+        d.facts.append(("households", f"{kinds}; neighbourhoods of {h.neighbourhood_size} "
+                                      f"citizens, {h.contacts_per_citizen:g} contacts each"))
 
+    d.world_facts = len(d.facts)
     channel_of = {b: (name, ch) for name, ch in s.channels.items() for b in ch.records}
-    table = Table(title="Behaviours", show_edge=False)
-    for col in ("behaviour", "kind", "daily rate", "multipliers", "channel",
-                "coverage x detection", "points", "rate factor when recorded"):
-        table.add_column(col)
     for name, b in s.behaviours.items():
         multipliers = ", ".join(
             f"{k} x{v:g}"
-            for d in (b.multiplier_by_group, b.multiplier_by_income, b.multiplier_by_region,
-                      b.multiplier_by_propensity, b.multiplier_by_age)
-            for k, v in d.items()
-        )
-        ch_name, ch = channel_of.get(name, ("-", None))
-        recording = "never recorded" if ch is None else (
-            f"{_overrides(ch.coverage, ch.coverage_by_region)} x "
-            f"{_overrides(ch.detection, ch.detection_by_group)}"
-        )
+            for by in (b.multiplier_by_group, b.multiplier_by_income, b.multiplier_by_region,
+                       b.multiplier_by_propensity, b.multiplier_by_age)
+            for k, v in by.items())
+        ch_name, ch = channel_of.get(name, ("never recorded", None))
+        recording = "-" if ch is None else (
+            f"coverage {_overrides(ch.coverage, ch.coverage_by_region)} x detection "
+            f"{_overrides(ch.detection, ch.detection_by_group)}")
         factor = s.adaptation.rate_factor_when_recorded.get(name)
-        table.add_row(name, b.kind, f"{b.daily_rate:.4g}", multipliers or "-", ch_name,
-                      recording, str(s.scheme.points.get(name, 0)),
-                      "-" if factor is None else f"{factor:g}")
-    console.print(table)
+        d.behaviours.append({
+            "behaviour": name, "kind": b.kind.replace("_", " "),
+            "per million a day": per_million(b.daily_rate),
+            "multipliers": multipliers or "-", "recorded by": ch_name,
+            "recorded with probability": recording,
+            "points": f"{s.scheme.points.get(name, 0):+d}" if name in s.scheme.points else "0",
+            "when recorded": "-" if factor is None else f"rate x{factor:g}",
+        })
     for name, ch in s.channels.items():
         fa = ch.false_attribution
         if fa is not None:
-            console.print(
-                f"false attribution by {name}: a false {fa.behaviour} record with daily "
-                f"probability {_overrides(fa.daily_rate, fa.rate_by_group)}"
-            )
+            groups = (" (" + ", ".join(f"{g} {per_million(r)}" for g, r in
+                                       fa.rate_by_group.items()) + ")"
+                      if fa.rate_by_group else "")
+            d.facts.append((f"false records by {name}",
+                            f"a false {fa.behaviour} record {per_million(fa.daily_rate)} "
+                            f"times per million citizen-days{groups}; the citizen did nothing"))
+
     sc = s.scheme
-    console.print(
-        f"scheme: start {sc.start_score}, clipped to [{sc.min_score}, {sc.max_score}]"
-        + (f", blacklisted below {sc.blacklist_below}" if sc.blacklist_below is not None
-           else "" if sc.blacklist_behaviours else ", no blacklist")
-        + (", grades " + ", ".join(f"{g.name} >= {g.min_score}" for g in sc.grades)
-           if sc.grades else "")
-    )
+    listing = []
+    if sc.blacklist_below is not None:
+        listing.append(f"below {sc.blacklist_below}")
+    if sc.blacklist_behaviours:
+        listing.append("while holding a record of " + ", ".join(sc.blacklist_behaviours))
+    d.facts.append(("scheme", f"scores start at {sc.start_score} and stay within "
+                              f"[{sc.min_score}, {sc.max_score}]; "
+                    + ("blacklisted " + " or ".join(listing) if listing else "no blacklist")
+                    + ("; grades " + ", ".join(f"{g.name.upper()} from {g.min_score}"
+                                              for g in sc.grades) if sc.grades else "")))
     safeguards = [
-        f"listed while holding a record of {', '.join(sc.blacklist_behaviours)}"
-        if sc.blacklist_behaviours else "",
-        f"records expire after {sc.retention_days} days" if sc.retention_days else "",
-        (f"appeals: {sc.appeals.contest_share:g} of false records contested, "
-         f"{sc.appeals.success_rate:g} succeed after {sc.appeals.delay_days} days")
+        f"records expire after {sc.retention_days:,} days" if sc.retention_days else "",
+        (f"appeals: {sc.appeals.contest_share:.0%} of false records contested, "
+         f"{sc.appeals.success_rate:.0%} succeed after {sc.appeals.delay_days} days")
         if sc.appeals else "",
-        (f"credit repair: {sc.credit_repair.share:g} of records repaired after "
+        (f"credit repair: {sc.credit_repair.share:.0%} of records repaired after "
          f"{sc.credit_repair.delay_days} days") if sc.credit_repair else "",
-        (f"human review catches {sc.human_review.false_record_catch:g} of false records")
+        (f"human review catches {sc.human_review.false_record_catch:.0%} of false records")
         if sc.human_review else "",
     ]
-    for line in filter(None, safeguards):
-        console.print(f"scheme: {line}")
+    d.facts.append(("safeguards", "; ".join(filter(None, safeguards)) or "none"))
     m = s.measures
-    for line in filter(None, [
-        f"speech suspension: {m.speech_suspension.days} days on {m.speech_suspension.trigger}"
-        if m.speech_suspension else "",
-        f"employment penalty: paid {m.employment_penalty.levels_down} income level(s) lower "
-        "while blacklisted" if m.employment_penalty else "",
-        f"school admission: {m.school_admission.applying_share:g} of children apply on day "
-        f"{m.school_admission.day_of_year}; refused if a parent is blacklisted"
+    measures = [
+        (f"travel ban: a trip attempted {per_million(m.travel_ban.daily_trip_rate)} times per "
+         "million citizen-days is refused to the blacklisted") if m.travel_ban else "",
+        (f"account suspended for {m.speech_suspension.days} days on each "
+         + ("recorded post" if m.speech_suspension.trigger == "recorded_speech"
+            else "listing, and while listed")) if m.speech_suspension else "",
+        (f"blacklisted citizens are paid {m.employment_penalty.levels_down} income level(s) "
+         "lower") if m.employment_penalty else "",
+        (f"{m.school_admission.applying_share:.0%} of children apply for a school place on day "
+         f"{m.school_admission.day_of_year} of each year; refused if a parent is blacklisted")
         if m.school_admission else "",
-        f"deposit waiver for grades {', '.join(m.deposit_waiver.grades)}"
+        ("no deposit for grades " + ", ".join(g.upper() for g in m.deposit_waiver.grades))
         if m.deposit_waiver else "",
-    ]):
-        console.print(line)
+    ]
+    d.facts.append(("sanctions and rewards", "; ".join(filter(None, measures)) or "none"))
     if s.deterrence is not None:
-        d = s.deterrence
-        console.print(
-            f"deterrence: risk jumps own record {d.own_record:g}, own sanction "
-            f"{d.own_sanction:g}, household {d.household_sanction:g}, contact "
-            f"{d.contact_sanction:g}; decays over {d.decay_days:g} days; sensitivity offences "
-            f"{d.offence_sensitivity:g}, speech {d.speech_sensitivity:g}"
-        )
+        t = s.deterrence
+        d.facts.append(("deterrence", (
+            f"perceived risk jumps by {t.own_record:g} on one's own record, {t.own_sanction:g} "
+            f"on one's listing, {t.household_sanction:g} on a household member's, "
+            f"{t.contact_sanction:g} on a contact's, and decays over {t.decay_days:g} days; "
+            f"it deters offences (sensitivity {t.offence_sensitivity:g}) and chills speech "
+            f"({t.speech_sensitivity:g})")))
+    else:
+        d.facts.append(("deterrence", "none: nobody changes behaviour for fear of the system "
+                                      "(beyond the adaptation in the table)"))
     if s.calibration is not None:
         for target in s.calibration.targets:
-            console.print(f"calibration target: {target.metric}"
-                          f"{f' ({target.group})' if target.group else ''} = "
-                          f"{target.published:,.4g} ({target.source})")
-    ban = s.measures.travel_ban
-    console.print(
-        f"travel ban: trips attempted with daily probability {ban.daily_trip_rate:g}, "
-        f"denied to the {ban.applies_to}" if ban else "travel ban: none"
-    )
+            d.facts.append((f"calibration target {target.metric}"
+                            + (f" ({target.group})" if target.group else ""),
+                            f"{numbers.rate(target.published)} ({target.source})"))
+    return d
+
+
+def print_description(loaded: LoadedScenario, console: Console) -> None:
+    """``scsim validate``: the description, the file's hash and the memory plan."""
+    d = describe(loaded.scenario)
+    console.print(Text.assemble((d.title, "bold"), f": {d.summary}" if d.summary else ""))
+    console.print(f"file {loaded.source}, sha256 {loaded.sha256[:16]}...")
+    for topic, sentence in d.facts[: d.world_facts]:
+        console.print(Text.assemble((f"{topic}: ", "bold"), sentence))
+    if console.width >= WIDE_TABLE:
+        table = Table(title="Behaviours", show_edge=False, show_lines=True)
+        for column in BEHAVIOUR_COLUMNS:
+            table.add_column(column, overflow="fold")
+        for row in d.behaviours:
+            table.add_row(*(row[c] for c in BEHAVIOUR_COLUMNS))
+        console.print(table)
+    else:  # a narrow terminal: one paragraph per behaviour reads better than 8 columns
+        console.print(Text("behaviours", style="bold"))
+        for row in d.behaviours:
+            console.print(Text.assemble(
+                "  ", (row["behaviour"], "bold"),
+                f" ({row['kind']}): {row['per million a day']} per million a day",
+                f", multipliers {row['multipliers']}" if row['multipliers'] != '-' else "",
+                f"; recorded by {row['recorded by']}"
+                + (f", {row['recorded with probability']}"
+                   if row["recorded with probability"] != "-" else ""),
+                f"; points {row['points']}",
+                f"; when recorded {row['when recorded']}" if row["when recorded"] != "-"
+                else ""))
+    for topic, sentence in d.facts[d.world_facts:]:
+        console.print(Text.assemble((f"{topic}: ", "bold"), sentence))
     import numba
 
+    s = loaded.scenario
     estimate = estimate_memory(s, numba.get_num_threads())
-    columns = ", ".join(f"{n} ({d.itemsize} B: {why})" for n, d, why in CITIZEN_COLUMNS)
+    columns = ", ".join(f"{n} ({dt.itemsize} B: {why})" for n, dt, why in CITIZEN_COLUMNS)
     console.print(
         f"memory: about {format_bytes(estimate.total)} "
         f"({bytes_per_citizen()} bytes per citizen: {columns}; "
         f"{DERIVED_TRAITS[0]}; tallies {format_bytes(estimate.tally_bytes)})"
     )
+
+
+def description_html(s: Scenario) -> str:
+    """The description as prose and a table (HTML, every text escaped)."""
+    d = describe(s)
+    esc = html.escape
+    facts = "".join(f"<li><b>{esc(topic)}</b>: {esc(sentence)}</li>" for topic, sentence
+                    in d.facts)
+    head = "".join(f"<th>{esc(c)}</th>" for c in BEHAVIOUR_COLUMNS)
+    rows = "".join("<tr>" + "".join(f"<td>{esc(row[c])}</td>" for c in BEHAVIOUR_COLUMNS)
+                   + "</tr>" for row in d.behaviours)
+    return (f"<p>{esc(d.summary)}</p><ul class='facts'>{facts}</ul>"
+            f"<div class='wide'><table class='behaviours'><caption>Behaviours, how they are "
+            f"recorded and scored</caption><tr>{head}</tr>{rows}</table></div>")

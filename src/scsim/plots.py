@@ -97,8 +97,11 @@ def score_bands(run: StoredRun) -> Figure | None:
     d = run.daily
     days = _days(run)
     groups = shown_groups(run)
-    if not groups or not d["scored"][0].any():
-        return None
+    start = run.scenario.scheme.start_score
+    moved = (d["score_p10"] != start) | (d["score_p90"] != start) | (
+        np.nan_to_num(d["mean_score"], nan=start) != start)
+    if not groups or not moved.any():
+        return None  # nobody scored, or no score ever moved
     fig, axes = subplots(1, len(groups), figsize=(4 * len(groups), 4), sharey=True,
                          squeeze=False)
     for k, (ax, (g, name)) in enumerate(zip(axes[0], groups, strict=True)):
@@ -173,7 +176,8 @@ def wrongful_vs_rightful(run: StoredRun) -> Figure | None:
 
 
 def speech(run: StoredRun) -> Figure | None:
-    """Speech over the run, cumulative: committed, recorded, blocked and (paired) lost."""
+    """Speech over the run, cumulative, per 100,000 citizens: committed, recorded, blocked and
+    (paired) lost."""
     d = run.daily
     days = _days(run)
     if not d["speech_events"].any() and not (run.paired and d["speech_lost"].any()):
@@ -183,10 +187,12 @@ def speech(run: StoredRun) -> Figure | None:
     if run.paired:
         series.append(("lost against the counterfactual", d["speech_lost"]))
     fig, ax = subplots(figsize=(8, 4.5))
+    population = d["population"].sum(axis=1)
     for k, (label, values) in enumerate(series):
-        ax.plot(days, np.cumsum(values.sum(axis=1)), label=label, **style(k))
+        ax.plot(days, _per_100k(np.cumsum(values.sum(axis=1)), population), label=label,
+                **style(k))
     ax.set_xlabel("day of the run")
-    ax.set_ylabel("posts since day 1 (all groups)")
+    ax.set_ylabel("posts since day 1 per 100,000 citizens")
     ax.set_title("Speech: committed, recorded, blocked" + (", lost" if run.paired else ""))
     ax.legend(loc="best")
     return fig
@@ -318,8 +324,29 @@ FIGURES = {
 """Figures drawn from a run; ``disparity`` is drawn from its ledger."""
 
 
+def caption(name: str, run: StoredRun) -> str:
+    """A figure's caption: what it shows, and whether its numbers are levels or differences."""
+    first = {**FIGURES, "disparity": disparity}[name].__doc__.strip().split("\n\n")[0]
+    what = " ".join(first.split())
+    pairing = f"'{run.counterfactual_label}'" if run.paired else ""
+    measure = {
+        "wrongful_vs_rightful": (
+            "Levels in the run; the wrongful part is a paired comparison: citizens blacklisted "
+            "who, with the same draws but without false records, would not be." if run.paired
+            else "Levels in the run. Holding a false record does not mean being listed because "
+            "of it: pair the run (--counterfactual none) to count the wrongly blacklisted."),
+        "speech": (f"Levels in the run, except 'lost', a paired difference against {pairing}."
+                   if run.paired else "Levels in the run."),
+        "disparity": ("Rates and ratios from the ledger: levels, paired differences and paired "
+                      "comparisons as the group table labels them." if run.paired else
+                      "Rates and ratios from the ledger: levels."),
+    }.get(name, "Levels in the run" + (f" (not differences against {pairing})." if run.paired
+                                       else "."))
+    return f"{what} {measure}"
+
+
 NOT_DRAWN = {
-    "score_bands": "no group has scored citizens",
+    "score_bands": "no score moved from the start score",
     "blacklisted": "nobody was blacklisted",
     "wrongful_vs_rightful": "nobody was blacklisted",
     "speech": "no speech was committed",

@@ -15,12 +15,11 @@ import io
 from collections.abc import Iterable
 
 from matplotlib.figure import Figure
-from rich.console import Console
 
-from scsim.describe import describe_scenario
+from scsim import numbers
+from scsim.describe import description_html
 from scsim.io.stored_run import StoredRun
 from scsim.ledger import QUANTITIES
-from scsim.scenario.load import LoadedScenario
 
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2rem auto;
@@ -31,13 +30,20 @@ table { border-collapse: collapse; margin: 0.8rem 0; }
 th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #e3e3e3; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .side { display: flex; gap: 2rem; flex-wrap: wrap; }
-.side > div { flex: 1 1 28rem; }
+.side > div { flex: 1 1 32rem; }
+.side table { width: 100%; }
 .benefit h3 { color: #006b4f; } .harm h3 { color: #a13c00; }
 .note { color: #555; font-size: 0.92rem; }
 pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.82rem; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; }
 figcaption { color: #444; font-size: 0.92rem; }
 .flag { color: #a13c00; }
+.measure { color: #555; font-size: 0.85rem; white-space: nowrap; }
+.wide { overflow-x: auto; }
+table.behaviours td, table.behaviours th { text-align: left; vertical-align: top;
+  font-size: 0.9rem; overflow-wrap: break-word; }
+table.behaviours caption { text-align: left; font-weight: bold; padding: 0.3rem 0; }
+ul.facts li { margin: 0.2rem 0; }
 """
 
 
@@ -68,7 +74,7 @@ ABSENT = {"value": None, "rate_per_100k": None, "ci95_per_100k": None,
 
 def _fmt(x: float) -> str:
     """Readable without exponents: thousands separators, 3 significant digits below 100."""
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+    return numbers.rate(x)
 
 
 def _rate(entry: dict) -> str:
@@ -80,9 +86,17 @@ def _rate(entry: dict) -> str:
     return f"{_fmt(entry['rate_per_100k'])}{interval}{flag}"
 
 
-def headline_html(ledger: dict) -> str:
-    """Benefit and harm side by side: totals and rates per 100,000 over all citizens."""
+def _measure(ledger: dict, quantity: str) -> str:
+    return ledger["quantities"].get(quantity, {}).get("measure", "level")
+
+
+def headline_html(ledger: dict, simulated: int | None = None, declared: int | None = None
+                  ) -> str:
+    """Benefit and harm side by side: totals and rates per 100,000 over all citizens, each
+    labelled a level or a paired difference; with a sample of a larger scenario, also the
+    totals scaled to the scenario's population."""
     overall = ledger["overall"]
+    factor = declared / simulated if simulated and declared and declared > simulated else None
 
     def rows(side: str) -> str:
         out = []
@@ -93,48 +107,81 @@ def headline_html(ledger: dict) -> str:
             total = (f'<span class="total">{_number(entry["value"])}</span>'
                      if entry["value"] is not None else
                      '<span class="total note">not measured</span>')
+            scaled = ""
+            if factor is not None:
+                scaled = ("<td class='scaled'>" + (numbers.count(entry["value"] * factor)
+                                                   if entry["value"] is not None else "")
+                          + "</td>")
             out.append(
                 f'<tr data-quantity="{q.name}"><td title="{_esc(q.description)}">'
                 f'{_esc(q.name.replace("_", " "))} <span class="note">({_esc(q.unit)})</span>'
-                f"</td><td>{total}</td><td>{_rate(entry)}</td></tr>"
+                f'<br><span class="measure">{_esc(_measure(ledger, q.name))}</span>'
+                f"</td><td>{total}</td>{scaled}<td>{_rate(entry)}</td></tr>"
             )
         return "\n".join(out)
 
-    header = "<tr><th></th><th>total</th><th>per 100,000 [95% interval]</th></tr>"
-    note = ("Against the counterfactual " + _esc(ledger["counterfactual"]) +
-            ": exact per-citizen differences (common random numbers)."
-            if ledger["paired"] else
-            "Unpaired run: quantities that need a counterfactual are not measured "
-            "(run with --counterfactual none).")
+    scaled_head = (f"<th>scaled to {numbers.count(declared)}</th>" if factor is not None
+                   else "")
+    header = (f"<tr><th></th><th>total</th>{scaled_head}"
+              "<th>per 100,000 [95% interval]</th></tr>")
+    if ledger["paired"]:
+        note = ("Paired with the counterfactual <b>" + _esc(ledger["counterfactual"])
+                + "</b>. Each figure is a <i>level</i> (the run's own count), a <i>paired "
+                "difference</i> (per citizen, against the counterfactual, with the same random "
+                "draws: exact, not a difference of noisy totals) or a <i>paired comparison</i> "
+                "(against the same citizen without false records).")
+    else:
+        note = ("Unpaired run: every figure is a <i>level</i> (the run's own count); "
+                "quantities that need a counterfactual are not measured "
+                "(run with --counterfactual none).")
+    if factor is not None:
+        note += (f" This run simulated {numbers.count(simulated)} of the scenario's "
+                 f"{numbers.count(declared)} citizens; the scaled column multiplies its totals "
+                 f"by {numbers.rate(factor)}, assuming the sample is representative.")
     return f"""<div class="side" id="headline">
 <div class="benefit"><h3>Claimed benefit</h3><table>{header}{rows("benefit")}</table></div>
 <div class="harm"><h3>Harm</h3><table>{header}{rows("harm")}</table></div>
 </div><p class="note">{note} Hover a quantity for its definition.</p>"""
 
 
+MAX_GROUP_COLUMNS = 6
+"""With more groups than this, the group table has a row per group instead of a column."""
+
+
+def _group_cell(ledger: dict, g: str, quantity: str) -> str:
+    entry = ledger["by_group"][g]["quantities"].get(quantity, ABSENT)
+    ratio = ledger["disparity"].get(quantity, {}).get(g, {}).get("ratio")
+    shown = _rate(entry)
+    if g != ledger["reference_group"] and ratio is not None:
+        shown += (f'<br><span class="note">x{ratio:.3g} of '
+                  f'{_esc(ledger["reference_group"])}</span>')
+    return f"<td>{shown}</td>"
+
+
 def groups_html(ledger: dict) -> str:
     """Rates per group with intervals, and each group's ratio to the reference group."""
     groups = list(ledger["by_group"])
-    reference = ledger["reference_group"]
-    head = "".join(f"<th>{_esc(g)}<br><span class='note'>"
-                   f"{ledger['by_group'][g]['citizens']:,} citizens</span></th>" for g in groups)
-    body = []
-    for q in QUANTITIES:
-        cells = []
-        for g in groups:
-            entry = ledger["by_group"][g]["quantities"].get(q.name, ABSENT)
-            ratio = ledger["disparity"].get(q.name, {}).get(g, {}).get("ratio")
-            shown = _rate(entry)
-            if g != reference and ratio is not None:
-                shown += f'<br><span class="note">x{ratio:.3g} of {_esc(reference)}</span>'
-            cells.append(f"<td>{shown}</td>")
-        body.append(f'<tr data-quantity="{q.name}"><td>{_esc(q.name.replace("_", " "))}</td>'
-                    + "".join(cells) + "</tr>")
-    return (f"<table id='group-table'><tr><th>per 100,000 [95% interval]</th>{head}</tr>"
-            + "\n".join(body) + "</table>"
-            + "<p class='note'>* fewer than "
+    note = ("<p class='note'>* fewer than "
             f"{ledger['small_group_threshold']} citizens: unreliable. n/a: undefined or not "
             "measured (see ledger.json for why); never shown as 0.</p>")
+    if len(groups) > MAX_GROUP_COLUMNS:
+        head = "".join(f"<th>{_esc(q.name.replace('_', ' '))}<br><span class='measure'>"
+                       f"{_esc(_measure(ledger, q.name))}</span></th>" for q in QUANTITIES)
+        body = "\n".join(
+            f"<tr data-group='{_esc(g)}'><td>{_esc(g)}<br><span class='note'>"
+            f"{ledger['by_group'][g]['citizens']:,} citizens</span></td>"
+            + "".join(_group_cell(ledger, g, q.name) for q in QUANTITIES) + "</tr>"
+            for g in groups)
+        return (f"<div class='wide'><table id='group-table'><tr><th>per 100,000 [95% "
+                f"interval]</th>{head}</tr>{body}</table></div>{note}")
+    head = "".join(f"<th>{_esc(g)}<br><span class='note'>"
+                   f"{ledger['by_group'][g]['citizens']:,} citizens</span></th>" for g in groups)
+    body = [f'<tr data-quantity="{q.name}"><td>{_esc(q.name.replace("_", " "))}<br>'
+            f'<span class="measure">{_esc(_measure(ledger, q.name))}</span></td>'
+            + "".join(_group_cell(ledger, g, q.name) for g in groups) + "</tr>"
+            for q in QUANTITIES]
+    return (f"<div class='wide'><table id='group-table'><tr><th>per 100,000 [95% interval]"
+            f"</th>{head}</tr>" + "\n".join(body) + f"</table></div>{note}")
 
 
 def stories_html(traces: dict | None) -> str:
@@ -153,16 +200,6 @@ def stories_html(traces: dict | None) -> str:
             + f"<p>{_esc(story['outcome'])}</p>"
         )
     return "\n".join(parts)
-
-
-def scenario_text(run: StoredRun) -> str:
-    """The scenario in words, as ``scsim validate`` prints it."""
-    console = Console(record=True, width=150, file=io.StringIO(), color_system=None,
-                      markup=False)
-    loaded = LoadedScenario(run.scenario, str(run.summary.get("scenario_file", "")),
-                            str(run.summary.get("scenario_sha256", "")))
-    describe_scenario(loaded, console)
-    return console.export_text()
 
 
 def provenance_html(run: StoredRun) -> str:
@@ -212,12 +249,10 @@ never concerns a real person. Generated {generated} by scsim from stored results
 
 def run_report(run: StoredRun) -> str:
     """The HTML report of one run."""
-    from scsim.plots import all_figures, left_out
+    from scsim.plots import all_figures, caption, left_out
 
     figures = all_figures(run)
-    captions = {name: (draw.__doc__ or name).strip().splitlines()[0]
-                for name, draw in _figure_functions().items()}
-    figures_html = "\n".join(figure_html(name, fig, captions.get(name, name))
+    figures_html = "\n".join(figure_html(name, fig, caption(name, run))
                              for name, fig in figures.items())
     missing = left_out(figures)
     if missing:
@@ -231,20 +266,15 @@ def run_report(run: StoredRun) -> str:
         f"scsim report: {run.name} ({s.name})",
         [
             ("What was simulated", "scenario",
-             f"<p>{_esc(s.description)}</p>{cf}<pre>{_esc(scenario_text(run))}</pre>"),
-            ("Headline: benefit and harm", "ledger", headline_html(run.ledger)),
+             description_html(s) + cf),
+            ("Headline: benefit and harm", "ledger",
+             headline_html(run.ledger, s.population.size, run.declared_population)),
             ("Figures", "figures", figures_html),
             ("By group", "groups", groups_html(run.ledger)),
             ("Life stories of sampled citizens", "stories", stories_html(run.traces)),
             ("Provenance", "provenance", provenance_html(run)),
         ],
     )
-
-
-def _figure_functions() -> dict:
-    from scsim.plots import FIGURES, disparity
-
-    return {**FIGURES, "disparity": disparity}
 
 
 def comparison_report(comparison) -> str:

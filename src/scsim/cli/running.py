@@ -36,7 +36,7 @@ from scsim.cli.common import (
     err_console,
     fail,
 )
-from scsim.describe import describe_scenario
+from scsim.describe import print_description
 from scsim.engine import DEFAULT_CHUNK_SIZE
 from scsim.io.run_dir import (
     OutputError,
@@ -297,4 +297,4 @@ def validate(
     """Check SCENARIO and print what it describes; exit 2 if it is invalid."""
     loaded = _load(scenario, seed, population, days, set_, add)
     _check_memory(loaded)
-    describe_scenario(loaded, console)
+    print_description(loaded, console)
