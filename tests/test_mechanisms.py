@@ -10,6 +10,7 @@ import copy
 
 import numba
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 from scsim.engine.sim import simulate
@@ -23,8 +24,10 @@ from scsim.kernels.layout import (
     Q_WRONGLY_SANCTIONED,
 )
 from scsim.results import daily_table
-from scsim.scenario.load import validate_scenario
+from scsim.scenario.load import load_scenario, validate_scenario
 from scsim.scenario.pairing import no_system
+
+from conftest import SCENARIOS
 
 BASE = {
     "name": "mechanism",
@@ -382,3 +385,13 @@ def test_group_shares_by_region_place_every_citizen_of_a_region_in_its_groups(ho
         north += int(in_north.sum())
         assert (traits[in_north, 0] == 1).all()
     assert north > 1000
+
+
+def test_false_records_per_channel_add_up_to_the_total():
+    """The demo's three false-attribution channels each tally their own false records."""
+    s = load_scenario(SCENARIOS / "demo.toml", {"population.size": 50_000}).scenario
+    daily = daily_table(simulate(s))
+    channels = [c for c, ch in s.channels.items() if ch.false_attribution is not None]
+    per_channel = [pc.sum(daily.column(f"false_records_by_{c}")).as_py() for c in channels]
+    assert len(channels) == 3 and all(n > 0 for n in per_channel)
+    assert sum(per_channel) == pc.sum(daily.column("false_records")).as_py()

@@ -63,7 +63,10 @@ def test_story_of_a_wrongly_listed_citizen(small_region):
         pytest.skip("nobody wrongly listed in this sample")
     story = tell(trace)
     texts = [text for _, _, text in story.events]
-    assert any(t.startswith("FALSE RECORD") for t in texts)
+    (channel,) = [c for c, ch in s.channels.items() if ch.false_attribution]
+    claimed = s.channels[channel].false_attribution.behaviour.replace("_", " ")
+    assert any(t.startswith(f"FALSE RECORD: {channel.replace('_', ' ')} recorded a {claimed}")
+               for t in texts)  # which channel, claiming which behaviour
     assert "PUT ON THE BLACKLIST" in texts
     assert any(t.startswith("listed only because of false records") for t in texts)
     assert story.ledger["wrongly_sanctioned"] == 1

@@ -38,6 +38,8 @@ from scsim.kernels.layout import (
     N_OTHER_FLOWS,
     behaviour_columns,
     daily_columns,
+    false_records_column,
+    first_false_stream_column,
     grade_column,
 )
 from scsim.scenario.model import Scenario
@@ -160,10 +162,19 @@ def daily_table(result: SimulationResult) -> pa.Table:
         committed, recorded = behaviour_columns(b)
         columns[committed] = per_row(flows[:, :, k])
         columns[recorded] = per_row(flows[:, :, n_b + k])
-    expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired)
+    channels = false_channels(s)
+    first = first_false_stream_column(n_b, len(s.scheme.grades))
+    for f, channel in enumerate(channels):
+        columns[false_records_column(channel)] = per_row(flows[:, :, first + f])
+    expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels)
     if list(columns) != expected:  # a name collision the loader failed to reject
         raise AssertionError(f"daily columns {list(columns)} differ from the layout {expected}")
     return pa.table(columns)
+
+
+def false_channels(s: Scenario) -> list[str]:
+    """Channels that attribute false records, in the order of the kernel's streams."""
+    return [name for name, c in s.channels.items() if c.false_attribution is not None]
 
 
 def transitions_table(result: SimulationResult) -> pa.Table:

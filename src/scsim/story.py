@@ -16,7 +16,6 @@ from scsim.kernels.layout import (
     FLOW_ENTERED_BLACKLIST,
     FLOW_EXPIRED,
     FLOW_FALSE_CAUGHT,
-    FLOW_FALSE_RECORDS,
     FLOW_LEFT_BLACKLIST,
     FLOW_REPAIRED,
     FLOW_SCHOOL_APPLICATIONS,
@@ -30,6 +29,7 @@ from scsim.kernels.layout import (
     LEVEL_SCORED,
     LEVEL_SUSPENDED,
     LEVEL_WRONGLY_BLACKLISTED,
+    first_false_stream_column,
 )
 from scsim.ledger import QUANTITIES
 
@@ -69,6 +69,9 @@ def tell(trace: CitizenTrace) -> Story:
     behaviours = list(s.behaviours)
     n_b = len(behaviours)
     channel_of = {b: name for name, ch in s.channels.items() for b in ch.records}
+    false_streams = [(name, ch.false_attribution.behaviour) for name, ch in s.channels.items()
+                     if ch.false_attribution is not None]
+    first_false = first_false_stream_column(n_b, len(s.scheme.grades))
     grades = [g.name.upper() for g in s.scheme.grades]
     flows, levels = trace.flows, trace.levels
     scored = levels[0, LEVEL_SCORED] == 1
@@ -104,10 +107,12 @@ def tell(trace: CitizenTrace) -> Story:
                 text += "; not recorded"
             add(day, _times(committed, text))
         other = 2 * n_b
-        false = int(f[other + FLOW_FALSE_RECORDS])
-        if false:
-            add(day, _times(false, "FALSE RECORD: attributed an event they did not commit "
-                                   "(a false match)"))
+        for k, (channel, claimed) in enumerate(false_streams):
+            false = int(f[first_false + k])
+            if false:
+                add(day, _times(false, f"FALSE RECORD: {channel.replace('_', ' ')} recorded a "
+                                       f"{claimed.replace('_', ' ')} they did not commit (a "
+                                       "false match)"))
         for column, text in (
             (FLOW_FALSE_CAUGHT, "a false record was caught by human review and discarded"),
             (FLOW_APPEALS, "contested a false record"),

@@ -20,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags without a '<bool>' type, text as written
 )
 # No console interprets markup: scenario names, descriptions and file names are
 # the user's text, and "[/x]" or "rates [per day]" must print as written.
@@ -55,6 +56,7 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option(
         "--set",
+        metavar="PATH=VALUE",
         help="Override any field: dotted.path=VALUE, VALUE in TOML syntax "
         "(e.g. --set behaviours.jaywalk.daily_rate=0.001). Repeatable.",
     ),
@@ -65,6 +67,7 @@ AddOption = Annotated[
     list[str] | None,
     typer.Option(
         "--add",
+        metavar="PATH=VALUE",
         help="Like --set, but may also add a new named entry (e.g. --add "
         "'behaviours.loitering={daily_rate=0.001}'); --set only changes what exists. "
         "Repeatable.",

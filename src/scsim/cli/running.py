@@ -102,6 +102,7 @@ def run(
         str | None,
         typer.Option(
             "--counterfactual",
+            metavar="none|FILE",
             help="Pair the run with 'none' (the same world without the system) or another "
             "scenario file of the same world: both sides share every random draw, and "
             "ledger.json holds exact per-citizen differences.",

@@ -49,7 +49,8 @@ def _tally_bytes(s: Scenario, copies: int) -> int:
     days = s.run.days + 1
     groups = len(s.population.groups)
     bins = (s.scheme.max_score - s.scheme.min_score) // s.output.score_bin_width + 1
-    columns = (n_flow_columns(len(s.behaviours), len(s.scheme.grades))
+    false_streams = sum(1 for c in s.channels.values() if c.false_attribution is not None)
+    columns = (n_flow_columns(len(s.behaviours), len(s.scheme.grades), false_streams)
                + n_level_columns(len(s.scheme.grades)) + bins)
     return copies * days * groups * columns * 8
 

@@ -124,8 +124,8 @@ def _buffers(s: Scenario, t: KernelTables, n_workers: int, extra_groups: int = 0
              ) -> tuple[np.ndarray, ...]:
     shape = (n_workers, s.run.days + 1, len(s.population.groups) + extra_groups)
     return (
-        np.zeros((*shape, n_flow_columns(len(s.behaviours), len(s.scheme.grades))),
-                 dtype=np.int64),
+        np.zeros((*shape, n_flow_columns(len(s.behaviours), len(s.scheme.grades),
+                                         len(t.false_points))), dtype=np.int64),
         np.zeros((*shape, n_level_columns(len(s.scheme.grades))), dtype=np.int64),
         np.zeros((*shape, n_score_bins(t)), dtype=np.int64),
     )

@@ -235,7 +235,9 @@ def _check_types(path: Path, table: pa.Table, expected: dict[str, str]) -> None:
 def _daily(path: Path, s: Scenario, paired: bool) -> dict[str, np.ndarray]:
     table = _parquet(path)
     groups = [g.name for g in s.population.groups]
-    names = daily_columns(list(s.behaviours), [g.name for g in s.scheme.grades], paired)
+    channels = [name for name, c in s.channels.items() if c.false_attribution is not None]
+    names = daily_columns(list(s.behaviours), [g.name for g in s.scheme.grades], paired,
+                          channels)
     kinds = {name: "float" for name in names}
     kinds |= {"day": "int", "group": "string", "population": "int", "blacklisted": "int"}
     _check_types(path, table, kinds)

@@ -24,7 +24,9 @@ LEVEL_FIRST_GRADE = 10
 
 # Flow columns: committed[B], recorded[B], then these, at 2 * B + offset, then
 # grade transitions: citizens moving from grade i to grade j, at
-# 2 * B + N_OTHER_FLOWS + i * n_grades + j.
+# 2 * B + N_OTHER_FLOWS + i * n_grades + j, then the false records that counted
+# per false-attribution stream f (one per channel that has one), at
+# 2 * B + N_OTHER_FLOWS + n_grades**2 + f.
 FLOW_FALSE_RECORDS = 0  # false records that counted
 FLOW_DENIED_TRIPS = 1
 FLOW_ENTERED_BLACKLIST = 2
@@ -71,8 +73,13 @@ N_QUANTITIES = 13
 LEDGER_SUM, LEDGER_SQ_LOW, LEDGER_SQ_HIGH = 0, 1, 2
 
 
-def n_flow_columns(n_behaviours: int, n_grades: int = 0) -> int:
-    """committed[B], recorded[B], the other flows, then grade transitions[from, to]."""
+def n_flow_columns(n_behaviours: int, n_grades: int = 0, n_false_streams: int = 0) -> int:
+    """committed[B], recorded[B], the other flows, grade transitions[from, to], then false
+    records per stream."""
+    return 2 * n_behaviours + N_OTHER_FLOWS + n_grades * n_grades + n_false_streams
+
+
+def first_false_stream_column(n_behaviours: int, n_grades: int) -> int:
     return 2 * n_behaviours + N_OTHER_FLOWS + n_grades * n_grades
 
 
@@ -134,7 +141,12 @@ def behaviour_columns(behaviour: str) -> tuple[str, str]:
     return f"{behaviour}_committed", f"{behaviour}_recorded"
 
 
-def daily_columns(behaviours: list[str], grades: list[str], paired: bool) -> list[str]:
+def false_records_column(channel: str) -> str:
+    return f"false_records_by_{channel}"
+
+
+def daily_columns(behaviours: list[str], grades: list[str], paired: bool,
+                  false_channels: list[str] = ()) -> list[str]:
     """Every column of daily.parquet, in order (duplicates included, for the loader to find)."""
     return [
         *CONTRACT_COLUMNS,
@@ -143,4 +155,5 @@ def daily_columns(behaviours: list[str], grades: list[str], paired: bool) -> lis
         *QUANTILE_COLUMNS,
         *(grade_column(g) for g in grades),
         *(c for b in behaviours for c in behaviour_columns(b)),
+        *(false_records_column(c) for c in false_channels),
     ]

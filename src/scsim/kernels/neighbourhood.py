@@ -850,6 +850,7 @@ def simulate_batch(
     col_expired = 2 * n_behaviours + FLOW_EXPIRED
     col_won = 2 * n_behaviours + FLOW_APPEALS_WON
     col_repaired = 2 * n_behaviours + FLOW_REPAIRED
+    col_false_stream = 2 * n_behaviours + N_OTHER_FLOWS + t.grade_min.shape[0] ** 2
     inv_decay = t.risk_inv_decay
     u = progress[P_UNIT]
     while u < hi:
@@ -1116,6 +1117,7 @@ def simulate_batch(
                                 flows[day, g, col_won] += 1
                             else:
                                 new_false += 1
+                                flows[day, g, col_false_stream + f] += 1
                                 change += t.false_points[f]
                                 state[m, S_FALSE_ACTIVE] += 1
                                 if t.false_lists[f]:

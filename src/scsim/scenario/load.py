@@ -19,7 +19,12 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from scsim.kernels.layout import behaviour_columns, daily_columns, grade_column
+from scsim.kernels.layout import (
+    behaviour_columns,
+    daily_columns,
+    false_records_column,
+    grade_column,
+)
 from scsim.scenario.model import MAX_CLASSES, Scenario
 
 LEDGER_EXACT_LIMIT = 2**31
@@ -479,12 +484,14 @@ def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     per-citizen totals that would overflow the ledger's exact sums."""
     pop = s.population
     grades = [g.name for g in s.scheme.grades]
-    columns = daily_columns(list(s.behaviours), grades, paired=True)
+    channels = [name for name, c in s.channels.items() if c.false_attribution is not None]
+    columns = daily_columns(list(s.behaviours), grades, paired=True, false_channels=channels)
     counts: dict[str, int] = {}
     for column in columns:
         counts[column] = counts.get(column, 0) + 1
     owners = {c: f"behaviours.{b}" for b in s.behaviours for c in behaviour_columns(b)}
     owners |= {grade_column(g): f"scheme.grades ({g!r})" for g in grades}
+    owners |= {false_records_column(c): f"channels.{c}" for c in channels}
     for column, n in counts.items():
         if n > 1:
             where = owners.get(column, "behaviours")
