@@ -22,7 +22,7 @@ PRESETS = ("national", "rongcheng", "targeted-region", "safeguards")
 def test_preset_loads_and_names_its_published_targets(name):
     s = load_scenario(SCENARIOS / f"{name}.toml").scenario
     assert s.calibration is not None
-    assert all(t.source.startswith("FACTS") for t in s.calibration.targets)
+    assert all(t.source.startswith("sources §") for t in s.calibration.targets)
 
 
 def test_national_is_the_census_population_in_31_provinces():
@@ -31,7 +31,7 @@ def test_national_is_the_census_population_in_31_provinces():
     assert len(s.population.regions) == 31
     xinjiang = next(r for r in s.population.regions if r.name == "xinjiang")
     assert xinjiang.share * s.population.size == pytest.approx(25_852_345, abs=2)
-    # the groups' national shares (FACTS 6.1): Han 91.11%, minorities 8.89%, Uyghurs
+    # the groups' national shares (sources §6.1): Han 91.11%, minorities 8.89%, Uyghurs
     # about 11.77 M of 1,411.78 M [U]
     inside = s.population.group_shares_by_region["xinjiang"]
     national = {g.name: g.share * (1 - xinjiang.share) + inside[g.name] * xinjiang.share
@@ -43,7 +43,7 @@ def test_national_is_the_census_population_in_31_provinces():
 
 
 def test_household_mix_gives_the_census_share_of_children():
-    """17.95% are aged 0-14 (FACTS 6.1); households cut at neighbourhood edges shift it a little.
+    """17.95% are aged 0-14 (sources §6.1); households cut at neighbourhood edges shift it a little.
 
     At 200,000 citizens the sampling sd of the share is about 0.001, so 0.01 is
     mostly the allowance for truncated households.
