@@ -204,7 +204,7 @@ def test_compare_a_run_with_itself_reports_no_difference(runs, tmp_path):
     assert result.exit_code == 0, result.output
     assert "no differences" in result.output
     assert "common random numbers" in result.output
-    rows = [line for line in result.output.splitlines() if "(harm)" in line or "(benefit)" in line]
+    rows = [line for line in result.output.splitlines() if "(harm;" in line or "(benefit;" in line]
     assert len(rows) == len(demo.ledger["totals"])
     assert all(line.rstrip().endswith((" 0", "n/a")) for line in rows), rows
     assert html.read_text().count("class='difference'>0</td>") == sum(
@@ -279,3 +279,56 @@ def test_bench_runs_at_a_tiny_size(tmp_path):
     assert result.exit_code == 0, result.output
     cases = json.loads(out.read_text())["results"]
     assert [c["population"] for c in cases] == [500, 500]
+
+
+def test_report_and_plot_with_an_empty_group(tmp_path):
+    """At 100 citizens the demo's targeted minority (2%) may be empty: nothing may crash."""
+    out = _run(tmp_path / "small", str(SCENARIOS / "demo.toml"), "--population", "40",
+               "--days", "30", "--counterfactual", "none")
+    assert 0 in read_run(out).daily["population"][0]
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0
+    plotted = runner.invoke(app, ["plot", str(out)])
+    assert plotted.exit_code == 0, plotted.output
+    page = (out / "report.html").read_text()
+    assert "no citizens in" in " ".join(plotted.output.split()) or "Left out" in page
+
+
+def test_many_groups_are_drawn_as_the_largest_few(tmp_path):
+    groups = ",".join(f"{{name='g{k}',share=0.005}}" for k in range(200))
+    out = _run(tmp_path / "many", str(R0), "--population", "20000", "--days", "30",
+               "--set", f"population.groups=[{groups}]",
+               "--set", "channels.traffic_cameras.detection_by_group={}",
+               "--set", "channels.traffic_cameras.false_attribution.rate_by_group={}",
+               "--set", "channels.online_monitoring.detection_by_group={}")
+    stored = read_run(out)
+    assert len(plots.shown_groups(stored)) == plots.MAX_GROUPS_SHOWN
+    assert len(plots.score_bands(stored).axes) == plots.MAX_GROUPS_SHOWN
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0
+    page = (out / "report.html").read_text()
+    assert page.count("<tr data-group=") == 200  # one row per group, not 200 columns
+    assert "smaller groups not drawn" in page or "not drawn" in page
+
+
+def test_compare_says_what_each_total_is(tmp_path):
+    safe = _run(tmp_path / "safe", str(SCENARIOS / "safeguards.toml"), "--population", "3000",
+                "--days", "30", "--counterfactual", str(SCENARIOS / "national.toml"))
+    nat = _run(tmp_path / "nat", str(SCENARIOS / "national.toml"), "--population", "3000",
+               "--days", "30", "--counterfactual", "none")
+    result = runner.invoke(app, ["compare", str(nat), str(safe), "--html",
+                                 str(tmp_path / "c.html")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "trips_denied (harm; paired difference)" in text
+    assert "sanctioned (harm; level)" in text
+    assert "nat: paired with 'none'" in text and "safe: paired with" in text
+    assert "paired difference" in (tmp_path / "c.html").read_text()
+
+
+def test_the_demo_measures_both_sides_of_its_ledger(tmp_path):
+    """make demo's scenario, paired with no system, prevents offences and lists wrongly."""
+    out = _run(tmp_path / "demo", str(SCENARIOS / "demo.toml"), "--population", "200000",
+               "--counterfactual", "none")
+    totals = json.loads((out / "ledger.json").read_text())["totals"]
+    assert totals["behaviours_prevented"] > 0 and totals["speech_lost"] > 0
+    assert totals["wrongly_sanctioned"] > 0 and totals["sanctioned"] > 0
+    assert "--counterfactual none" in (Path(__file__).parents[1] / "Makefile").read_text()

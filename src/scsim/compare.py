@@ -24,6 +24,13 @@ class Row:
     """One per run; None where the run did not measure the quantity."""
     comparable: list[bool]
     """Per run: measured against the same baseline as the first run's."""
+    measures: list[str]
+    """Per run: what its total is (a level, a paired difference, ...; see scsim.ledger)."""
+
+    @property
+    def measure(self) -> str:
+        """What the totals are, if the same in every run, else 'mixed'."""
+        return self.measures[0] if len(set(self.measures)) == 1 else "mixed"
 
     def difference(self, k: int) -> int | None:
         """Run k's total minus the first run's (None if not measured or not comparable)."""
@@ -64,10 +71,20 @@ def baseline(run: StoredRun) -> str:
 def compare_runs(runs: list[StoredRun]) -> Comparison:
     same_baseline = [baseline(run) == baseline(runs[0]) for run in runs]
     rows = [Row(q.name, q.side, [run.ledger["totals"].get(q.name) for run in runs],
-                [same or not q.relative for same in same_baseline])
+                [same or not q.relative for same in same_baseline],
+                [run.ledger["quantities"][q.name]["measure"] for run in runs])
             for q in QUANTITIES]
     return Comparison(runs, rows, [shares_draws(runs[0], run) for run in runs],
                       same_baseline)
+
+
+def pairing_sentence(run: StoredRun) -> str:
+    """What a run's totals are measured against, in words."""
+    if not run.paired:
+        return f"{run.name}: unpaired; every total is a level (the run's own count)"
+    return (f"{run.name}: paired with '{run.counterfactual_label}'; paired differences are "
+            "per citizen against it, paired comparisons against the same citizens without "
+            "false records, levels are the run's own counts")
 
 
 def relative(difference: int | None, base: int | None, comparable: bool = True) -> str:

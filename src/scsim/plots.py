@@ -342,7 +342,12 @@ def caption(name: str, run: StoredRun) -> str:
                       "Rates and ratios from the ledger: levels."),
     }.get(name, "Levels in the run" + (f" (not differences against {pairing})." if run.paired
                                        else "."))
-    return f"{what} {measure}"
+    note = groups_note(run) if name in PER_GROUP else ""
+    return f"{what} {measure}" + (f" Groups: {note}." if note else "")
+
+
+PER_GROUP = ("score_bands", "blacklisted", "wrongful_vs_rightful", "denied_trips", "disparity")
+"""Figures that draw at most MAX_GROUPS_SHOWN groups."""
 
 
 NOT_DRAWN = {

@@ -279,7 +279,7 @@ def run_report(run: StoredRun) -> str:
 
 def comparison_report(comparison) -> str:
     """The HTML page of ``scsim compare``: ledgers side by side, differences, overlaid figures."""
-    from scsim.compare import relative
+    from scsim.compare import pairing_sentence, relative
     from scsim.plots import comparison_figures
 
     runs = comparison.runs
@@ -293,7 +293,8 @@ def comparison_report(comparison) -> str:
             f"{_esc(relative(row.difference(k), row.totals[0], row.comparable[k]))}</td>"
             for k in range(1, len(runs)))
         body.append(f"<tr data-quantity='{row.quantity}'><td>{_esc(row.quantity)} "
-                    f"<span class='note'>({row.side})</span></td>{totals}{diffs}</tr>")
+                    f"<span class='note'>({row.side})</span><br><span class='measure'>"
+                    f"{_esc(row.measure)}</span></td>{totals}{diffs}</tr>")
     crn = []
     for run, shared in zip(runs[1:], comparison.common_random_numbers[1:], strict=True):
         crn.append(
@@ -317,7 +318,11 @@ def comparison_report(comparison) -> str:
              f"<th>citizens</th><th>days</th><th>counterfactual</th></tr>{runs_table}</table>"),
             ("Ledgers side by side", "ledger",
              f"<table id='comparison'><tr><th>total</th>{head}</tr>{''.join(body)}</table>"
-             f"<ul>{''.join(crn)}</ul>"),
+             "<p class='note'>Each total is what its run's ledger says it is (a level, a "
+             "paired difference or a paired comparison); the last columns are differences "
+             "between the runs' totals.</p>"
+             f"<ul>{''.join(f'<li>{_esc(pairing_sentence(run))}</li>' for run in runs)}"
+             f"{''.join(crn)}</ul>"),
             ("Overlaid figures", "figures", figures),
         ],
     )

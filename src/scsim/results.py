@@ -169,7 +169,20 @@ def daily_table(result: SimulationResult) -> pa.Table:
     expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels)
     if list(columns) != expected:  # a name collision the loader failed to reject
         raise AssertionError(f"daily columns {list(columns)} differ from the layout {expected}")
-    return pa.table(columns)
+    table = pa.table(columns)
+    k = table.column_names.index("wrongly_blacklisted")
+    meaning = (WRONGLY_PAIRED if paired else WRONGLY_UNPAIRED).encode()
+    field = table.schema.field(k).with_metadata({b"description": meaning})
+    return table.cast(table.schema.set(k, field))
+
+
+WRONGLY_UNPAIRED = (
+    "blacklisted citizens holding at least one false record (the output contract's R0 "
+    "definition); holding one does not mean being listed because of it: pair the run with "
+    "--counterfactual none to count the wrongly blacklisted")
+WRONGLY_PAIRED = (
+    "blacklisted citizens who, with the same draws but without false records, would not be "
+    "blacklisted that day")
 
 
 def false_channels(s: Scenario) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from scsim import numbers
 from scsim.cli.common import (
     _check_memory,
     _load,
@@ -57,13 +58,11 @@ def calibrate(
     wall = time.perf_counter() - started
     rows = compare(result, full.scenario.calibration.targets, full.scenario.population.size)
 
-    def number(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:,.4g}"
-
     header = ("target", "group", "published", "simulated", "ratio", "reproduced", "source")
     cells = [
         (METRICS[c.target.metric][0] if markdown else c.target.metric, c.target.group or "all",
-         number(c.target.published), number(c.simulated), number(c.ratio),
+         numbers.rate(c.target.published), numbers.rate(c.simulated),
+         "n/a" if c.ratio is None else f"{c.ratio:.3f}",
          ("yes" if c.reproduced else "no") + f" (±{c.target.tolerance:.0%})", c.target.source)
         for c in rows
     ]
@@ -78,12 +77,15 @@ def calibrate(
         print(f"\n{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s.")
         return
     table = Table(title=f"{s.name}: simulated against published", show_edge=False)
-    for name in header:
+    table.add_column("#", justify="right")
+    for name in header[:-1]:  # sources are listed below the table, which then fits 80 columns
         table.add_column(name, justify="right" if name in ("published", "simulated", "ratio")
                          else "left", overflow="fold")
-    for row in cells:
-        table.add_row(*row)
+    for k, row in enumerate(cells, 1):
+        table.add_row(str(k), *row[:-1])
     console.print(table)
+    for k, row in enumerate(cells, 1):
+        console.print(f"[{k}] {row[-1]}", markup=False)
     console.print(f"{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s")
 
 
@@ -124,7 +126,8 @@ def bench(
                  "peak MiB"):
         table.add_column(name, justify="left" if name == "case" else "right", no_wrap=True)
     for r in results:
-        table.add_row(r.name, f"{r.population:.3g}", str(r.days), f"{r.citizen_days_per_s:.3g}",
+        table.add_row(r.name, f"{r.population:,}", str(r.days),
+                      numbers.large(r.citizen_days_per_s),
                       f"{r.simulate_s:.2f}", f"{r.wall_time_s:.2f}", str(r.bytes_per_citizen),
                       f"{r.peak_memory_bytes / 2**20:,.0f}")
     console.print(table)

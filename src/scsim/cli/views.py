@@ -64,27 +64,29 @@ def compare(
     ] = None,
 ) -> None:
     """The ledgers of runs side by side, with each run's difference from the first."""
-    from scsim.compare import compare_runs, relative
+    from scsim.compare import compare_runs, pairing_sentence, relative
 
     if len(runs) < 2:
         raise fail("compare: give at least two run folders")
     stored = [_read_run(path, optional=()) for path in runs]
     comparison = compare_runs(stored)
-    table = Table(title="Ledger totals, and differences from " + stored[0].name,
+    table = Table(title="Ledger totals, and the differences between the runs' totals",
                   show_edge=False)
-    table.add_column("quantity")
+    table.add_column("quantity (side; what the totals are)", overflow="fold")
     for run in stored:
-        table.add_column(run.name, justify="right")
+        table.add_column(run.name, justify="right", overflow="fold")
     for run in stored[1:]:
-        table.add_column(f"{run.name} - {stored[0].name}", justify="right")
+        table.add_column(f"{run.name} - {stored[0].name}", justify="right", overflow="fold")
     for row in comparison.rows:
         table.add_row(
-            f"{row.quantity} ({row.side})",
+            f"{row.quantity} ({row.side}; {row.measure})",
             *("n/a" if t is None else f"{t:,}" for t in row.totals),
             *(relative(row.difference(k), row.totals[0], row.comparable[k])
               for k in range(1, len(stored))),
         )
     console.print(table)
+    for run in stored:
+        console.print(pairing_sentence(run), markup=False)
     for run, shared in zip(stored[1:], comparison.common_random_numbers[1:], strict=True):
         console.print(
             f"{run.name}: "
