@@ -18,10 +18,12 @@ from scsim.ledger import (
     OK,
     SMALL,
     build_ledger,
+    count_interval,
     mean_interval,
     wilson_interval,
 )
 from scsim.results import daily_table
+from scsim.scenario import load_scenario
 from scsim.scenario.pairing import no_system
 
 from conftest import R0, SCENARIOS
@@ -45,7 +47,8 @@ def test_mean_interval_matches_a_direct_computation():
     half = 1.959963984540054 * x.std(ddof=1) / math.sqrt(x.size)
     assert low == pytest.approx(x.mean() - half, rel=1e-12)
     assert high == pytest.approx(x.mean() + half, rel=1e-12)
-    assert mean_interval(0, 0.0, 1000) == (0.0, pytest.approx(-math.log(0.05) / 1000))
+    # two-sided 95% Garwood bound on zero events: -ln(0.025) = 3.69 events
+    assert mean_interval(0, 0.0, 1000) == (0.0, pytest.approx(-math.log(0.025) / 1000))
     assert mean_interval(3, 9.0, 1) is None
 
 
@@ -201,12 +204,55 @@ def test_memory_estimate_counts_the_counterfactual_buffers():
     assert estimate_memory(s, 2, no_system(s)).tally_bytes == alone + other + alone * 2 // 6
 
 
+def test_count_interval_is_exact_poisson_and_never_negative():
+    """Poisson counts (phi = 1): the Garwood bounds; published values for 3 events are
+    0.619 and 8.77 (e.g. Ulm 1990); overdispersion widens them; none goes below 0."""
+    n = 100_000
+    low, high = count_interval(3, 3.0, n)  # three citizens with one event each
+    assert low * n == pytest.approx(0.6187, abs=1e-4) and high * n == pytest.approx(8.767,
+                                                                                    abs=1e-3)
+    assert count_interval(0, 0.0, n) == (0.0, pytest.approx(-math.log(0.025) / n))
+    # one citizen with 40 events: the variance shows it, and the interval widens
+    wide = count_interval(40, 1600.0, n)
+    narrow = count_interval(40, 40.0, n)
+    assert wide[0] >= 0 and wide[1] - wide[0] > 5 * (narrow[1] - narrow[0])
+    # where the normal interval of the mean would cross 0, this one does not
+    assert mean_interval(40, 1600.0, n)[0] < 0 < wide[0] + 1e-300
+
+
+def test_level_intervals_stay_non_negative_and_ratios_carry_intervals(tmp_path):
+    """Every level's interval is within its range; every defined ratio has an interval that
+    contains it, and ratios on under MIN_EVENTS events say so."""
+    from scsim.ledger import MIN_EVENTS, TOO_FEW
+
+    s = load_scenario(SCENARIOS / "demo.toml", {"population.size": 30_000}).scenario
+    ledger = build_ledger(simulate(s, counterfactual=no_system(s)), "none")
+    for g in ledger["by_group"].values():
+        for q, entry in g["quantities"].items():
+            if ledger["quantities"][q]["measure"] != "paired difference" and entry["ci95_per_100k"]:
+                assert entry["ci95_per_100k"][0] >= 0, q
+    few = 0
+    for q, by_group in ledger["disparity"].items():
+        for g, d in by_group.items():
+            if d["ratio"] is None:
+                continue
+            assert d["ci95"][0] <= d["ratio"] <= d["ci95"][1], (q, g)
+            counts = [ledger["by_group"][k]["quantities"][q]["value"]
+                      for k in (g, ledger["reference_group"])]
+            if min(counts) < MIN_EVENTS:
+                assert d["status"] == TOO_FEW
+                few += 1
+            else:
+                assert d["status"] != TOO_FEW
+    assert few > 0  # the demo's small groups have some
+
+
 def test_disparity_is_undefined_for_negative_rates():
     """Against another policy a difference can be negative; its ratio is not reported."""
     from scsim.ledger import _ratio
 
     def entry(rate):
-        return {"rate_per_100k": rate, "status": OK}
+        return {"rate_per_100k": rate, "status": OK, "value": 50, "ci95_per_100k": None}
 
     assert _ratio(entry(-2.0), entry(4.0), "majority")["ratio"] is None
     assert _ratio(entry(2.0), entry(-4.0), "majority")["status"].startswith("undefined")

@@ -112,8 +112,10 @@ def test_disparity_marks_the_four_fifths_rule(runs):
     assert ax.get_xscale() == "log" and rates_ax.get_xscale() == "log"
     assert [t.get_text() for t in rates_ax.get_legend().get_texts()] == demo.groups
     assert "rate per 100,000" in rates_ax.get_xlabel()
-    vertical = sorted(line.get_xdata()[0] for line in ax.lines)
+    vertical = sorted(line.get_xdata()[0] for line in ax.lines
+                      if line.get_linestyle() != "None")  # not the error bars' caps
     assert vertical == pytest.approx([0.8, 1.0, 1.25])
+    assert ax.collections, "ratios carry their 95% intervals as error bars"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "four-fifths rule (0.8 and 1.25)" in labels
     assert sum("/ majority" in label for label in labels) == len(demo.groups) - 1

@@ -6,12 +6,22 @@ module derives, for each group, the rate per 100,000 citizens of the group and
 a 95% confidence interval:
 
 * quantities that are 0 or 1 per citizen (ever sanctioned, wrongly
-  sanctioned) use the Wilson score interval for a proportion;
-* counts per citizen (trips denied, speech lost, yuan lost, ...) use the
-  normal interval of a mean, with the sample variance taken from the exact
-  sums of squares; when every citizen's value is 0 the upper bound is the
-  Poisson 95% bound on a total of zero events (-ln 0.05 = 3.0 events in the
-  group), since a zero-width interval would claim certainty the run lacks.
+  sanctioned) use the Wilson score interval for a proportion, which stays in
+  [0, 1];
+* counts that cannot be negative (levels: days blacklisted, false records,
+  blocked posts, and in an unpaired run trips, yuan and admissions) use the
+  exact Poisson (Garwood) interval of the total, widened by the
+  overdispersion the exact sums of squares show (quasi-Poisson: the total
+  divided by the dispersion phi = variance / mean, phi >= 1, is treated as a
+  Poisson count); it never goes below 0, and with no event at all it is
+  [0, 3.69 events] in the group;
+* paired differences (offences prevented, speech lost, trips, yuan and
+  admissions against a counterfactual) can be negative, and use the normal
+  interval of a mean from the exact sums of squares.
+
+Disparity ratios (each group's rate over the reference group's) carry a 95%
+interval from the delta method on the log scale, and a ratio resting on
+fewer than ``MIN_EVENTS`` events in either group says so in its status.
 
 The intervals describe the sampling noise of a synthetic population of this
 size under the scenario's model, not uncertainty about the model itself.
@@ -49,14 +59,19 @@ if TYPE_CHECKING:
 LEDGER_FORMAT = 1
 PER = 100_000
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
-POISSON_ZERO_UPPER95 = -math.log(0.05)  # 95% upper bound on a Poisson mean when 0 events are seen
+CONFIDENCE = 0.95
+POISSON_ZERO_UPPER95 = -math.log(0.025)  # two-sided 95% Garwood upper bound when 0 events are seen
 SMALL_GROUP = 100
 """Groups with fewer citizens than this are flagged: their intervals are too wide to read."""
+MIN_EVENTS = 10
+"""A disparity ratio resting on fewer events than this in either group is flagged."""
 
 OK = "ok"
 SMALL = f"small group (fewer than {SMALL_GROUP} citizens): rate shown, but unreliable"
 NO_CITIZENS = "undefined: the group has no citizens"
 NOT_MEASURED = "not measured: needs a counterfactual (scsim run --counterfactual none|FILE)"
+TOO_FEW = (f"too few events (fewer than {MIN_EVENTS} in a group): ratio shown, but "
+           "unreliable")
 
 
 @dataclass(frozen=True)
@@ -155,6 +170,30 @@ def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     return low, high
 
 
+def _variance(total: float, sum_squares: float, n: int) -> float:
+    """Sample variance of n values from their sum and sum of squares."""
+    return max(0.0, (sum_squares - total * total / n) / (n - 1))
+
+
+def count_interval(total: int, sum_squares: float, n: int) -> tuple[float, float] | None:
+    """95% interval for the mean of n non-negative per-citizen counts: quasi-Poisson Garwood.
+
+    The total T over the dispersion phi = max(1, s^2 / mean) is treated as a
+    Poisson count; its exact bounds (gamma quantiles) times phi / n bound the
+    mean.  Never below 0; None when n < 2.
+    """
+    if n < 2:
+        return None
+    from scipy.special import gammaincinv
+
+    mean = total / n
+    phi = max(1.0, _variance(total, sum_squares, n) / mean) if total > 0 else 1.0
+    events = total / phi
+    low = 0.0 if events == 0 else float(gammaincinv(events, (1 - CONFIDENCE) / 2))
+    high = float(gammaincinv(events + 1, (1 + CONFIDENCE) / 2))
+    return low * phi / n, high * phi / n
+
+
 def mean_interval(total: int, sum_squares: float, n: int) -> tuple[float, float] | None:
     """95% normal interval for the mean of n per-citizen counts, from their sum and sum of squares.
 
@@ -165,8 +204,7 @@ def mean_interval(total: int, sum_squares: float, n: int) -> tuple[float, float]
         return None
     if total == 0 and sum_squares == 0:
         return 0.0, POISSON_ZERO_UPPER95 / n
-    variance = max(0.0, (sum_squares - total * total / n) / (n - 1))
-    half = Z95 * math.sqrt(variance / n)
+    half = Z95 * math.sqrt(_variance(total, sum_squares, n) / n)
     mean = total / n
     return mean - half, mean + half
 
@@ -177,7 +215,12 @@ def _entry(q: Quantity, total: int, sum_squares: float, n: int, paired: bool) ->
                 "status": NOT_MEASURED}
     if n == 0:
         return {"value": 0, "rate_per_100k": None, "ci95_per_100k": None, "status": NO_CITIZENS}
-    interval = wilson_interval(total, n) if q.binary else mean_interval(total, sum_squares, n)
+    if q.binary:
+        interval = wilson_interval(total, n)
+    elif q.measure(paired) == PAIRED_DIFFERENCE:
+        interval = mean_interval(total, sum_squares, n)
+    else:
+        interval = count_interval(total, sum_squares, n)
     return {
         "value": total,
         "rate_per_100k": total / n * PER,
@@ -186,19 +229,41 @@ def _entry(q: Quantity, total: int, sum_squares: float, n: int, paired: bool) ->
     }
 
 
-def _ratio(entry: dict, reference: dict, reference_name: str) -> dict:
+def _ratio(entry: dict, reference: dict, reference_name: str,
+           spread: tuple[float, float] | None = None) -> dict:
+    """A group's rate over the reference group's, with a 95% interval when ``spread`` gives
+    each side's relative standard error of its mean (the log-scale delta method)."""
     if entry["rate_per_100k"] is None:
-        return {"ratio": None, "status": entry["status"]}
+        return {"ratio": None, "ci95": None, "status": entry["status"]}
     if reference["rate_per_100k"] is None:
-        return {"ratio": None, "status": f"undefined: {reference_name}'s rate is undefined"}
+        return {"ratio": None, "ci95": None,
+                "status": f"undefined: {reference_name}'s rate is undefined"}
     if reference["rate_per_100k"] == 0:
-        return {"ratio": None, "status": f"undefined: {reference_name}'s rate is 0"}
+        return {"ratio": None, "ci95": None, "status": f"undefined: {reference_name}'s rate is 0"}
     if reference["rate_per_100k"] < 0 or entry["rate_per_100k"] < 0:
         # a negative rate means the counterfactual has more; a ratio of such would mislead
-        return {"ratio": None, "status": "undefined: a rate is negative (the counterfactual "
-                "has more of it than the run)"}
-    status = OK if entry["status"] == OK and reference["status"] == OK else SMALL
-    return {"ratio": entry["rate_per_100k"] / reference["rate_per_100k"], "status": status}
+        return {"ratio": None, "ci95": None, "status": "undefined: a rate is negative (the "
+                "counterfactual has more of it than the run)"}
+    ratio = entry["rate_per_100k"] / reference["rate_per_100k"]
+    ci = None
+    if spread is not None and ratio > 0 and math.isfinite(math.hypot(*spread)):
+        half = Z95 * math.hypot(*spread)
+        ci = [ratio * math.exp(-half), ratio * math.exp(half)]
+    elif ratio == 0 and entry["ci95_per_100k"]:
+        # no event in the group: from 0 to its rate's upper bound over the reference rate
+        ci = [0.0, entry["ci95_per_100k"][1] / reference["rate_per_100k"]]
+    if min(entry["value"], reference["value"]) < MIN_EVENTS:
+        status = TOO_FEW
+    else:
+        status = OK if entry["status"] == OK and reference["status"] == OK else SMALL
+    return {"ratio": ratio, "ci95": ci, "status": status}
+
+
+def _relative_se(total: int, sum_squares: float, n: int) -> float:
+    """Standard error of a group's mean over the mean (inf when it cannot be estimated)."""
+    if n < 2 or total == 0:
+        return math.inf
+    return math.sqrt(_variance(total, sum_squares, n) / n) / abs(total / n)
 
 
 def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> dict:
@@ -232,11 +297,17 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
                        paired)
         for q in QUANTITIES
     }
+    def spread(g: int, q: Quantity) -> tuple[float, float]:
+        if g == 0:
+            return 0.0, 0.0  # the reference over itself is exactly 1
+        return tuple(_relative_se(int(sums[k, q.index]), float(squares[k, q.index]), citizens[k])
+                     for k in (g, 0))
+
     disparity = {
         q.name: {
             name: _ratio(by_group[name]["quantities"][q.name],
-                         by_group[reference]["quantities"][q.name], reference)
-            for name in groups
+                         by_group[reference]["quantities"][q.name], reference, spread(g, q))
+            for g, name in enumerate(groups)
         }
         for q in QUANTITIES
     }
@@ -252,6 +323,13 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
         "rate_unit": "per 100,000 citizens of the group (children included), over the whole run",
         "confidence": 0.95,
         "small_group_threshold": SMALL_GROUP,
+        "min_events_for_ratio": MIN_EVENTS,
+        "intervals": {
+            "0 or 1 per citizen": "Wilson score interval",
+            "count that cannot be negative": "quasi-Poisson exact (Garwood) interval",
+            "paired difference": "normal interval of the mean",
+            "disparity ratio": "delta method on the log of the ratio",
+        },
         "quantities": {
             q.name: {"side": q.side, "unit": q.unit, "per_citizen": "0 or 1" if q.binary else
                      "count", "needs_counterfactual": q.needs_counterfactual,

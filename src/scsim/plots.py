@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from scsim.io.stored_run import StoredRun
 
@@ -287,13 +287,25 @@ def disparity(ledger: dict) -> Figure | None:
         ys = [i + k * height for i in range(len(rows))]
         xs = np.array([r[1][k] if r[1][k] is not None and r[1][k] > 0 else np.nan
                        for r in rows])
-        # bars grow from 1 (parity) to the ratio, left for below parity, right for above
-        ax.barh(ys, xs - 1.0, left=1.0, height=height, color=st["color"],
-                hatch=("", "//", "..", "xx")[k % 4], label=f"{g} / {reference}",
-                edgecolor="black", linewidth=0.5)
+        entries = [ledger["disparity"][r[0]][g] for r in rows]
+        few = np.array([e["status"].startswith("too few") for e in entries])
+        # bars grow from 1 (parity) to the ratio, left for below parity, right for above;
+        # ratios on too few events are drawn faint
+        bars = ax.barh(ys, xs - 1.0, left=1.0, height=height, color=st["color"],
+                       hatch=("", "//", "..", "xx")[k % 4], label=f"{g} / {reference}",
+                       edgecolor="black", linewidth=0.5)
+        for bar, faint in zip(bars, few, strict=True):
+            if faint:
+                bar.set_alpha(0.3)
+        ci = [e.get("ci95") for e in entries]
+        low = np.array([c[0] if c and c[0] > 0 else np.nan for c in ci])
+        high = np.array([c[1] if c else np.nan for c in ci])
+        ax.errorbar(xs, ys, xerr=[np.clip(xs - low, 0, None), np.clip(high - xs, 0, None)],
+                    fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
     ax.set_xscale("log")
     plain = FuncFormatter(lambda x, _: f"{x:g}")  # ratios read as 0.5, 2, 10, not 2x10^0
     ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))  # 0.2, 0.5, 2, 5, ...
     ax.xaxis.set_minor_formatter(plain)
     ax.axvline(1.0, color="black", linewidth=1)
     ax.axvline(FOUR_FIFTHS, color="black", linestyle="--", linewidth=1,
@@ -302,7 +314,8 @@ def disparity(ledger: dict) -> Figure | None:
     rates_ax.set_yticks([i + height * (len(groups) - 1) / 2 for i in range(len(rows))],
                         [r[0].replace("_", " ") for r in rows])
     rates_ax.invert_yaxis()
-    label = f"rate ratio to {reference} (log scale)"
+    label = textwrap.fill(f"rate ratio to {reference}, 95% interval (log scale); faint: "
+                          f"fewer than {ledger.get('min_events_for_ratio', 10)} events", 70)
     if missing:
         label += "\n" + textwrap.fill(
             "no defined ratio: " + ", ".join(m.replace("_", " ") for m in missing), 70)

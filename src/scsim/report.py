@@ -150,11 +150,16 @@ MAX_GROUP_COLUMNS = 6
 
 def _group_cell(ledger: dict, g: str, quantity: str) -> str:
     entry = ledger["by_group"][g]["quantities"].get(quantity, ABSENT)
-    ratio = ledger["disparity"].get(quantity, {}).get(g, {}).get("ratio")
+    disparity = ledger["disparity"].get(quantity, {}).get(g, {})
+    ratio = disparity.get("ratio")
     shown = _rate(entry)
     if g != ledger["reference_group"] and ratio is not None:
-        shown += (f'<br><span class="note">x{ratio:.3g} of '
-                  f'{_esc(ledger["reference_group"])}</span>')
+        ci = disparity.get("ci95")
+        interval = f" [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else ""
+        few = disparity.get("status", "").startswith("too few")
+        flag = ' <span class="flag" title="too few events">&dagger;</span>' if few else ""
+        shown += (f'<br><span class="note">x{ratio:.3g}{interval} of '
+                  f'{_esc(ledger["reference_group"])}</span>{flag}')
     return f"<td>{shown}</td>"
 
 
@@ -162,8 +167,10 @@ def groups_html(ledger: dict) -> str:
     """Rates per group with intervals, and each group's ratio to the reference group."""
     groups = list(ledger["by_group"])
     note = ("<p class='note'>* fewer than "
-            f"{ledger['small_group_threshold']} citizens: unreliable. n/a: undefined or not "
-            "measured (see ledger.json for why); never shown as 0.</p>")
+            f"{ledger['small_group_threshold']} citizens: unreliable. &dagger; a ratio resting "
+            f"on fewer than {ledger.get('min_events_for_ratio', 10)} events in a group: "
+            "unreliable. Ratios carry 95% intervals. n/a: undefined or not measured (see "
+            "ledger.json for why); never shown as 0.</p>")
     if len(groups) > MAX_GROUP_COLUMNS:
         head = "".join(f"<th>{_esc(q.name.replace('_', ' '))}<br><span class='measure'>"
                        f"{_esc(_measure(ledger, q.name))}</span></th>" for q in QUANTITIES)

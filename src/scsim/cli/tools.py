@@ -122,9 +122,9 @@ def bench(
         progress=lambda case: console.print(f"running {case.name} x {repeats} ...")
     )
     table = Table(title=f"R0 benchmarks (median of {repeats})", show_edge=False)
-    for name in ("case", "citizens", "days", "citizen-days/s", "sim s", "wall s", "B/cit",
+    for name in ("case", "citizens", "days", "citizen-days per s", "sim s", "wall s", "B per cit",
                  "peak MiB"):
-        table.add_column(name, justify="left" if name == "case" else "right", no_wrap=True)
+        table.add_column(name, justify="left" if name == "case" else "right", overflow="fold")
     for r in results:
         table.add_row(r.name, f"{r.population:,}", str(r.days),
                       numbers.large(r.citizen_days_per_s),

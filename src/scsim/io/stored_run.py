@@ -94,6 +94,7 @@ class LedgerEntry(_Document):
 
 class LedgerRatio(_Document):
     ratio: float | None
+    ci95: tuple[float, float] | None = None
     status: str
 
 
