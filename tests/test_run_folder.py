@@ -30,8 +30,8 @@ def test_run_writes_the_contract(tmp_path):
                  "--seed", "4")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "daily.parquet", "grade_transitions.parquet", "ledger.json", "score_histogram.parquet",
-        "summary.json"]
+        "daily.parquet", "grade_transitions.parquet", "ledger.json", "ledger.parquet",
+        "run.parquet", "score_histogram.parquet", "summary.json"]
     daily = pq.read_table(out / "daily.parquet")
     assert tuple(daily.column_names[: len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
     assert daily.num_rows == 30 * 2

@@ -24,6 +24,7 @@ from scsim.engine.memory import CITIZEN_COLUMNS, bytes_per_citizen, estimate_mem
 from scsim.engine.sim import ProgressCallback, SimulationResult, simulate
 from scsim.io.run_dir import atomic_run_dir
 from scsim.ledger import build_ledger
+from scsim.registry import ledger_rows, run_row
 from scsim.results import daily_table, histogram_table, transitions_table
 from scsim.scenario.load import LoadedScenario
 from scsim.scenario.pairing import Counterfactual
@@ -97,10 +98,15 @@ def run_to_folder(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: ProgressCallback | None = None,
     counterfactual: Counterfactual | None = None,
+    varied: dict[str, Any] | None = None,
+    replicate: int | None = None,
+    point: int | None = None,
 ) -> tuple[SimulationResult, dict, dict]:
     """Simulate a scenario (paired if asked) and write its run folder; nothing is left if it fails.
 
-    Returns the result, the summary and the ledger as written.
+    ``varied``, ``replicate`` and ``point`` say where the run sits in an
+    experiment (they go into ``run.parquet``).  Returns the result, the
+    summary and the ledger as written.
     """
     start = time.perf_counter()
     with atomic_run_dir(out, force) as tmp:
@@ -116,6 +122,9 @@ def run_to_folder(
         ledger = build_ledger(result, counterfactual.label if counterfactual else None)
         (tmp / "ledger.json").write_text(json.dumps(ledger, indent=2) + "\n")
         summary = build_summary(loaded, result, time.perf_counter() - start, counterfactual)
+        write_parquet(run_row(out.name, summary, ledger, varied, replicate, point),
+                      tmp / "run.parquet")
+        write_parquet(ledger_rows(out.name, ledger), tmp / "ledger.parquet")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return result, summary, ledger
 

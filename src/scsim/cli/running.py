@@ -264,7 +264,8 @@ def _print_summary(result, summary: dict, ledger: dict, out: Path,
         f"{summary['peak_memory_bytes'] / 2**20:,.0f} MiB"
     )
     console.print(f"wrote {out}/: daily.parquet, score_histogram.parquet, "
-                  "grade_transitions.parquet, ledger.json, summary.json")
+                  "grade_transitions.parquet, ledger.json, ledger.parquet, run.parquet, "
+                  "summary.json")
 
 
 def _print_scaled(ledger: dict, shown: list[tuple[str, str]], simulated: int,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from scsim.cli.common import (
@@ -107,3 +108,84 @@ def compare(
         with console.status("drawing figures...", spinner="dots"):
             _write_text_atomically(html, comparison_report(comparison))
         console.print(f"wrote {html}")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the views runs, ledger and daily.")],
+    root: Annotated[
+        Path, typer.Option("--root", help="Folder whose run folders (at any depth) are queried.")
+    ] = Path("runs"),
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, csv, json or parquet (parquet needs --out).")
+    ] = "table",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the result to this file.")
+    ] = None,
+) -> None:
+    """Query every run below ROOT with SQL (DuckDB): views runs, ledger and daily."""
+    import io
+
+    import pyarrow.csv as pacsv
+
+    from scsim import numbers
+    from scsim.query import FORMATS, QueryError, run_query
+
+    if output_format not in FORMATS:
+        raise fail(f"--format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
+    if output_format == "parquet" and out is None:
+        raise fail("--format parquet: give --out FILE")
+    try:
+        table = run_query(sql, root)
+    except QueryError as exc:
+        raise fail(str(exc)) from None
+    if output_format == "parquet":
+        import pyarrow.parquet as pq
+
+        from scsim.io.run_dir import OutputError, make_folder
+
+        try:
+            make_folder(out.parent)
+            pq.write_table(table, out)
+        except (OutputError, OSError) as exc:
+            raise fail(f"{out}: cannot write: {exc}") from None
+        console.print(f"wrote {table.num_rows:,} rows to {out}")
+        return
+    if output_format == "csv":
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer)
+        text = buffer.getvalue().decode()
+    elif output_format == "json":
+        import json
+
+        text = json.dumps(table.to_pylist(), indent=2, default=str) + "\n"
+    else:
+        shown = Table(show_edge=False)
+        for name in table.column_names:
+            shown.add_column(name, overflow="fold")
+        for row in table.to_pylist():
+            shown.add_row(*(_cell(v, numbers) for v in row.values()))
+        if out is None:
+            console.print(shown)
+            console.print(f"{table.num_rows:,} row{'' if table.num_rows == 1 else 's'}")
+            return
+        capture = Console(file=io.StringIO(), width=200, markup=False)
+        capture.print(shown)
+        text = capture.file.getvalue()
+    if out is not None:
+        _write_text_atomically(out, text)
+        console.print(f"wrote {table.num_rows:,} rows to {out}")
+    else:
+        print(text, end="")
+
+
+def _cell(value, numbers) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return numbers.count(value)
+    if isinstance(value, float):
+        return numbers.rate(value)
+    return str(value)
