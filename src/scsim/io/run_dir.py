@@ -90,13 +90,18 @@ def check_target(out: Path, force: bool) -> None:
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (a zombie, killed but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust the signal test
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def clean_stale_partials(parent: Path) -> list[Path]:

@@ -1,0 +1,317 @@
+"""Replicate ensembles: one scenario under many seeds, and what its figures are across them.
+
+An ensemble folder holds
+
+* ``ensemble.json``: what was asked (scenario and counterfactual hashes, the
+  root seed and the seed scheme, the replicate count and stopping rule) and
+  what happened (replicates done, failures, whether the target was met);
+* ``replicate=R/``: one ordinary run folder per replicate R, with seed
+  ``replicate_seed(root, R)``;
+* ``results.parquet``: the replicates' ``run.parquet`` rows, one per
+  replicate (the compacted results);
+* ``ensemble.parquet``: per ledger quantity and group (``all`` for
+  everyone): the mean over replicates, a 95% t-interval of that mean, the
+  10th-90th percentile spread of the replicates, and the relative seed
+  noise (standard deviation over mean).
+
+A replicate folder appears only when its run is complete, so an interrupted
+ensemble resumes by running the replicates that are missing; results after
+an interruption and ``resume`` equal an uninterrupted ensemble's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from scsim.experiments.seeds import SCHEME, replicate_seed
+from scsim.ledger import PAIRED_DIFFERENCE, QUANTITIES
+from scsim.registry import ALL_GROUPS
+from scsim.scenario.load import LoadedScenario
+from scsim.scenario.pairing import Counterfactual
+
+HEADLINE = ("sanctioned", "wrongly_sanctioned", "behaviours_prevented", "trips_denied",
+            "speech_lost", "false_records", "income_lost", "children_penalised")
+"""Quantities --until-halfwidth watches (those the run measures)."""
+FORMAT = 1
+
+
+class EnsembleError(Exception):
+    """An ensemble that cannot be started or resumed; one line says why."""
+
+
+@dataclass
+class EnsembleSpec:
+    loaded: LoadedScenario
+    counterfactual: Counterfactual | None
+    out: Path
+    root_seed: int
+    replicates: int
+    until_halfwidth: float | None = None
+    max_replicates: int | None = None
+
+
+@dataclass
+class EnsembleOutcome:
+    done: list[int]
+    failed: dict[int, str] = field(default_factory=dict)
+    widths: dict[str, float | None] = field(default_factory=dict)
+    """Relative half-width of each headline quantity's 95% t-interval (None if undefined)."""
+    target_met: bool | None = None
+    """With --until-halfwidth: whether every headline quantity reached the target."""
+
+
+def replicate_folder(out: Path, replicate: int) -> Path:
+    return out / f"replicate={replicate}"
+
+
+def _with_seed(scenario: dict[str, Any], seed: int) -> dict[str, Any]:
+    changed = json.loads(json.dumps(scenario))
+    changed["run"]["seed"] = seed
+    return changed
+
+
+def replicate_task(spec: EnsembleSpec, replicate: int) -> dict[str, Any]:
+    from scsim.experiments.tasks import make_task
+
+    seed = replicate_seed(spec.root_seed, replicate)
+    counterfactual = None
+    if spec.counterfactual is not None:
+        counterfactual = {"label": spec.counterfactual.label, "scenario": _with_seed(
+            spec.counterfactual.scenario.model_dump(mode="json"), seed)}
+    return make_task(_with_seed(spec.loaded.scenario.model_dump(mode="json"), seed),
+                     replicate_folder(spec.out, replicate),
+                     declared_population=spec.loaded.declared_population,
+                     counterfactual=counterfactual, replicate=replicate)
+
+
+def _manifest(spec: EnsembleSpec) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "kind": "ensemble",
+        "scenario": spec.loaded.scenario.name,
+        "scenario_file": spec.loaded.source,
+        "scenario_sha256": spec.loaded.sha256,
+        "counterfactual": None if spec.counterfactual is None else {
+            "label": spec.counterfactual.label, "scenario_sha256": spec.counterfactual.sha256},
+        "root_seed": spec.root_seed,
+        "seed_scheme": SCHEME,
+        "replicates": spec.replicates,
+        "until_halfwidth": spec.until_halfwidth,
+        "max_replicates": spec.max_replicates,
+    }
+
+
+def _same_spec(stored: dict[str, Any], spec: EnsembleSpec) -> list[str]:
+    wanted = _manifest(spec)
+    keys = ("scenario_sha256", "counterfactual", "root_seed", "seed_scheme")
+    return [k for k in keys if stored.get(k) != wanted[k]]
+
+
+def completed(spec: EnsembleSpec, replicate: int) -> bool:
+    """A replicate whose folder holds a complete run of this ensemble's scenario and seed."""
+    from scsim.io.stored_run import RunFolderError, read_run
+
+    folder = replicate_folder(spec.out, replicate)
+    if not (folder / "summary.json").is_file():
+        return False
+    try:
+        run = read_run(folder, ("summary.json", "ledger.json", "run.parquet"), ())
+    except RunFolderError:
+        return False
+    return run.scenario.run.seed == replicate_seed(spec.root_seed, replicate)
+
+
+def prepare(spec: EnsembleSpec, *, resume: bool, force: bool) -> list[int]:
+    """Create (or check, to resume) the ensemble folder; the replicates already done."""
+    from scsim.io.run_dir import OutputError, make_folder, write_text_atomically
+
+    manifest = spec.out / "ensemble.json"
+    if spec.out.exists() and not (resume or force):
+        raise EnsembleError(f"{spec.out}: already exists; use --resume to continue it, --force "
+                            "to start it again, or choose --out")
+    if spec.out.exists() and not spec.out.is_dir():
+        raise EnsembleError(f"{spec.out}: exists and is not a folder")
+    if spec.out.exists() and any(spec.out.iterdir()) and not manifest.is_file():
+        raise EnsembleError(f"{spec.out}: is a folder but not a scsim ensemble (no "
+                            "ensemble.json); choose another --out")
+    if force and spec.out.exists():
+        import shutil
+
+        shutil.rmtree(spec.out)
+    done = []
+    if resume and manifest.is_file():
+        try:
+            stored = json.loads(manifest.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise EnsembleError(f"{manifest}: unreadable ({exc})") from None
+        differs = _same_spec(stored, spec) if isinstance(stored, dict) else ["the file"]
+        if differs:
+            raise EnsembleError(f"{manifest}: --resume with another scenario or seed "
+                                f"({', '.join(differs)} differ); use --force to start again")
+        done = sorted(int(p.name.split("=")[1]) for p in spec.out.glob("replicate=*")
+                      if p.name.split("=")[1].isdigit() and completed(spec, int(
+                          p.name.split("=")[1])))
+    try:
+        make_folder(spec.out)
+        write_text_atomically(manifest, json.dumps(_manifest(spec), indent=2) + "\n")
+    except OutputError as exc:
+        raise EnsembleError(str(exc)) from None
+    return done
+
+
+# --- statistics across replicates ------------------------------------------------
+
+
+def spread(values: list[float], non_negative: bool) -> dict[str, float | None]:
+    """Mean, standard deviation, 95% t-interval of the mean (kept at or above 0 for
+    non-negative quantities), 10th and 90th percentiles, relative seed noise."""
+    from scipy.stats import t as student
+
+    x = np.asarray(values, dtype=float)
+    n = x.size
+    mean = float(x.mean())
+    sd = float(x.std(ddof=1)) if n > 1 else None
+    low = high = None
+    if sd is not None:
+        half = float(student.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+        low, high = mean - half, mean + half
+        if non_negative:
+            low = max(low, 0.0)
+    return {
+        "replicates": n,
+        "mean": mean,
+        "sd": sd,
+        "t95_low": low,
+        "t95_high": high,
+        "relative_halfwidth": None if sd is None or mean == 0 else (high - low) / 2 / abs(mean),
+        "p10": float(np.percentile(x, 10)),
+        "p90": float(np.percentile(x, 90)),
+        "relative_seed_noise": None if sd is None or mean == 0 else sd / abs(mean),
+    }
+
+
+SUMMARY_SCHEMA = pa.schema([
+    ("quantity", pa.string()), ("group", pa.string()), ("side", pa.string()),
+    ("measure", pa.string()), ("replicates", pa.int64()), ("mean", pa.float64()),
+    ("sd", pa.float64()), ("t95_low", pa.float64()), ("t95_high", pa.float64()),
+    ("relative_halfwidth", pa.float64()), ("p10", pa.float64()), ("p90", pa.float64()),
+    ("relative_seed_noise", pa.float64()),
+])
+
+
+def summarise(ledgers: list[dict[str, Any]]) -> pa.Table:
+    """Per quantity and group, the statistics of its totals across the replicates' ledgers."""
+    rows: dict[str, list] = {f.name: [] for f in SUMMARY_SCHEMA}
+    if not ledgers:
+        return pa.table(rows, schema=SUMMARY_SCHEMA)
+    groups = [ALL_GROUPS, *ledgers[0]["by_group"]]
+    for q in QUANTITIES:
+        measure = ledgers[0]["quantities"][q.name]["measure"]
+        for g in groups:
+            values = [(led["overall"] if g == ALL_GROUPS else
+                       led["by_group"][g]["quantities"])[q.name]["value"] for led in ledgers]
+            if any(v is None for v in values):
+                continue  # not measured (needs a counterfactual)
+            stats = spread(values, non_negative=measure != PAIRED_DIFFERENCE)
+            for column, value in (("quantity", q.name), ("group", g), ("side", q.side),
+                                  ("measure", measure), *stats.items()):
+                rows[column].append(value)
+    return pa.table(rows, schema=SUMMARY_SCHEMA)
+
+
+def headline_widths(summary: pa.Table) -> dict[str, float | None]:
+    """Relative half-width of each measured headline quantity's interval, over everyone."""
+    widths = {}
+    for row in summary.to_pylist():
+        if row["group"] == ALL_GROUPS and row["quantity"] in HEADLINE:
+            if row["mean"] == 0 and (row["sd"] or 0) == 0:
+                widths[row["quantity"]] = 0.0  # the same (zero) in every replicate
+            else:
+                widths[row["quantity"]] = row["relative_halfwidth"]
+    return widths
+
+
+def _met(widths: dict[str, float | None], target: float) -> bool:
+    return all(w is not None and w <= target for w in widths.values())
+
+
+def _ledgers(spec: EnsembleSpec, replicates: list[int]) -> list[dict[str, Any]]:
+    return [json.loads((replicate_folder(spec.out, r) / "ledger.json").read_text())
+            for r in replicates]
+
+
+def run_ensemble(spec: EnsembleSpec, client: Any, *, resume: bool = False, force: bool = False,
+                 batch: int = 2, progress: Callable[[int, int], None] | None = None
+                 ) -> EnsembleOutcome:
+    """Run the ensemble on ``client``; with ``until_halfwidth``, add ``batch`` replicates at a
+    time until every headline quantity's relative half-width is at most the target, or
+    ``max_replicates`` is reached."""
+    from scsim.experiments.cluster import run_tasks
+    from scsim.io.run_dir import clean_stale_partials
+
+    done = prepare(spec, resume=resume, force=force)
+    outcome = EnsembleOutcome(done=list(done))
+    limit = spec.max_replicates or spec.replicates
+    planned = spec.replicates
+
+    def report(result: dict[str, Any]) -> None:
+        if result["ok"]:
+            outcome.done.append(result["replicate"])
+        else:
+            outcome.failed[result["replicate"]] = result["error"]
+        if progress is not None:
+            progress(len(outcome.done) + len(outcome.failed), planned)
+
+    if progress is not None:
+        progress(len(outcome.done), planned)
+    while True:
+        todo = [r for r in range(planned) if r not in outcome.done and r not in outcome.failed]
+        run_tasks(client, [replicate_task(spec, r) for r in todo], report)
+        outcome.done.sort()
+        summary = summarise(_ledgers(spec, outcome.done))
+        outcome.widths = headline_widths(summary)
+        if spec.until_halfwidth is None:
+            break
+        outcome.target_met = _met(outcome.widths, spec.until_halfwidth)
+        if outcome.target_met or planned >= limit:
+            break
+        planned = min(limit, planned + batch)
+    _write_results(spec, outcome, summary)
+    clean_stale_partials(spec.out)  # left by workers of an interrupted ensemble
+    return outcome
+
+
+def _write_results(spec: EnsembleSpec, outcome: EnsembleOutcome, summary: pa.Table) -> None:
+    from scsim.io.run_dir import write_text_atomically
+
+    rows = [pq.read_table(replicate_folder(spec.out, r) / "run.parquet") for r in outcome.done]
+    results = pa.concat_tables(rows, promote_options="default") if rows else pa.table({})
+    for table, name in ((results, "results.parquet"), (summary, "ensemble.parquet")):
+        partial = spec.out / f".{name}.partial"
+        pq.write_table(table, partial, compression="zstd")
+        partial.replace(spec.out / name)
+    manifest = _manifest(spec) | {
+        "replicates_done": outcome.done,
+        "replicates_failed": {str(r): why for r, why in outcome.failed.items()},
+        "headline_relative_halfwidths": outcome.widths,
+        "target_met": outcome.target_met,
+        "statistics": {
+            "mean": "mean over replicates of each total",
+            "t95": "95% Student t-interval of that mean (kept at or above 0 for quantities "
+                   "that cannot be negative)",
+            "p10, p90": "10th and 90th percentiles of the replicates' totals: their spread, "
+                        "not an interval of the mean",
+            "relative_seed_noise": "standard deviation across replicates over the mean",
+        },
+    }
+    write_text_atomically(spec.out / "ensemble.json", json.dumps(manifest, indent=2) + "\n")
+
