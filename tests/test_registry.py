@@ -34,7 +34,8 @@ def root(tmp_path_factory):
 
 
 def _ledgers(root):
-    return {p.parent.name: json.loads(p.read_text()) for p in root.glob("**/ledger.json")}
+    return {str(p.parent.relative_to(root)): json.loads(p.read_text())
+            for p in root.glob("**/ledger.json")}
 
 
 def test_query_totals_equal_every_runs_ledger(root):
@@ -43,8 +44,9 @@ def test_query_totals_equal_every_runs_ledger(root):
     assert table.num_rows == len(ledgers) == 5
     for row in table.to_pylist():
         assert {q.name: row[q.name] for q in QUANTITIES} == ledgers[row["run"]]["totals"]
-    nested = run_query("SELECT point, replicate FROM runs WHERE point IS NOT NULL", root)
-    assert nested.to_pylist() == [{"point": 0, "replicate": 1}]  # from the folder names
+    nested = run_query("SELECT run, point, replicate FROM runs WHERE point IS NOT NULL", root)
+    assert nested.to_pylist() == [{"run": "sweep/point=0/replicate=1", "point": 0,
+                                   "replicate": 1}]  # from the folder names
 
 
 def test_ledger_view_holds_every_group_and_the_overall_figures(root):
@@ -67,7 +69,7 @@ def test_ledger_view_holds_every_group_and_the_overall_figures(root):
 def test_daily_view_names_each_run(root):
     trips = run_query("SELECT run, sum(denied_trips) AS trips FROM daily GROUP BY run", root)
     for row in trips.to_pylist():
-        (path,) = [p for p in root.glob(f"**/{row['run']}/daily.parquet")]
+        path = root / row["run"] / "daily.parquet"  # run: the folder's path below the root
         assert row["trips"] == sum(pq.read_table(path).column("denied_trips").to_pylist())
 
 

@@ -5,7 +5,10 @@ Views (built from the files, no database file):
 * ``runs``: every ``run.parquet``, one row per run (identity, varied
   parameters, ledger totals, timings);
 * ``ledger``: every ``ledger.parquet``, one row per run, quantity and group;
-* ``daily``: every ``daily.parquet``, with a ``run`` column naming its folder.
+* ``daily``: every ``daily.parquet``.
+
+In every view ``run`` is the run folder's path below the root, e.g.
+``r0-seed1-1a2b3c4d`` or ``my-sweep/point=3/replicate=1``.
 
 Files are combined by column name, so runs of different scenarios (other
 behaviours, other varied parameters) sit in one view with nulls where a
@@ -46,20 +49,22 @@ def connect(root: Path):
     # columns (read from the path here: DuckDB's hive partitioning refuses a mix of
     # partitioned and plain folders, which a runs folder usually is).
     options = "union_by_name = true, filename = true"
-    run = "regexp_extract(filename, '([^/]+)/[^/]+$', 1)"
+    prefix = str(root.resolve()).replace("'", "''") + "/"
+    # ``run``: the run folder's path below the root (unique, and the same in every view)
+    run = f"regexp_replace(replace(filename, '{prefix}', ''), '/[^/]+$', '')"
     for view, name in (("runs", "run.parquet"), ("ledger", "ledger.parquet"),
                        ("daily", "daily.parquet")):
         if not any(root.glob(f"**/{name}")):
             con.execute(f"CREATE VIEW {view} AS SELECT NULL AS run WHERE false")
             continue
-        source = f"read_parquet('{_glob(root, name)}', {options})"
+        source = f"read_parquet('{_glob(root.resolve(), name)}', {options})"
         if view == "runs":
-            select = (f"SELECT * EXCLUDE (filename) REPLACE ("
+            select = (f"SELECT * EXCLUDE (filename) REPLACE ({run} AS run, "
                       f"COALESCE(point, {_from_path('point')}) AS point, "
                       f"COALESCE(replicate, {_from_path('replicate')}) AS replicate)")
         elif view == "ledger":
-            select = (f"SELECT * EXCLUDE (filename), {_from_path('point')} AS point, "
-                      f"{_from_path('replicate')} AS replicate")
+            select = (f"SELECT * EXCLUDE (filename) REPLACE ({run} AS run), "
+                      f"{_from_path('point')} AS point, {_from_path('replicate')} AS replicate")
         else:
             select = (f"SELECT {run} AS run, {_from_path('point')} AS point, "
                       f"{_from_path('replicate')} AS replicate, * EXCLUDE (filename)")
