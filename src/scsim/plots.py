@@ -430,3 +430,28 @@ COMPARISONS = {
 def comparison_figures(runs: list[StoredRun]) -> dict[str, Figure]:
     return {name: overlay(runs, column, cumulative=cumulative, ylabel=ylabel, title=title)
             for name, (column, cumulative, ylabel, title) in COMPARISONS.items()}
+
+
+def sensitivity_figure(table, about: dict) -> Figure:
+    """Sensitivity indices of one output, one bar per parameter with its 95% interval."""
+    names = table.column("parameter").to_pylist()
+    sobol = "ST" in table.column_names
+    keys = (("S1", "S1_conf", "first order"), ("ST", "ST_conf", "total")) if sobol else \
+        (("mu_star", "mu_star_conf", "mu* (mean absolute effect)"),)
+    fig, ax = subplots(figsize=(8, 1.0 + 0.6 * len(names) * len(keys)))
+    height = 0.8 / len(keys)
+    for k, (value, conf, label) in enumerate(keys):
+        ys = np.arange(len(names)) + k * height
+        st = style(k)
+        ax.barh(ys, table.column(value).to_pylist(), height=height, color=st["color"],
+                hatch=("", "//")[k % 2], edgecolor="black", linewidth=0.5, label=label,
+                xerr=table.column(conf).to_pylist(), capsize=3)
+    ax.set_yticks(np.arange(len(names)) + height * (len(keys) - 1) / 2,
+                  [textwrap.fill(n, 40) for n in names])
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("Sobol index, 95% interval" if sobol else "mu*, 95% interval (output units)")
+    ax.set_title(f"Sensitivity of {about['output']} ({about['group']}), {about['design']} "
+                 f"design, {about['points']} points x {about['replicates']} replicates")
+    ax.legend(loc="best")
+    return fig

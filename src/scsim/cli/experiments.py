@@ -155,3 +155,151 @@ def _print_outcome(spec, outcome) -> None:
                           f"before every headline quantity reached ±{target:.1%}: {short}")
     console.print(f"wrote {spec.out}/: ensemble.json, ensemble.parquet, results.parquet and "
                   f"{len(outcome.done)} replicate folders")
+
+
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="A scenario file, or an experiment file (TOML "
+                                         "naming scenario, [[vary]], design, ...).")],
+    vary: Annotated[
+        list[str] | None, typer.Option("--vary", metavar="PATH=LO:HI|PATH=v1,v2",
+                                       help="A parameter to vary (repeatable).")
+    ] = None,
+    design: Annotated[str, typer.Option(help="grid, lhs, sobol or morris.")] = "lhs",
+    samples: Annotated[int, typer.Option(help="Grid: values per range; LHS: points; Sobol: "
+                                         "base samples N (N (D + 2) points); Morris: "
+                                         "trajectories (N (D + 1) points).")] = 8,
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates per point (the same "
+                                            "seeds at every point).")] = 1,
+    seed: Annotated[int | None, typer.Option(help="Root seed of the replicates and the "
+                                             "design (default: the file's run.seed).")] = None,
+    population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
+    days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
+    counterfactual: Annotated[
+        str | None, typer.Option("--counterfactual", metavar="none|FILE",
+                                 help="Pair every run (see scsim run).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Sweep folder (default "
+                                             "runs/NAME-sweep-DESIGN-seedROOT).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in "
+                                         "OUT, skipping finished runs.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Start the sweep in OUT again.")
+                     ] = False,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    set_: SetOption = None,
+) -> None:
+    """Run a design of parameter values, each point under the same replicate seeds."""
+    from scsim.cli.common import _parse_sets, _world_overrides
+    from scsim.experiments.cluster import ClusterError, open_client
+    from scsim.experiments.design import DesignError, parse_vary
+    from scsim.experiments.sweep import (
+        SweepError,
+        SweepSpec,
+        is_experiment,
+        plan,
+        read_experiment,
+        run_sweep,
+        varies_of,
+    )
+    from scsim.io.run_dir import RUNS, slug
+
+    try:
+        if is_experiment(file):
+            if vary:
+                raise SweepError(f"{file}: an experiment file says what varies; drop --vary")
+            experiment = read_experiment(file)
+            scenario_file = (file.parent / experiment.scenario)
+            varies = varies_of(experiment)
+            fixed = dict(experiment.set) | _world_overrides(None, experiment.population,
+                                                            experiment.days)
+            design, samples, replicates = (experiment.design, experiment.samples,
+                                           experiment.replicates)
+            seed = experiment.seed if experiment.seed is not None else seed
+            counterfactual = experiment.counterfactual
+            if counterfactual not in (None, "none"):
+                counterfactual = str(file.parent / counterfactual)
+        else:
+            scenario_file = file
+            varies = [parse_vary(text) for text in vary or []]
+            fixed = _parse_sets(set_, str(file)) | _world_overrides(None, population, days)
+        if seed is None:
+            from scsim.scenario.load import load_scenario
+
+            seed = load_scenario(scenario_file, fixed).scenario.run.seed
+        name = slug(scenario_file.stem)
+        target = out or RUNS / f"{name}-sweep-{design}-seed{seed}"
+        spec = plan(SweepSpec(scenario_file, fixed, varies, design, samples, replicates, seed,
+                              counterfactual, target))
+    except (SweepError, DesignError) as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # a scenario error from loading the base
+        from scsim.scenario.load import ScenarioError
+
+        if isinstance(exc, ScenarioError):
+            raise fail(exc.lines()) from None
+        raise
+    total = len(spec.points) * spec.replicates
+    if not quiet:
+        console.print(f"{spec.design} design: {len(spec.points):,} points x "
+                      f"{spec.replicates} replicates = {total:,} runs of "
+                      f"{spec.loaded[0].scenario.population.size:,} citizens")
+    bar = Progress(TextColumn("runs", style="bold"), BarColumn(bar_width=20),
+                   TaskProgressColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=quiet)
+    try:
+        with bar, open_client(scheduler, workers) as client:
+            task = bar.add_task("runs", total=total)
+            outcome = run_sweep(spec, client, resume=resume, force=force,
+                                progress=lambda done, n: bar.update(task, completed=done))
+    except (ClusterError, SweepError) as exc:
+        raise fail(str(exc)) from None
+    for where, why in sorted(outcome.failed.items()):
+        console.print(f"{where} failed: {why}", markup=False)
+    if not quiet:
+        console.print(f"wrote {spec.out}/: sweep.json, design.parquet, results.parquet and "
+                      f"{outcome.runs:,} run folders"
+                      + (f" ({len(outcome.failed)} failed)" if outcome.failed else ""))
+
+
+@app.command()
+def analyze(
+    sweep_folder: Annotated[Path, typer.Argument(help="A sweep folder (scsim sweep).")],
+    output: Annotated[str, typer.Option("--output", help="The ledger quantity (e.g. "
+                                        "false_records).")],
+    group: Annotated[str | None, typer.Option(help="One group's total instead of "
+                                              "everyone's.")] = None,
+) -> None:
+    """Sensitivity indices (Sobol S1/ST or Morris mu*/sigma, with 95% intervals) of a sweep."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from scsim.experiments.sensitivity import AnalysisError
+    from scsim.experiments.sensitivity import analyze as indices
+    from scsim.plots import save, sensitivity_figure
+
+    try:
+        table, about = indices(sweep_folder, output, group)
+    except AnalysisError as exc:
+        raise fail(str(exc)) from None
+    stem = Path(str(sweep_folder / f"sensitivity-{output}") + ("" if group is None else
+                                                                 f"-{group}"))
+    pq.write_table(table, stem.with_suffix(".parquet"))
+    stem.with_suffix(".json").write_text(json.dumps(about, indent=2) + "\n")
+    save(sensitivity_figure(table, about), stem)
+    shown = Table(title=f"{about['output']} ({about['group']}): {about['design']} indices, "
+                  f"{about['points']} points x {about['replicates']} replicates",
+                  show_edge=False)
+    for column in table.column_names:
+        shown.add_column(column, justify="left" if column == "parameter" else "right",
+                         overflow="fold")
+    for row in table.to_pylist():
+        shown.add_row(*(v if isinstance(v, str) else f"{v:.3f}" for v in row.values()))
+    console.print(shown)
+    noise = about["seed_noise_share"]
+    console.print("seed noise: " + ("n/a (one replicate per point)" if noise is None else
+                                    f"{noise:.1%} of the output's variance between runs")
+                  + "; the indices are of the replicate means; intervals 95% (bootstrap)")
+    console.print(f"wrote {stem}.parquet, .json, .png and .svg")

@@ -107,7 +107,7 @@ def _unit_points(varies: list[Vary], design: str, samples: int, seed: int) -> np
 def _value(v: Vary, x: float) -> Any:
     if not v.is_range:
         return v.values[min(int(x * len(v.values)), len(v.values) - 1)]
-    return int(round(x)) if v.integer else float(x)
+    return int(np.rint(x)) if v.integer else float(x)
 
 
 def build(varies: list[Vary], design: str, samples: int, seed: int) -> tuple[list[dict], Any]:
