@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -118,3 +121,53 @@ def test_calibrate_needs_targets():
     result = CliRunner().invoke(app, ["calibrate", str(R0), "--population", "1000"])
     assert result.exit_code == 2
     assert "calibration: the scenario names no published figures" in result.output
+
+
+def _assumption_lines(path: Path) -> list[str]:
+    """Dotted paths of the values whose own line's comment says ASSUMPTION (lists skipped)."""
+    import re
+
+    table, found = "", []
+    for line in path.read_text().splitlines():
+        code, _, comment = line.partition("#")
+        header = re.match(r"^\s*\[([a-z0-9_.]+)\]\s*$", code)
+        if header:
+            table = header.group(1)
+            if "ASSUMPTION" in comment:
+                found.append(table)
+            continue
+        value = re.match(r"^\s*([a-z0-9_]+)\s*=\s*(\S)", code)
+        if value and "ASSUMPTION" in comment and value.group(2) != "[":
+            found.append(f"{table}.{value.group(1)}" if table else value.group(1))
+    return found
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_sources_table_is_in_step_with_the_comments(name):
+    """Every value marked ASSUMPTION on its own line is in [sources] as an assumption, and
+    every assumption's value lies within its plausible range."""
+    from scsim.scenario.load import value_at
+
+    s = load_scenario(SCENARIOS / f"{name}.toml").scenario
+    assert s.sources, "a preset says where its values come from"
+    assumed = [p for p, src in s.sources.items() if src.assumption]
+    for path in _assumption_lines(SCENARIOS / f"{name}.toml"):
+        assert any(p == path or p.startswith(path + ".") for p in assumed), path
+    for path in assumed:
+        source = s.sources[path]
+        assert source.low <= value_at(s, path) <= source.high, path
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('{ ref = "sources §1" }', "sources.behaviours.jaywalkk.daily_rate: names no value"),
+    ('{ assumption = true }', "an assumption needs its plausible range: low < high"),
+    ('{ note = "x" }', "give ref (a section of docs/sources.md) or assumption = true"),
+])
+def test_bad_sources_are_rejected(tmp_path, entry, message):
+    from scsim.scenario.load import ScenarioError
+
+    path = tmp_path / "s.toml"
+    path.write_text(R0.read_text() + f'\n[sources]\n"behaviours.jaywalkk.daily_rate" = {entry}\n'
+                    .replace("jaywalkk", "jaywalkk" if "names" in message else "jaywalk"))
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(path)

@@ -423,6 +423,7 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     yield from unknown("scheme.points", s.scheme.points, behaviours, "behaviour")
     yield from _mechanism_problems(s, behaviours)
     yield from _representation_problems(s)
+    yield from _source_problems(s)
     yield from unknown("adaptation.rate_factor_when_recorded",
                        s.adaptation.rate_factor_when_recorded, behaviours, "behaviour")
 
@@ -513,3 +514,27 @@ def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
             f"citizen's income lost reach {s.run.days * top_income:,}; the ledger sums "
             f"squares exactly only below {LEDGER_EXACT_LIMIT:,} (fewer days or lower incomes)"
         )
+
+
+def value_at(s: Scenario, dotted: str) -> Any:
+    """The scenario's value at a dotted path (KeyError if there is none)."""
+    node: Any = s.model_dump(mode="json")
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(dotted)
+        node = node[part]
+    return node
+
+
+def _source_problems(s: Scenario) -> Iterator[tuple[str, str]]:
+    """Every [sources] entry names a number the scenario has (a value set by --set or a sweep
+    may leave an assumption's plausible range: that is what exploring it means)."""
+    for path, source in s.sources.items():
+        where = f"sources.{path}"
+        try:
+            value = value_at(s, path)
+        except KeyError:
+            yield where, f"names no value of the scenario ({path!r} is not set)"
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            yield where, f"{path} is not a number (got {value!r})"

@@ -471,6 +471,30 @@ class Calibration(Strict):
     """The targets, in the order they are reported."""
 
 
+class Source(Strict):
+    """Where one value of the scenario comes from: a sourced figure, or an ASSUMPTION with the
+    range it could plausibly take (which ``scsim screen`` explores)."""
+
+    ref: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_LENGTH)
+    """The section of docs/sources.md (and its tag), e.g. "sources §2.1 [S]"."""
+    assumption: bool = False
+    """No public figure anchors the value."""
+    low: float | None = None
+    """Lowest plausible value (assumptions)."""
+    high: float | None = None
+    """Highest plausible value (assumptions)."""
+    note: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Source:
+        if self.assumption:
+            if self.low is None or self.high is None or not self.low < self.high:
+                raise ValueError("an assumption needs its plausible range: low < high")
+        elif self.ref is None:
+            raise ValueError("give ref (a section of docs/sources.md) or assumption = true")
+        return self
+
+
 class Scenario(Strict):
     """A complete scenario: the world, the system, and how long to run it."""
 
@@ -500,6 +524,9 @@ class Scenario(Strict):
     """Output options."""
     calibration: Calibration | None = None
     """Published figures this scenario aims to reproduce (``scsim calibrate``)."""
+    sources: dict[str, Source] = Field(default={}, max_length=10_000)
+    """Where values come from, by dotted path (e.g. "deterrence.speech_sensitivity"): a
+    section of docs/sources.md, or an ASSUMPTION with its plausible range."""
 
     @field_validator("behaviours", "channels")
     @classmethod

@@ -46,6 +46,9 @@ def no_system(s: Scenario) -> Scenario:
             "measures": Measures(),
             "adaptation": Adaptation(),
             "deterrence": None,
+            # only the world's sources still name values of this scenario
+            "sources": {path: source for path, source in s.sources.items()
+                        if path.split(".")[0] in WORLD_FIELDS},
         }
     )
 
