@@ -164,3 +164,29 @@ def test_analyze_refuses_what_it_cannot_do(tmp_path, sobol):
     ):
         result = runner.invoke(app, ["analyze", *args])
         assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+def test_screen_ranks_the_assumptions_of_a_preset(tmp_path):
+    """Morris over every ASSUMPTION of the national preset: the wrongful-listing rate is what
+    moves wrongly_sanctioned and false_records, and nothing else moves false records."""
+    from conftest import SCENARIOS
+
+    out = tmp_path / "screen"
+    result = runner.invoke(app, ["screen", str(SCENARIOS / "national.toml"), "--population",
+                                 "20000", "--out", str(out), "--samples", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(out / "screen.parquet").to_pylist()
+    s = json.loads((out / "sweep.json").read_text())
+    assumptions = [v["path"] for v in s["vary"]]
+    assert s["kind"] == "screen" and s["points"] == 2 * (len(assumptions) + 1)
+    false = [r for r in rows if r["quantity"] == "false_records"]
+    assert {r["parameter"] for r in false} == set(assumptions)
+    assert false[0]["parameter"] == "channels.courts.false_attribution.daily_rate"
+    assert all(r["mu_star"] == 0 for r in false[1:])  # common random numbers: exactly no effect
+    top = next(r for r in rows if r["quantity"] == "wrongly_sanctioned" and r["rank"] == 1)
+    assert top["parameter"] == "channels.courts.false_attribution.daily_rate"
+
+
+def test_screen_needs_assumptions(tmp_path):
+    result = runner.invoke(app, ["screen", str(R0), "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "no value is marked as an assumption" in result.stderr

@@ -529,7 +529,7 @@ def value_at(s: Scenario, dotted: str) -> Any:
 def _source_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     """Every [sources] entry names a number the scenario has (a value set by --set or a sweep
     may leave an assumption's plausible range: that is what exploring it means)."""
-    for path, source in s.sources.items():
+    for path in s.sources:
         where = f"sources.{path}"
         try:
             value = value_at(s, path)
