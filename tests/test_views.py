@@ -334,3 +334,31 @@ def test_the_demo_measures_both_sides_of_its_ledger(tmp_path):
     assert totals["behaviours_prevented"] > 0 and totals["speech_lost"] > 0
     assert totals["wrongly_sanctioned"] > 0 and totals["sanctioned"] > 0
     assert "--counterfactual none" in (Path(__file__).parents[1] / "Makefile").read_text()
+
+
+def test_the_report_says_what_each_headline_figure_rests_on(tmp_path):
+    from scsim.provenance import rests_on
+    from scsim.scenario import load_scenario
+
+    out = _run(tmp_path / "nat", str(SCENARIOS / "national.toml"), "--population", "3000",
+               "--days", "30", "--counterfactual", "none")
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0
+    page = (out / "report.html").read_text()
+    s = load_scenario(SCENARIOS / "national.toml").scenario
+    wrongly = rests_on(s, "wrongly_sanctioned")
+    assumed = [p for p, _ in wrongly.assumptions]
+    assert "channels.courts.false_attribution.daily_rate" in assumed
+    assert not any(p.startswith(("deterrence.", "measures.")) for p in assumed)
+    assert f"rests on {wrongly.sentence()}" in page
+    assert page.count('class="measure rests"') == sum(1 for q in plots_quantities())
+    assert "id='sources-table'" in page and "deterrence.speech_sensitivity" in page
+    demo = runner.invoke(app, ["report", str(_run(tmp_path / "demo", str(SCENARIOS / "demo.toml"),
+                                                  "--population", "500", "--days", "10"))])
+    assert demo.exit_code == 0
+    assert "no <code>[sources]</code> table" in (tmp_path / "demo" / "report.html").read_text()
+
+
+def plots_quantities():
+    from scsim.ledger import QUANTITIES
+
+    return [q for q in QUANTITIES if q.name != "counterfactual_sanctioned"]

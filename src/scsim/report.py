@@ -90,8 +90,8 @@ def _measure(ledger: dict, quantity: str) -> str:
     return ledger["quantities"].get(quantity, {}).get("measure", "level")
 
 
-def headline_html(ledger: dict, simulated: int | None = None, declared: int | None = None
-                  ) -> str:
+def headline_html(ledger: dict, simulated: int | None = None, declared: int | None = None,
+                  scenario=None) -> str:
     """Benefit and harm side by side: totals and rates per 100,000 over all citizens, each
     labelled a level or a paired difference; with a sample of a larger scenario, also the
     totals scaled to the scenario's population."""
@@ -112,10 +112,11 @@ def headline_html(ledger: dict, simulated: int | None = None, declared: int | No
                 scaled = ("<td class='scaled'>" + (numbers.count(entry["value"] * factor)
                                                    if entry["value"] is not None else "")
                           + "</td>")
+            rests = _rests_on_html(scenario, q.name) if scenario is not None else ""
             out.append(
                 f'<tr data-quantity="{q.name}"><td title="{_esc(q.description)}">'
                 f'{_esc(q.name.replace("_", " "))} <span class="note">({_esc(q.unit)})</span>'
-                f'<br><span class="measure">{_esc(_measure(ledger, q.name))}</span>'
+                f'<br><span class="measure">{_esc(_measure(ledger, q.name))}</span>{rests}'
                 f"</td><td>{total}</td>{scaled}<td>{_rate(entry)}</td></tr>"
             )
         return "\n".join(out)
@@ -142,6 +143,37 @@ def headline_html(ledger: dict, simulated: int | None = None, declared: int | No
 <div class="benefit"><h3>Claimed benefit</h3><table>{header}{rows("benefit")}</table></div>
 <div class="harm"><h3>Harm</h3><table>{header}{rows("harm")}</table></div>
 </div><p class="note">{note} Hover a quantity for its definition.</p>"""
+
+
+def _rests_on_html(scenario, quantity: str) -> str:
+    """'rests on 3 sourced values and 2 ASSUMPTIONs', naming the assumptions on hover."""
+    from scsim.provenance import rests_on
+
+    if not scenario.sources:
+        return '<br><span class="measure rests">rests on unsourced, illustrative values</span>'
+    r = rests_on(scenario, quantity)
+    names = "; ".join(f"{p} = ASSUMPTION in [{s.low:g}, {s.high:g}]" for p, s in r.assumptions)
+    return (f'<br><span class="measure rests" title="{_esc(names)}">rests on '
+            f"{_esc(r.sentence())}</span>")
+
+
+def sources_html(scenario) -> str:
+    """Every value the scenario says the source of, assumptions with their ranges."""
+    if not scenario.sources:
+        return ("<p class='note'>This scenario has no <code>[sources]</code> table: its values "
+                "are illustrative, and no figure here rests on a published one.</p>")
+    rows = "".join(
+        f"<tr><td>{_esc(path)}</td><td>{_esc(s.ref or '')}</td>"
+        f"<td>{'ASSUMPTION' if s.assumption else 'sourced'}</td>"
+        f"<td>{'' if s.low is None else f'{s.low:g} to {s.high:g}'}</td>"
+        f"<td style='text-align:left'>{_esc(s.note)}</td></tr>"
+        for path, s in sorted(scenario.sources.items(), key=lambda e: (not e[1].assumption,
+                                                                      e[0])))
+    return ("<p>Where the scenario's values come from (its <code>[sources]</code> table; "
+            "sections of docs/sources.md). <code>scsim screen</code> measures which "
+            "assumptions move each headline figure.</p><div class='wide'><table "
+            "id='sources-table'><tr><th>value</th><th>source</th><th>status</th>"
+            "<th>plausible range</th><th>note</th></tr>" + rows + "</table></div>")
 
 
 MAX_GROUP_COLUMNS = 6
@@ -275,10 +307,11 @@ def run_report(run: StoredRun) -> str:
             ("What was simulated", "scenario",
              description_html(s) + cf),
             ("Headline: benefit and harm", "ledger",
-             headline_html(run.ledger, s.population.size, run.declared_population)),
+             headline_html(run.ledger, s.population.size, run.declared_population, s)),
             ("Figures", "figures", figures_html),
             ("By group", "groups", groups_html(run.ledger)),
             ("Life stories of sampled citizens", "stories", stories_html(run.traces)),
+            ("What the figures rest on", "sources", sources_html(s)),
             ("Provenance", "provenance", provenance_html(run)),
         ],
     )

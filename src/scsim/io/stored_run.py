@@ -19,6 +19,7 @@ Any problem is a :class:`RunFolderError` naming the file and what is wrong.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,6 @@ from scsim.scenario.load import (
     MAX_NESTING,
     ScenarioError,
     nesting_depth,
-    scenario_sha256,
     validate_scenario,
 )
 from scsim.scenario.model import Scenario
@@ -190,14 +190,16 @@ def _document(path: Path, model: type[_Document]) -> Any:
 
 
 def _scenario(data: dict[str, Any], sha256: str, where: str) -> Scenario:
-    try:
-        scenario = validate_scenario(data, where).scenario
-    except ScenarioError as exc:
-        raise RunFolderError("; ".join(exc.lines())) from None
-    if scenario_sha256(scenario) != sha256:
+    # The hash is checked on the scenario exactly as stored (its canonical JSON), so a run
+    # written before the schema gained a field with a default still reads back.
+    canonical = json.dumps(data, sort_keys=True)
+    if hashlib.sha256(canonical.encode()).hexdigest() != sha256:
         raise RunFolderError(f"{where}: does not match its SHA-256 (the file was edited); "
                              "re-run the scenario instead")
-    return scenario
+    try:
+        return validate_scenario(data, where).scenario
+    except ScenarioError as exc:
+        raise RunFolderError("; ".join(exc.lines())) from None
 
 
 # --- the tables -------------------------------------------------------------------
@@ -220,7 +222,8 @@ def _check_types(path: Path, table: pa.Table, expected: dict[str, str]) -> None:
         extra = [c for c in names if c not in expected]
         detail = (f"missing {', '.join(missing[:5])}" if missing else
                   f"unexpected {', '.join(extra[:5])}" if extra else "columns out of order")
-        raise RunFolderError(f"{path}: columns differ from what this scenario writes ({detail})")
+        raise RunFolderError(f"{path}: columns differ from what this scenario writes ({detail}; "
+                             "written by another version of scsim? re-run it)")
     for name, kind in expected.items():
         t = table.schema.field(name).type
         ok = {"int": pa.types.is_integer(t),
