@@ -181,3 +181,13 @@ def test_kill_and_resume_equals_an_uninterrupted_ensemble(eight, tmp_path):
     assert pq.read_table(out / "ensemble.parquet").equals(pq.read_table(eight /
                                                                         "ensemble.parquet"))
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # partials removed
+
+
+def test_the_ensemble_report_shows_the_bands(eight):
+    page = (eight / "report.html").read_text()
+    summary = {r["quantity"]: r for r in pq.read_table(eight / "ensemble.parquet").to_pylist()
+               if r["group"] == "all"}
+    assert page.count("data-quantity='false_records'") == 1 + 2  # all citizens and two groups
+    assert "figure-blacklisted-band" in page and "spread, not an interval" in page
+    assert "8 replicates of <b>r0</b>" in page
+    assert f"{summary['false_records']['mean']:.3g}" in page or "138" in page

@@ -190,3 +190,11 @@ def test_screen_ranks_the_assumptions_of_a_preset(tmp_path):
 def test_screen_needs_assumptions(tmp_path):
     result = runner.invoke(app, ["screen", str(R0), "--out", str(tmp_path / "s")])
     assert result.exit_code == 2 and "no value is marked as an assumption" in result.stderr
+
+
+def test_the_sweep_report_puts_indices_beside_the_spread(sobol):
+    assert runner.invoke(app, ["analyze", str(sobol), "--output", "false_records"]).exit_code == 0
+    page = (sobol / "report.html").read_text()
+    assert "Spread of the outputs across points" in page
+    assert "Sensitivity of false_records (all)" in page and "figure-sensitivity" in page
+    assert "data-quantity='false_records'" in page

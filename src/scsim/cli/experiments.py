@@ -16,6 +16,7 @@ from scsim.cli.common import (
     _check_memory,
     _load,
     _load_counterfactual,
+    _write_text_atomically,
     app,
     console,
     fail,
@@ -113,6 +114,9 @@ def ensemble(
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     except (ClusterError, EnsembleError) as exc:
         raise fail(str(exc)) from None
+    from scsim.experiments.report import ensemble_report
+
+    _write_text_atomically(spec.out / "report.html", ensemble_report(spec.out))
     if not quiet:
         _print_outcome(spec, outcome)
 
@@ -153,8 +157,8 @@ def _print_outcome(spec, outcome) -> None:
                               for q, w in outcome.widths.items() if w is None or w > target)
             console.print(f"stopped at {len(outcome.done)} replicates (--max-replicates) "
                           f"before every headline quantity reached ±{target:.1%}: {short}")
-    console.print(f"wrote {spec.out}/: ensemble.json, ensemble.parquet, results.parquet and "
-                  f"{len(outcome.done)} replicate folders")
+    console.print(f"wrote {spec.out}/: ensemble.json, ensemble.parquet, results.parquet, "
+                  f"report.html and {len(outcome.done)} replicate folders")
 
 
 @app.command()
@@ -257,9 +261,12 @@ def sweep(
         raise fail(str(exc)) from None
     for where, why in sorted(outcome.failed.items()):
         console.print(f"{where} failed: {why}", markup=False)
+    from scsim.experiments.report import sweep_report
+
+    _write_text_atomically(spec.out / "report.html", sweep_report(spec.out))
     if not quiet:
-        console.print(f"wrote {spec.out}/: sweep.json, design.parquet, results.parquet and "
-                      f"{outcome.runs:,} run folders"
+        console.print(f"wrote {spec.out}/: sweep.json, design.parquet, results.parquet, "
+                      f"report.html and {outcome.runs:,} run folders"
                       + (f" ({len(outcome.failed)} failed)" if outcome.failed else ""))
 
 
@@ -302,7 +309,10 @@ def analyze(
     console.print("seed noise: " + ("n/a (one replicate per point)" if noise is None else
                                     f"{noise:.1%} of the output's variance between runs")
                   + "; the indices are of the replicate means; intervals 95% (bootstrap)")
-    console.print(f"wrote {stem}.parquet, .json, .png and .svg")
+    from scsim.experiments.report import sweep_report
+
+    _write_text_atomically(sweep_folder / "report.html", sweep_report(sweep_folder))
+    console.print(f"wrote {stem}.parquet, .json, .png and .svg, and {sweep_folder}/report.html")
 
 
 @app.command()
@@ -370,6 +380,9 @@ def screen(
     if outcome.failed:
         raise fail(f"{spec.out}: {len(outcome.failed)} runs failed; fix them and --resume")
     table = rank_assumptions(spec.out)
+    from scsim.experiments.report import sweep_report
+
+    _write_text_atomically(spec.out / "report.html", sweep_report(spec.out))
     shown = Table(title="The assumptions that move each headline figure most (Morris mu*: "
                   "mean absolute effect across its plausible range, 95% interval)",
                   show_edge=False)

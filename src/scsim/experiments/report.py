@@ -1,0 +1,160 @@
+"""HTML pages of many runs: an ensemble's bands, a sweep's spread beside its indices.
+
+Built from the experiment folder only (``ensemble.parquet``, ``results.parquet``,
+the replicates' ``daily.parquet``, ``sensitivity-*.parquet``), self-contained
+like the run report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from matplotlib.figure import Figure
+
+from scsim import numbers
+from scsim.ledger import QUANTITIES
+from scsim.report import _esc, figure_html, page
+
+PER = 100_000
+
+
+def _interval(low, high) -> str:
+    return "n/a" if low is None else f"{numbers.rate(low)} to {numbers.rate(high)}"
+
+
+def _share(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def _stats_table(rows: list[dict], group: str) -> str:
+    body = "".join(
+        f"<tr data-quantity='{_esc(r['quantity'])}'><td>{_esc(r['quantity'].replace('_', ' '))}"
+        f"<br><span class='measure'>{_esc(r['measure'])}</span></td>"
+        f"<td class='mean'>{numbers.rate(r['mean'])}</td>"
+        f"<td>{_interval(r['t95_low'], r['t95_high'])}</td>"
+        f"<td>{_interval(r['p10'], r['p90'])}</td>"
+        f"<td>{_share(r['relative_seed_noise'])}</td></tr>"
+        for r in rows if r["group"] == group)
+    return ("<table><tr><th>quantity</th><th>mean over replicates</th><th>95% interval of "
+            "the mean</th><th>10th to 90th percentile of replicates (spread)</th><th>seed "
+            f"noise (sd / mean)</th></tr>{body}</table>")
+
+
+def _band(out: Path, replicates: list[int], column: str, title: str) -> Figure:
+    """A daily column per 100,000 citizens: the replicates' mean and 10th-90th band."""
+    from scsim.plots import style, subplots
+
+    series = []
+    for r in replicates:
+        table = pq.read_table(out / f"replicate={r}" / "daily.parquet",
+                              columns=["day", column, "population"])
+        days = np.unique(table.column("day").to_numpy())
+        values = table.column(column).to_numpy().reshape(len(days), -1).sum(axis=1)
+        population = table.column("population").to_numpy().reshape(len(days), -1).sum(axis=1)
+        series.append(values / population * PER)
+    stack = np.array(series)
+    fig, ax = subplots(figsize=(8, 4.5))
+    st = style(0)
+    ax.fill_between(days, np.percentile(stack, 10, axis=0), np.percentile(stack, 90, axis=0),
+                    color=st["color"], alpha=0.25, linewidth=0,
+                    label="10th to 90th percentile of replicates")
+    ax.plot(days, stack.mean(axis=0), label=f"mean of {len(replicates)} replicates", **st)
+    ax.set_xlabel("day of the run")
+    ax.set_ylabel(f"{column.replace('_', ' ')} per 100,000 citizens")
+    ax.set_title(title)
+    ax.legend(loc="best")
+    return fig
+
+
+def ensemble_report(out: Path) -> str:
+    manifest = json.loads((out / "ensemble.json").read_text())
+    rows = pq.read_table(out / "ensemble.parquet").to_pylist()
+    done = manifest["replicates_done"]
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    figures = ""
+    if done:
+        figures = figure_html("blacklisted-band", _band(out, done, "blacklisted",
+                                                        "Blacklisted, all groups"),
+                              "Blacklisted citizens per 100,000 at the end of each day: the "
+                              "mean of the replicates and their 10th-90th percentile band "
+                              "(spread, not an interval). Levels in the run.")
+    target = manifest.get("until_halfwidth")
+    stopping = ""
+    if target is not None:
+        stopping = (f"<p>Replicates were added until every headline quantity's 95% interval "
+                    f"was within ±{target:.1%} of its mean: "
+                    + ("reached." if manifest.get("target_met") else
+                       "<b>not reached</b> before --max-replicates.") + "</p>")
+    about = (f"<p>{len(done)} replicates of <b>{_esc(manifest['scenario'])}</b> "
+             f"({_esc(manifest['scenario_file'])}), root seed {manifest['root_seed']}, seeds "
+             f"<code>{_esc(manifest['seed_scheme'])}</code>"
+             + (f", each paired with <b>{_esc(manifest['counterfactual']['label'])}</b>"
+                if manifest["counterfactual"] else "") + ".</p>" + stopping)
+    sections = [("What was run", "about", about),
+                ("All citizens", "all", _stats_table(rows, "all") +
+                 "<p class='note'>The interval is of the mean over replicates (Student t, kept "
+                 "at or above 0 for quantities that cannot be negative); the percentiles are "
+                 "the replicates' spread.</p>"),
+                ("Over time", "figures", figures)]
+    sections += [(f"Group {g}", f"group-{g}", _stats_table(rows, g)) for g in groups[1:]]
+    return page(f"scsim ensemble: {out.name}", sections)
+
+
+def sweep_report(out: Path) -> str:
+    from scsim.plots import sensitivity_figure
+
+    manifest = json.loads((out / "sweep.json").read_text())
+    results = pq.read_table(out / "results.parquet").to_pylist() if (
+        out / "results.parquet").is_file() else []
+    vary = "".join(f"<li><code>{_esc(v['path'])}</code>: "
+                   + (f"{v['low']:g} to {v['high']:g}" if v["values"] is None else
+                      ", ".join(map(str, v["values"]))) + "</li>" for v in manifest["vary"])
+    about = (f"<p>A {manifest['design']} design of {manifest['points']} points x "
+             f"{manifest['replicates']} replicates of <code>{_esc(manifest['scenario_file'])}"
+             f"</code> (root seed {manifest['root_seed']}; the same replicate seeds at every "
+             f"point), varying:</p><ul>{vary}</ul>")
+    spread_rows = []
+    for q in QUANTITIES:
+        values = [r[q.name] for r in results if r.get(q.name) is not None]
+        if not values:
+            continue
+        by_point: dict[int, list] = {}
+        for r in results:
+            if r.get(q.name) is not None:
+                by_point.setdefault(r["point"], []).append(r[q.name])
+        means = np.array([np.mean(v) for v in by_point.values()])
+        spread_rows.append(
+            f"<tr data-quantity='{q.name}'><td>{_esc(q.name.replace('_', ' '))}</td>"
+            + "".join(f"<td>{numbers.rate(float(x))}</td>" for x in
+                      (means.min(), np.percentile(means, 10), np.median(means),
+                       np.percentile(means, 90), means.max())) + "</tr>")
+    spread = ("<table><tr><th>quantity (mean over replicates, per point)</th><th>min</th>"
+              "<th>10th pct</th><th>median</th><th>90th pct</th><th>max</th></tr>"
+              + "".join(spread_rows) + "</table>")
+    sections = [("What was swept", "about", about), ("Spread of the outputs across points",
+                                                    "spread", spread)]
+    for path in sorted(out.glob("sensitivity-*.parquet")):
+        table = pq.read_table(path)
+        info = json.loads(path.with_suffix(".json").read_text())
+        head = "".join(f"<th>{_esc(c)}</th>" for c in table.column_names)
+        body = "".join("<tr>" + "".join(
+            f"<td>{_esc(v) if isinstance(v, str) else f'{v:.3f}'}</td>" for v in row.values())
+            + "</tr>" for row in table.to_pylist())
+        noise = info.get("seed_noise_share")
+        note = (f"<p class='note'>Output mean {numbers.rate(info['output_mean'])}, sd across "
+                f"points {numbers.rate(info['output_sd'])}; seed noise "
+                + ("n/a (one replicate per point)" if noise is None else f"{noise:.1%}")
+                + " of the variance between runs. Intervals 95% (SALib bootstrap).</p>")
+        fig = figure_html(path.stem, sensitivity_figure(table, info),
+                          f"Sensitivity of {info['output']} ({info['group']})")
+        sections.append((f"Sensitivity of {info['output']} ({info['group']})", path.stem,
+                         f"<div class='side'><div><table>{'<tr>' + head + '</tr>'}{body}"
+                         f"</table>{note}</div><div>{fig}</div></div>"))
+    if len(sections) == 2:
+        sections.append(("Sensitivity", "sensitivity", "<p class='note'>No indices yet: "
+                         "<code>scsim analyze SWEEP --output QUANTITY</code> computes them "
+                         "(Sobol or Morris designs).</p>"))
+    return page(f"scsim sweep: {out.name}", sections)
