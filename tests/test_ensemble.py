@@ -30,6 +30,11 @@ TIMINGS = {"wall_time_s", "simulate_s", "citizen_days_per_s", "peak_memory_bytes
            "threads"}
 
 
+SWEEP = ["--vary", "measures.travel_ban.daily_trip_rate=0.001:0.05", "--design", "lhs",
+         "--samples", "4", "--replicates", "2", "--population", "5000", "--days", "100",
+         "--quiet"]
+
+
 def ensemble(out: Path, *args: str):
     return runner.invoke(app, ["ensemble", str(R0), "--population", str(N), "--days", str(DAYS),
                                "--out", str(out), "--quiet", "--seed", "7", *args])
@@ -154,6 +159,13 @@ def test_a_separately_started_scheduler_and_worker_give_the_same_results(eight, 
         result = ensemble(out, "--replicates", "8", "--scheduler", address)
         assert result.exit_code == 0, result.output
         assert results(out) == results(eight)
+        sweeps = []
+        for where in (["--scheduler", address], []):  # a sweep too, remote then local
+            folder = tmp_path / f"sweep{len(where)}"
+            ran = runner.invoke(app, ["sweep", str(R0), *SWEEP, "--out", str(folder), *where])
+            assert ran.exit_code == 0, ran.output
+            sweeps.append(results(folder))
+        assert sweeps[0] == sweeps[1]
     finally:
         for proc in (worker, scheduler):
             if proc is not None:
@@ -191,3 +203,23 @@ def test_the_ensemble_report_shows_the_bands(eight):
     assert "figure-blacklisted-band" in page and "spread, not an interval" in page
     assert "8 replicates of <b>r0</b>" in page
     assert f"{summary['false_records']['mean']:.3g}" in page or "138" in page
+
+
+def test_kill_and_resume_of_a_sweep_equals_an_uninterrupted_sweep(tmp_path):
+    bigger = [*SWEEP, "--population", "200000", "--days", "365"]  # slow enough to interrupt
+    whole = tmp_path / "whole"
+    assert runner.invoke(app, ["sweep", str(R0), *bigger, "--out", str(whole)]).exit_code == 0
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "scsim", "sweep", str(R0), *bigger, "--out", str(out),
+               "--workers", "1"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        _wait(lambda: len(list(out.glob("point=*/replicate=*/summary.json"))) >= 2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert not (out / "results.parquet").exists()
+    resumed = runner.invoke(app, ["sweep", str(R0), *bigger, "--out", str(out), "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert results(out) == results(whole)

@@ -198,3 +198,47 @@ def test_the_sweep_report_puts_indices_beside_the_spread(sobol):
     assert "Spread of the outputs across points" in page
     assert "Sensitivity of false_records (all)" in page and "figure-sensitivity" in page
     assert "data-quantity='false_records'" in page
+
+
+@pytest.mark.parametrize("text, message", [
+    ('scenario = "r0.toml"\ndesign = "lhs"\n[[vary]]\npath = "run.days"\nlow = 1\nhigh = 2\n'
+     'colour = 1\n', "vary.0.colour: Extra inputs are not permitted"),
+    ('scenario = "r0.toml"\ndesign = "anova"\n[[vary]]\npath = "x"\nvalues = [1, 2]\n',
+     "design: Input should be 'grid', 'lhs', 'sobol' or 'morris'"),
+    ('scenario = "missing.toml"\n[[vary]]\npath = "run.days"\nlow = 1\nhigh = 5\n',
+     "file not found"),
+    ('scenario = "r0.toml"\n[[vary]]\npath = "run.days"\nlow = 5\n',
+     "give low and high, or values"),
+    ('scenario = "r0.toml"\nsamples = 0\n[[vary]]\npath = "run.days"\nlow = 1\nhigh = 5\n',
+     "samples: Input should be greater than or equal to 1"),
+])
+def test_bad_experiment_files_get_one_line_and_write_nothing(tmp_path, text, message):
+    (tmp_path / "r0.toml").write_text(R0.read_text())
+    experiment = tmp_path / "experiment.toml"
+    experiment.write_text(text)
+    out = tmp_path / "sweep"
+    result = runner.invoke(app, ["sweep", str(experiment), "--out", str(out), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not out.exists()
+
+
+def test_an_unreachable_scheduler_gets_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "sweep"
+    result = sweep(out, "--vary", f"{TRIP_RATE}=0.01:0.1", "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 2 and "cannot connect" in result.stderr, result.output
+    assert not out.exists()
+
+
+def test_one_or_two_workers_give_the_same_sweep(tmp_path):
+    drop = {"wall_time_s", "simulate_s", "citizen_days_per_s", "peak_memory_bytes",
+            "started_at", "threads"}
+    tables = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        result = sweep(out, "--vary", f"{FALSE_RATE}=1e-6:1e-4", "--design", "lhs",
+                       "--samples", "4", "--replicates", "2", "--workers", workers)
+        assert result.exit_code == 0, result.output
+        tables.append([{k: v for k, v in r.items() if k not in drop}
+                       for r in pq.read_table(out / "results.parquet").to_pylist()])
+    assert tables[0] == tables[1] and len(tables[0]) == 8

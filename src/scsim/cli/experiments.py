@@ -6,8 +6,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from scsim import numbers
 from scsim.cli.common import (
@@ -21,6 +30,22 @@ from scsim.cli.common import (
     console,
     fail,
 )
+
+
+class RunsPerMinute(ProgressColumn):
+    """Finished runs per minute, from Rich's own speed estimate."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("-" if not speed else f"{speed * 60:,.3g} runs/min", style="cyan")
+
+
+def _bar(label: str, quiet: bool) -> Progress:
+    """Runs done of planned, rate and ETA, in 80 columns."""
+    return Progress(TextColumn(label, style="bold"), BarColumn(bar_width=16),
+                    TaskProgressColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+                    RunsPerMinute(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                    disable=quiet)
 
 
 def _fraction(text: str) -> float:
@@ -102,9 +127,7 @@ def ensemble(
         out = RUNS / f"{name}-ensemble-seed{root}-{rest.rpartition('-')[2]}"
     spec = EnsembleSpec(loaded, pairing, out, root, replicates, target,
                         (max_replicates or 10 * replicates) if target is not None else None)
-    bar = Progress(TextColumn("replicates", style="bold"), BarColumn(bar_width=20),
-                   TaskProgressColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
-                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=quiet)
+    bar = _bar("replicates", quiet)
     try:
         with bar, open_client(scheduler, workers) as client:
             task = bar.add_task("replicates", total=replicates)
@@ -249,9 +272,7 @@ def sweep(
         console.print(f"{spec.design} design: {len(spec.points):,} points x "
                       f"{spec.replicates} replicates = {total:,} runs of "
                       f"{spec.loaded[0].scenario.population.size:,} citizens")
-    bar = Progress(TextColumn("runs", style="bold"), BarColumn(bar_width=20),
-                   TaskProgressColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
-                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=quiet)
+    bar = _bar("runs", quiet)
     try:
         with bar, open_client(scheduler, workers) as client:
             task = bar.add_task("runs", total=total)
@@ -365,9 +386,7 @@ def screen(
         console.print(f"screening {len(spec.varies)} assumptions: Morris, {samples} "
                       f"trajectories, {len(spec.points):,} points x {replicates} replicates = "
                       f"{total:,} runs of {spec.loaded[0].scenario.population.size:,} citizens")
-    bar = Progress(TextColumn("runs", style="bold"), BarColumn(bar_width=20),
-                   TaskProgressColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
-                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=quiet)
+    bar = _bar("runs", quiet)
     try:
         with bar, open_client(scheduler, workers) as client:
             task = bar.add_task("runs", total=total)
