@@ -184,6 +184,25 @@ def _print_outcome(spec, outcome) -> None:
                   f"report.html and {len(outcome.done)} replicate folders")
 
 
+def _execute(spec, scheduler: str | None, workers: int | None, *, resume: bool, force: bool,
+             quiet: bool):
+    """Run a planned sweep on the cluster with a progress bar; report failed runs."""
+    from scsim.experiments.cluster import ClusterError, open_client
+    from scsim.experiments.sweep import SweepError, run_sweep
+
+    bar = _bar("runs", quiet)
+    try:
+        with bar, open_client(scheduler, workers) as client:
+            task = bar.add_task("runs", total=len(spec.points) * spec.replicates)
+            outcome = run_sweep(spec, client, resume=resume, force=force,
+                                progress=lambda done, n: bar.update(task, completed=done))
+    except (ClusterError, SweepError) as exc:
+        raise fail(str(exc)) from None
+    for where, why in sorted(outcome.failed.items()):
+        console.print(f"{where} failed: {why}", markup=False)
+    return outcome
+
+
 @app.command()
 def sweep(
     file: Annotated[Path, typer.Argument(help="A scenario file, or an experiment file (TOML "
@@ -219,7 +238,6 @@ def sweep(
 ) -> None:
     """Run a design of parameter values, each point under the same replicate seeds."""
     from scsim.cli.common import _parse_sets, _world_overrides
-    from scsim.experiments.cluster import ClusterError, open_client
     from scsim.experiments.design import DesignError, parse_vary
     from scsim.experiments.sweep import (
         SweepError,
@@ -227,10 +245,10 @@ def sweep(
         is_experiment,
         plan,
         read_experiment,
-        run_sweep,
         varies_of,
     )
     from scsim.io.run_dir import RUNS, slug
+    from scsim.scenario.load import ScenarioError
 
     try:
         if is_experiment(file):
@@ -261,27 +279,14 @@ def sweep(
                               counterfactual, target))
     except (SweepError, DesignError) as exc:
         raise fail(str(exc)) from None
-    except Exception as exc:  # a scenario error from loading the base
-        from scsim.scenario.load import ScenarioError
-
-        if isinstance(exc, ScenarioError):
-            raise fail(exc.lines()) from None
-        raise
+    except ScenarioError as exc:  # loading the base scenario for its seed
+        raise fail(exc.lines()) from None
     total = len(spec.points) * spec.replicates
     if not quiet:
         console.print(f"{spec.design} design: {len(spec.points):,} points x "
                       f"{spec.replicates} replicates = {total:,} runs of "
                       f"{spec.loaded[0].scenario.population.size:,} citizens")
-    bar = _bar("runs", quiet)
-    try:
-        with bar, open_client(scheduler, workers) as client:
-            task = bar.add_task("runs", total=total)
-            outcome = run_sweep(spec, client, resume=resume, force=force,
-                                progress=lambda done, n: bar.update(task, completed=done))
-    except (ClusterError, SweepError) as exc:
-        raise fail(str(exc)) from None
-    for where, why in sorted(outcome.failed.items()):
-        console.print(f"{where} failed: {why}", markup=False)
+    outcome = _execute(spec, scheduler, workers, resume=resume, force=force, quiet=quiet)
     from scsim.experiments.report import sweep_report
 
     _write_text_atomically(spec.out / "report.html", sweep_report(spec.out))
@@ -365,9 +370,8 @@ def screen(
 ) -> None:
     """Screen every ASSUMPTION of SCENARIO (Morris) and name those that move each headline."""
     from scsim.cli.common import _parse_sets, _world_overrides
-    from scsim.experiments.cluster import ClusterError, open_client
     from scsim.experiments.screen import rank_assumptions, screening_spec
-    from scsim.experiments.sweep import SweepError, plan, run_sweep
+    from scsim.experiments.sweep import SweepError, plan
     from scsim.io.run_dir import RUNS, slug
     from scsim.scenario.load import ScenarioError, load_scenario
 
@@ -386,16 +390,7 @@ def screen(
         console.print(f"screening {len(spec.varies)} assumptions: Morris, {samples} "
                       f"trajectories, {len(spec.points):,} points x {replicates} replicates = "
                       f"{total:,} runs of {spec.loaded[0].scenario.population.size:,} citizens")
-    bar = _bar("runs", quiet)
-    try:
-        with bar, open_client(scheduler, workers) as client:
-            task = bar.add_task("runs", total=total)
-            outcome = run_sweep(spec, client, resume=resume, force=force,
-                                progress=lambda done, n: bar.update(task, completed=done))
-    except (ClusterError, SweepError) as exc:
-        raise fail(str(exc)) from None
-    for where, why in sorted(outcome.failed.items()):
-        console.print(f"{where} failed: {why}", markup=False)
+    outcome = _execute(spec, scheduler, workers, resume=resume, force=force, quiet=quiet)
     if outcome.failed:
         raise fail(f"{spec.out}: {len(outcome.failed)} runs failed; fix them and --resume")
     table = rank_assumptions(spec.out)
