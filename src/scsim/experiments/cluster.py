@@ -43,7 +43,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None,
         return
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, host="127.0.0.1",
+                           dashboard_address="127.0.0.1:0", host="127.0.0.1",
                            silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": "1"})
     try:
         with Client(cluster) as client:
