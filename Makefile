@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench baselines clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/scsim bench
+
+# Rewrite the golden baselines of tests/test_golden.py, on purpose only.
+baselines: $(STAMP)
+	$(BIN)/python tests/golden.py --update
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
