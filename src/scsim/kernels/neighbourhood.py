@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
+import scsim.kernels.cache  # noqa: F401  (keys numba's cache on the kernels' sources first)
 from scsim.engine.tables import (
     ADULT,
     CHILD,

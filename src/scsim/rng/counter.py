@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numba import int64, njit, uint64
 
+import scsim.kernels.cache  # noqa: F401  (keys numba's cache on the kernels' sources first)
+
 MASK64 = (1 << 64) - 1
 WEYL = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio, odd
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -1,0 +1,70 @@
+"""numba's on-disk cache, keyed on the kernels' sources so that a stale kernel cannot load.
+
+numba invalidates a cached function when its own file changes, but not when
+a module it uses does (constants and helpers are frozen into the compiled
+code). So the cache lives in a folder named after a hash of every source
+file the kernels depend on: change any of them and the kernels compile
+afresh into a new folder; the old one is never read again. Import this
+module before any ``@njit(cache=True)`` function is defined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+PACKAGE = Path(__file__).resolve().parents[1]
+KERNEL_SOURCES = (
+    "kernels/cache.py",
+    "kernels/layout.py",
+    "kernels/neighbourhood.py",
+    "rng/counter.py",
+    "engine/tables.py",
+)
+"""Every file whose code or constants are compiled into a kernel, relative to the package."""
+PREFIX = "scsim-kernels-"
+
+
+def sources_digest(paths: list[Path]) -> str:
+    """A short hash of the files' contents (and of the list, so a new dependency counts)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+def cache_dir() -> Path:
+    """The cache folder of the current sources (created if needed)."""
+    digest = sources_digest([PACKAGE / name for name in KERNEL_SOURCES])
+    given = os.environ.get("NUMBA_CACHE_DIR", "")
+    if given and Path(given).name.startswith(PREFIX):
+        base = Path(given).parent  # set by a parent process (e.g. a Dask worker's coordinator)
+    elif given:
+        base = Path(given)
+    else:
+        base = PACKAGE / "kernels" / "__pycache__"
+        if not _writable(base):
+            base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scsim"
+    return base / f"{PREFIX}{digest}"
+
+
+def configure() -> Path:
+    """Point numba (and child processes) at the cache folder of the current sources."""
+    folder = cache_dir()
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    numba.config.CACHE_DIR = str(folder)
+    return folder
+
+
+CACHE_DIR = configure()

@@ -1,0 +1,58 @@
+"""Stale kernels cannot load: numba's cache folder is named after the kernels' sources."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numba
+
+from scsim.kernels import cache
+
+SRC = Path(cache.__file__).resolve().parents[2]
+PRINT_DIR = "import scsim.kernels.neighbourhood, numba, os; print(numba.config.CACHE_DIR)"
+
+
+def test_this_process_uses_the_folder_of_its_sources():
+    assert numba.config.CACHE_DIR == str(cache.CACHE_DIR) == os.environ["NUMBA_CACHE_DIR"]
+    digest = cache.sources_digest([cache.PACKAGE / name for name in cache.KERNEL_SOURCES])
+    assert cache.CACHE_DIR.name == f"{cache.PREFIX}{digest}"
+
+
+def _cache_dir(tree: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["PYTHONPATH"] = str(tree / "src")
+    proc = subprocess.run([sys.executable, "-c", PRINT_DIR], capture_output=True, text=True,
+                          env=env, check=True)
+    return proc.stdout.strip()
+
+
+def test_a_change_to_any_kernel_dependency_moves_the_cache(tmp_path):
+    """A copy of the package; after editing each file a kernel depends on, the kernels look
+    in another folder (so nothing compiled from the old sources can load); editing a file
+    they do not depend on changes nothing."""
+    tree = tmp_path / "copy"
+    shutil.copytree(SRC / "scsim", tree / "src" / "scsim",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    seen = {_cache_dir(tree)}
+    assert str(tree) in next(iter(seen))
+    for name in cache.KERNEL_SOURCES:
+        with open(tree / "src" / "scsim" / name, "a") as handle:
+            handle.write("\n# edited\n")
+        folder = _cache_dir(tree)
+        assert folder not in seen, name
+        seen.add(folder)
+    with open(tree / "src" / "scsim" / "report.py", "a") as handle:
+        handle.write("\n# edited\n")
+    assert _cache_dir(tree) in seen
+
+
+def test_a_child_process_finds_the_same_folder(tmp_path):
+    """Dask workers inherit NUMBA_CACHE_DIR and must not nest another folder inside it."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    proc = subprocess.run([sys.executable, "-c", PRINT_DIR], capture_output=True, text=True,
+                          env=env, check=True)
+    assert proc.stdout.strip() == str(cache.CACHE_DIR)
