@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import scsim.io.run_dir as run_dir
-import scsim.run
+import scsim.runner
 from scsim.cli import app
 
 from conftest import R0
@@ -78,7 +78,7 @@ def test_full_disk_while_writing_a_run(tmp_path, monkeypatch):
         Path(path).write_bytes(b"half")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(scsim.run, "write_parquet", full)
+    monkeypatch.setattr(scsim.runner, "write_parquet", full)
     assert_one_line(invoke("run", str(R0), "--out", str(tmp_path / "run"), *SMALL),
                     "cannot write the run folder: No space left on device")
     assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import scsim.run
+import scsim.runner
 from scsim import __version__
 from scsim.cli import app
 from scsim.engine.sim import simulate
@@ -104,25 +104,25 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch, error):
     def broken(result):
         raise error
 
-    monkeypatch.setattr(scsim.run, "histogram_table", broken)
+    monkeypatch.setattr(scsim.runner, "histogram_table", broken)
     out = tmp_path / "run"
     with pytest.raises(type(error)):
-        scsim.run.run_to_folder(load_scenario(R0, {"population.size": 100}), out)
+        scsim.runner.run_to_folder(load_scenario(R0, {"population.size": 100}), out)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_failure_with_force_keeps_the_old_run(tmp_path, monkeypatch):
     out = tmp_path / "run"
     loaded = load_scenario(R0, {"population.size": 100})
-    scsim.run.run_to_folder(loaded, out)
+    scsim.runner.run_to_folder(loaded, out)
     before = (out / "daily.parquet").read_bytes()
 
     def broken(result):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(scsim.run, "histogram_table", broken)
+    monkeypatch.setattr(scsim.runner, "histogram_table", broken)
     with pytest.raises(RuntimeError):
-        scsim.run.run_to_folder(loaded, out, force=True)
+        scsim.runner.run_to_folder(loaded, out, force=True)
     assert (out / "daily.parquet").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 

@@ -121,6 +121,6 @@ def run_benchmarks(cases: list[BenchCase], repeats: int, progress=None) -> list[
 
 
 def results_document(results: list[BenchResult], repeats: int) -> dict:
-    from scsim.run import provenance
+    from scsim.runner import provenance
 
     return {"repeats": repeats, "machine": provenance(), "results": [asdict(r) for r in results]}

@@ -127,7 +127,7 @@ def run(
         console.print(f"removed {stale}, left by a run that was killed")
 
     from scsim.engine.warmup import warm_up
-    from scsim.run import run_to_folder
+    from scsim.runner import run_to_folder
 
     with console.status("loading compiled kernels (compiling on first use)...",
                         spinner="dots") if not quiet else contextlib.nullcontext():

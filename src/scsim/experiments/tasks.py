@@ -29,7 +29,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     try:
         import dataclasses
 
-        from scsim.run import run_to_folder
+        from scsim.runner import run_to_folder
         from scsim.scenario.load import validate_scenario
         from scsim.scenario.pairing import Counterfactual
 
