@@ -300,3 +300,20 @@ def validate(
     loaded = _load(scenario, seed, population, days, set_, add)
     _check_memory(loaded)
     print_description(loaded, console)
+
+
+@app.command()
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    set_: SetOption = None,
+    add: AddOption = None,
+) -> None:
+    """Print the phases of a simulated day, the mechanisms at each (on or off for SCENARIO)
+    and the random-number purposes each draws from."""
+    from scsim.engine.plan import plan_lines
+
+    loaded = _load(scenario, None, None, None, set_, add)
+    console.print(Text(f"{loaded.scenario.name}: each day, for each member of a "
+                       "neighbourhood, in this order", style="bold"))
+    for line in plan_lines(loaded.scenario):
+        console.print(line, markup=False)

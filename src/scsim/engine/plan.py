@@ -1,0 +1,119 @@
+"""The phase plan of a simulated day: phases in order, the mechanisms at each, their draws.
+
+This is the order in which ``kernels/neighbourhood.py`` treats a member's
+day (ODD section 3 is checked against it by a test), and for a given
+scenario which mechanisms are active. Each mechanism names the purposes of
+the counter-based random numbers it draws (``scsim.rng.counter``), so a
+reader can see which draws a change of policy can and cannot touch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scsim.scenario.model import Scenario
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    name: str
+    what: str
+    purposes: tuple[str, ...]
+    """Random-number purposes it draws from (names of scsim.rng.counter constants)."""
+    active: Callable[[Scenario], bool]
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    mechanisms: tuple[Mechanism, ...]
+
+
+def _any_speech(s: Scenario) -> bool:
+    return any(b.kind == "speech" for b in s.behaviours.values())
+
+
+def _any_false(s: Scenario) -> bool:
+    return any(c.false_attribution is not None for c in s.channels.values())
+
+
+PLAN: tuple[Phase, ...] = (
+    Phase("Behaviour", (
+        Mechanism("candidate events", "each behaviour fires at its highest reachable rate; the "
+                  "gap to the next candidate day is geometric", ("GAP", "SELECT"),
+                  lambda s: True),
+        Mechanism("thinning", "a candidate is committed at its actual rate (income penalty, "
+                  "adaptation, deterrence)", ("ACCEPT",), lambda s: True),
+        Mechanism("deterrence", "perceived risk lowers the rates of offences and speech", (),
+                  lambda s: s.deterrence is not None),
+    )),
+    Phase("Observation", (
+        Mechanism("speech suspension (blocking)", "a post while suspended is blocked", (),
+                  lambda s: s.measures.speech_suspension is not None),
+        Mechanism("recording", "the behaviour's channel records it with coverage x detection",
+                  ("RECORD",), lambda s: bool(s.channels)),
+        Mechanism("adaptation", "a recorded event multiplies the member's rate of it", (),
+                  lambda s: bool(s.adaptation.rate_factor_when_recorded)),
+        Mechanism("credit repair (scheduling)", "a share of true records is set to be repaired",
+                  ("REPAIR",), lambda s: s.scheme.credit_repair is not None),
+        Mechanism("record expiry (scheduling)", "records are set to expire",
+                  (), lambda s: s.scheme.retention_days is not None),
+    )),
+    Phase("False attribution", (
+        Mechanism("false records", "a channel attributes an event the member did not commit",
+                  ("GAP", "SELECT"), _any_false),
+        Mechanism("human review", "a share of false records is caught before it counts",
+                  ("REVIEW",), lambda s: s.scheme.human_review is not None),
+        Mechanism("appeals", "a share of false records is contested, and some are removed "
+                  "after a delay", ("APPEAL",), lambda s: s.scheme.appeals is not None),
+    )),
+    Phase("Removals", (
+        Mechanism("removals due", "expired, repaired and successfully appealed records are "
+                  "removed and their points restored", (),
+                  lambda s: (s.scheme.retention_days is not None
+                             or s.scheme.credit_repair is not None
+                             or s.scheme.appeals is not None)),
+    )),
+    Phase("Scoring", (
+        Mechanism("points and clipping", "the day's points are summed, the score clipped once, "
+                  "the grade follows", (), lambda s: bool(s.scheme.points)),
+    )),
+    Phase("Measures", (
+        Mechanism("blacklist", "listed below the threshold or while holding a listing record",
+                  (), lambda s: (s.scheme.blacklist_below is not None
+                                 or bool(s.scheme.blacklist_behaviours))),
+        Mechanism("travel ban", "trips attempted over listed spells are denied", ("TRIP",),
+                  lambda s: s.measures.travel_ban is not None),
+        Mechanism("speech suspension (trigger)", "a recorded post or a listing suspends the "
+                  "account", (), lambda s: s.measures.speech_suspension is not None
+                  and _any_speech(s)),
+        Mechanism("employment penalty", "listed members are paid at a lower income level", (),
+                  lambda s: s.measures.employment_penalty is not None),
+        Mechanism("school admission", "on its day each year applying children are refused if "
+                  "a parent is listed", ("SCHOOL",),
+                  lambda s: s.measures.school_admission is not None),
+        Mechanism("deposit waiver", "high grades need no deposit", (),
+                  lambda s: s.measures.deposit_waiver is not None),
+        Mechanism("spillovers", "a listing raises the perceived risk of household and contacts "
+                  "(from the next day)", ("CONTACT",),
+                  lambda s: s.deterrence is not None and s.population.households is not None
+                  and (s.deterrence.household_sanction > 0
+                       or s.deterrence.contact_sanction > 0)),
+    )),
+)
+SET_UP = Mechanism("traits", "group, income, region, age band, household and propensity, "
+                   "derived from the seed and the id", ("TRAIT",), lambda s: True)
+"""Drawn once per member when its neighbourhood is set up, before day 1."""
+
+
+def plan_lines(s: Scenario) -> list[str]:
+    """The plan in words for one scenario: 'on' or 'off' at every site."""
+    lines = [f"set-up: [on ] {SET_UP.name}: {SET_UP.what} (draws: {', '.join(SET_UP.purposes)})"]
+    for k, phase in enumerate(PLAN, 1):
+        lines.append(f"{k}. {phase.name}")
+        for m in phase.mechanisms:
+            state = "on " if m.active(s) else "off"
+            draws = f" (draws: {', '.join(m.purposes)})" if m.purposes else ""
+            lines.append(f"   [{state}] {m.name}: {m.what}{draws}")
+    return lines

@@ -1,0 +1,50 @@
+"""The printed phase plan agrees with the kernel, the random-number purposes and the ODD."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+import scsim.rng.counter as counter
+from scsim.cli import app
+from scsim.engine.plan import PLAN, SET_UP, plan_lines
+from scsim.scenario import load_scenario
+
+from conftest import R0, ROOT, SCENARIOS
+
+KERNEL = (ROOT / "src" / "scsim" / "kernels" / "neighbourhood.py").read_text()
+
+
+def test_odd_section_3_lists_the_plan_phases_in_order():
+    odd = (ROOT / "docs" / "odd.md").read_text()
+    section = odd.split("## 3. Process overview and scheduling", 1)[1].split("\n## ", 1)[0]
+    phases = re.findall(r"^\d+\. \*\*([A-Za-z ]+)\.\*\*", section, flags=re.M)
+    assert phases == [p.name for p in PLAN]
+
+
+def test_every_random_number_purpose_is_in_the_plan_and_drawn_by_the_kernel():
+    defined = {name for name in dir(counter) if name.isupper() and isinstance(
+        getattr(counter, name), int) and name not in ("MASK64",) and not name.startswith("_")}
+    planned = {p for phase in PLAN for m in phase.mechanisms for p in m.purposes}
+    planned |= set(SET_UP.purposes)
+    assert planned == defined
+    for purpose in planned - {"CONTACT", "GAP"}:
+        assert re.search(rf"uniform\((key|seed_key), {purpose}\b", KERNEL), purpose
+    assert "CONTACT" in KERNEL and "GAP" in KERNEL
+
+
+def test_r0_switches_on_only_what_r0_has():
+    lines = plan_lines(load_scenario(R0).scenario)
+    on = {re.search(r"\[on \] ([^:]+):", line).group(1) for line in lines if "[on ]" in line}
+    assert on == {"traits", "candidate events", "thinning", "recording", "adaptation",
+                  "false records", "points and clipping", "blacklist", "travel ban"}
+
+
+def test_plan_command():
+    result = CliRunner().invoke(app, ["plan", str(SCENARIOS / "national.toml")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "1. Behaviour" in text and "6. Measures" in text
+    assert "[on ] credit repair (scheduling)" in text and "[off] appeals" in text
+    assert "(draws: APPEAL)" in text
