@@ -27,7 +27,7 @@ from scsim.scenario import load_scenario
 from scsim.scenario.pairing import no_system
 
 from conftest import R0, SCENARIOS
-from test_mechanisms import scenario
+from mechanism_base import scenario
 
 runner = CliRunner()
 
