@@ -48,6 +48,30 @@ def _bar(label: str, quiet: bool) -> Progress:
                     disable=quiet)
 
 
+def _check_fits(loaded, pairing, scheduler: str | None, workers: int | None) -> None:
+    """The local cluster runs one run per worker at once: all of them must fit in memory."""
+    import os
+
+    from scsim.engine.memory import (
+        USABLE_FRACTION,
+        available_memory,
+        estimate_memory,
+        format_bytes,
+    )
+
+    if scheduler is not None:
+        return  # the remote workers' memory is theirs to know
+    n = workers or os.cpu_count() or 1
+    need = n * estimate_memory(loaded.scenario, 1,
+                               pairing.scenario if pairing else None).total
+    budget = int(available_memory() * USABLE_FRACTION)
+    if need > budget:
+        raise fail(f"{loaded.source}: population.size: {n} workers running "
+                   f"{loaded.scenario.population.size:,} citizens each need about "
+                   f"{format_bytes(need)}, but only {format_bytes(budget)} may be used; use "
+                   "fewer --workers or a smaller --population")
+
+
 def _fraction(text: str) -> float:
     """'5%' or '0.05' as 0.05."""
     try:
@@ -117,6 +141,7 @@ def ensemble(
     pairing = (_load_counterfactual(counterfactual, loaded, None, population, days)
                if counterfactual is not None else None)
     _check_memory(loaded, pairing)
+    _check_fits(loaded, pairing, scheduler, workers)
     target = _fraction(until_halfwidth) if until_halfwidth is not None else None
     root = seed if seed is not None else loaded.scenario.run.seed
     if max_replicates is not None and max_replicates < replicates:
@@ -281,6 +306,7 @@ def sweep(
         raise fail(str(exc)) from None
     except ScenarioError as exc:  # loading the base scenario for its seed
         raise fail(exc.lines()) from None
+    _check_fits(spec.loaded[0], spec.pairings[0], scheduler, workers)
     total = len(spec.points) * spec.replicates
     if not quiet:
         console.print(f"{spec.design} design: {len(spec.points):,} points x "
@@ -385,6 +411,7 @@ def screen(
         raise fail(str(exc)) from None
     except ScenarioError as exc:
         raise fail(exc.lines()) from None
+    _check_fits(spec.loaded[0], spec.pairings[0], scheduler, workers)
     total = len(spec.points) * spec.replicates
     if not quiet:
         console.print(f"screening {len(spec.varies)} assumptions: Morris, {samples} "
