@@ -35,11 +35,10 @@ from scsim.kernels.layout import (
     LEVEL_SUSPENDED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
-    N_OTHER_FLOWS,
+    FlowLayout,
     behaviour_columns,
     daily_columns,
     false_records_column,
-    first_false_stream_column,
     grade_column,
 )
 from scsim.scenario.model import Scenario
@@ -65,11 +64,10 @@ def _kind_columns(s: Scenario, kind: int) -> list[int]:
 
 
 def _speech_published(s: Scenario, tallies: Tallies) -> np.ndarray:
-    n_b = len(s.behaviours)
     flows = tallies.flows[1:]
     return (
         flows[:, :, _kind_columns(s, SPEECH)].sum(axis=-1)
-        - flows[:, :, 2 * n_b + FLOW_SPEECH_BLOCKED]
+        - flows[:, :, FlowLayout.of(s).other(FLOW_SPEECH_BLOCKED)]
     )
 
 
@@ -79,7 +77,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
     days = s.run.days
     groups = [c.name for c in s.population.groups]
     behaviours = list(s.behaviours)
-    n_b = len(behaviours)
+    layout = FlowLayout.of(s)
     population = result.population
     scored = result.scored
     flows = result.flows[1:]
@@ -94,7 +92,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
         return values.reshape(-1)
 
     def flow(offset: int) -> np.ndarray:
-        return per_row(flows[:, :, 2 * n_b + offset])
+        return per_row(flows[:, :, layout.other(offset)])
 
     speech = _kind_columns(s, SPEECH)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -109,7 +107,8 @@ def daily_table(result: SimulationResult) -> pa.Table:
         "wrongly_blacklisted": per_row(levels[:, :, wrongly]),
         "denied_trips": flow(FLOW_DENIED_TRIPS),
         "speech_events": per_row(flows[:, :, speech].sum(axis=-1)),
-        "recorded_speech": per_row(flows[:, :, [n_b + k for k in speech]].sum(axis=-1)),
+        "recorded_speech": per_row(flows[:, :, [layout.recorded(k) for k in speech]]
+                                   .sum(axis=-1)),
         "scored": per_row(np.broadcast_to(scored, (days, len(groups)))),
         "entered_blacklist": flow(FLOW_ENTERED_BLACKLIST),
         "left_blacklist": flow(FLOW_LEFT_BLACKLIST),
@@ -133,10 +132,10 @@ def daily_table(result: SimulationResult) -> pa.Table:
         cf = result.counterfactual_tallies
         cf_s = result.counterfactual
         cf_flows = cf.flows[1:]
-        cf_n_b = len(cf_s.behaviours)
+        cf_layout = FlowLayout.of(cf_s)
         columns["counterfactual_blacklisted"] = per_row(cf.levels[1:, :, LEVEL_BLACKLISTED])
         columns["counterfactual_denied_trips"] = per_row(
-            cf_flows[:, :, 2 * cf_n_b + FLOW_DENIED_TRIPS]
+            cf_flows[:, :, cf_layout.other(FLOW_DENIED_TRIPS)]
         )
         columns["counterfactual_offences_committed"] = per_row(
             cf_flows[:, :, _kind_columns(cf_s, OFFENCE)].sum(axis=-1)
@@ -149,7 +148,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
         )
         columns["counterfactual_income_lost"] = per_row(cf.levels[1:, :, LEVEL_INCOME_LOSS])
         columns["counterfactual_school_admissions_refused"] = per_row(
-            cf_flows[:, :, 2 * cf_n_b + FLOW_SCHOOL_PENALISED]
+            cf_flows[:, :, cf_layout.other(FLOW_SCHOOL_PENALISED)]
         )
     t = result.tables
     for q in QUANTILES:
@@ -160,12 +159,11 @@ def daily_table(result: SimulationResult) -> pa.Table:
         columns[grade_column(grade.name)] = per_row(levels[:, :, LEVEL_FIRST_GRADE + k])
     for k, b in enumerate(behaviours):
         committed, recorded = behaviour_columns(b)
-        columns[committed] = per_row(flows[:, :, k])
-        columns[recorded] = per_row(flows[:, :, n_b + k])
+        columns[committed] = per_row(flows[:, :, layout.committed(k)])
+        columns[recorded] = per_row(flows[:, :, layout.recorded(k)])
     channels = false_channels(s)
-    first = first_false_stream_column(n_b, len(s.scheme.grades))
     for f, channel in enumerate(channels):
-        columns[false_records_column(channel)] = per_row(flows[:, :, first + f])
+        columns[false_records_column(channel)] = per_row(flows[:, :, layout.false_stream(f)])
     expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels)
     if list(columns) != expected:  # a name collision the loader failed to reject
         raise AssertionError(f"daily columns {list(columns)} differ from the layout {expected}")
@@ -196,8 +194,7 @@ def transitions_table(result: SimulationResult) -> pa.Table:
     grades = np.array([g.name for g in s.scheme.grades], dtype=object)
     groups = np.array([c.name for c in s.population.groups], dtype=object)
     n_g = len(grades)
-    first = 2 * len(s.behaviours) + N_OTHER_FLOWS
-    moves = result.flows[1:, :, first : first + n_g * n_g]
+    moves = result.flows[1:, :, FlowLayout.of(s).transitions]
     day, group, cell = np.nonzero(moves)
     return pa.table(
         {

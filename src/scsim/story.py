@@ -29,7 +29,7 @@ from scsim.kernels.layout import (
     LEVEL_SCORED,
     LEVEL_SUSPENDED,
     LEVEL_WRONGLY_BLACKLISTED,
-    first_false_stream_column,
+    FlowLayout,
 )
 from scsim.ledger import QUANTITIES
 
@@ -67,11 +67,10 @@ def tell(trace: CitizenTrace) -> Story:
     s = trace.scenario
     me = trace.me
     behaviours = list(s.behaviours)
-    n_b = len(behaviours)
     channel_of = {b: name for name, ch in s.channels.items() for b in ch.records}
     false_streams = [(name, ch.false_attribution.behaviour) for name, ch in s.channels.items()
                      if ch.false_attribution is not None]
-    first_false = first_false_stream_column(n_b, len(s.scheme.grades))
+    layout = FlowLayout.of(s)
     grades = [g.name.upper() for g in s.scheme.grades]
     flows, levels = trace.flows, trace.levels
     scored = levels[0, LEVEL_SCORED] == 1
@@ -93,7 +92,7 @@ def tell(trace: CitizenTrace) -> Story:
     for day in range(1, s.run.days + 1):
         f = flows[day]
         for k, b in enumerate(behaviours):
-            committed, recorded = int(f[k]), int(f[n_b + k])
+            committed, recorded = int(f[layout.committed(k)]), int(f[layout.recorded(k)])
             if not committed:
                 continue
             kind = KIND_CODES[s.behaviours[b].kind]
@@ -106,9 +105,8 @@ def tell(trace: CitizenTrace) -> Story:
             elif kind in (OFFENCE, SPEECH):
                 text += "; not recorded"
             add(day, _times(committed, text))
-        other = 2 * n_b
         for k, (channel, claimed) in enumerate(false_streams):
-            false = int(f[first_false + k])
+            false = int(f[layout.false_stream(k)])
             if false:
                 add(day, _times(false, f"FALSE RECORD: {channel.replace('_', ' ')} recorded a "
                                        f"{claimed.replace('_', ' ')} they did not commit (a "
@@ -126,8 +124,8 @@ def tell(trace: CitizenTrace) -> Story:
             (FLOW_SCHOOL_APPLICATIONS, "applied for a school place"),
             (FLOW_SCHOOL_PENALISED, "school admission REFUSED because of a parent's listing"),
         ):
-            if f[other + column]:
-                add(day, _times(int(f[other + column]), text))
+            if f[layout.other(column)]:
+                add(day, _times(int(f[layout.other(column)]), text))
         now, before = levels[day], levels[day - 1]
         if scored and now[LEVEL_SCORE_SUM] != before[LEVEL_SCORE_SUM]:
             add(day, f"score {before[LEVEL_SCORE_SUM]} -> {now[LEVEL_SCORE_SUM]}")

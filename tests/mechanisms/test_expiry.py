@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scsim.engine.sim import simulate
+from scsim.kernels.layout import FLOW_FALSE_RECORDS, FlowLayout
 
 from mechanism_base import scenario
 
@@ -20,9 +21,11 @@ def test_expiry_restores_exactly_the_points_after_the_window():
     keep = simulate(scenario())
     expire = simulate(scenario(scheme__retention_days=window))
     points = np.array([-5, -5, -50])
-    n_b = 3
+    layout = FlowLayout.of(scenario())
     flows = keep.flows
-    daily_points = (flows[:, :, n_b:2 * n_b] * points).sum(axis=-1) + flows[:, :, 2 * n_b] * -5
+    recorded = flows[:, :, [layout.recorded(b) for b in range(3)]]
+    false = flows[:, :, layout.other(FLOW_FALSE_RECORDS)]  # false jaywalks, -5 each
+    daily_points = (recorded * points).sum(axis=-1) + false * -5
     old_points = np.cumsum(daily_points, axis=0)
     for day in (50, 150, 399):
         expected = keep.levels[day, :, 2] - (old_points[day - window] if day > window else 0)

@@ -23,6 +23,7 @@ def test_zero_false_match_rate_gives_zero_wrongly_sanctioned():
     assert daily_table(result)["wrongly_blacklisted"].to_numpy().sum() == 0
     assert result.levels[:, :, 3].sum() > 0  # but people were blacklisted
 
+
 def test_false_records_make_some_citizens_wrongly_sanctioned():
     """The converse, so that the two tests above can fail."""
     s = scenario()
@@ -32,6 +33,7 @@ def test_false_records_make_some_citizens_wrongly_sanctioned():
     # the minority's false-match rate is five times higher
     rate = wrongly / result.population
     assert rate[1] > 2 * rate[0]
+
 
 def test_false_records_per_channel_add_up_to_the_total():
     """The demo's three false-attribution channels each tally their own false records."""

@@ -35,6 +35,7 @@ def test_grade_transitions_account_for_every_change_of_grade_counts():
             assert row[f"grade_{g}"] - before == net.get((row["day"], row["group"], g), 0)
             previous[(row["group"], g)] = row[f"grade_{g}"]
 
+
 def test_deposit_waiver_follows_the_rewarded_grade_exactly():
     grades = [{"name": "a", "min_score": 1000}, {"name": "b", "min_score": 990},
               {"name": "c", "min_score": 0}]

@@ -32,6 +32,7 @@ def test_children_are_never_scored():
     expected = scored * 0.004 * 400
     assert abs(committed - expected) < 5 * np.sqrt(expected)
 
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_neighbourhoods_with_spillovers_are_deterministic(threads):
     s = scenario(
@@ -55,6 +56,7 @@ def test_neighbourhoods_with_spillovers_are_deterministic(threads):
     assert np.array_equal(reference.ledger_sum, other.ledger_sum)
     assert np.array_equal(reference.final_score, other.final_score)
 
+
 def test_household_spillover_needs_a_household():
     """With one-person households, a household jump in risk reaches nobody: results are those
     of the same deterrence without it; with couples it deters (fewer offences)."""
@@ -70,6 +72,7 @@ def test_household_spillover_needs_a_household():
     committed_with = sum(r["offences_committed"] for r in run(2, 5.0))
     committed_without = sum(r["offences_committed"] for r in run(2, 0.0))
     assert committed_with < committed_without
+
 
 @pytest.mark.parametrize("households", [False, True])
 def test_group_shares_by_region_place_every_citizen_of_a_region_in_its_groups(households):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import psutil
 
-from scsim.kernels.layout import n_flow_columns, n_level_columns
+from scsim.kernels.layout import FlowLayout, n_level_columns
 from scsim.scenario.model import Scenario
 
 # One row per stored per-citizen column: name, dtype, why it is kept.
@@ -49,8 +49,7 @@ def _tally_bytes(s: Scenario, copies: int) -> int:
     days = s.run.days + 1
     groups = len(s.population.groups)
     bins = (s.scheme.max_score - s.scheme.min_score) // s.output.score_bin_width + 1
-    false_streams = sum(1 for c in s.channels.values() if c.false_attribution is not None)
-    columns = (n_flow_columns(len(s.behaviours), len(s.scheme.grades), false_streams)
+    columns = (FlowLayout.of(s).width
                + n_level_columns(len(s.scheme.grades)) + bins)
     return copies * days * groups * columns * 8
 

@@ -28,7 +28,7 @@ from scsim.kernels.layout import (
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
     N_QUANTITIES,
-    n_flow_columns,
+    FlowLayout,
     n_level_columns,
 )
 from scsim.kernels.neighbourhood import simulate_worker
@@ -124,8 +124,7 @@ def _buffers(s: Scenario, t: KernelTables, n_workers: int, extra_groups: int = 0
              ) -> tuple[np.ndarray, ...]:
     shape = (n_workers, s.run.days + 1, len(s.population.groups) + extra_groups)
     return (
-        np.zeros((*shape, n_flow_columns(len(s.behaviours), len(s.scheme.grades),
-                                         len(t.false_points))), dtype=np.int64),
+        np.zeros((*shape, FlowLayout.of(s).width), dtype=np.int64),
         np.zeros((*shape, n_level_columns(len(s.scheme.grades))), dtype=np.int64),
         np.zeros((*shape, n_score_bins(t)), dtype=np.int64),
     )

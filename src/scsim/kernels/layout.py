@@ -6,6 +6,12 @@ planning, reading results) does not import numba.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scsim.scenario.model import Scenario
+
 # Level columns (recorded as day-to-day changes).  The kernel counts each
 # citizen once in LEVEL_POPULATION (and scored ones in LEVEL_SCORED) on day 0;
 # every scored citizen starts in the same state, so the other day-0 levels are
@@ -73,14 +79,45 @@ N_QUANTITIES = 13
 LEDGER_SUM, LEDGER_SQ_LOW, LEDGER_SQ_HIGH = 0, 1, 2
 
 
-def n_flow_columns(n_behaviours: int, n_grades: int = 0, n_false_streams: int = 0) -> int:
-    """committed[B], recorded[B], the other flows, grade transitions[from, to], then false
-    records per stream."""
-    return 2 * n_behaviours + N_OTHER_FLOWS + n_grades * n_grades + n_false_streams
+@dataclass(frozen=True)
+class FlowLayout:
+    """Where each flow column of a scenario's tallies is: the one place outside the kernel
+    that knows (committed[B], recorded[B], the other flows, grade transitions[from, to],
+    false records per stream)."""
 
+    behaviours: int
+    grades: int = 0
+    false_streams: int = 0
 
-def first_false_stream_column(n_behaviours: int, n_grades: int) -> int:
-    return 2 * n_behaviours + N_OTHER_FLOWS + n_grades * n_grades
+    @classmethod
+    def of(cls, s: Scenario) -> FlowLayout:
+        return cls(len(s.behaviours), len(s.scheme.grades),
+                   sum(1 for c in s.channels.values() if c.false_attribution is not None))
+
+    def committed(self, b: int) -> int:
+        return b
+
+    def recorded(self, b: int) -> int:
+        return self.behaviours + b
+
+    def other(self, flow: int) -> int:
+        """A FLOW_* column (false records, denied trips, entries, ...)."""
+        return 2 * self.behaviours + flow
+
+    def transition(self, from_grade: int, to_grade: int) -> int:
+        return 2 * self.behaviours + N_OTHER_FLOWS + from_grade * self.grades + to_grade
+
+    def false_stream(self, f: int) -> int:
+        return 2 * self.behaviours + N_OTHER_FLOWS + self.grades * self.grades + f
+
+    @property
+    def transitions(self) -> slice:
+        first = self.transition(0, 0)
+        return slice(first, first + self.grades * self.grades)
+
+    @property
+    def width(self) -> int:
+        return self.false_stream(self.false_streams)
 
 
 def n_level_columns(n_grades: int) -> int:
