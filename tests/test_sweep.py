@@ -244,3 +244,14 @@ def test_one_or_two_workers_give_the_same_sweep(tmp_path):
         tables.append([{k: v for k, v in r.items() if k not in drop}
                        for r in pq.read_table(out / "results.parquet").to_pylist()])
     assert tables[0] == tables[1] and len(tables[0]) == 8
+
+
+def test_a_sweep_over_a_behaviour_rate_says_the_draws_differ(tmp_path):
+    result = runner.invoke(app, ["sweep", str(R0), "--out", str(tmp_path / "s"), "--population",
+                                 "1000", "--days", "20", "--samples", "2",
+                                 "--vary", "behaviours.jaywalk.daily_rate=0.001:0.003",
+                                 "--vary", f"{TRIP_RATE}=0.01:0.02"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "behaviours.jaywalk.daily_rate is part of the world" in text
+    assert f"{TRIP_RATE} is" not in text and "e+" not in text

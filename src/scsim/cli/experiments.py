@@ -37,7 +37,7 @@ class RunsPerMinute(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("-" if not speed else f"{speed * 60:,.3g} runs/min", style="cyan")
+        return Text("-" if not speed else f"{numbers.rate(speed * 60)} runs/min", style="cyan")
 
 
 def _bar(label: str, quiet: bool) -> Progress:
@@ -209,12 +209,28 @@ def _print_outcome(spec, outcome) -> None:
                   f"report.html and {len(outcome.done)} replicate folders")
 
 
+WORLD_PREFIXES = ("behaviours.", "population.")
+
+
+def _world_note(spec) -> None:
+    """Say which varied values are the world's: changing them changes the draws."""
+    world = [v.path for v in spec.varies if v.path.startswith(WORLD_PREFIXES)]
+    if world:
+        console.print(f"note: {', '.join(world)} {'is' if len(world) == 1 else 'are'} part of "
+                      "the world: changing a behaviour rate or the population changes the "
+                      "citizens' draws, so between points that differ in it the runs do not "
+                      "share every random number (seed noise enters those comparisons)",
+                      markup=False)
+
+
 def _execute(spec, scheduler: str | None, workers: int | None, *, resume: bool, force: bool,
              quiet: bool):
     """Run a planned sweep on the cluster with a progress bar; report failed runs."""
     from scsim.experiments.cluster import ClusterError, open_client
     from scsim.experiments.sweep import SweepError, run_sweep
 
+    if not quiet:
+        _world_note(spec)
     bar = _bar("runs", quiet)
     try:
         with bar, open_client(scheduler, workers) as client:
