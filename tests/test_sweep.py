@@ -255,3 +255,13 @@ def test_a_sweep_over_a_behaviour_rate_says_the_draws_differ(tmp_path):
     text = " ".join(result.output.split())
     assert "behaviours.jaywalk.daily_rate is part of the world" in text
     assert f"{TRIP_RATE} is" not in text and "e+" not in text
+
+
+def test_resume_with_a_damaged_manifest_gets_one_line(tmp_path):
+    out = tmp_path / "sweep"
+    args = ["--vary", f"{TRIP_RATE}=0.001,0.05", "--design", "grid"]
+    assert sweep(out, *args).exit_code == 0
+    (out / "sweep.json").write_text("{ not json")
+    result = sweep(out, *args, "--resume")
+    assert result.exit_code == 2 and "sweep.json: unreadable" in result.stderr, result.output
+    assert result.stderr.count("\n") == 1

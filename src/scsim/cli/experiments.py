@@ -84,6 +84,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+PopulationOption = Annotated[int | None, typer.Option(help="Override population.size.")]
+DaysOption = Annotated[int | None, typer.Option(help="Override run.days.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue an interrupted "
+                                            "experiment in OUT, skipping finished runs.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Start the experiment in OUT "
+                                           "again.")]
 SchedulerOption = Annotated[
     str | None,
     typer.Option("--scheduler", metavar="tcp://HOST:PORT",
@@ -103,8 +110,8 @@ def ensemble(
                                             "from --seed).")] = 10,
     seed: Annotated[int | None, typer.Option(help="Root seed (default: the file's run.seed).")
                     ] = None,
-    population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
-    days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
+    population: PopulationOption = None,
+    days: DaysOption = None,
     counterfactual: Annotated[
         str | None, typer.Option("--counterfactual", metavar="none|FILE",
                                  help="Pair every replicate (see scsim run).")
@@ -122,13 +129,11 @@ def ensemble(
         Path | None, typer.Option("--out", "-o", help="Ensemble folder (default "
                                   "runs/NAME-ensemble-seedROOT-HASH).")
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted ensemble "
-                                         "in OUT, skipping finished replicates.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Start the ensemble in OUT again.")
-                     ] = False,
+    resume: ResumeOption = False,
+    force: ForceOption = False,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     set_: SetOption = None,
     add: AddOption = None,
 ) -> None:
@@ -260,21 +265,19 @@ def sweep(
                                             "seeds at every point).")] = 1,
     seed: Annotated[int | None, typer.Option(help="Root seed of the replicates and the "
                                              "design (default: the file's run.seed).")] = None,
-    population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
-    days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
+    population: PopulationOption = None,
+    days: DaysOption = None,
     counterfactual: Annotated[
         str | None, typer.Option("--counterfactual", metavar="none|FILE",
                                  help="Pair every run (see scsim run).")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Sweep folder (default "
                                              "runs/NAME-sweep-DESIGN-seedROOT).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in "
-                                         "OUT, skipping finished runs.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Start the sweep in OUT again.")
-                     ] = False,
+    resume: ResumeOption = False,
+    force: ForceOption = False,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     set_: SetOption = None,
 ) -> None:
     """Run a design of parameter values, each point under the same replicate seeds."""
@@ -349,8 +352,6 @@ def analyze(
     """Sensitivity indices (Sobol S1/ST or Morris mu*/sigma, with 95% intervals) of a sweep."""
     import json
 
-    import pyarrow.parquet as pq
-
     from scsim.experiments.sensitivity import AnalysisError
     from scsim.experiments.sensitivity import analyze as indices
     from scsim.plots import save, sensitivity_figure
@@ -361,8 +362,13 @@ def analyze(
         raise fail(str(exc)) from None
     stem = Path(str(sweep_folder / f"sensitivity-{output}") + ("" if group is None else
                                                                  f"-{group}"))
-    pq.write_table(table, stem.with_suffix(".parquet"))
-    stem.with_suffix(".json").write_text(json.dumps(about, indent=2) + "\n")
+    from scsim.io.run_dir import OutputError, write_parquet_atomically
+
+    try:
+        write_parquet_atomically(table, stem.with_suffix(".parquet"))
+    except OutputError as exc:
+        raise fail(str(exc)) from None
+    _write_text_atomically(stem.with_suffix(".json"), json.dumps(about, indent=2) + "\n")
     save(sensitivity_figure(table, about), stem)
     shown = Table(title=f"{about['output']} ({about['group']}): {about['design']} indices, "
                   f"{about['points']} points x {about['replicates']} replicates",
@@ -391,8 +397,8 @@ def screen(
     replicates: Annotated[int, typer.Option(min=1, help="Replicates per point.")] = 1,
     seed: Annotated[int | None, typer.Option(help="Root seed (default: the file's run.seed).")
                     ] = None,
-    population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
-    days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
+    population: PopulationOption = None,
+    days: DaysOption = None,
     counterfactual: Annotated[
         str, typer.Option("--counterfactual", metavar="none|FILE|unpaired",
                           help="Pair every run (default none: the same world without the "
@@ -402,12 +408,11 @@ def screen(
                    ] = 3,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Screening folder (default "
                                              "runs/NAME-screen-seedROOT).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted screening."
-                                         )] = False,
-    force: Annotated[bool, typer.Option("--force", help="Start the screening again.")] = False,
+    resume: ResumeOption = False,
+    force: ForceOption = False,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     set_: SetOption = None,
 ) -> None:
     """Screen every ASSUMPTION of SCENARIO (Morris) and name those that move each headline."""

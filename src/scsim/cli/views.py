@@ -140,15 +140,12 @@ def query(
     except QueryError as exc:
         raise fail(str(exc)) from None
     if output_format == "parquet":
-        import pyarrow.parquet as pq
-
-        from scsim.io.run_dir import OutputError, make_folder
+        from scsim.io.run_dir import OutputError, write_parquet_atomically
 
         try:
-            make_folder(out.parent)
-            pq.write_table(table, out)
-        except (OutputError, OSError) as exc:
-            raise fail(f"{out}: cannot write: {exc}") from None
+            write_parquet_atomically(table, out)
+        except OutputError as exc:
+            raise fail(str(exc)) from None
         console.print(f"wrote {table.num_rows:,} rows to {out}")
         return
     if output_format == "csv":

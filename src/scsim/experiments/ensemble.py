@@ -73,24 +73,11 @@ def replicate_folder(out: Path, replicate: int) -> Path:
     return out / f"replicate={replicate}"
 
 
-def _with_seed(scenario: dict[str, Any], seed: int) -> dict[str, Any]:
-    changed = json.loads(json.dumps(scenario))
-    changed["run"]["seed"] = seed
-    return changed
-
-
 def replicate_task(spec: EnsembleSpec, replicate: int) -> dict[str, Any]:
     from scsim.experiments.tasks import make_task
 
-    seed = replicate_seed(spec.root_seed, replicate)
-    counterfactual = None
-    if spec.counterfactual is not None:
-        counterfactual = {"label": spec.counterfactual.label, "scenario": _with_seed(
-            spec.counterfactual.scenario.model_dump(mode="json"), seed)}
-    return make_task(_with_seed(spec.loaded.scenario.model_dump(mode="json"), seed),
-                     replicate_folder(spec.out, replicate),
-                     declared_population=spec.loaded.declared_population,
-                     counterfactual=counterfactual, replicate=replicate)
+    return make_task(spec.loaded, spec.counterfactual, replicate_seed(spec.root_seed, replicate),
+                     replicate_folder(spec.out, replicate), replicate=replicate)
 
 
 def _manifest(spec: EnsembleSpec) -> dict[str, Any]:
@@ -132,37 +119,22 @@ def completed(spec: EnsembleSpec, replicate: int) -> bool:
 
 def prepare(spec: EnsembleSpec, *, resume: bool, force: bool) -> list[int]:
     """Create (or check, to resume) the ensemble folder; the replicates already done."""
-    from scsim.io.run_dir import OutputError, make_folder, write_text_atomically
+    from scsim.io.run_dir import OutputError, claim_folder, write_text_atomically
 
-    manifest = spec.out / "ensemble.json"
-    if spec.out.exists() and not (resume or force):
-        raise EnsembleError(f"{spec.out}: already exists; use --resume to continue it, --force "
-                            "to start it again, or choose --out")
-    if spec.out.exists() and not spec.out.is_dir():
-        raise EnsembleError(f"{spec.out}: exists and is not a folder")
-    if spec.out.exists() and any(spec.out.iterdir()) and not manifest.is_file():
-        raise EnsembleError(f"{spec.out}: is a folder but not a scsim ensemble (no "
-                            "ensemble.json); choose another --out")
-    if force and spec.out.exists():
-        import shutil
-
-        shutil.rmtree(spec.out)
-    done = []
-    if resume and manifest.is_file():
-        try:
-            stored = json.loads(manifest.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise EnsembleError(f"{manifest}: unreadable ({exc})") from None
-        differs = _same_spec(stored, spec) if isinstance(stored, dict) else ["the file"]
-        if differs:
-            raise EnsembleError(f"{manifest}: --resume with another scenario or seed "
-                                f"({', '.join(differs)} differ); use --force to start again")
-        done = sorted(int(p.name.split("=")[1]) for p in spec.out.glob("replicate=*")
-                      if p.name.split("=")[1].isdigit() and completed(spec, int(
-                          p.name.split("=")[1])))
     try:
-        make_folder(spec.out)
-        write_text_atomically(manifest, json.dumps(_manifest(spec), indent=2) + "\n")
+        stored = claim_folder(spec.out, "ensemble.json", "ensemble", resume=resume,
+                              force=force)
+        done = []
+        if stored is not None:
+            differs = _same_spec(stored, spec)
+            if differs:
+                raise EnsembleError(f"{spec.out / 'ensemble.json'}: --resume with another "
+                                    f"scenario or seed ({', '.join(differs)} differ); use "
+                                    "--force to start again")
+            indices = (p.name.removeprefix("replicate=") for p in spec.out.glob("replicate=*"))
+            done = sorted(int(k) for k in indices if k.isdigit() and completed(spec, int(k)))
+        write_text_atomically(spec.out / "ensemble.json",
+                              json.dumps(_manifest(spec), indent=2) + "\n")
     except OutputError as exc:
         raise EnsembleError(str(exc)) from None
     return done
@@ -291,14 +263,12 @@ def run_ensemble(spec: EnsembleSpec, client: Any, *, resume: bool = False, force
 
 
 def _write_results(spec: EnsembleSpec, outcome: EnsembleOutcome, summary: pa.Table) -> None:
-    from scsim.io.run_dir import write_text_atomically
+    from scsim.io.run_dir import write_parquet_atomically, write_text_atomically
 
     rows = [pq.read_table(replicate_folder(spec.out, r) / "run.parquet") for r in outcome.done]
     results = pa.concat_tables(rows, promote_options="default") if rows else pa.table({})
-    for table, name in ((results, "results.parquet"), (summary, "ensemble.parquet")):
-        partial = spec.out / f".{name}.partial"
-        pq.write_table(table, partial, compression="zstd")
-        partial.replace(spec.out / name)
+    write_parquet_atomically(results, spec.out / "results.parquet")
+    write_parquet_atomically(summary, spec.out / "ensemble.parquet")
     manifest = _manifest(spec) | {
         "replicates_done": outcome.done,
         "replicates_failed": {str(r): why for r, why in outcome.failed.items()},

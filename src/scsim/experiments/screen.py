@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from scsim.experiments.design import Vary
 from scsim.experiments.ensemble import HEADLINE
@@ -51,6 +50,7 @@ SCREEN_SCHEMA = pa.schema([
 def rank_assumptions(out: Path) -> pa.Table:
     """Morris indices of every measured headline quantity, assumptions ranked by mu*."""
     from scsim.experiments.sensitivity import AnalysisError, analyze
+    from scsim.io.run_dir import write_parquet_atomically, write_text_atomically
 
     rows: dict[str, list] = {f.name: [] for f in SCREEN_SCHEMA}
     for quantity in HEADLINE:
@@ -67,9 +67,8 @@ def rank_assumptions(out: Path) -> pa.Table:
                                   ("output_mean", about["output_mean"])):
                 rows[column].append(value)
     table = pa.table(rows, schema=SCREEN_SCHEMA)
-    pq.write_table(table, out / ".screen.parquet.partial")
-    (out / ".screen.parquet.partial").replace(out / "screen.parquet")
+    write_parquet_atomically(table, out / "screen.parquet")
     manifest = json.loads((out / "sweep.json").read_text())
     manifest["kind"] = "screen"
-    (out / "sweep.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_text_atomically(out / "sweep.json", json.dumps(manifest, indent=2) + "\n")
     return table

@@ -32,7 +32,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scsim.experiments.design import DESIGNS, DesignError, Vary, build, make_range, problem
 from scsim.experiments.seeds import SCHEME, replicate_seed
-from scsim.scenario.load import LoadedScenario, ScenarioError, load_scenario, scenario_sha256
+from scsim.scenario.load import (
+    LoadedScenario,
+    ScenarioError,
+    load_scenario,
+    read_raw,
+    scenario_from_raw,
+    scenario_sha256,
+)
 from scsim.scenario.pairing import Counterfactual, no_system
 
 FORMAT = 1
@@ -158,8 +165,10 @@ def plan(spec: SweepSpec) -> SweepSpec:
     """Build the design and validate every point (and its bounds) before anything runs."""
     from scsim.scenario.pairing import world_differences
 
+    source = str(spec.scenario_file)
     try:
-        base = load_scenario(spec.scenario_file, spec.fixed)
+        raw = read_raw(spec.scenario_file)  # once: every point is built from it
+        base = scenario_from_raw(raw, source, spec.fixed)
     except ScenarioError as exc:
         raise SweepError(exc.lines()[0]) from None
     spec.varies = _integer_paths(base, spec.varies)
@@ -167,7 +176,7 @@ def plan(spec: SweepSpec) -> SweepSpec:
         for value in ([v.low, v.high] if v.is_range else list(v.values)):
             value = int(np.rint(value)) if v.integer and v.is_range else value
             try:
-                load_scenario(spec.scenario_file, spec.fixed | {v.path: value})
+                scenario_from_raw(raw, source, spec.fixed | {v.path: value})
             except ScenarioError as exc:
                 raise SweepError(f"--vary {v.describe()}: the value {value!r} is refused: "
                                  + exc.problems[0][1] + f" ({exc.problems[0][0]})") from None
@@ -185,7 +194,7 @@ def plan(spec: SweepSpec) -> SweepSpec:
             raise SweepError(f"--counterfactual: {exc.lines()[0]}") from None
     for p, values in enumerate(spec.points):
         try:
-            loaded = load_scenario(spec.scenario_file, spec.fixed | values)
+            loaded = scenario_from_raw(raw, source, spec.fixed | values)
         except ScenarioError as exc:
             raise SweepError(f"point {p} ({values}): {exc.lines()[0]}") from None
         spec.loaded.append(loaded)
@@ -210,18 +219,11 @@ def run_folder(out: Path, point: int, replicate: int) -> Path:
 
 
 def _task(spec: SweepSpec, point: int, replicate: int) -> dict[str, Any]:
-    from scsim.experiments.ensemble import _with_seed
     from scsim.experiments.tasks import make_task
 
-    seed = replicate_seed(spec.root_seed, replicate)
-    loaded, pairing = spec.loaded[point], spec.pairings[point]
-    counterfactual = None if pairing is None else {
-        "label": pairing.label,
-        "scenario": _with_seed(pairing.scenario.model_dump(mode="json"), seed)}
-    return make_task(_with_seed(loaded.scenario.model_dump(mode="json"), seed),
-                     run_folder(spec.out, point, replicate),
-                     declared_population=loaded.declared_population,
-                     counterfactual=counterfactual, replicate=replicate, point=point,
+    return make_task(spec.loaded[point], spec.pairings[point],
+                     replicate_seed(spec.root_seed, replicate),
+                     run_folder(spec.out, point, replicate), replicate=replicate, point=point,
                      varied=spec.points[point])
 
 
@@ -261,36 +263,29 @@ def _done(spec: SweepSpec, point: int, replicate: int) -> bool:
 
 
 def prepare(spec: SweepSpec, *, resume: bool, force: bool) -> set[tuple[int, int]]:
-    from scsim.io.run_dir import OutputError, make_folder, write_text_atomically
+    from scsim.io.run_dir import (
+        OutputError,
+        claim_folder,
+        write_parquet_atomically,
+        write_text_atomically,
+    )
 
-    manifest = spec.out / "sweep.json"
-    if spec.out.exists() and not (resume or force):
-        raise SweepError(f"{spec.out}: already exists; use --resume to continue it, --force to "
-                         "start it again, or choose --out")
-    if spec.out.exists() and (not spec.out.is_dir() or (any(spec.out.iterdir())
-                                                         and not manifest.is_file())):
-        raise SweepError(f"{spec.out}: exists and is not a scsim sweep (no sweep.json)")
-    if force and spec.out.exists():
-        import shutil
-
-        shutil.rmtree(spec.out)
-    done: set[tuple[int, int]] = set()
-    if resume and manifest.is_file():
-        stored = json.loads(manifest.read_text())
-        if stored.get("point_sha256") != [s.sha256 for s in spec.loaded] or stored.get(
-                "root_seed") != spec.root_seed:
-            raise SweepError(f"{manifest}: --resume with another design, scenario or seed; use "
-                             "--force to start again")
-        done = {(p, r) for p in range(len(spec.points)) for r in range(spec.replicates)
-                if _done(spec, p, r)}
     try:
-        make_folder(spec.out)
-        write_text_atomically(manifest, json.dumps(_manifest(spec), indent=2) + "\n")
-        design = pa.table({"point": list(range(len(spec.points))),
-                           **{v.path: [pt[v.path] for pt in spec.points] for v in spec.varies}})
-        pq.write_table(design, spec.out / ".design.parquet.partial")
-        (spec.out / ".design.parquet.partial").replace(spec.out / "design.parquet")
-    except (OutputError, OSError) as exc:
+        stored = claim_folder(spec.out, "sweep.json", "sweep", resume=resume, force=force)
+        done: set[tuple[int, int]] = set()
+        if stored is not None:
+            if stored.get("point_sha256") != [s.sha256 for s in spec.loaded] or stored.get(
+                    "root_seed") != spec.root_seed:
+                raise SweepError(f"{spec.out / 'sweep.json'}: --resume with another design, "
+                                 "scenario or seed; use --force to start again")
+            done = {(p, r) for p in range(len(spec.points)) for r in range(spec.replicates)
+                    if _done(spec, p, r)}
+        write_text_atomically(spec.out / "sweep.json",
+                              json.dumps(_manifest(spec), indent=2) + "\n")
+        write_parquet_atomically(pa.table({"point": list(range(len(spec.points))), **{
+            v.path: [pt[v.path] for pt in spec.points] for v in spec.varies}}),
+            spec.out / "design.parquet")
+    except OutputError as exc:
         raise SweepError(str(exc)) from None
     return done
 
@@ -305,7 +300,11 @@ def run_sweep(spec: SweepSpec, client: Any, *, resume: bool = False, force: bool
               progress: Callable[[int, int], None] | None = None) -> SweepOutcome:
     """Run every (point, replicate) not done yet; compact the results."""
     from scsim.experiments.cluster import run_tasks
-    from scsim.io.run_dir import clean_stale_partials, write_text_atomically
+    from scsim.io.run_dir import (
+        clean_stale_partials,
+        write_parquet_atomically,
+        write_text_atomically,
+    )
 
     done = prepare(spec, resume=resume, force=force)
     total = len(spec.points) * spec.replicates
@@ -329,8 +328,7 @@ def run_sweep(spec: SweepSpec, client: Any, *, resume: bool = False, force: bool
             for p in range(len(spec.points)) for r in range(spec.replicates)
             if (run_folder(spec.out, p, r) / "run.parquet").is_file()]
     results = pa.concat_tables(rows, promote_options="default") if rows else pa.table({})
-    pq.write_table(results, spec.out / ".results.parquet.partial", compression="zstd")
-    (spec.out / ".results.parquet.partial").replace(spec.out / "results.parquet")
+    write_parquet_atomically(results, spec.out / "results.parquet")
     manifest = _manifest(spec) | {"runs_done": outcome.runs, "runs_failed": outcome.failed}
     write_text_atomically(spec.out / "sweep.json", json.dumps(manifest, indent=2) + "\n")
     clean_stale_partials(spec.out)

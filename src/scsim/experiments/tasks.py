@@ -11,14 +11,28 @@ from __future__ import annotations
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scsim.scenario.load import LoadedScenario
+    from scsim.scenario.model import Scenario
+    from scsim.scenario.pairing import Counterfactual
 
 
-def make_task(scenario: dict[str, Any], out: Path, *, declared_population: int,
-              counterfactual: dict[str, Any] | None = None, replicate: int | None = None,
-              point: int | None = None, varied: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A task for one run; ``counterfactual`` is {"label", "scenario"} or None."""
-    return {"scenario": scenario, "out": str(out), "declared_population": declared_population,
+def _with_seed(scenario: Scenario, seed: int) -> dict[str, Any]:
+    dump = scenario.model_dump(mode="json")
+    dump["run"]["seed"] = seed
+    return dump
+
+
+def make_task(loaded: LoadedScenario, pairing: Counterfactual | None, seed: int, out: Path, *,
+              replicate: int | None = None, point: int | None = None,
+              varied: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A task for one run of ``loaded`` (paired with ``pairing``, if any) under ``seed``."""
+    counterfactual = None if pairing is None else {
+        "label": pairing.label, "scenario": _with_seed(pairing.scenario, seed)}
+    return {"scenario": _with_seed(loaded.scenario, seed), "out": str(out),
+            "declared_population": loaded.declared_population,
             "counterfactual": counterfactual, "replicate": replicate, "point": point,
             "varied": varied or {}}
 

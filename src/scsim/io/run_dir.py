@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -203,20 +203,60 @@ def atomic_run_dir(out: Path, force: bool) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_text_atomically(target: Path, text: str) -> None:
-    """Write one text file whole or not at all (a hidden partial file, then a rename)."""
+def _write_atomically(target: Path, write: Callable[[Path], object]) -> None:
+    """Write one file whole or not at all: ``write`` fills a hidden partial file, which is
+    then renamed to ``target``; on failure nothing is left."""
     if target.is_dir():
         raise OutputError(f"{target}: is a folder; give a file name")
     make_folder(target.parent)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
-        partial.write_text(text, encoding="utf-8")
+        write(partial)
         os.replace(partial, target)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {_reason(exc)}") from None
     finally:
         with contextlib.suppress(OSError):
             partial.unlink()
+
+
+def write_text_atomically(target: Path, text: str) -> None:
+    _write_atomically(target, lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def write_parquet_atomically(table, target: Path) -> None:
+    import pyarrow.parquet as pq
+
+    _write_atomically(target, lambda path: pq.write_table(table, path, compression="zstd"))
+
+
+def claim_folder(out: Path, manifest: str, kind: str, *, resume: bool, force: bool
+                 ) -> dict | None:
+    """Make ``out`` an experiment folder marked by the file ``manifest``: refuse what exists
+    unless resuming or forcing, never take over a folder of something else, start afresh with
+    ``force``. Returns the stored manifest when resuming one, else None."""
+    import json
+
+    marker = out / manifest
+    if out.exists() and not (resume or force):
+        raise OutputError(f"{out}: already exists; use --resume to continue it, --force to "
+                          "start it again, or choose --out")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not marker.is_file())):
+        raise OutputError(f"{out}: exists and is not a scsim {kind} (no {manifest}); choose "
+                          "another --out")
+    if force and out.exists():
+        shutil.rmtree(out)
+    stored = None
+    if resume and marker.is_file():
+        try:
+            stored = json.loads(marker.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise OutputError(f"{marker}: unreadable ({exc}); use --force to start again") \
+                from None
+        if not isinstance(stored, dict):
+            raise OutputError(f"{marker}: corrupt; use --force to start again")
+    make_folder(out)
+    return stored
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ with status 2.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -179,8 +180,20 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None,
     ``overrides`` may only set what exists (a misspelt behaviour is an error,
     never a new behaviour); ``additions`` may also add named entries.
     """
-    source = str(path)
-    raw = _read_with_bases(Path(path), source)
+    return scenario_from_raw(read_raw(path), str(path), overrides, additions)
+
+
+def read_raw(path: str | Path) -> dict[str, Any]:
+    """A scenario file as parsed TOML, merged over the files it extends (not yet validated)."""
+    return _read_with_bases(Path(path), str(path))
+
+
+def scenario_from_raw(raw: dict[str, Any], source: str,
+                      overrides: dict[str, Any] | None = None,
+                      additions: dict[str, Any] | None = None) -> LoadedScenario:
+    """``load_scenario`` on a file already read (``read_raw``), which is left unchanged: a
+    sweep reads its scenario once and builds every point from it."""
+    raw = copy.deepcopy(raw)
     declared = raw.get("population", {}).get("size") if isinstance(raw.get("population"),
                                                                     dict) else None
     for changes, may_add in ((additions or {}, True), (overrides or {}, False)):
