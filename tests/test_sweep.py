@@ -265,3 +265,19 @@ def test_resume_with_a_damaged_manifest_gets_one_line(tmp_path):
     result = sweep(out, *args, "--resume")
     assert result.exit_code == 2 and "sweep.json: unreadable" in result.stderr, result.output
     assert result.stderr.count("\n") == 1
+
+
+def test_analyze_one_group(sobol):
+    result = runner.invoke(app, ["analyze", str(sobol), "--output", "false_records",
+                                 "--group", "minority"])
+    assert result.exit_code == 0, result.output
+    about = json.loads((sobol / "sensitivity-false_records-minority.json").read_text())
+    values = [r["value"] for path in sobol.glob("point=*/replicate=*/ledger.parquet")
+              for r in pq.read_table(path).to_pylist()
+              if r["group"] == "minority" and r["quantity"] == "false_records"]
+    assert len(values) == 16 * 4 * 2  # every run, read through the registry's ledger view
+    assert about["group"] == "minority"
+    assert about["output_mean"] == pytest.approx(sum(values) / len(values), rel=1e-12)
+    missing = runner.invoke(app, ["analyze", str(sobol), "--output", "false_records",
+                                  "--group", "nobody"])
+    assert missing.exit_code == 2 and "no values for 'nobody'" in missing.stderr

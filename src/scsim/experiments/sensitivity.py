@@ -38,15 +38,16 @@ def _outputs(sweep: Path, quantity: str, group: str | None, points: int,
             if row[quantity] is not None:
                 values[row["point"], row["replicate"]] = row[quantity]
         return values
-    for p in range(points):
-        for r in range(replicates):
-            path = sweep / f"point={p}" / f"replicate={r}" / "ledger.parquet"
-            if not path.is_file():
-                continue
-            rows = [x for x in pq.read_table(path).to_pylist()
-                    if x["quantity"] == quantity and x["group"] == group]
-            if rows and rows[0]["value"] is not None:
-                values[p, r] = rows[0]["value"]
+    from scsim.query import connect  # the registry's ledger view, one query for every run
+
+    con = connect(sweep)
+    try:
+        rows = con.execute('SELECT point, replicate, value FROM ledger WHERE quantity = ? AND '
+                           '"group" = ? AND value IS NOT NULL', [quantity, group]).fetchall()
+    finally:
+        con.close()
+    for p, r, value in rows:
+        values[p, r] = value
     return values
 
 
