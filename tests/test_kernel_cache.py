@@ -18,7 +18,7 @@ PRINT_DIR = "import scsim.kernels.neighbourhood, numba, os; print(numba.config.C
 
 def test_this_process_uses_the_folder_of_its_sources():
     assert numba.config.CACHE_DIR == str(cache.CACHE_DIR) == os.environ["NUMBA_CACHE_DIR"]
-    digest = cache.sources_digest([cache.PACKAGE / name for name in cache.KERNEL_SOURCES])
+    digest = cache.sources_digest(cache.kernel_sources())
     assert cache.CACHE_DIR.name == f"{cache.PREFIX}{digest}"
 
 
@@ -39,7 +39,9 @@ def test_a_change_to_any_kernel_dependency_moves_the_cache(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     seen = {_cache_dir(tree)}
     assert str(tree) in next(iter(seen))
-    for name in cache.KERNEL_SOURCES:
+    names = [path.relative_to(cache.PACKAGE) for path in cache.kernel_sources()]
+    assert Path("mechanisms/loan_denial.py") in names  # every mechanism module is spliced in
+    for name in [*names, Path("mechanisms/a_new_mechanism.py")]:
         with open(tree / "src" / "scsim" / name, "a") as handle:
             handle.write("\n# edited\n")
         folder = _cache_dir(tree)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 from typer.testing import CliRunner
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 import scsim.rng.counter as counter
 from scsim.cli import app
 from scsim.engine.plan import PLAN, SET_UP, plan_lines
+from scsim.mechanisms import MECHANISMS
 from scsim.scenario import load_scenario
 
 from conftest import R0, ROOT, SCENARIOS
@@ -24,14 +26,25 @@ def test_odd_section_3_lists_the_plan_phases_in_order():
 
 
 def test_every_random_number_purpose_is_in_the_plan_and_drawn_by_the_kernel():
-    defined = {name for name in dir(counter) if name.isupper() and isinstance(
-        getattr(counter, name), int) and name not in ("MASK64",) and not name.startswith("_")}
+    """The core's purposes are drawn in the kernel template, a module's in its hooks; no two
+    purposes share a number (that would make two kinds of draw the same numbers)."""
+    defined = {name: getattr(counter, name) for name in dir(counter) if name.isupper()
+               and isinstance(getattr(counter, name), int) and name not in ("MASK64",)
+               and not name.startswith("_")}
+    modules = {name: number for m in MECHANISMS for name, number in m.purposes.items()}
+    assert not set(defined) & set(modules)
+    numbers = [*defined.values(), *modules.values()]
+    assert len(set(numbers)) == len(numbers)
     planned = {p for phase in PLAN for m in phase.mechanisms for p in m.purposes}
     planned |= set(SET_UP.purposes)
-    assert planned == defined
-    for purpose in planned - {"CONTACT", "GAP"}:
+    assert planned == set(defined) | set(modules)
+    for purpose in set(defined) - {"CONTACT", "GAP"}:
         assert re.search(rf"uniform\((key|seed_key), {purpose}\b", KERNEL), purpose
     assert "CONTACT" in KERNEL and "GAP" in KERNEL
+    for m in MECHANISMS:  # a module's purposes are drawn by its hooks
+        source = "".join(inspect.getsource(hook) for hook in m.hooks.values())
+        for purpose in m.purposes:
+            assert re.search(rf"key, {purpose}\b", source), (m.name, purpose)
 
 
 def test_r0_switches_on_only_what_r0_has():

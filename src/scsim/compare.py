@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scsim.io.stored_run import StoredRun
-from scsim.ledger import QUANTITIES
+from scsim.ledger import quantities_in
 from scsim.scenario.pairing import world_differences
 
 
@@ -70,10 +70,12 @@ def baseline(run: StoredRun) -> str:
 
 def compare_runs(runs: list[StoredRun]) -> Comparison:
     same_baseline = [baseline(run) == baseline(runs[0]) for run in runs]
+    listed = {q.name: q for run in runs for q in quantities_in(run.ledger)}
     rows = [Row(q.name, q.side, [run.ledger["totals"].get(q.name) for run in runs],
                 [same or not q.relative for same in same_baseline],
-                [run.ledger["quantities"][q.name]["measure"] for run in runs])
-            for q in QUANTITIES]
+                [run.ledger["quantities"].get(q.name, {}).get("measure", "not in this run")
+                 for run in runs])
+            for q in listed.values()]
     return Comparison(runs, rows, [shares_draws(runs[0], run) for run in runs],
                       same_baseline)
 

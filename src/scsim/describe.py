@@ -24,6 +24,7 @@ from scsim.engine.memory import (
     estimate_memory,
     format_bytes,
 )
+from scsim.mechanisms import MECHANISMS
 from scsim.scenario.load import LoadedScenario
 from scsim.scenario.model import Scenario
 
@@ -156,18 +157,14 @@ def describe(s: Scenario) -> Description:
     d.facts.append(("safeguards", "; ".join(filter(None, safeguards)) or "none"))
     m = s.measures
     measures = [
-        (f"travel ban: a trip attempted {per_million(m.travel_ban.daily_trip_rate)} times per "
-         "million citizen-days is refused to the blacklisted") if m.travel_ban else "",
         (f"account suspended for {m.speech_suspension.days} days on each "
          + ("recorded post" if m.speech_suspension.trigger == "recorded_speech"
             else "listing, and while listed")) if m.speech_suspension else "",
         (f"blacklisted citizens are paid {m.employment_penalty.levels_down} income level(s) "
          "lower") if m.employment_penalty else "",
-        (f"{m.school_admission.applying_share:.0%} of children apply for a school place on day "
-         f"{m.school_admission.day_of_year} of each year; refused if a parent is blacklisted")
-        if m.school_admission else "",
         ("no deposit for grades " + ", ".join(g.upper() for g in m.deposit_waiver.grades))
         if m.deposit_waiver else "",
+        *(mechanism.describe(s) for mechanism in MECHANISMS),
     ]
     d.facts.append(("sanctions and rewards", "; ".join(filter(None, measures)) or "none"))
     if s.deterrence is not None:

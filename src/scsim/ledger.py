@@ -37,24 +37,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scsim.kernels.layout import (
-    Q_BEHAVIOURS_PREVENTED,
-    Q_CHILDREN_PENALISED,
-    Q_COUNTERFACTUAL_SANCTIONED,
-    Q_DAYS_BLACKLISTED,
-    Q_DAYS_WRONGLY_BLACKLISTED,
-    Q_FALSE_RECORDS,
-    Q_INCOME_LOST,
-    Q_SANCTIONED,
-    Q_SPEECH_BLOCKED,
-    Q_SPEECH_CHILLED,
-    Q_SPEECH_LOST,
-    Q_TRIPS_DENIED,
-    Q_WRONGLY_SANCTIONED,
-)
+import numpy as np
 
 if TYPE_CHECKING:
     from scsim.engine.sim import SimulationResult
+    from scsim.scenario.model import Scenario
 
 LEDGER_FORMAT = 1
 PER = 100_000
@@ -79,8 +66,6 @@ class Quantity:
     """One line of the ledger."""
 
     name: str
-    index: int
-    """Column of the kernel's ledger (``Q_*``)."""
     binary: bool
     """Each citizen contributes 0 or 1 (a count of citizens), else a count of events."""
     side: str
@@ -121,42 +106,78 @@ MEASURES = {
 """What each kind of ledger figure is, in words (written into ledger.json)."""
 
 
-QUANTITIES: tuple[Quantity, ...] = (
-    Quantity("sanctioned", Q_SANCTIONED, True, "harm", "citizens", False,
+CORE: tuple[Quantity, ...] = (
+    Quantity("sanctioned", True, "harm", "citizens", False,
              "citizens blacklisted at least once during the run"),
-    Quantity("wrongly_sanctioned", Q_WRONGLY_SANCTIONED, True, "harm", "citizens", True,
+    Quantity("wrongly_sanctioned", True, "harm", "citizens", True,
              "citizens blacklisted on some day on which the same citizen, with the same draws "
              "but without false records, is not"),
-    Quantity("behaviours_prevented", Q_BEHAVIOURS_PREVENTED, False, "benefit", "offences", True,
+    Quantity("behaviours_prevented", False, "benefit", "offences", True,
              "offences committed in the counterfactual but not in the run (deterrence)",
              relative=True),
-    Quantity("trips_denied", Q_TRIPS_DENIED, False, "harm", "trips", False,
-             "plane and high-speed-rail trips denied, beyond the counterfactual's", relative=True),
-    Quantity("speech_lost", Q_SPEECH_LOST, False, "harm", "posts", True,
+    Quantity("speech_lost", False, "harm", "posts", True,
              "speech published in the counterfactual but not in the run (chilled or blocked)",
              relative=True),
-    Quantity("speech_chilled", Q_SPEECH_CHILLED, False, "harm", "posts", True,
+    Quantity("speech_chilled", False, "harm", "posts", True,
              "speech not even attempted in the run that is in the counterfactual "
              "(self-censorship)", relative=True),
-    Quantity("speech_blocked", Q_SPEECH_BLOCKED, False, "harm", "posts", False,
+    Quantity("speech_blocked", False, "harm", "posts", False,
              "speech attempted while the account was suspended"),
-    Quantity("income_lost", Q_INCOME_LOST, False, "harm", "yuan", False,
+    Quantity("income_lost", False, "harm", "yuan", False,
              "income lost to the employment penalty while blacklisted, beyond the "
              "counterfactual's", relative=True),
-    Quantity("children_penalised", Q_CHILDREN_PENALISED, False, "harm", "admissions", False,
-             "school admissions refused because of a parent's grade, beyond the "
-             "counterfactual's", relative=True),
-    Quantity("false_records", Q_FALSE_RECORDS, False, "harm", "records", False,
+    Quantity("false_records", False, "harm", "records", False,
              "false records that counted against the citizen"),
-    Quantity("days_blacklisted", Q_DAYS_BLACKLISTED, False, "harm", "days", False,
+    Quantity("days_blacklisted", False, "harm", "days", False,
              "days spent on the blacklist"),
-    Quantity("days_wrongly_blacklisted", Q_DAYS_WRONGLY_BLACKLISTED, False, "harm", "days",
+    Quantity("days_wrongly_blacklisted", False, "harm", "days",
              True, "days on the blacklist on which the same citizen without false records is "
              "not listed (appeals and expiry shorten them)"),
-    Quantity("counterfactual_sanctioned", Q_COUNTERFACTUAL_SANCTIONED, True, "harm", "citizens",
+    Quantity("counterfactual_sanctioned", True, "harm", "citizens",
              True, "citizens blacklisted at least once in the counterfactual", relative=True,
              of_counterfactual=True),
 )
+
+
+ORDER = ("sanctioned", "wrongly_sanctioned", "behaviours_prevented", "trips_denied",
+         "speech_lost", "speech_chilled", "speech_blocked", "income_lost", "children_penalised",
+         "false_records", "days_blacklisted", "days_wrongly_blacklisted",
+         "counterfactual_sanctioned")
+"""The quantities every ledger carries, in order (the core's and those of mechanisms that are
+always reported); the quantities of other mechanisms a run uses follow them."""
+
+
+def known_quantities() -> dict[str, Quantity]:
+    """Every quantity by name: the core's and every mechanism module's."""
+    from scsim.mechanisms import MECHANISMS
+
+    known = {q.name: q for q in CORE}
+    known.update((q.name, q) for m in MECHANISMS for q in m.quantities)
+    return known
+
+
+def quantities(s: Scenario | None = None, counterfactual: Scenario | None = None
+               ) -> tuple[Quantity, ...]:
+    """The ledger's quantities of a run of ``s`` (paired with ``counterfactual``), in order;
+    without a scenario, those every ledger carries."""
+    from scsim.mechanisms import reported
+
+    known = known_quantities()
+    extra = () if s is None else tuple(
+        q for m in reported(s, counterfactual) if not m.always_reported for q in m.quantities)
+    return tuple(known[name] for name in ORDER) + extra
+
+
+def quantities_in(ledger: dict) -> tuple[Quantity, ...]:
+    """The quantities a ledger document (``ledger.json``) carries, in its order."""
+    known = known_quantities()
+    return tuple(known[name] for name in ledger["quantities"] if name in known)
+
+
+def __getattr__(name: str):
+    if name == "QUANTITIES":  # those every ledger carries (for readers of many runs)
+        return quantities()
+    raise AttributeError(name)
 
 
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:
@@ -276,8 +297,13 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
     paired = result.counterfactual is not None
     groups = [g.name for g in s.population.groups]
     citizens = [int(x) for x in result.population]
-    sums = result.ledger_sum
-    squares = result.ledger_sum_squares
+    listed = quantities(s, result.counterfactual)
+    columns = [result.kernel_layout.quantity(q.name) for q in listed]
+    zeros = np.zeros(len(groups))
+    sums = {q.name: (result.ledger_sum[:, k] if k is not None else zeros.astype(np.int64))
+            for q, k in zip(listed, columns, strict=True)}
+    squares = {q.name: (result.ledger_sum_squares[:, k] if k is not None else zeros)
+               for q, k in zip(listed, columns, strict=True)}
     reference = groups[0]
 
     by_group = {}
@@ -286,21 +312,20 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
             "citizens": citizens[g],
             "small_group": citizens[g] < SMALL_GROUP,
             "quantities": {
-                q.name: _entry(q, int(sums[g, q.index]), float(squares[g, q.index]), citizens[g],
+                q.name: _entry(q, int(sums[q.name][g]), float(squares[q.name][g]), citizens[g],
                                paired)
-                for q in QUANTITIES
+                for q in listed
             },
         }
     n_all = sum(citizens)
     overall = {
-        q.name: _entry(q, int(sums[:, q.index].sum()), float(squares[:, q.index].sum()), n_all,
-                       paired)
-        for q in QUANTITIES
+        q.name: _entry(q, int(sums[q.name].sum()), float(squares[q.name].sum()), n_all, paired)
+        for q in listed
     }
     def spread(g: int, q: Quantity) -> tuple[float, float]:
         if g == 0:
             return 0.0, 0.0  # the reference over itself is exactly 1
-        return tuple(_relative_se(int(sums[k, q.index]), float(squares[k, q.index]), citizens[k])
+        return tuple(_relative_se(int(sums[q.name][k]), float(squares[q.name][k]), citizens[k])
                      for k in (g, 0))
 
     disparity = {
@@ -309,7 +334,7 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
                          by_group[reference]["quantities"][q.name], reference, spread(g, q))
             for g, name in enumerate(groups)
         }
-        for q in QUANTITIES
+        for q in listed
     }
     return {
         "format": LEDGER_FORMAT,
@@ -334,10 +359,10 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
             q.name: {"side": q.side, "unit": q.unit, "per_citizen": "0 or 1" if q.binary else
                      "count", "needs_counterfactual": q.needs_counterfactual,
                      "measure": q.measure(paired), "description": q.description}
-            for q in QUANTITIES
+            for q in listed
         },
         "measures": {m: MEASURES[m] for m in dict.fromkeys(q.measure(paired)
-                                                          for q in QUANTITIES)},
+                                                          for q in listed)},
         "note": (
             "quantities compared with the counterfactual are per-citizen differences under "
             "common random numbers" if paired else
@@ -345,7 +370,7 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
             "counts (a world without the system causes none); quantities that need a "
             "counterfactual are not measured"
         ),
-        "totals": {q.name: overall[q.name]["value"] for q in QUANTITIES},
+        "totals": {q.name: overall[q.name]["value"] for q in listed},
         "overall": overall,
         "by_group": by_group,
         "disparity": disparity,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fnmatch import fnmatch
 
+from scsim.mechanisms import MECHANISMS
 from scsim.scenario.model import Scenario, Source
 
 LISTING = ("population.*", "behaviours.*", "channels.*", "scheme.*")
@@ -22,14 +23,12 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "wrongly_sanctioned": ("channels.*.false_attribution.*", "scheme.*"),
     "behaviours_prevented": ("deterrence.*", "behaviours.*", "channels.*", "scheme.*",
                              "population.households.*"),
-    "trips_denied": (*LISTING, "measures.travel_ban.*"),
     "speech_lost": ("behaviours.*", "channels.*", "deterrence.*", "adaptation.*",
                     "measures.speech_suspension.*", "scheme.*"),
     "speech_chilled": ("behaviours.*", "channels.*", "deterrence.*", "adaptation.*"),
     "speech_blocked": ("behaviours.*", "channels.*", "measures.speech_suspension.*",
                        "scheme.*"),
     "income_lost": (*LISTING, "measures.employment_penalty.*"),
-    "children_penalised": (*LISTING, "measures.school_admission.*"),
     "false_records": ("channels.*.false_attribution.*", "scheme.human_review.*",
                       "scheme.appeals.*", "population.*"),
     "days_blacklisted": LISTING,
@@ -58,6 +57,9 @@ class RestsOn:
 def rests_on(s: Scenario, quantity: str) -> RestsOn:
     """The [sources] entries among the inputs of ``quantity``."""
     patterns = INPUTS.get(quantity, ())
+    for m in MECHANISMS:
+        if any(q.name == quantity for q in m.quantities):
+            patterns = (*LISTING, *m.inputs)
     feeding = [(path, source) for path, source in s.sources.items()
                if any(fnmatch(path, p) for p in patterns)]
     return RestsOn([e for e in feeding if not e[1].assumption],

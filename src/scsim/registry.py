@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from scsim.ledger import QUANTITIES
+from scsim.ledger import known_quantities, quantities_in
 
 ALL_GROUPS = "all"
 
@@ -50,14 +50,14 @@ def run_row(folder: str, summary: dict[str, Any], ledger: dict[str, Any],
         "peak_memory_bytes": summary["peak_memory_bytes"],
         "threads": summary["threads"],
     }
-    for q in QUANTITIES:
+    for q in quantities_in(ledger):
         row[q.name] = ledger["totals"][q.name]
     for path, value in (varied or {}).items():
         row[path] = value
     types = {"replicate": pa.int64(), "point": pa.int64(), "counterfactual": pa.string(),
              "counterfactual_sha256": pa.string(), "declared_population": pa.int64(),
              "simulate_s": pa.float64(), "citizen_days_per_s": pa.float64()}
-    types |= {q.name: pa.int64() for q in QUANTITIES}
+    types |= {name: pa.int64() for name in known_quantities()}
     return pa.table({name: pa.array([value], type=types.get(name))
                      for name, value in row.items()})
 
@@ -79,7 +79,7 @@ def ledger_rows(folder: str, ledger: dict[str, Any]) -> pa.Table:
     places += [(g, entry["citizens"], entry["quantities"], g)
                for g, entry in ledger["by_group"].items()]
     for group, citizens, quantities, name in places:
-        for q in QUANTITIES:
+        for q in quantities_in(ledger):
             entry = quantities[q.name]
             ratio = ledger["disparity"][q.name][name] if name is not None else {}
             ci = entry["ci95_per_100k"] or (None, None)

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from scsim import numbers
 from scsim.describe import description_html
 from scsim.io.stored_run import StoredRun
-from scsim.ledger import QUANTITIES
+from scsim.ledger import quantities_in
 
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2rem auto;
@@ -100,7 +100,7 @@ def headline_html(ledger: dict, simulated: int | None = None, declared: int | No
 
     def rows(side: str) -> str:
         out = []
-        for q in QUANTITIES:
+        for q in quantities_in(ledger):
             if q.side != side or q.name == "counterfactual_sanctioned":
                 continue
             entry = overall.get(q.name, ABSENT)
@@ -205,11 +205,13 @@ def groups_html(ledger: dict) -> str:
             "ledger.json for why); never shown as 0.</p>")
     if len(groups) > MAX_GROUP_COLUMNS:
         head = "".join(f"<th>{_esc(q.name.replace('_', ' '))}<br><span class='measure'>"
-                       f"{_esc(_measure(ledger, q.name))}</span></th>" for q in QUANTITIES)
+                       f"{_esc(_measure(ledger, q.name))}</span></th>"
+                       for q in quantities_in(ledger))
         body = "\n".join(
             f"<tr data-group='{_esc(g)}'><td>{_esc(g)}<br><span class='note'>"
             f"{ledger['by_group'][g]['citizens']:,} citizens</span></td>"
-            + "".join(_group_cell(ledger, g, q.name) for q in QUANTITIES) + "</tr>"
+            + "".join(_group_cell(ledger, g, q.name) for q in quantities_in(ledger))
+            + "</tr>"
             for g in groups)
         return (f"<div class='wide'><table id='group-table'><tr><th>per 100,000 [95% "
                 f"interval]</th>{head}</tr>{body}</table></div>{note}")
@@ -218,7 +220,7 @@ def groups_html(ledger: dict) -> str:
     body = [f'<tr data-quantity="{q.name}"><td>{_esc(q.name.replace("_", " "))}<br>'
             f'<span class="measure">{_esc(_measure(ledger, q.name))}</span></td>'
             + "".join(_group_cell(ledger, g, q.name) for g in groups) + "</tr>"
-            for q in QUANTITIES]
+            for q in quantities_in(ledger)]
     return (f"<div class='wide'><table id='group-table'><tr><th>per 100,000 [95% interval]"
             f"</th>{head}</tr>" + "\n".join(body) + f"</table></div>{note}")
 

@@ -16,15 +16,12 @@ from scsim.engine.tables import KIND_CODES, OFFENCE, SPEECH
 from scsim.kernels.layout import (
     FLOW_APPEALS,
     FLOW_APPEALS_WON,
-    FLOW_DENIED_TRIPS,
     FLOW_ENTERED_BLACKLIST,
     FLOW_EXPIRED,
     FLOW_FALSE_CAUGHT,
     FLOW_FALSE_RECORDS,
     FLOW_LEFT_BLACKLIST,
     FLOW_REPAIRED,
-    FLOW_SCHOOL_APPLICATIONS,
-    FLOW_SCHOOL_PENALISED,
     FLOW_SPEECH_BLOCKED,
     LEVEL_BLACKLISTED,
     LEVEL_BLACKLISTED_WITH_FALSE,
@@ -41,6 +38,8 @@ from scsim.kernels.layout import (
     false_records_column,
     grade_column,
 )
+from scsim.mechanisms import daily_columns as mechanism_columns
+from scsim.mechanisms import reported
 from scsim.scenario.model import Scenario
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -63,12 +62,18 @@ def _kind_columns(s: Scenario, kind: int) -> list[int]:
     return [k for k, b in enumerate(s.behaviours.values()) if KIND_CODES[b.kind] == kind]
 
 
-def _speech_published(s: Scenario, tallies: Tallies) -> np.ndarray:
+def _speech_published(s: Scenario, tallies: Tallies, layout: FlowLayout) -> np.ndarray:
     flows = tallies.flows[1:]
     return (
-        flows[:, :, _kind_columns(s, SPEECH)].sum(axis=-1)
-        - flows[:, :, FlowLayout.of(s).other(FLOW_SPEECH_BLOCKED)]
+        flows[:, :, [layout.committed(k) for k in _kind_columns(s, SPEECH)]].sum(axis=-1)
+        - flows[:, :, layout.other(FLOW_SPEECH_BLOCKED)]
     )
+
+
+def _named(flows: np.ndarray, layout: FlowLayout, name: str) -> np.ndarray:
+    """A named flow per (day, group); zeros when no mechanism of the kernel counts it."""
+    column = layout.flow(name)
+    return flows[:, :, column] if column is not None else np.zeros(flows.shape[:2], np.int64)
 
 
 def daily_table(result: SimulationResult) -> pa.Table:
@@ -77,7 +82,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
     days = s.run.days
     groups = [c.name for c in s.population.groups]
     behaviours = list(s.behaviours)
-    layout = FlowLayout.of(s)
+    layout = FlowLayout.of(s, result.kernel_layout)
     population = result.population
     scored = result.scored
     flows = result.flows[1:]
@@ -95,6 +100,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
         return per_row(flows[:, :, layout.other(offset)])
 
     speech = _kind_columns(s, SPEECH)
+    offences = [layout.committed(k) for k in _kind_columns(s, OFFENCE)]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_score = levels[:, :, LEVEL_SCORE_SUM] / scored[None, :]
     wrongly = LEVEL_WRONGLY_BLACKLISTED if paired else LEVEL_BLACKLISTED_WITH_FALSE
@@ -105,8 +111,9 @@ def daily_table(result: SimulationResult) -> pa.Table:
         "mean_score": per_row(np.where(scored[None, :] > 0, mean_score, np.nan)),
         "blacklisted": per_row(levels[:, :, LEVEL_BLACKLISTED]),
         "wrongly_blacklisted": per_row(levels[:, :, wrongly]),
-        "denied_trips": flow(FLOW_DENIED_TRIPS),
-        "speech_events": per_row(flows[:, :, speech].sum(axis=-1)),
+        "denied_trips": per_row(_named(flows, layout, "denied_trips")),
+        "speech_events": per_row(flows[:, :, [layout.committed(k) for k in speech]]
+                                 .sum(axis=-1)),
         "recorded_speech": per_row(flows[:, :, [layout.recorded(k) for k in speech]]
                                    .sum(axis=-1)),
         "scored": per_row(np.broadcast_to(scored, (days, len(groups)))),
@@ -123,33 +130,33 @@ def daily_table(result: SimulationResult) -> pa.Table:
         "speech_blocked": flow(FLOW_SPEECH_BLOCKED),
         "suspended_accounts": per_row(levels[:, :, LEVEL_SUSPENDED]),
         "income_lost": per_row(levels[:, :, LEVEL_INCOME_LOSS]),
-        "school_applications": flow(FLOW_SCHOOL_APPLICATIONS),
-        "school_admissions_refused": flow(FLOW_SCHOOL_PENALISED),
+        "school_applications": per_row(_named(flows, layout, "school_applications")),
+        "school_admissions_refused": per_row(_named(flows, layout,
+                                                    "school_admissions_refused")),
         "deposit_waived": per_row(levels[:, :, LEVEL_REWARDED]),
-        "offences_committed": per_row(flows[:, :, _kind_columns(s, OFFENCE)].sum(axis=-1)),
+        "offences_committed": per_row(flows[:, :, offences].sum(axis=-1)),
     }
     if paired:
         cf = result.counterfactual_tallies
         cf_s = result.counterfactual
         cf_flows = cf.flows[1:]
-        cf_layout = FlowLayout.of(cf_s)
+        cf_layout = FlowLayout.of(cf_s, result.kernel_layout)
         columns["counterfactual_blacklisted"] = per_row(cf.levels[1:, :, LEVEL_BLACKLISTED])
-        columns["counterfactual_denied_trips"] = per_row(
-            cf_flows[:, :, cf_layout.other(FLOW_DENIED_TRIPS)]
-        )
+        columns["counterfactual_denied_trips"] = per_row(_named(cf_flows, cf_layout,
+                                                                "denied_trips"))
         columns["counterfactual_offences_committed"] = per_row(
-            cf_flows[:, :, _kind_columns(cf_s, OFFENCE)].sum(axis=-1)
+            cf_flows[:, :, [cf_layout.committed(k) for k in _kind_columns(cf_s, OFFENCE)]]
+            .sum(axis=-1)
         )
         columns["behaviours_prevented"] = (
             columns["counterfactual_offences_committed"] - columns["offences_committed"]
         )
         columns["speech_lost"] = per_row(
-            _speech_published(cf_s, cf) - _speech_published(s, result.run)
+            _speech_published(cf_s, cf, cf_layout) - _speech_published(s, result.run, layout)
         )
         columns["counterfactual_income_lost"] = per_row(cf.levels[1:, :, LEVEL_INCOME_LOSS])
         columns["counterfactual_school_admissions_refused"] = per_row(
-            cf_flows[:, :, cf_layout.other(FLOW_SCHOOL_PENALISED)]
-        )
+            _named(cf_flows, cf_layout, "school_admissions_refused"))
     t = result.tables
     for q in QUANTILES:
         columns[f"score_p{round(q * 100):02d}"] = per_row(
@@ -164,7 +171,16 @@ def daily_table(result: SimulationResult) -> pa.Table:
     channels = false_channels(s)
     for f, channel in enumerate(channels):
         columns[false_records_column(channel)] = per_row(flows[:, :, layout.false_stream(f)])
-    expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels)
+    extra = mechanism_columns(s, result.counterfactual)
+    for m in reported(s, result.counterfactual):
+        if not m.always_reported:
+            for f in m.flows:
+                columns[f.name] = per_row(_named(flows, layout, f.name))
+            if paired:
+                for column, name in m.counterfactual_flows:
+                    columns[column] = per_row(_named(cf_flows, cf_layout, name))
+    expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels,
+                             extra)
     if list(columns) != expected:  # a name collision the loader failed to reject
         raise AssertionError(f"daily columns {list(columns)} differ from the layout {expected}")
     table = pa.table(columns)
@@ -194,7 +210,7 @@ def transitions_table(result: SimulationResult) -> pa.Table:
     grades = np.array([g.name for g in s.scheme.grades], dtype=object)
     groups = np.array([c.name for c in s.population.groups], dtype=object)
     n_g = len(grades)
-    moves = result.flows[1:, :, FlowLayout.of(s).transitions]
+    moves = result.flows[1:, :, FlowLayout.of(s, result.kernel_layout).transitions]
     day, group, cell = np.nonzero(moves)
     return pa.table(
         {

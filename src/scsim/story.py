@@ -12,14 +12,11 @@ from scsim.engine.trace import CitizenTrace
 from scsim.kernels.layout import (
     FLOW_APPEALS,
     FLOW_APPEALS_WON,
-    FLOW_DENIED_TRIPS,
     FLOW_ENTERED_BLACKLIST,
     FLOW_EXPIRED,
     FLOW_FALSE_CAUGHT,
     FLOW_LEFT_BLACKLIST,
     FLOW_REPAIRED,
-    FLOW_SCHOOL_APPLICATIONS,
-    FLOW_SCHOOL_PENALISED,
     FLOW_SPEECH_BLOCKED,
     LEVEL_BLACKLISTED,
     LEVEL_FIRST_GRADE,
@@ -31,7 +28,8 @@ from scsim.kernels.layout import (
     LEVEL_WRONGLY_BLACKLISTED,
     FlowLayout,
 )
-from scsim.ledger import QUANTITIES
+from scsim.ledger import quantities
+from scsim.mechanisms import reported
 
 START = dt.date(2026, 1, 1)
 """Day 1 of every run is shown as this date; the dates are illustrative only."""
@@ -70,7 +68,7 @@ def tell(trace: CitizenTrace) -> Story:
     channel_of = {b: name for name, ch in s.channels.items() for b in ch.records}
     false_streams = [(name, ch.false_attribution.behaviour) for name, ch in s.channels.items()
                      if ch.false_attribution is not None]
-    layout = FlowLayout.of(s)
+    layout = FlowLayout.of(s, trace.kernel_layout)
     grades = [g.name.upper() for g in s.scheme.grades]
     flows, levels = trace.flows, trace.levels
     scored = levels[0, LEVEL_SCORED] == 1
@@ -89,6 +87,8 @@ def tell(trace: CitizenTrace) -> Story:
     def add(day: int, text: str) -> None:
         story.events.append((day, _date(day), text))
 
+    mechanism_flows = [flow for m in reported(s, trace.counterfactual) for flow in m.flows
+                       if flow.story]
     for day in range(1, s.run.days + 1):
         f = flows[day]
         for k, b in enumerate(behaviours):
@@ -120,12 +120,13 @@ def tell(trace: CitizenTrace) -> Story:
             (FLOW_SPEECH_BLOCKED, "a post was blocked: the account is suspended"),
             (FLOW_ENTERED_BLACKLIST, "PUT ON THE BLACKLIST"),
             (FLOW_LEFT_BLACKLIST, "taken off the blacklist"),
-            (FLOW_DENIED_TRIPS, "denied a plane or high-speed-rail ticket"),
-            (FLOW_SCHOOL_APPLICATIONS, "applied for a school place"),
-            (FLOW_SCHOOL_PENALISED, "school admission REFUSED because of a parent's listing"),
         ):
             if f[layout.other(column)]:
                 add(day, _times(int(f[layout.other(column)]), text))
+        for flow in mechanism_flows:
+            column = layout.flow(flow.name)
+            if column is not None and f[column]:
+                add(day, _times(int(f[column]), flow.story))
         now, before = levels[day], levels[day - 1]
         if scored and now[LEVEL_SCORE_SUM] != before[LEVEL_SCORE_SUM]:
             add(day, f"score {before[LEVEL_SCORE_SUM]} -> {now[LEVEL_SCORE_SUM]}")
@@ -155,7 +156,7 @@ def tell(trace: CitizenTrace) -> Story:
         cf_b = list(cf_s.behaviours)
 
         def total(flows, spec, names, kind: int) -> int:
-            return int(sum(flows[1:, k].sum() for k, b in enumerate(names)
+            return int(sum(flows[1:, layout.committed(k)].sum() for k, b in enumerate(names)
                            if KIND_CODES[spec.behaviours[b].kind] == kind))
 
         where = ("without the system" if cf_s.name.endswith("without the system")
@@ -166,6 +167,9 @@ def tell(trace: CitizenTrace) -> Story:
             f" times (here: {total(flows, s, behaviours, OFFENCE)} and "
             f"{total(flows, s, behaviours, SPEECH)})"
         )
-    story.ledger = {q.name: int(trace.ledger[q.index]) for q in QUANTITIES
+    columns = trace.kernel_layout
+    story.ledger = {q.name: (int(trace.ledger[columns.quantity(q.name)])
+                             if columns.quantity(q.name) is not None else 0)
+                    for q in quantities(s, trace.counterfactual)
                     if wrong_cf or not q.needs_counterfactual}
     return story

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scsim.engine.sim import simulate
-from scsim.kernels.layout import FLOW_FALSE_RECORDS, FlowLayout
+from scsim.kernels.layout import FLOW_FALSE_RECORDS
 
 from mechanism_base import scenario
 
@@ -21,7 +21,7 @@ def test_expiry_restores_exactly_the_points_after_the_window():
     keep = simulate(scenario())
     expire = simulate(scenario(scheme__retention_days=window))
     points = np.array([-5, -5, -50])
-    layout = FlowLayout.of(scenario())
+    layout = keep.flow_layout
     flows = keep.flows
     recorded = flows[:, :, [layout.recorded(b) for b in range(3)]]
     false = flows[:, :, layout.other(FLOW_FALSE_RECORDS)]  # false jaywalks, -5 each

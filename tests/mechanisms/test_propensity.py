@@ -37,6 +37,6 @@ def test_personal_propensity_concentrates_offences_as_the_mixture_predicts():
     share = result.ledger_sum[:, 0].sum() / n  # Q_SANCTIONED
     assert abs(share - mixture) < 4 * np.sqrt(mixture * (1 - mixture) / n)
     assert abs(share - (1 - (1 - p) ** days)) > 0.2
-    committed = result.run.flows[1:, :, 0].sum()
+    committed = result.run.flows[1:, :, result.flow_layout.committed(0)].sum()
     per_citizen_variance = days * p + (days * p) ** 2 * 2.25
     assert abs(committed - n * days * p) < 4 * np.sqrt(n * per_citizen_variance)

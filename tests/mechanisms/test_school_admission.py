@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from scsim.engine.sim import simulate
-from scsim.kernels.layout import (
-    Q_CHILDREN_PENALISED,
-)
 from scsim.results import daily_table
 from scsim.scenario.pairing import no_system
 
@@ -25,4 +22,4 @@ def test_school_admission_is_refused_only_for_children_of_listed_parents():
     children = s.population.size // 2
     assert applications == children
     assert 0 < refused < applications
-    assert result.ledger_sum[:, Q_CHILDREN_PENALISED].sum() == refused
+    assert result.ledger_sums("children_penalised").sum() == refused

@@ -45,7 +45,7 @@ from scsim.io.run_dir import (
     clean_stale_partials,
     default_run_folder,
 )
-from scsim.ledger import LEVEL, PAIRED_COMPARISON, PAIRED_DIFFERENCE
+from scsim.ledger import LEVEL, ORDER, PAIRED_COMPARISON, PAIRED_DIFFERENCE, quantities_in
 
 
 @contextlib.contextmanager
@@ -229,7 +229,9 @@ def _print_summary(result, summary: dict, ledger: dict, out: Path,
     t.add_row("citizens", *(numbers.count(ledger["by_group"][g]["citizens"]) for g in groups))
     t.add_row(f"blacklisted on day {last_day}",
               *(numbers.count(last[g]["blacklisted"]) for g in groups))
-    shown = [(q, label) for q, label in HEADLINE
+    headline = [*HEADLINE, *((q.name, q.name.replace("_", " ")) for q in quantities_in(ledger)
+                             if q.name not in ORDER)]  # the quantities of newer mechanisms
+    shown = [(q, label) for q, label in headline
              if paired or not ledger["quantities"][q]["needs_counterfactual"]]
     for measure, heading in SECTION_TITLES.items():
         section = [(q, label) for q, label in shown

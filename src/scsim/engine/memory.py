@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import psutil
 
-from scsim.kernels.layout import FlowLayout, n_level_columns
+from scsim.kernels.layout import FlowLayout, KernelLayout, n_level_columns
+from scsim.mechanisms import in_kernel
 from scsim.scenario.model import Scenario
 
 # One row per stored per-citizen column: name, dtype, why it is kept.
@@ -45,11 +46,11 @@ class MemoryEstimate:
         return self.citizens * self.per_citizen_bytes + self.tally_bytes + FIXED_OVERHEAD
 
 
-def _tally_bytes(s: Scenario, copies: int) -> int:
+def _tally_bytes(s: Scenario, copies: int, layout: KernelLayout) -> int:
     days = s.run.days + 1
     groups = len(s.population.groups)
     bins = (s.scheme.max_score - s.scheme.min_score) // s.output.score_bin_width + 1
-    columns = (FlowLayout.of(s).width
+    columns = (FlowLayout.of(s, layout).width
                + n_level_columns(len(s.scheme.grades)) + bins)
     return copies * days * groups * columns * 8
 
@@ -58,11 +59,13 @@ def estimate_memory(s: Scenario, n_workers: int, counterfactual: Scenario | None
                     ) -> MemoryEstimate:
     """Planned memory of a run (paired with ``counterfactual`` if given)."""
     # worker buffers + summed totals + a few temporaries while building tables
-    tally = _tally_bytes(s, n_workers + 4)
+    layout = KernelLayout.of(in_kernel(s, counterfactual))
+    tally = _tally_bytes(s, n_workers + 4, layout)
     if counterfactual is not None:
         # the counterfactual's own buffers and totals, and each worker's scratch
         # buffers for the run without false records (shaped like the run's)
-        tally += _tally_bytes(counterfactual, n_workers + 4) + _tally_bytes(s, n_workers)
+        tally += (_tally_bytes(counterfactual, n_workers + 4, layout)
+                  + _tally_bytes(s, n_workers, layout))
     return MemoryEstimate(s.population.size, bytes_per_citizen(), tally)
 
 

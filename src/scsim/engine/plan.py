@@ -3,8 +3,11 @@
 This is the order in which ``kernels/neighbourhood.py`` treats a member's
 day (ODD section 3 is checked against it by a test), and for a given
 scenario which mechanisms are active. Each mechanism names the purposes of
-the counter-based random numbers it draws (``scsim.rng.counter``), so a
-reader can see which draws a change of policy can and cannot touch.
+the counter-based random numbers it draws (``scsim.rng.counter``, or its
+module's), so a reader can see which draws a change of policy can and cannot
+touch.  The mechanisms of ``scsim.mechanisms`` take their places from the
+sites their hooks are spliced into (``Site`` below), so a new module appears
+in the plan by itself.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from scsim.mechanisms import MECHANISMS
 from scsim.scenario.model import Scenario
 
 
@@ -20,14 +24,37 @@ class Mechanism:
     name: str
     what: str
     purposes: tuple[str, ...]
-    """Random-number purposes it draws from (names of scsim.rng.counter constants)."""
+    """Random-number purposes it draws from (names of scsim.rng.counter constants, or of its
+    module's)."""
     active: Callable[[Scenario], bool]
+    module: str | None = None
+    """The ``scsim.mechanisms`` module it is, if any."""
+    site: str | None = None
+    """The kernel site its hooks are spliced into, for a module."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """A site of the kernel template (``# @hook NAME``): the modules hooked there, in order."""
+
+    name: str
+
+
+def _at(site: Site) -> tuple[Mechanism, ...]:
+    return tuple(Mechanism(m.title, m.what, tuple(m.purposes), m.active, m.name, site.name)
+                 for m in MECHANISMS if site.name in m.hooks)
 
 
 @dataclass(frozen=True)
 class Phase:
     name: str
     mechanisms: tuple[Mechanism, ...]
+
+    def __post_init__(self) -> None:
+        expanded = []
+        for entry in self.mechanisms:
+            expanded.extend(_at(entry) if isinstance(entry, Site) else (entry,))
+        object.__setattr__(self, "mechanisms", tuple(expanded))
 
 
 def _any_speech(s: Scenario) -> bool:
@@ -83,16 +110,13 @@ PLAN: tuple[Phase, ...] = (
         Mechanism("blacklist", "listed below the threshold or while holding a listing record",
                   (), lambda s: (s.scheme.blacklist_below is not None
                                  or bool(s.scheme.blacklist_behaviours))),
-        Mechanism("travel ban", "trips attempted over listed spells are denied", ("TRIP",),
-                  lambda s: s.measures.travel_ban is not None),
+        Site("spell_closed"),
         Mechanism("speech suspension (trigger)", "a recorded post or a listing suspends the "
                   "account", (), lambda s: s.measures.speech_suspension is not None
                   and _any_speech(s)),
         Mechanism("employment penalty", "listed members are paid at a lower income level", (),
                   lambda s: s.measures.employment_penalty is not None),
-        Mechanism("school admission", "on its day each year applying children are refused if "
-                  "a parent is listed", ("SCHOOL",),
-                  lambda s: s.measures.school_admission is not None),
+        Site("neighbourhood_closed"),
         Mechanism("deposit waiver", "high grades need no deposit", (),
                   lambda s: s.measures.deposit_waiver is not None),
         Mechanism("spillovers", "a listing raises the perceived risk of household and contacts "
@@ -114,6 +138,9 @@ def plan_lines(s: Scenario) -> list[str]:
         lines.append(f"{k}. {phase.name}")
         for m in phase.mechanisms:
             state = "on " if m.active(s) else "off"
-            draws = f" (draws: {', '.join(m.purposes)})" if m.purposes else ""
-            lines.append(f"   [{state}] {m.name}: {m.what}{draws}")
+            notes = [f"draws: {', '.join(m.purposes)}"] if m.purposes else []
+            if m.module:
+                notes.append(f"module {m.module}, at {m.site}")
+            notes = f" ({'; '.join(notes)})" if notes else ""
+            lines.append(f"   [{state}] {m.name}: {m.what}{notes}")
     return lines

@@ -17,6 +17,7 @@ from scsim.engine.tables import (
     n_score_bins,
     penalty_levels,
 )
+from scsim.kernels.generate import kernel_for
 from scsim.kernels.layout import (
     LEDGER_SQ_HIGH,
     LEDGER_SQ_LOW,
@@ -27,11 +28,11 @@ from scsim.kernels.layout import (
     LEVEL_REWARDED,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
-    N_QUANTITIES,
     FlowLayout,
+    KernelLayout,
     n_level_columns,
 )
-from scsim.kernels.neighbourhood import simulate_worker
+from scsim.mechanisms import in_kernel, parameters
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
 from scsim.scenario.pairing import world_differences
@@ -65,6 +66,8 @@ class SimulationResult:
     counterfactual: Scenario | None
     """The scenario paired with the run, if any."""
     counterfactual_tallies: Tallies | None
+    kernel_layout: KernelLayout
+    """The columns of the kernel that simulated the run (and its counterfactual)."""
     ledger_sum: np.ndarray
     """(G, quantities) int64 sums over citizens of each per-citizen ledger quantity."""
     ledger_sum_squares: np.ndarray
@@ -79,6 +82,24 @@ class SimulationResult:
     @property
     def flows(self) -> np.ndarray:
         return self.run.flows
+
+    @property
+    def flow_layout(self) -> FlowLayout:
+        """Where each flow of the run is (``flows[..., column]``)."""
+        return FlowLayout.of(self.scenario, self.kernel_layout)
+
+    def ledger_sums(self, quantity: str) -> np.ndarray:
+        """(G,) the per-group sum of a ledger quantity (zeros if the kernel has none of it)."""
+        column = self.kernel_layout.quantity(quantity)
+        if column is None:
+            return np.zeros(self.ledger_sum.shape[0], dtype=np.int64)
+        return self.ledger_sum[:, column]
+
+    def ledger_squares(self, quantity: str) -> np.ndarray:
+        column = self.kernel_layout.quantity(quantity)
+        if column is None:
+            return np.zeros(self.ledger_sum.shape[0])
+        return self.ledger_sum_squares[:, column]
 
     @property
     def levels(self) -> np.ndarray:
@@ -120,11 +141,11 @@ ProgressCallback = Callable[[int], None]
 """Called after each chunk with the number of citizens simulated so far."""
 
 
-def _buffers(s: Scenario, t: KernelTables, n_workers: int, extra_groups: int = 0
-             ) -> tuple[np.ndarray, ...]:
+def _buffers(s: Scenario, t: KernelTables, layout: KernelLayout, n_workers: int,
+             extra_groups: int = 0) -> tuple[np.ndarray, ...]:
     shape = (n_workers, s.run.days + 1, len(s.population.groups) + extra_groups)
     return (
-        np.zeros((*shape, FlowLayout.of(s).width), dtype=np.int64),
+        np.zeros((*shape, FlowLayout.of(s, layout).width), dtype=np.int64),
         np.zeros((*shape, n_level_columns(len(s.scheme.grades))), dtype=np.int64),
         np.zeros((*shape, n_score_bins(t)), dtype=np.int64),
     )
@@ -156,17 +177,23 @@ def simulate(
                   penalty_levels(counterfactual) if counterfactual is not None else 0)
     tables = compile_tables(scenario, deepest)
     tables_cf = compile_tables(counterfactual, deepest) if counterfactual is not None else tables
+    mechanisms = in_kernel(scenario, counterfactual)
+    kernel = kernel_for(mechanisms)
+    layout = KernelLayout.of(mechanisms)
+    params = parameters(mechanisms, scenario, tables)
+    params_cf = (parameters(mechanisms, counterfactual, tables_cf) if counterfactual is not None
+                 else params)
     unit = tables.unit_size
     chunk_size = -(-chunk_size // unit) * unit
     n = scenario.population.size
     horizon = scenario.run.days
     n_workers = numba.get_num_threads()
-    flows, levels, hist = _buffers(scenario, tables, n_workers)
+    flows, levels, hist = _buffers(scenario, tables, layout, n_workers)
     if counterfactual is not None:
-        flows_cf, levels_cf, hist_cf = _buffers(counterfactual, tables_cf, n_workers)
+        flows_cf, levels_cf, hist_cf = _buffers(counterfactual, tables_cf, layout, n_workers)
     else:
         flows_cf = levels_cf = hist_cf = np.zeros((n_workers, 1, 1, 1), dtype=np.int64)
-    ledger = np.zeros((n_workers, len(scenario.population.groups), N_QUANTITIES, 3),
+    ledger = np.zeros((n_workers, len(scenario.population.groups), len(layout.quantities), 3),
                       dtype=np.int64)
     final_score = np.empty(n, dtype=np.int16)
     final_false = np.empty(n, dtype=np.uint8)
@@ -176,11 +203,11 @@ def simulate(
     paired = counterfactual is not None
 
     def work(w: int, start: int, count: int, lo: int, hi: int) -> None:
-        simulate_worker(
+        kernel.simulate_worker(
             np.int64(first_id + start), np.int64(count), np.int64(lo), np.int64(hi), key,
-            np.int64(horizon), tables, tables_cf, paired, flows[w], levels[w], hist[w],
-            flows_cf[w], levels_cf[w], hist_cf[w], ledger[w], final_score[start : start + count],
-            final_false[start : start + count], NOT_TRACED,
+            np.int64(horizon), tables, tables_cf, params, params_cf, paired, flows[w],
+            levels[w], hist[w], flows_cf[w], levels_cf[w], hist_cf[w], ledger[w],
+            final_score[start : start + count], final_false[start : start + count], NOT_TRACED,
         )
 
     # Each worker (a thread running the kernel without the GIL) takes a
@@ -214,6 +241,7 @@ def simulate(
             _tallies(tables_cf, flows_cf, levels_cf, hist_cf) if counterfactual is not None
             else None
         ),
+        kernel_layout=layout,
         ledger_sum=ledger[..., LEDGER_SUM].sum(axis=0),
         ledger_sum_squares=_exact_squares(ledger),
         final_score=final_score,

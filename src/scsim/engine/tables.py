@@ -62,7 +62,6 @@ class KernelTables(NamedTuple):
     false_inv_log_none: np.ndarray  # (C,)
     false_points: np.ndarray  # (F,) int64 points of each false-record stream
     false_lists: np.ndarray  # (F,) int64 1 if the claimed behaviour blacklists
-    trip_prob: np.ndarray  # (C,) daily probability of a trip attempt (0 if no ban)
     income_loss: np.ndarray  # (C,) int64 yuan lost per blacklisted day
     grade_min: np.ndarray  # (K,) int64, highest first
     rewarded_grade: np.ndarray  # (K,) int64 1 if the grade earns the deposit waiver
@@ -83,8 +82,6 @@ class KernelTables(NamedTuple):
     review_catch: float
     suspension: int  # SUSPEND_*
     suspension_days: int
-    school_day: int  # 0: no school admission measure
-    school_share: float
     deterrence: bool
     risk_inv_decay: float
     risk_own_record: float
@@ -169,9 +166,7 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     accept = np.ones((n_classes, 2, n_b))
     record = np.zeros((n_classes, n_b))
     p_false = np.zeros((n_classes, len(false_streams)))
-    trip = np.zeros(n_classes)
     income_loss = np.zeros(n_classes, dtype=np.int64)
-    ban = s.measures.travel_ban
     for (gi, g), ii, (ri, r), (pi, pr), (ai, a) in itertools.product(
         enumerate(groups), range(len(incomes)), enumerate(regions), enumerate(propensities),
         enumerate(SCORED_AGES),
@@ -193,7 +188,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
             p_false[c, fi] = fa.rate_by_group.get(g, fa.daily_rate) * fa.multiplier_by_region.get(
                 r, 1.0
             )
-        trip[c] = ban.daily_trip_rate if ban is not None else 0.0
         income_loss[c] = daily_income[ii] - daily_income[max(ii - down, 0)] if down else 0
 
     behaviour_cumprod, behaviour_q, behaviour_inv_log_none = _process_tables(p_candidate)
@@ -207,7 +201,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
             b for b in behaviours if s.behaviours[b].kind == "offence"
         }
     suspension = measures.speech_suspension
-    school = measures.school_admission
     rewarded = set(measures.deposit_waiver.grades) if measures.deposit_waiver else set()
     households = pop.households
     spill = deterrence is not None and (
@@ -245,7 +238,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
             [scheme.points.get(fa.behaviour, 0) for fa in false_streams], dtype=np.int64
         ),
         false_lists=np.array([fa.behaviour in listed for fa in false_streams], dtype=np.int64),
-        trip_prob=trip,
         income_loss=income_loss,
         grade_min=np.array([g.min_score for g in scheme.grades], dtype=np.int64),
         rewarded_grade=np.array([g.name in rewarded for g in scheme.grades], dtype=np.int64),
@@ -272,8 +264,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
             else SUSPEND_ON_BLACKLIST
         ),
         suspension_days=suspension.days if suspension else 0,
-        school_day=school.day_of_year if school else 0,
-        school_share=school.applying_share if school else 0.0,
         deterrence=deterrence is not None,
         risk_inv_decay=1.0 / deterrence.decay_days if deterrence else 0.0,
         risk_own_record=deterrence.own_record if deterrence else 0.0,

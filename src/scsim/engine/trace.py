@@ -17,8 +17,10 @@ import numpy as np
 
 from scsim.engine.sim import _buffers, _fill_initial_state
 from scsim.engine.tables import compile_tables, n_score_bins, penalty_levels
-from scsim.kernels.layout import LEDGER_SUM, LEVEL_SCORED, N_QUANTITIES
-from scsim.kernels.neighbourhood import neighbourhood_members, simulate_worker
+from scsim.kernels.generate import kernel_for
+from scsim.kernels.layout import LEDGER_SUM, LEVEL_SCORED, KernelLayout
+from scsim.kernels.neighbourhood import neighbourhood_members
+from scsim.mechanisms import in_kernel, parameters
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import AGE_BANDS, Scenario
 from scsim.scenario.pairing import world_differences
@@ -52,7 +54,8 @@ class CitizenTrace:
     counterfactual_flows: np.ndarray | None
     counterfactual_levels: np.ndarray | None
     ledger: np.ndarray
-    """(quantities,) this citizen's ledger values."""
+    """(quantities,) this citizen's ledger values (columns of ``kernel_layout``)."""
+    kernel_layout: KernelLayout
 
 
 def _members(s: Scenario, key: np.uint64, unit_first: int, size: int, tables) -> list[Member]:
@@ -95,6 +98,12 @@ class Tracer:
         self.tables_cf = (compile_tables(counterfactual, deepest) if counterfactual is not None
                           else self.tables)
         self.key = np.uint64(seed_key(scenario.run.seed))
+        mechanisms = in_kernel(scenario, counterfactual)
+        self.kernel = kernel_for(mechanisms)
+        self.layout = KernelLayout.of(mechanisms)
+        self.params = parameters(mechanisms, scenario, self.tables)
+        self.params_cf = (parameters(mechanisms, counterfactual, self.tables_cf)
+                          if counterfactual is not None else self.params)
 
     def trace(self, citizen: int) -> CitizenTrace:
         """Re-simulate the neighbourhood of ``citizen`` (an id of the run); return their story."""
@@ -110,18 +119,18 @@ class Tracer:
         size = min(unit, first_id + n - unit_first)
         groups = len(scenario.population.groups)
         # one extra group row, where the kernel tallies the traced citizen
-        flows, levels, hist = _buffers(scenario, tables, 1, extra_groups=1)
+        flows, levels, hist = _buffers(scenario, tables, self.layout, 1, extra_groups=1)
         paired = counterfactual is not None
         if paired:
-            flows_cf, levels_cf, hist_cf = _buffers(counterfactual, tables_cf, 1,
+            flows_cf, levels_cf, hist_cf = _buffers(counterfactual, tables_cf, self.layout, 1,
                                                     extra_groups=1)
         else:
             flows_cf = levels_cf = hist_cf = np.zeros((1, 1, 1, 1), dtype=np.int64)
-        ledger = np.zeros((1, groups + 1, N_QUANTITIES, 3), dtype=np.int64)
-        simulate_worker(
+        ledger = np.zeros((1, groups + 1, len(self.layout.quantities), 3), dtype=np.int64)
+        self.kernel.simulate_worker(
             np.int64(unit_first), np.int64(size), np.int64(0), np.int64(1), self.key,
-            np.int64(scenario.run.days), tables, tables_cf, paired, flows[0], levels[0],
-            hist[0], flows_cf[0], levels_cf[0], hist_cf[0], ledger[0],
+            np.int64(scenario.run.days), tables, tables_cf, self.params, self.params_cf,
+            paired, flows[0], levels[0], hist[0], flows_cf[0], levels_cf[0], hist_cf[0], ledger[0],
             np.empty(size, dtype=np.int16), np.empty(size, dtype=np.uint8), np.int64(citizen),
         )
         run = _citizen_tallies(tables, flows, levels, groups)
@@ -138,5 +147,6 @@ class Tracer:
             counterfactual_flows=None if cf is None else cf[0],
             counterfactual_levels=None if cf is None else cf[1],
             ledger=ledger[0, groups, :, LEDGER_SUM].copy(),
+            kernel_layout=self.layout,
         )
 

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scsim.experiments.seeds import SCHEME, replicate_seed
-from scsim.ledger import PAIRED_DIFFERENCE, QUANTITIES
+from scsim.ledger import PAIRED_DIFFERENCE, quantities_in
 from scsim.registry import ALL_GROUPS
 from scsim.scenario.load import LoadedScenario
 from scsim.scenario.pairing import Counterfactual
@@ -186,7 +186,7 @@ def summarise(ledgers: list[dict[str, Any]]) -> pa.Table:
     if not ledgers:
         return pa.table(rows, schema=SUMMARY_SCHEMA)
     groups = [ALL_GROUPS, *ledgers[0]["by_group"]]
-    for q in QUANTITIES:
+    for q in quantities_in(ledgers[0]):
         measure = ledgers[0]["quantities"][q.name]["measure"]
         for g in groups:
             values = [(led["overall"] if g == ALL_GROUPS else

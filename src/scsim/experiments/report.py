@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
 from scsim import numbers
-from scsim.ledger import QUANTITIES
+from scsim.ledger import known_quantities
 from scsim.report import _esc, figure_html, page
 
 PER = 100_000
@@ -117,7 +117,7 @@ def sweep_report(out: Path) -> str:
              f"</code> (root seed {manifest['root_seed']}; the same replicate seeds at every "
              f"point), varying:</p><ul>{vary}</ul>")
     spread_rows = []
-    for q in QUANTITIES:
+    for q in known_quantities().values():
         values = [r[q.name] for r in results if r.get(q.name) is not None]
         if not values:
             continue

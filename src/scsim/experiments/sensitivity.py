@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scsim.experiments.design import MORRIS_LEVELS
-from scsim.ledger import QUANTITIES
+from scsim.ledger import known_quantities
 
 
 class AnalysisError(Exception):
@@ -60,7 +60,7 @@ def analyze(sweep: Path, quantity: str, group: str | None = None, seed: int = 0
     if not manifest_path.is_file():
         raise AnalysisError(f"{sweep}: not a sweep folder (no sweep.json)")
     manifest = json.loads(manifest_path.read_text())
-    names = [q.name for q in QUANTITIES]
+    names = list(known_quantities())
     if quantity not in names:
         raise AnalysisError(f"--output: unknown quantity {quantity!r} (known: "
                             f"{', '.join(names)})")

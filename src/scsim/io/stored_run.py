@@ -31,7 +31,8 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scsim.kernels.layout import daily_columns
-from scsim.ledger import QUANTITIES
+from scsim.ledger import quantities
+from scsim.mechanisms import daily_columns as mechanism_columns
 from scsim.scenario.load import (
     MAX_NESTING,
     ScenarioError,
@@ -236,12 +237,14 @@ def _check_types(path: Path, table: pa.Table, expected: dict[str, str]) -> None:
             raise RunFolderError(f"{path}: column {name!r} has missing values")
 
 
-def _daily(path: Path, s: Scenario, paired: bool) -> dict[str, np.ndarray]:
+def _daily(path: Path, s: Scenario, counterfactual: Scenario | None
+           ) -> dict[str, np.ndarray]:
     table = _parquet(path)
+    paired = counterfactual is not None
     groups = [g.name for g in s.population.groups]
     channels = [name for name, c in s.channels.items() if c.false_attribution is not None]
     names = daily_columns(list(s.behaviours), [g.name for g in s.scheme.grades], paired,
-                          channels)
+                          channels, mechanism_columns(s, counterfactual))
     kinds = {name: "float" for name in names}
     kinds |= {"day": "int", "group": "string", "population": "int", "blacklisted": "int"}
     _check_types(path, table, kinds)
@@ -324,9 +327,11 @@ def _transitions(path: Path, s: Scenario) -> pa.Table:
 # --- the run ----------------------------------------------------------------------
 
 
-def _check_ledger(path: Path, ledger: StoredLedger, s: Scenario, paired: bool) -> None:
+def _check_ledger(path: Path, ledger: StoredLedger, s: Scenario,
+                  counterfactual: Scenario | None) -> None:
+    paired = counterfactual is not None
     groups = [g.name for g in s.population.groups]
-    names = [q.name for q in QUANTITIES]
+    names = [q.name for q in quantities(s, counterfactual)]
     problems = []
     if list(ledger.by_group) != groups:
         problems.append("its groups are not the scenario's, in order")
@@ -414,15 +419,14 @@ def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES,
         counterfactual = _scenario(summary.counterfactual.scenario,
                                    summary.counterfactual.scenario_sha256,
                                    f"{where}: counterfactual.scenario")
-    paired = counterfactual is not None
     found = set(required) | {name for name in optional if (path / name).exists()}
     ledger = daily = histogram = transitions = traces = None
     if "ledger.json" in found:
         stored_ledger = _document(path / "ledger.json", StoredLedger)
-        _check_ledger(path / "ledger.json", stored_ledger, scenario, paired)
+        _check_ledger(path / "ledger.json", stored_ledger, scenario, counterfactual)
         ledger = stored_ledger.model_dump(mode="json")
     if "daily.parquet" in found:
-        daily = _daily(path / "daily.parquet", scenario, paired)
+        daily = _daily(path / "daily.parquet", scenario, counterfactual)
         if ledger is not None and [int(x) for x in daily["population"][0]] != [
                 g["citizens"] for g in ledger["by_group"].values()]:
             raise RunFolderError(f"{path / 'ledger.json'}: citizens per group disagree with "

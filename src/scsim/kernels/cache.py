@@ -19,12 +19,15 @@ import numba
 PACKAGE = Path(__file__).resolve().parents[1]
 KERNEL_SOURCES = (
     "kernels/cache.py",
+    "kernels/generate.py",
     "kernels/layout.py",
     "kernels/neighbourhood.py",
     "rng/counter.py",
     "engine/tables.py",
+    "mechanisms/*.py",
 )
-"""Every file whose code or constants are compiled into a kernel, relative to the package."""
+"""Every file whose code or constants are compiled into a kernel, relative to the package
+(a pattern stands for its files, in order)."""
 PREFIX = "scsim-kernels-"
 
 
@@ -34,6 +37,10 @@ def sources_digest(paths: list[Path]) -> str:
     for path in paths:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def kernel_sources() -> list[Path]:
+    return [path for name in KERNEL_SOURCES for path in sorted(PACKAGE.glob(name))]
 
 
 def _writable(folder: Path) -> bool:
@@ -46,7 +53,7 @@ def _writable(folder: Path) -> bool:
 
 def cache_dir() -> Path:
     """The cache folder of the current sources (created if needed)."""
-    digest = sources_digest([PACKAGE / name for name in KERNEL_SOURCES])
+    digest = sources_digest(kernel_sources())
     given = os.environ.get("NUMBA_CACHE_DIR", "")
     if given and Path(given).name.startswith(PREFIX):
         base = Path(given).parent  # set by a parent process (e.g. a Dask worker's coordinator)

@@ -6,10 +6,12 @@ planning, reading results) does not import numba.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from scsim.mechanisms.base import Mechanism
     from scsim.scenario.model import Scenario
 
 # Level columns (recorded as day-to-day changes).  The kernel counts each
@@ -28,87 +30,139 @@ LEVEL_REWARDED = 8  # holding a grade that earns the deposit waiver
 LEVEL_INCOME_LOSS = 9  # yuan lost per day by blacklisted citizens
 LEVEL_FIRST_GRADE = 10
 
-# Flow columns: committed[B], recorded[B], then these, at 2 * B + offset, then
-# grade transitions: citizens moving from grade i to grade j, at
-# 2 * B + N_OTHER_FLOWS + i * n_grades + j, then the false records that counted
-# per false-attribution stream f (one per channel that has one), at
-# 2 * B + N_OTHER_FLOWS + n_grades**2 + f.
+# Flow columns: first the named flows (the core's below, then those the
+# kernel's mechanisms declare, see ``KernelLayout``), then committed[B],
+# recorded[B], grade transitions (citizens moving from grade i to grade j, at
+# i * n_grades + j), and the false records that counted per false-attribution
+# stream f (one per channel that has one).  ``FlowLayout`` says where each is.
 FLOW_FALSE_RECORDS = 0  # false records that counted
-FLOW_DENIED_TRIPS = 1
-FLOW_ENTERED_BLACKLIST = 2
-FLOW_LEFT_BLACKLIST = 3
-FLOW_SPEECH_BLOCKED = 4
-FLOW_FALSE_CAUGHT = 5  # false records discarded by human review
-FLOW_APPEALS = 6  # false records contested
-FLOW_APPEALS_WON = 7  # false records removed on appeal (on the decision day)
-FLOW_EXPIRED = 8  # records expired (points restored)
-FLOW_REPAIRED = 9  # records removed by credit repair
-FLOW_SCHOOL_APPLICATIONS = 10
-FLOW_SCHOOL_PENALISED = 11
-N_OTHER_FLOWS = 12
+FLOW_ENTERED_BLACKLIST = 1
+FLOW_LEFT_BLACKLIST = 2
+FLOW_SPEECH_BLOCKED = 3
+FLOW_FALSE_CAUGHT = 4  # false records discarded by human review
+FLOW_APPEALS = 5  # false records contested
+FLOW_APPEALS_WON = 6  # false records removed on appeal (on the decision day)
+FLOW_EXPIRED = 7  # records expired (points restored)
+FLOW_REPAIRED = 8  # records removed by credit repair
+CORE_FLOWS = ("false_records", "entered_blacklist", "left_blacklist", "speech_blocked",
+              "false_records_caught_by_review", "appeals", "appeals_won", "records_expired",
+              "records_repaired")
+N_CORE_FLOWS = len(CORE_FLOWS)
 
-# Per-citizen outcomes of one variant, compared between variants.
+# Per-citizen outcomes of one variant, compared between variants; the
+# kernel's mechanisms add theirs after these.
 OUT_OFFENCES = 0  # offences committed
 OUT_SPEECH = 1  # speech events committed (published or blocked)
 OUT_SPEECH_BLOCKED = 2
-OUT_TRIPS_DENIED = 3
-OUT_DAYS_BLACKLISTED = 4
-OUT_EVER_BLACKLISTED = 5
-OUT_INCOME_LOST = 6
-OUT_SCHOOL_PENALISED = 7
-OUT_FALSE_RECORDS = 8  # false records that counted
-OUT_GROUP = 9  # the citizen's group (copied in by the batch, for the ledger)
-N_OUTCOMES = 10
+OUT_DAYS_BLACKLISTED = 3
+OUT_EVER_BLACKLISTED = 4
+OUT_INCOME_LOST = 5
+OUT_FALSE_RECORDS = 6  # false records that counted
+OUT_GROUP = 7  # the citizen's group (copied in by the batch, for the ledger)
+CORE_OUTCOMES = ("offences", "speech", "speech_blocked", "days_blacklisted", "ever_blacklisted",
+                 "income_lost", "false_records", "group")
+N_CORE_OUTCOMES = len(CORE_OUTCOMES)
 
 # Ledger quantities: per citizen, the run minus the counterfactual (or the run
-# alone), summed per group with their squares for confidence intervals.
+# alone), summed per group with their squares for confidence intervals; the
+# kernel's mechanisms add theirs after these.
 Q_SANCTIONED = 0  # ever blacklisted in the run (0/1)
 Q_WRONGLY_SANCTIONED = 1  # blacklisted on a day when the run without false records is not (0/1)
 Q_SPEECH_LOST = 2  # published speech: counterfactual minus run
 Q_SPEECH_CHILLED = 3  # committed speech: counterfactual minus run
 Q_SPEECH_BLOCKED = 4  # blocked speech in the run
 Q_BEHAVIOURS_PREVENTED = 5  # committed offences: counterfactual minus run
-Q_TRIPS_DENIED = 6  # run minus counterfactual
-Q_INCOME_LOST = 7  # yuan, run minus counterfactual
-Q_CHILDREN_PENALISED = 8  # school admissions refused, run minus counterfactual
-Q_FALSE_RECORDS = 9
-Q_DAYS_BLACKLISTED = 10
-Q_COUNTERFACTUAL_SANCTIONED = 11
-Q_DAYS_WRONGLY_BLACKLISTED = 12  # days blacklisted on which the run without false records is not
-N_QUANTITIES = 13
+Q_INCOME_LOST = 6  # yuan, run minus counterfactual
+Q_FALSE_RECORDS = 7
+Q_DAYS_BLACKLISTED = 8
+Q_COUNTERFACTUAL_SANCTIONED = 9
+Q_DAYS_WRONGLY_BLACKLISTED = 10  # days blacklisted on which the run without false records is not
+CORE_QUANTITIES = ("sanctioned", "wrongly_sanctioned", "speech_lost", "speech_chilled",
+                   "speech_blocked", "behaviours_prevented", "income_lost", "false_records",
+                   "days_blacklisted", "counterfactual_sanctioned", "days_wrongly_blacklisted")
+"""The ledger's names of the Q_* columns, in order."""
+N_CORE_QUANTITIES = len(CORE_QUANTITIES)
 LEDGER_SUM, LEDGER_SQ_LOW, LEDGER_SQ_HIGH = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class KernelLayout:
+    """The columns of one generated kernel: the core's, then its mechanisms' in order.
+
+    The one place where a mechanism's flow, outcome or quantity gets its
+    column; ``scsim.kernels.generate`` writes these numbers into the kernel
+    and everything that reads the kernel's arrays asks this object.
+    """
+
+    mechanisms: tuple[str, ...]
+    flows: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    quantities: tuple[str, ...]
+
+    @classmethod
+    def of(cls, mechanisms: Sequence[Mechanism]) -> KernelLayout:
+        return cls(
+            tuple(m.name for m in mechanisms),
+            CORE_FLOWS + tuple(f.name for m in mechanisms for f in m.flows),
+            CORE_OUTCOMES + tuple(o for m in mechanisms for o in m.outcomes),
+            CORE_QUANTITIES + tuple(q.name for m in mechanisms for q in m.quantities),
+        )
+
+    def flow(self, name: str) -> int | None:
+        """The column of a named flow, or None when no mechanism of this kernel counts it."""
+        return self.flows.index(name) if name in self.flows else None
+
+    def outcome(self, name: str) -> int:
+        return self.outcomes.index(name)
+
+    def quantity(self, name: str) -> int | None:
+        return self.quantities.index(name) if name in self.quantities else None
+
+
+NO_MECHANISMS = KernelLayout((), CORE_FLOWS, CORE_OUTCOMES, CORE_QUANTITIES)
 
 
 @dataclass(frozen=True)
 class FlowLayout:
     """Where each flow column of a scenario's tallies is: the one place outside the kernel
-    that knows (committed[B], recorded[B], the other flows, grade transitions[from, to],
+    that knows (the named flows, committed[B], recorded[B], grade transitions[from, to],
     false records per stream)."""
 
     behaviours: int
     grades: int = 0
     false_streams: int = 0
+    named_flows: tuple[str, ...] = CORE_FLOWS
 
     @classmethod
-    def of(cls, s: Scenario) -> FlowLayout:
+    def of(cls, s: Scenario, kernel: KernelLayout = NO_MECHANISMS) -> FlowLayout:
+        """The flows of scenario ``s`` simulated by the kernel whose layout is ``kernel``."""
         return cls(len(s.behaviours), len(s.scheme.grades),
-                   sum(1 for c in s.channels.values() if c.false_attribution is not None))
+                   sum(1 for c in s.channels.values() if c.false_attribution is not None),
+                   kernel.flows)
+
+    @property
+    def named(self) -> int:
+        return len(self.named_flows)
 
     def committed(self, b: int) -> int:
-        return b
+        return self.named + b
 
     def recorded(self, b: int) -> int:
-        return self.behaviours + b
+        return self.named + self.behaviours + b
 
     def other(self, flow: int) -> int:
-        """A FLOW_* column (false records, denied trips, entries, ...)."""
-        return 2 * self.behaviours + flow
+        """A core FLOW_* column (false records, entries, ...)."""
+        return flow
+
+    def flow(self, name: str) -> int | None:
+        """A named flow's column, or None when the kernel has no mechanism counting it."""
+        return self.named_flows.index(name) if name in self.named_flows else None
 
     def transition(self, from_grade: int, to_grade: int) -> int:
-        return 2 * self.behaviours + N_OTHER_FLOWS + from_grade * self.grades + to_grade
+        return self.named + 2 * self.behaviours + from_grade * self.grades + to_grade
 
     def false_stream(self, f: int) -> int:
-        return 2 * self.behaviours + N_OTHER_FLOWS + self.grades * self.grades + f
+        return self.named + 2 * self.behaviours + self.grades * self.grades + f
 
     @property
     def transitions(self) -> slice:
@@ -183,8 +237,13 @@ def false_records_column(channel: str) -> str:
 
 
 def daily_columns(behaviours: list[str], grades: list[str], paired: bool,
-                  false_channels: list[str] = ()) -> list[str]:
-    """Every column of daily.parquet, in order (duplicates included, for the loader to find)."""
+                  false_channels: list[str] = (), mechanism_columns: list[str] = ()
+                  ) -> list[str]:
+    """Every column of daily.parquet, in order (duplicates included, for the loader to find).
+
+    ``mechanism_columns``: those of mechanisms that are not always reported
+    (``scsim.mechanisms.daily_columns``), last.
+    """
     return [
         *CONTRACT_COLUMNS,
         *FIXED_COLUMNS,
@@ -193,4 +252,5 @@ def daily_columns(behaviours: list[str], grades: list[str], paired: bool,
         *(grade_column(g) for g in grades),
         *(c for b in behaviours for c in behaviour_columns(b)),
         *(false_records_column(c) for c in false_channels),
+        *mechanism_columns,
     ]

@@ -44,15 +44,12 @@ from scsim.engine.tables import (
 from scsim.kernels.layout import (
     FLOW_APPEALS,
     FLOW_APPEALS_WON,
-    FLOW_DENIED_TRIPS,
     FLOW_ENTERED_BLACKLIST,
     FLOW_EXPIRED,
     FLOW_FALSE_CAUGHT,
     FLOW_FALSE_RECORDS,
     FLOW_LEFT_BLACKLIST,
     FLOW_REPAIRED,
-    FLOW_SCHOOL_APPLICATIONS,
-    FLOW_SCHOOL_PENALISED,
     FLOW_SPEECH_BLOCKED,
     LEDGER_SQ_HIGH,
     LEDGER_SQ_LOW,
@@ -68,20 +65,18 @@ from scsim.kernels.layout import (
     LEVEL_SUSPENDED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
-    N_OTHER_FLOWS,
-    N_OUTCOMES,
+    N_CORE_FLOWS,
+    N_CORE_OUTCOMES,
+    N_CORE_QUANTITIES,
     OUT_DAYS_BLACKLISTED,
     OUT_EVER_BLACKLISTED,
     OUT_FALSE_RECORDS,
     OUT_GROUP,
     OUT_INCOME_LOST,
     OUT_OFFENCES,
-    OUT_SCHOOL_PENALISED,
     OUT_SPEECH,
     OUT_SPEECH_BLOCKED,
-    OUT_TRIPS_DENIED,
     Q_BEHAVIOURS_PREVENTED,
-    Q_CHILDREN_PENALISED,
     Q_COUNTERFACTUAL_SANCTIONED,
     Q_DAYS_BLACKLISTED,
     Q_DAYS_WRONGLY_BLACKLISTED,
@@ -91,7 +86,6 @@ from scsim.kernels.layout import (
     Q_SPEECH_BLOCKED,
     Q_SPEECH_CHILLED,
     Q_SPEECH_LOST,
-    Q_TRIPS_DENIED,
     Q_WRONGLY_SANCTIONED,
 )
 from scsim.rng.counter import (
@@ -102,13 +96,19 @@ from scsim.rng.counter import (
     RECORD,
     REPAIR,
     REVIEW,
-    SCHOOL,
     SELECT,
     TRAIT,
-    TRIP,
     citizen_key,
     uniform,
 )
+
+# --- the layout of this kernel: rewritten by scsim.kernels.generate ---------------
+# (as written here: a kernel without mechanism modules)
+MECHANISMS = ()
+N_NAMED_FLOWS = N_CORE_FLOWS
+N_OUTCOMES = N_CORE_OUTCOMES
+N_QUANTITIES = N_CORE_QUANTITIES
+# --- end of the layout ----------------------------------------------------------------
 
 _SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
 
@@ -253,16 +253,17 @@ def _grade(score, grade_min):
 
 
 @njit(cache=True)
-def _deny_trips(key, first_day, last_day, trip_prob, flows, g, column):
-    """Trip attempts on blacklisted days, each decided by a draw keyed by day."""
-    denied = 0
-    if trip_prob <= 0.0:
+def refused_on_listed_days(key, purpose, first_day, last_day, rate, flows, g, column):
+    """Attempts (a loan, a ticket) on each listed day, each a draw keyed by the day, are
+    refused: counted in ``flows[day, g, column]``; returns how many (for mechanism hooks)."""
+    refused = 0
+    if rate <= 0.0:
         return 0
     for d in range(first_day, last_day + 1):
-        if uniform(key, TRIP, 0, d) < trip_prob:
+        if uniform(key, purpose, 0, d) < rate:
             flows[d, g, column] += 1
-            denied += 1
-    return denied
+            refused += 1
+    return refused
 
 
 @njit(inline="always", cache=True)
@@ -379,7 +380,7 @@ def _schedule_removal(state, records, free_head, m, due, points, flags):
 
 
 @njit(cache=True)
-def _remove_due(state, records, free_head, m, day, flows, g, col_expired, col_won, col_repaired):
+def _remove_due(state, records, free_head, m, day, flows, g):
     """Remove the member's records due on ``day``; return the points restored."""
     restored = 0
     next_due = NEVER
@@ -395,11 +396,11 @@ def _remove_due(state, records, free_head, m, day, flows, g, col_expired, col_wo
             if flags & FLAG_LISTS:
                 state[m, S_LIST_RECORDS] -= 1
             if flags & REMOVE_APPEAL:
-                flows[day, g, col_won] += 1
+                flows[day, g, FLOW_APPEALS_WON] += 1
             elif flags & REMOVE_REPAIR:
-                flows[day, g, col_repaired] += 1
+                flows[day, g, FLOW_REPAIRED] += 1
             else:
-                flows[day, g, col_expired] += 1
+                flows[day, g, FLOW_EXPIRED] += 1
             if previous < 0:
                 state[m, S_RECORDS_HEAD] = following
             else:
@@ -443,7 +444,6 @@ def _enter_blacklist(
     n_members,
     seed_key,
     horizon,
-    n_behaviours,
     income_loss,
     suspension,
     deterrence,
@@ -459,7 +459,7 @@ def _enter_blacklist(
     state[m, S_BLACKLISTED] = 1
     state[m, S_SINCE] = day
     levels[day, g, LEVEL_BLACKLISTED] += 1
-    flows[day, g, 2 * n_behaviours + FLOW_ENTERED_BLACKLIST] += 1
+    flows[day, g, FLOW_ENTERED_BLACKLIST] += 1
     outcomes[ob + m, OUT_EVER_BLACKLISTED] = 1
     if income_loss > 0:
         state[m, S_PENALISED] = 1
@@ -482,34 +482,16 @@ def _enter_blacklist(
 
 
 @njit(cache=True)
-def _close_spell(
-    m,
-    ob,
-    last_day,
-    key,
-    state,
-    outcomes,
-    spells,
-    spell_count,
-    n_behaviours,
-    income_loss,
-    trip_prob,
-    flows,
-):
+def _close_spell(m, ob, last_day, key, state, outcomes, spells, spell_count, income_loss, mp,
+                 flows):
     """Account for a blacklisted spell from S_SINCE to ``last_day``."""
     first = state[m, S_SINCE]
     days = last_day - first + 1
+    g = state[m, S_GROUP]  # noqa: F841  (g, c: for the hooks)
+    c = state[m, S_CLASS]  # noqa: F841
     outcomes[ob + m, OUT_DAYS_BLACKLISTED] += days
     outcomes[ob + m, OUT_INCOME_LOST] += days * income_loss
-    outcomes[ob + m, OUT_TRIPS_DENIED] += _deny_trips(
-        key,
-        first,
-        last_day,
-        trip_prob,
-        flows,
-        state[m, S_GROUP],
-        2 * n_behaviours + FLOW_DENIED_TRIPS,
-    )
+    # @hook spell_closed
     k = spell_count[0]
     spells[k, 0] = ob + m
     spells[k, 1] = first
@@ -528,18 +510,17 @@ def _leave_blacklist(
     spells,
     spell_count,
     horizon,
-    n_behaviours,
     income_loss,
-    trip_prob,
     suspension,
     suspension_days,
+    mp,
     flows,
     levels,
 ):
     g = state[m, S_GROUP]
     state[m, S_BLACKLISTED] = 0
     levels[day, g, LEVEL_BLACKLISTED] -= 1
-    flows[day, g, 2 * n_behaviours + FLOW_LEFT_BLACKLIST] += 1
+    flows[day, g, FLOW_LEFT_BLACKLIST] += 1
     if state[m, S_PENALISED]:
         state[m, S_PENALISED] = 0
         levels[day, g, LEVEL_INCOME_LOSS] -= income_loss
@@ -547,20 +528,7 @@ def _leave_blacklist(
         # the open suspension ends suspension_days after the last blacklisted day
         state[m, S_SUSPENDED_UNTIL] = day - 1 + suspension_days
         _add_level(levels, state[m, S_SUSPENDED_UNTIL] + 1, horizon, g, LEVEL_SUSPENDED, -1)
-    _close_spell(
-        m,
-        ob,
-        day - 1,
-        key,
-        state,
-        outcomes,
-        spells,
-        spell_count,
-        n_behaviours,
-        income_loss,
-        trip_prob,
-        flows,
-    )
+    _close_spell(m, ob, day - 1, key, state, outcomes, spells, spell_count, income_loss, mp, flows)
 
 
 # --- a neighbourhood ----------------------------------------------------------------
@@ -595,50 +563,6 @@ PHASE_FRESH, PHASE_STEPPING, PHASE_CLOSING = 0, 1, 2
 # neighbourhood a batch resumes at.
 P_PHASE, P_HEAP, P_CURRENT, P_MEMBERS, P_SPELLS_FROM, P_UNIT = 0, 1, 2, 3, 4, 5
 N_PROGRESS = 6
-
-
-@njit(cache=True)
-def _school_admissions(
-    size,
-    ob,
-    seed_key,
-    horizon,
-    n_behaviours,
-    school_day,
-    school_share,
-    state,
-    outcomes,
-    spells,
-    spell_lo,
-    spell_hi,
-    flows,
-):
-    """Each child applies in a year with some probability; refused if a parent is listed."""
-    for m in range(size):
-        if state[m, S_AGE] != CHILD:
-            continue
-        key = citizen_key(seed_key, state[m, S_ID])
-        g = state[m, S_GROUP]
-        year = 0
-        while year * 365 + school_day <= horizon:
-            day = year * 365 + school_day
-            if uniform(key, SCHOOL, 0, year) < school_share:
-                flows[day, g, 2 * n_behaviours + FLOW_SCHOOL_APPLICATIONS] += 1
-                refused = False
-                for k in range(spell_lo, spell_hi):
-                    parent = spells[k, 0] - ob
-                    if (
-                        state[parent, S_HOUSEHOLD] == state[m, S_HOUSEHOLD]
-                        and state[parent, S_AGE] == ADULT
-                        and spells[k, 1] <= day
-                        and day <= spells[k, 2]
-                    ):
-                        refused = True
-                        break
-                if refused:
-                    flows[day, g, 2 * n_behaviours + FLOW_SCHOOL_PENALISED] += 1
-                    outcomes[ob + m, OUT_SCHOOL_PENALISED] += 1
-            year += 1
 
 
 @njit(cache=True)
@@ -750,7 +674,7 @@ def _wrongly_blacklisted(
 
 
 @njit(inline="always", cache=True)
-def _tally_ledger(n, run, counterfactual, wrongly, ledger):
+def _tally_ledger(n, run, counterfactual, wrongly, mp, ledger):
     for m in range(n):
         g = run[m, OUT_GROUP]
         published_run = run[m, OUT_SPEECH] - run[m, OUT_SPEECH_BLOCKED]
@@ -770,25 +694,14 @@ def _tally_ledger(n, run, counterfactual, wrongly, ledger):
             counterfactual[m, OUT_OFFENCES] - run[m, OUT_OFFENCES],
         )
         _add_to_ledger(
-            ledger,
-            g,
-            Q_TRIPS_DENIED,
-            run[m, OUT_TRIPS_DENIED] - counterfactual[m, OUT_TRIPS_DENIED],
-        )
-        _add_to_ledger(
             ledger, g, Q_INCOME_LOST, run[m, OUT_INCOME_LOST] - counterfactual[m, OUT_INCOME_LOST]
-        )
-        _add_to_ledger(
-            ledger,
-            g,
-            Q_CHILDREN_PENALISED,
-            run[m, OUT_SCHOOL_PENALISED] - counterfactual[m, OUT_SCHOOL_PENALISED],
         )
         _add_to_ledger(ledger, g, Q_FALSE_RECORDS, run[m, OUT_FALSE_RECORDS])
         _add_to_ledger(ledger, g, Q_DAYS_BLACKLISTED, run[m, OUT_DAYS_BLACKLISTED])
         _add_to_ledger(
             ledger, g, Q_COUNTERFACTUAL_SANCTIONED, counterfactual[m, OUT_EVER_BLACKLISTED]
         )
+        # @hook ledger
 
 
 # --- batches and workers ---------------------------------------------------------------
@@ -805,6 +718,7 @@ def simulate_batch(
     seed_key,
     horizon,
     t,
+    mp,
     without_false,
     only_flagged,
     flagged,
@@ -846,12 +760,10 @@ def simulate_batch(
     unit = t.unit_size
     n_behaviours = t.points.shape[0]
     need = n_behaviours + t.false_points.shape[0]
-    col_false = 2 * n_behaviours + FLOW_FALSE_RECORDS
-    col_blocked = 2 * n_behaviours + FLOW_SPEECH_BLOCKED
-    col_expired = 2 * n_behaviours + FLOW_EXPIRED
-    col_won = 2 * n_behaviours + FLOW_APPEALS_WON
-    col_repaired = 2 * n_behaviours + FLOW_REPAIRED
-    col_false_stream = 2 * n_behaviours + N_OTHER_FLOWS + t.grade_min.shape[0] ** 2
+    col_committed = N_NAMED_FLOWS
+    col_recorded = N_NAMED_FLOWS + n_behaviours
+    col_transitions = N_NAMED_FLOWS + 2 * n_behaviours
+    col_false_stream = col_transitions + t.grade_min.shape[0] ** 2
     inv_decay = t.risk_inv_decay
     u = progress[P_UNIT]
     while u < hi:
@@ -1030,7 +942,7 @@ def simulate_batch(
                         if p < 1.0:
                             committed = uniform(key, ACCEPT, b, day) < p
                         if committed:
-                            flows[day, g, b] += 1
+                            flows[day, g, col_committed + b] += 1
                             if kind == OFFENCE:
                                 outcomes[ob + m, OUT_OFFENCES] += 1
                             elif kind == SPEECH:
@@ -1040,10 +952,10 @@ def simulate_batch(
                                 and state[m, S_SUSPENDED_FROM] <= day
                                 and day <= state[m, S_SUSPENDED_UNTIL]
                             ):
-                                flows[day, g, col_blocked] += 1
+                                flows[day, g, FLOW_SPEECH_BLOCKED] += 1
                                 outcomes[ob + m, OUT_SPEECH_BLOCKED] += 1
                             elif uniform(key, RECORD, b, day) < t.record_prob[c, b]:
-                                flows[day, g, n_behaviours + b] += 1
+                                flows[day, g, col_recorded + b] += 1
                                 multiplier[m, b] *= t.adapt_factor[b]
                                 due = NEVER
                                 flags = FLAG_LISTS if t.lists[b] else 0
@@ -1057,7 +969,7 @@ def simulate_batch(
                                     due = day + t.repair_delay
                                     flags = (flags & FLAG_LISTS) | REMOVE_REPAIR
                                 if due == day:  # repaired at once: never counts
-                                    flows[day, g, col_repaired] += 1
+                                    flows[day, g, FLOW_REPAIRED] += 1
                                 else:
                                     change += t.points[b]
                                     if t.lists[b]:
@@ -1096,7 +1008,7 @@ def simulate_batch(
                     f = _first_firing(t.false_cumprod, c, uniform(key, SELECT, _SELECT_STRIDE, day))
                     while f >= 0:
                         if t.review_catch > 0.0 and uniform(key, REVIEW, f, day) < t.review_catch:
-                            flows[day, g, 2 * n_behaviours + FLOW_FALSE_CAUGHT] += 1
+                            flows[day, g, FLOW_FALSE_CAUGHT] += 1
                         else:
                             due = NEVER
                             flags = FLAG_FALSE | (FLAG_LISTS if t.false_lists[f] else 0)
@@ -1107,7 +1019,7 @@ def simulate_batch(
                                 t.appeal_contest > 0.0
                                 and uniform(key, APPEAL, f, day) < t.appeal_contest
                             ):
-                                flows[day, g, 2 * n_behaviours + FLOW_APPEALS] += 1
+                                flows[day, g, FLOW_APPEALS] += 1
                                 if (
                                     uniform(key, APPEAL, _APPEAL_SUCCESS + f, day)
                                     < t.appeal_success
@@ -1115,7 +1027,7 @@ def simulate_batch(
                                     due = day + t.appeal_delay
                                     flags = (flags & (FLAG_FALSE | FLAG_LISTS)) | REMOVE_APPEAL
                             if due == day:  # overturned at once: never counts
-                                flows[day, g, col_won] += 1
+                                flows[day, g, FLOW_APPEALS_WON] += 1
                             else:
                                 new_false += 1
                                 flows[day, g, col_false_stream + f] += 1
@@ -1144,18 +1056,7 @@ def simulate_batch(
                     )
 
                 if state[m, S_NEXT_TIMED] == day:
-                    change += _remove_due(
-                        state,
-                        records,
-                        free_head,
-                        m,
-                        day,
-                        flows,
-                        g,
-                        col_expired,
-                        col_won,
-                        col_repaired,
-                    )
+                    change += _remove_due(state, records, free_head, m, day, flows, g)
 
                 # Scoring and measures at the end of the day.
                 score = state[m, S_SCORE]
@@ -1175,12 +1076,7 @@ def simulate_batch(
                             levels[day, g, LEVEL_FIRST_GRADE + grade] -= 1
                             levels[day, g, LEVEL_FIRST_GRADE + new_grade] += 1
                             flows[
-                                day,
-                                g,
-                                2 * n_behaviours
-                                + N_OTHER_FLOWS
-                                + grade * t.grade_min.shape[0]
-                                + new_grade,
+                                day, g, col_transitions + grade * t.grade_min.shape[0] + new_grade
                             ] += 1
                             reward_change = t.rewarded_grade[new_grade] - t.rewarded_grade[grade]
                             if reward_change != 0:
@@ -1188,7 +1084,7 @@ def simulate_batch(
                             state[m, S_GRADE] = new_grade
                     state[m, S_SCORE] = new_score
                 if new_false > 0:
-                    flows[day, g, col_false] += new_false
+                    flows[day, g, FLOW_FALSE_RECORDS] += new_false
                     outcomes[ob + m, OUT_FALSE_RECORDS] += new_false
                 false_active = state[m, S_FALSE_ACTIVE]
                 if (false_active > 0) != (false_active_before > 0):
@@ -1209,7 +1105,6 @@ def simulate_batch(
                             n_members,
                             seed_key,
                             horizon,
-                            n_behaviours,
                             t.income_loss[c],
                             t.suspension,
                             t.deterrence,
@@ -1231,11 +1126,10 @@ def simulate_batch(
                             spells,
                             spell_count,
                             horizon,
-                            n_behaviours,
                             t.income_loss[c],
-                            t.trip_prob[c],
                             t.suspension,
                             t.suspension_days,
+                            mp,
                             flows,
                             levels,
                         )
@@ -1253,7 +1147,7 @@ def simulate_batch(
                     _sift_down(heap, n_heap, 0, state)
             progress[P_PHASE] = PHASE_CLOSING
 
-        # --- the end of the horizon: open spells, then school admissions -----
+        # --- the end of the horizon: open spells, then the closing hooks ------
         if spell_count[0] + n_members > spells.shape[0]:
             progress[P_UNIT] = u
             return NEEDS_ROOM
@@ -1271,27 +1165,13 @@ def simulate_batch(
                     outcomes,
                     spells,
                     spell_count,
-                    n_behaviours,
                     t.income_loss[c],
-                    t.trip_prob[c],
+                    mp,
                     flows,
                 )
-        if t.school_day > 0:
-            _school_admissions(
-                size,
-                ob,
-                seed_key,
-                horizon,
-                n_behaviours,
-                t.school_day,
-                t.school_share,
-                state,
-                outcomes,
-                spells,
-                progress[P_SPELLS_FROM],
-                spell_count[0],
-                flows,
-            )
+        spell_lo = progress[P_SPELLS_FROM]  # noqa: F841  (spells of this neighbourhood, for
+        spell_hi = spell_count[0]  # noqa: F841  the hooks)
+        # @hook neighbourhood_closed
         progress[P_PHASE] = PHASE_FRESH
         for m in range(size):
             outcomes[ob + m, OUT_GROUP] = state[m, S_GROUP]
@@ -1315,6 +1195,7 @@ def _run_variant(
     seed_key,
     horizon,
     t,
+    mp,
     without_false,
     only_flagged,
     flagged,
@@ -1345,6 +1226,7 @@ def _run_variant(
             seed_key,
             horizon,
             t,
+            mp,
             without_false,
             only_flagged,
             flagged,
@@ -1381,6 +1263,8 @@ def simulate_worker(
     horizon,
     t,
     t_cf,
+    mp,
+    mp_cf,
     paired,
     flows_w,
     levels_w,
@@ -1442,6 +1326,7 @@ def simulate_worker(
             seed_key,
             horizon,
             t,
+            mp,
             False,
             False,
             flagged,
@@ -1477,6 +1362,7 @@ def simulate_worker(
                     seed_key,
                     horizon,
                     t,
+                    mp,
                     True,
                     True,
                     flagged,
@@ -1501,6 +1387,7 @@ def simulate_worker(
                 seed_key,
                 horizon,
                 t_cf,
+                mp_cf,
                 False,
                 False,
                 flagged,
@@ -1535,4 +1422,4 @@ def simulate_worker(
                             horizon,
                             levels_w,
                         )
-        _tally_ledger(n, run_out, cf_out, wrongly, ledger_w)
+        _tally_ledger(n, run_out, cf_out, wrongly, mp, ledger_w)

@@ -34,18 +34,19 @@ _S16 = np.uint64(16)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 # Purposes of a draw.  Changing these values changes every result: they are
-# part of the model's definition, like the seed.
+# part of the model's definition, like the seed.  A mechanism module declares
+# its own (``Mechanism.purposes``); a test keeps every number unique.
 TRAIT = 1  # a citizen's fixed traits (stream = which trait)
 GAP = 2  # gap to the next candidate day of a candidate process
 SELECT = 3  # which streams fire on a candidate day
 ACCEPT = 4  # thinning: is a candidate event committed at the current rate
 RECORD = 5  # is a committed event recorded by its channel
-TRIP = 6  # does the citizen try to travel on a given day
+# 6: TRIP (scsim.mechanisms.travel_ban)
 APPEAL = 7  # is a false record contested (stream f), and does the appeal succeed (stream F + f)
 REPAIR = 8  # is a true record repaired (stream = behaviour)
 REVIEW = 9  # does human review catch a false record (stream = false-record stream)
 CONTACT = 10  # are two neighbours contacts (key of the lower id, counter = id difference)
-SCHOOL = 11  # does a child apply for a school place in a given year
+# 11: SCHOOL (scsim.mechanisms.school_admission); 12: LOAN (scsim.mechanisms.loan_denial)
 
 
 @njit(uint64(uint64), cache=True)

@@ -499,7 +499,13 @@ def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     pop = s.population
     grades = [g.name for g in s.scheme.grades]
     channels = [name for name, c in s.channels.items() if c.false_attribution is not None]
-    columns = daily_columns(list(s.behaviours), grades, paired=True, false_channels=channels)
+    from scsim.mechanisms import MECHANISMS  # (the schema imports their sections)
+
+    every_mechanism = [c for m in MECHANISMS if not m.always_reported
+                       for c in (*(f.name for f in m.flows),
+                                 *(c for c, _ in m.counterfactual_flows))]
+    columns = daily_columns(list(s.behaviours), grades, paired=True, false_channels=channels,
+                            mechanism_columns=every_mechanism)
     counts: dict[str, int] = {}
     for column in columns:
         counts[column] = counts.get(column, 0) + 1

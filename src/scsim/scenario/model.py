@@ -8,59 +8,38 @@ switches it off, so a file that leaves it out means what it always meant.
 from __future__ import annotations
 
 import itertools
-import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-# Every number has a range the engine represents exactly: scores are int16,
-# tallies int64, and the ledger sums each citizen's squared total exactly in
-# int64 words (so a per-citizen total must stay below 2**31).
-MAX_DAYS = 100_000
-MAX_POPULATION = 2**62
-MAX_POINTS = 65_535
-"""Points per event; a score range is at most 65,535 wide, so more would change nothing."""
-MAX_DAILY_INCOME = 1_000_000
-MAX_MULTIPLIER = 1e6
-MAX_RISK = 1e6
-MAX_NAME_LENGTH = 64
-MAX_TITLE_LENGTH = 200
-MAX_TEXT_LENGTH = 10_000
-MAX_CATEGORIES = 1_000
-"""Categories per trait (groups, income levels, regions, propensities)."""
-MAX_BEHAVIOURS = 200
-MAX_CHANNELS = 200
-MAX_GRADES = 64
-MAX_CLASSES = 2**20
-"""Combinations of traits the kernel tabulates rates for."""
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Multiplier = Annotated[float, Field(ge=0.0, le=MAX_MULTIPLIER)]
-RiskWeight = Annotated[float, Field(ge=0.0, le=MAX_RISK)]
-Score = Annotated[int, Field(ge=-32768, le=32767)]
-Points = Annotated[int, Field(ge=-MAX_POINTS, le=MAX_POINTS)]
-Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-SHARE_TOLERANCE = 1e-9
-
-
-def check_name(name: str) -> str:
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"name {name[:20]!r}... is {len(name)} characters long; "
-                         f"at most {MAX_NAME_LENGTH}")
-    if not _NAME.match(name):
-        raise ValueError(
-            f"name {name!r} must start with a lowercase letter and use only a-z, 0-9 and _"
-        )
-    return name
-
-
-class Strict(BaseModel):
-    """Base of every section: unknown fields are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True,
-                              allow_inf_nan=False)
+from scsim.mechanisms.loan_denial import LoanDenial
+from scsim.mechanisms.school_admission import SchoolAdmission
+from scsim.mechanisms.travel_ban import TravelBan
+from scsim.scenario.fields import (  # noqa: F401  (re-exported)
+    MAX_BEHAVIOURS,
+    MAX_CATEGORIES,
+    MAX_CHANNELS,
+    MAX_CLASSES,
+    MAX_DAILY_INCOME,
+    MAX_DAYS,
+    MAX_GRADES,
+    MAX_MULTIPLIER,
+    MAX_NAME_LENGTH,
+    MAX_POINTS,
+    MAX_POPULATION,
+    MAX_RISK,
+    MAX_TEXT_LENGTH,
+    MAX_TITLE_LENGTH,
+    SHARE_TOLERANCE,
+    Days,
+    Multiplier,
+    Points,
+    Probability,
+    RiskWeight,
+    Score,
+    Strict,
+    check_name,
+)
 
 
 class Category(Strict):
@@ -329,15 +308,6 @@ class Scheme(Strict):
         return self
 
 
-class TravelBan(Strict):
-    """Trips (plane, high-speed rail) are denied to sanctioned citizens."""
-
-    daily_trip_rate: Probability
-    """Probability that a citizen tries to buy a ticket on a given day."""
-    applies_to: Literal["blacklist"] = "blacklist"
-    """Who is banned: citizens on the blacklist."""
-
-
 class SpeechSuspension(Strict):
     """Social-media suspension: the citizen's posts are blocked for a period."""
 
@@ -356,15 +326,6 @@ class EmploymentPenalty(Strict):
 
     levels_down: Annotated[int, Field(ge=1, le=MAX_CATEGORIES)] = 1
     """How many income levels lower a blacklisted citizen is paid (not below the lowest)."""
-
-
-class SchoolAdmission(Strict):
-    """Children whose parents are blacklisted are refused admission to the school they apply to."""
-
-    day_of_year: Annotated[int, Field(ge=1, le=365)] = 244
-    """Day of each simulated year on which admissions are decided (244: 1 September)."""
-    applying_share: Probability = 0.25
-    """Share of children who apply for a school place in a given year."""
 
 
 class DepositWaiver(Strict):
@@ -387,6 +348,8 @@ class Measures(Strict):
     """Children's school admission penalised by the parents' blacklisting; none if absent."""
     deposit_waiver: DepositWaiver | None = None
     """Deposit waivers for high grades; none if absent."""
+    loan_denial: LoanDenial | None = None
+    """Bank loans refused to the blacklisted; none if absent."""
 
 
 class Adaptation(Strict):

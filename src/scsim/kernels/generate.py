@@ -1,0 +1,205 @@
+"""Write the kernel of a set of mechanisms: the template with their hooks spliced in.
+
+``kernels/neighbourhood.py`` is the kernel without mechanism modules; it
+marks each site of the phase plan where a mechanism may act with a comment
+``# @hook SITE``.  For the mechanisms a run uses (``scsim.mechanisms``), this
+module copies the template, writes the columns of ``KernelLayout`` into its
+layout block, and replaces each site's comment by the bodies of the hooks
+declared for it, in the mechanisms' order.  The result is a real file, named
+after a hash of its text, in the kernel cache folder: numba compiles it once
+and caches it like any module, and a mechanism no scenario of the run uses is
+simply not in it (it costs nothing, not even a branch).
+
+Why source, not function calls: every call of a numba function that takes
+arrays binds them by assignment, and in the kernel's loops the reference
+counting that costs made it six times slower (see ``simulate_batch``); a
+spliced body is the same code as if written at the site by hand.
+
+A hook is checked before it is spliced: its parameters must be variables of
+the kernel at its site (``SITES``), it may not return (a hook is a
+module's function, so Python itself refuses a ``break`` outside its loops), its own variables are
+renamed apart (``_NAME_var``), ``P.x`` becomes the mechanism's entry of the
+kernel's parameter tuple, ``FLOW.x``, ``OUT.x`` and ``Q.x`` become column
+numbers, and names of the mechanism's module are imported under a prefixed
+alias; any other name must be one of the kernel's own.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import textwrap
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from scsim.kernels.cache import CACHE_DIR
+from scsim.kernels.layout import KernelLayout
+from scsim.mechanisms.base import SITES, Mechanism
+
+TEMPLATE = Path(__file__).with_name("neighbourhood.py")
+_LAYOUT_BLOCK = re.compile(
+    r"^# --- the layout of this kernel: rewritten by scsim\.kernels\.generate -+\n"
+    r".*?^# --- end of the layout -+\n", re.M | re.S)
+_SITE = re.compile(r"^(?P<indent>[ \t]*)# @hook (?P<site>\w+)[ \t]*$", re.M)
+_COLUMNS = {"FLOW": "flows", "OUT": "outcomes", "Q": "quantities"}
+_BUILTINS = frozenset(dir(builtins))
+_lock = threading.Lock()
+_loaded: dict[str, ModuleType] = {}
+
+
+class HookError(ValueError):
+    """A hook that cannot be spliced (a programming error in a mechanism module)."""
+
+
+def _template_names(template: str) -> frozenset[str]:
+    """Names bound at the top level of the kernel template (imports, functions, constants)."""
+    names: set[str] = set()
+    for node in ast.parse(template).body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return frozenset(names)
+
+
+class _Splicer(ast.NodeTransformer):
+    def __init__(self, mechanism: Mechanism, position: int, layout: KernelLayout,
+                 parameters: set[str], local: set[str], kernel_names: frozenset[str],
+                 imports: dict[str, str]):
+        self.m = mechanism
+        self.position = position
+        self.layout = layout
+        self.parameters = parameters
+        self.local = local
+        self.kernel_names = kernel_names
+        self.imports = imports
+        self.module = sys.modules[mechanism.hooks[next(iter(mechanism.hooks))].__module__]
+
+    def _fail(self, node: ast.AST, why: str) -> HookError:
+        return HookError(f"mechanism {self.m.name}, line {getattr(node, 'lineno', '?')} of its "
+                         f"hook: {why}")
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if isinstance(node.value, ast.Name) and node.value.id in _COLUMNS:
+            names = getattr(self.layout, _COLUMNS[node.value.id])
+            if node.attr not in names:
+                raise self._fail(node, f"{node.value.id}.{node.attr} is not declared by any "
+                                       "mechanism of this kernel")
+            return ast.copy_location(ast.Constant(names.index(node.attr)), node)
+        return self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        name = node.id
+        if name == "P":
+            return ast.copy_location(ast.Subscript(ast.Name("mp", ast.Load()),
+                                                   ast.Constant(self.position), ast.Load()), node)
+        if name in self.parameters:
+            return node
+        if name in self.local:
+            return ast.copy_location(ast.Name(f"_{self.m.name}_{name}", node.ctx), node)
+        if name in vars(self.module) and not inspect.ismodule(vars(self.module)[name]):
+            alias = f"_{self.m.name}__{name}"
+            self.imports[alias] = f"from {self.module.__name__} import {name} as {alias}"
+            return ast.copy_location(ast.Name(alias, node.ctx), node)
+        if name in self.kernel_names or name in _BUILTINS:
+            return node
+        raise self._fail(node, f"the name {name!r} is neither a parameter, a variable of the "
+                               "hook, a name of its module nor one of the kernel's")
+
+    def visit_Return(self, node: ast.Return) -> ast.AST:
+        raise self._fail(node, "a hook may not return (it is spliced into the kernel)")
+
+
+def _hook_source(m: Mechanism, position: int, site: str, layout: KernelLayout,
+                 kernel_names: frozenset[str], imports: dict[str, str]) -> str:
+    hook = m.hooks[site]
+    tree = ast.parse(textwrap.dedent(inspect.getsource(hook)))
+    function = tree.body[0]
+    if not isinstance(function, ast.FunctionDef):
+        raise HookError(f"mechanism {m.name}: the {site} hook must be a plain function")
+    parameters = {a.arg for a in function.args.args}
+    available = SITES[site][1] | {"P"}
+    if unknown := parameters - available:
+        raise HookError(f"mechanism {m.name}, {site} hook: {sorted(unknown)} are not variables "
+                        f"of the kernel there; it has {sorted(available)}")
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    local = {n.id for stmt in body for n in ast.walk(stmt)
+             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - parameters
+    if clash := local & kernel_names:
+        raise HookError(f"mechanism {m.name}, {site} hook: {sorted(clash)} are names of the "
+                        "kernel; give its variables other names")
+    splicer = _Splicer(m, position, layout, parameters, local, kernel_names, imports)
+    spliced = [splicer.visit(stmt) for stmt in body]
+    return "\n".join(ast.unparse(ast.fix_missing_locations(stmt)) for stmt in spliced)
+
+
+def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None) -> str:
+    """The kernel's text for these mechanisms (in this order)."""
+    template = TEMPLATE.read_text() if template is None else template
+    layout = KernelLayout.of(mechanisms)
+    kernel_names = _template_names(template)
+    imports: dict[str, str] = {}
+
+    def splice(match: re.Match) -> str:
+        site, indent = match["site"], match["indent"]
+        if site not in SITES:
+            raise HookError(f"the kernel template marks an unknown site {site!r}")
+        parts = [f"{indent}# @hook {site}"]
+        for position, m in enumerate(mechanisms):
+            if site in m.hooks:
+                code = _hook_source(m, position, site, layout, kernel_names, imports)
+                parts.append(f"{indent}# {m.name}\n" + textwrap.indent(code, indent))
+        return "\n".join(parts)
+
+    text = _SITE.sub(splice, template)
+    block = (
+        "# --- the layout of this kernel: written by scsim.kernels.generate ---\n"
+        f"MECHANISMS = {tuple(m.name for m in mechanisms)!r}\n"
+        f"N_NAMED_FLOWS = {len(layout.flows)}  # {', '.join(layout.flows)}\n"
+        f"N_OUTCOMES = {len(layout.outcomes)}  # {', '.join(layout.outcomes)}\n"
+        f"N_QUANTITIES = {len(layout.quantities)}  # {', '.join(layout.quantities)}\n"
+        + "".join(f"{line}  # noqa: E402\n" for line in imports.values())
+        + "# --- end of the layout ---\n"
+    )
+    text, found = _LAYOUT_BLOCK.subn(lambda _: block, text)
+    if found != 1:
+        raise HookError("the kernel template has no layout block")
+    header = (f"# Generated by scsim.kernels.generate from {TEMPLATE.name} for the mechanisms "
+              f"{', '.join(m.name for m in mechanisms) or '(none)'}: do not edit.\n")
+    return header + text
+
+
+def kernel_for(mechanisms: Sequence[Mechanism]) -> ModuleType:
+    """The compiled-on-demand kernel module for these mechanisms (written once, then reused)."""
+    text = kernel_source(mechanisms)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    with _lock:
+        if digest in _loaded:
+            return _loaded[digest]
+        name = f"scsim_kernel_{digest}"
+        path = Path(CACHE_DIR) / "generated" / f"{name}.py"
+        if not path.is_file() or path.read_text() != text:
+            # numba's cache trusts a file's time stamp: write a file once, atomically
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
+            partial.write_text(text)
+            os.replace(partial, path)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        _loaded[digest] = module
+        return module

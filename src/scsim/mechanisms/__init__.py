@@ -1,0 +1,59 @@
+"""The mechanism modules: every module of this package that defines ``MECHANISM``.
+
+Adding a mechanism is adding a module here (and a field for its section in
+the scenario schema): it is found by name, in alphabetical order, which is
+also the order of its columns and of its hooks at a shared site.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING
+
+from scsim.mechanisms.base import Mechanism
+
+if TYPE_CHECKING:
+    from scsim.scenario.model import Scenario
+
+
+def _discover() -> tuple[Mechanism, ...]:
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        mechanism = getattr(module, "MECHANISM", None)
+        if mechanism is not None:
+            if mechanism.name != info.name:
+                raise ValueError(f"mechanism module {info.name} names its mechanism "
+                                 f"{mechanism.name!r}")
+            found.append(mechanism)
+    return tuple(found)
+
+
+MECHANISMS: tuple[Mechanism, ...] = _discover()
+BY_NAME = {m.name: m for m in MECHANISMS}
+
+
+def in_kernel(s: Scenario, counterfactual: Scenario | None = None) -> tuple[Mechanism, ...]:
+    """The mechanisms a run's kernel needs: those either side of the pair uses."""
+    return tuple(m for m in MECHANISMS
+                 if m.active(s) or (counterfactual is not None and m.active(counterfactual)))
+
+
+def reported(s: Scenario, counterfactual: Scenario | None = None) -> tuple[Mechanism, ...]:
+    """The mechanisms whose columns and quantities a run's outputs carry."""
+    kernel = in_kernel(s, counterfactual)
+    return tuple(m for m in MECHANISMS if m.always_reported or m in kernel)
+
+
+def daily_columns(s: Scenario, counterfactual: Scenario | None = None) -> list[str]:
+    """The daily.parquet columns of mechanisms that are not always reported, in order."""
+    return [column for m in reported(s, counterfactual) if not m.always_reported
+            for column in (*(f.name for f in m.flows),
+                           *((c for c, _ in m.counterfactual_flows)
+                             if counterfactual is not None else ()))]
+
+
+def parameters(mechanisms: tuple[Mechanism, ...], s: Scenario, tables) -> tuple:
+    """The kernel's parameter tuple for one scenario of the pair (``P`` in hooks)."""
+    return tuple(m.params(s, tables) for m in mechanisms)

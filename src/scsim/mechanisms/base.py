@@ -1,0 +1,119 @@
+"""What a mechanism module declares: its section, its parameters, its outputs, its hooks.
+
+A mechanism (a sanction, a reward, a safeguard) is one module of this
+package holding one ``MECHANISM``: the scenario section it reads, how that
+section compiles into the numbers the kernel needs (a ``NamedTuple``), the
+outputs it adds by name (daily flows, per-citizen outcomes, ledger
+quantities), the sentences a life story tells of them, a line of the
+scenario's description, the random-number purposes it draws from, and its
+*hooks*: plain functions whose bodies ``scsim.kernels.generate`` splices into
+the kernel at fixed sites of the phase plan.  A mechanism no scenario of a
+run uses is not in that run's kernel at all, so it costs nothing.
+
+Inside a hook, ``P`` is the mechanism's parameters for the variant being
+simulated, and ``FLOW.name``, ``OUT.name`` and ``Q.name`` are the columns of
+its declared flows, outcomes and quantities (the generator replaces them by
+numbers); any other name is a parameter of the hook (a variable of the
+kernel at that site, see ``SITES``), a name of the kernel module, or a name
+of the mechanism's own module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scsim.ledger import Quantity
+    from scsim.scenario.model import Scenario
+
+
+SITES: dict[str, tuple[str, frozenset[str]]] = {
+    "spell_closed": (
+        "Measures",
+        frozenset({"m", "ob", "g", "c", "key", "first", "last_day", "state", "outcomes",
+                   "flows", "t"}),
+    ),
+    "neighbourhood_closed": (
+        "Measures",
+        frozenset({"size", "ob", "seed_key", "horizon", "state", "outcomes", "spells",
+                   "spell_lo", "spell_hi", "flows", "t"}),
+    ),
+    "ledger": ("Comparison", frozenset({"m", "g", "run", "counterfactual", "ledger"})),
+}
+"""Where hooks can be spliced: site -> (phase of the day, variables of the kernel there).
+
+* ``spell_closed``: a blacklisted spell of member ``m`` (batch row ``ob + m``,
+  group ``g``, class ``c``) covered days ``first`` .. ``last_day``; called once
+  per spell, when it ends or at the horizon.
+* ``neighbourhood_closed``: the neighbourhood's ``size`` members (scored or
+  not) have been simulated to the horizon; their spells are rows
+  ``spell_lo`` .. ``spell_hi - 1`` of ``spells`` (batch row, first, last day).
+* ``ledger``: citizen ``m`` of the batch (group ``g``) has its outcomes in
+  ``run`` and ``counterfactual`` (the run's own when unpaired).
+"""
+
+
+class _Columns:
+    """``FLOW``, ``OUT`` and ``Q`` in hooks: replaced by column numbers when spliced."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __getattr__(self, name: str) -> int:
+        raise RuntimeError(f"{self.kind}.{name} is only meaningful in a hook spliced into the "
+                           "kernel (scsim.kernels.generate)")
+
+
+FLOW = _Columns("FLOW")
+OUT = _Columns("OUT")
+Q = _Columns("Q")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Events per (day, group) that a mechanism counts: a column of ``daily.parquet``."""
+
+    name: str
+    description: str
+    story: str | None = None
+    """What the life story says on a day this happens to the traced citizen."""
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    name: str
+    """The module's name: also its key in the phase plan."""
+    title: str
+    what: str
+    """One line for the phase plan: what it does."""
+    section: str
+    """Dotted path of its scenario section (e.g. ``measures.loan_denial``)."""
+    active: Callable[[Scenario], bool]
+    params: Callable[[Scenario, Any], tuple]
+    """(scenario, its KernelTables) -> the NamedTuple the hooks read as ``P``; for a scenario
+    that does not use it, values that make every hook do nothing (the other side of a pair
+    may use it)."""
+    hooks: dict[str, Callable[..., None]]
+    purposes: dict[str, int] = field(default_factory=dict)
+    """Random-number purposes it draws from (name -> number, unique across scsim)."""
+    flows: tuple[Flow, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    """Per-citizen counts of one variant, compared between variants by the ledger hook."""
+    quantities: tuple[Quantity, ...] = ()
+    counterfactual_flows: tuple[tuple[str, str], ...] = ()
+    """(column, flow): a flow of the counterfactual shown in paired runs' daily tables."""
+    describe: Callable[[Scenario], str] = lambda s: ""
+    """The scenario description's sentence about it (empty when inactive)."""
+    inputs: tuple[str, ...] = ()
+    """Scenario paths (fnmatch patterns) that feed its quantities, beyond the listing."""
+    always_reported: bool = False
+    """Its columns and quantities appear in every run, active or not (outputs that existed
+    before mechanisms were modules keep their place); otherwise only where active."""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.hooks) - set(SITES)
+        if unknown:
+            raise ValueError(f"mechanism {self.name}: unknown hook sites {sorted(unknown)}; "
+                             f"the sites are {sorted(SITES)}")

@@ -1,0 +1,86 @@
+"""Loan denial: the listed are refused bank loans.
+
+MODEL.md and the reporting it rests on list loan denial among the
+blacklist's measures: a listed person cannot borrow from banks.  A citizen
+applies for a loan on a day with ``daily_application_rate``; on every day of
+a blacklisted spell an application is refused.  The application is a draw
+keyed by (citizen, LOAN, day), so a paired counterfactual meets the same
+applications and ``loans_denied`` is an exact per-citizen difference.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+import numpy as np
+
+from scsim.ledger import Quantity
+from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
+from scsim.scenario.fields import Probability, Strict
+
+if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
+    from scsim.kernels.neighbourhood import _add_to_ledger, refused_on_listed_days
+    from scsim.scenario.model import Scenario
+
+LOAN = 12
+"""Random-number purpose: does the citizen apply for a loan on a given day (counter = day)."""
+
+
+class LoanDenial(Strict):
+    """Bank loans are refused to sanctioned citizens."""
+
+    daily_application_rate: Probability
+    """Probability that a citizen applies for a loan on a given day."""
+    applies_to: Literal["blacklist"] = "blacklist"
+    """Who is refused: citizens on the blacklist."""
+
+
+class Params(NamedTuple):
+    application_prob: np.ndarray
+    """(classes,) daily probability of a loan application (0: no loan denial)."""
+
+
+def params(s: Scenario, tables) -> Params:
+    denial = s.measures.loan_denial
+    rate = denial.daily_application_rate if denial is not None else 0.0
+    return Params(np.full(tables.behaviour_q.shape[0], rate))
+
+
+def spell_closed(P: Params, key, first, last_day, m, ob, g, c, flows, outcomes) -> None:
+    """Each blacklisted day, a loan applied for that day is refused."""
+    outcomes[ob + m, OUT.loans_denied] += refused_on_listed_days(
+        key, LOAN, first, last_day, P.application_prob[c], flows, g, FLOW.loans_denied)
+
+
+def ledger(m, g, run, counterfactual, ledger) -> None:
+    _add_to_ledger(ledger, g, Q.loans_denied,
+                   run[m, OUT.loans_denied] - counterfactual[m, OUT.loans_denied])
+
+
+def _describe(s: Scenario) -> str:
+    from scsim.describe import per_million
+
+    denial = s.measures.loan_denial
+    return (f"loan denial: a loan applied for {per_million(denial.daily_application_rate)} "
+            "times per million citizen-days is refused to the blacklisted") if denial else ""
+
+
+MECHANISM = Mechanism(
+    name="loan_denial",
+    title="loan denial",
+    what="loan applications over listed spells are refused",
+    section="measures.loan_denial",
+    active=lambda s: s.measures.loan_denial is not None,
+    params=params,
+    hooks={"spell_closed": spell_closed, "ledger": ledger},
+    purposes={"LOAN": LOAN},
+    flows=(Flow("loans_denied", "loan applications refused to the listed",
+                "a loan application REFUSED: the applicant is listed"),),
+    outcomes=("loans_denied",),
+    quantities=(Quantity("loans_denied", False, "harm", "loans", False,
+                         "loan applications refused to the listed, beyond the "
+                         "counterfactual's", relative=True),),
+    counterfactual_flows=(("counterfactual_loans_denied", "loans_denied"),),
+    describe=_describe,
+    inputs=("measures.loan_denial.*",),
+)

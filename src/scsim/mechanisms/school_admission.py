@@ -1,0 +1,124 @@
+"""School admission: a child is refused the school they apply to when a parent is listed.
+
+Once a year, on ``day_of_year``, each child of a household applies with
+probability ``applying_share`` (a draw keyed by (child, SCHOOL, year)); the
+application is refused if an adult of the household is on the blacklist
+that day.  Children are never scored; the harm is theirs, for their parents'
+listing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, NamedTuple
+
+from pydantic import Field
+
+from scsim.ledger import Quantity
+from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
+from scsim.scenario.fields import Probability, Strict
+
+if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
+    from scsim.kernels.neighbourhood import (
+        ADULT,
+        CHILD,
+        S_AGE,
+        S_GROUP,
+        S_HOUSEHOLD,
+        S_ID,
+        _add_to_ledger,
+        citizen_key,
+        uniform,
+    )
+    from scsim.scenario.model import Scenario
+
+SCHOOL = 11
+"""Random-number purpose: does a child apply for a school place in a given year (counter =
+year)."""
+
+
+class SchoolAdmission(Strict):
+    """Children whose parents are blacklisted are refused admission to the school they apply to."""
+
+    day_of_year: Annotated[int, Field(ge=1, le=365)] = 244
+    """Day of each simulated year on which admissions are decided (244: 1 September)."""
+    applying_share: Probability = 0.25
+    """Share of children who apply for a school place in a given year."""
+
+
+class Params(NamedTuple):
+    day: int
+    """Day of the year admissions are decided; 0: no school admission measure."""
+    share: float
+
+
+def params(s: Scenario, tables) -> Params:
+    school = s.measures.school_admission
+    return Params(school.day_of_year, school.applying_share) if school else Params(0, 0.0)
+
+
+def neighbourhood_closed(P: Params, size, ob, seed_key, horizon, state, outcomes, spells,
+                         spell_lo, spell_hi, flows) -> None:
+    """Each child applies in a year with some probability; refused if a parent is listed."""
+    if P.day > 0:
+        for child in range(size):
+            if state[child, S_AGE] != CHILD:
+                continue
+            child_key = citizen_key(seed_key, state[child, S_ID])
+            child_group = state[child, S_GROUP]
+            year = 0
+            while year * 365 + P.day <= horizon:
+                on = year * 365 + P.day
+                if uniform(child_key, SCHOOL, 0, year) < P.share:
+                    flows[on, child_group, FLOW.school_applications] += 1
+                    refused = False
+                    for row in range(spell_lo, spell_hi):
+                        parent = spells[row, 0] - ob
+                        if (
+                            state[parent, S_HOUSEHOLD] == state[child, S_HOUSEHOLD]
+                            and state[parent, S_AGE] == ADULT
+                            and spells[row, 1] <= on
+                            and on <= spells[row, 2]
+                        ):
+                            refused = True
+                            break
+                    if refused:
+                        flows[on, child_group, FLOW.school_admissions_refused] += 1
+                        outcomes[ob + child, OUT.children_penalised] += 1
+                year += 1
+
+
+def ledger(m, g, run, counterfactual, ledger) -> None:
+    _add_to_ledger(ledger, g, Q.children_penalised,
+                   run[m, OUT.children_penalised] - counterfactual[m, OUT.children_penalised])
+
+
+def _describe(s: Scenario) -> str:
+    school = s.measures.school_admission
+    return (f"{school.applying_share:.0%} of children apply for a school place on day "
+            f"{school.day_of_year} of each year; refused if a parent is blacklisted"
+            if school else "")
+
+
+MECHANISM = Mechanism(
+    name="school_admission",
+    title="school admission",
+    what="on its day each year applying children are refused if a parent is listed",
+    section="measures.school_admission",
+    active=lambda s: s.measures.school_admission is not None,
+    params=params,
+    hooks={"neighbourhood_closed": neighbourhood_closed, "ledger": ledger},
+    purposes={"SCHOOL": SCHOOL},
+    flows=(Flow("school_applications", "children applying for a school place",
+                "applied for a school place"),
+           Flow("school_admissions_refused", "applications refused for a parent's listing",
+                "school admission REFUSED because of a parent's listing")),
+    outcomes=("children_penalised",),
+    quantities=(Quantity("children_penalised", False, "harm", "admissions", False,
+                         "school admissions refused because of a parent's grade, beyond the "
+                         "counterfactual's", relative=True),),
+    counterfactual_flows=(("counterfactual_school_admissions_refused",
+                           "school_admissions_refused"),),
+    describe=_describe,
+    inputs=("measures.school_admission.*",),
+    always_reported=True,
+)

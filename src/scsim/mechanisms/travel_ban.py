@@ -1,0 +1,86 @@
+"""Travel ban: the listed are refused plane and high-speed-rail tickets.
+
+A citizen tries to buy a ticket on a day with ``daily_trip_rate``; on every
+day of a blacklisted spell that attempt is refused.  The attempt is a draw
+keyed by (citizen, TRIP, day), so a paired counterfactual meets the same
+attempts and the ledger's ``trips_denied`` is an exact per-citizen
+difference.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+import numpy as np
+
+from scsim.ledger import Quantity
+from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
+from scsim.scenario.fields import Probability, Strict
+
+if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
+    from scsim.kernels.neighbourhood import _add_to_ledger, refused_on_listed_days
+    from scsim.scenario.model import Scenario
+
+TRIP = 6
+"""Random-number purpose: does the citizen try to travel on a given day (counter = day)."""
+
+
+class TravelBan(Strict):
+    """Trips (plane, high-speed rail) are denied to sanctioned citizens."""
+
+    daily_trip_rate: Probability
+    """Probability that a citizen tries to buy a ticket on a given day."""
+    applies_to: Literal["blacklist"] = "blacklist"
+    """Who is banned: citizens on the blacklist."""
+
+
+class Params(NamedTuple):
+    trip_prob: np.ndarray
+    """(classes,) daily probability of a trip attempt (0: no ban)."""
+
+
+def params(s: Scenario, tables) -> Params:
+    ban = s.measures.travel_ban
+    n_classes = tables.behaviour_q.shape[0]
+    return Params(np.full(n_classes, ban.daily_trip_rate if ban is not None else 0.0))
+
+
+def spell_closed(P: Params, key, first, last_day, m, ob, g, c, flows, outcomes) -> None:
+    """Each blacklisted day, a trip attempted that day is refused."""
+    outcomes[ob + m, OUT.trips_denied] += refused_on_listed_days(
+        key, TRIP, first, last_day, P.trip_prob[c], flows, g, FLOW.denied_trips)
+
+
+def ledger(m, g, run, counterfactual, ledger) -> None:
+    _add_to_ledger(ledger, g, Q.trips_denied,
+                   run[m, OUT.trips_denied] - counterfactual[m, OUT.trips_denied])
+
+
+def _describe(s: Scenario) -> str:
+    from scsim.describe import per_million
+
+    ban = s.measures.travel_ban
+    return (f"travel ban: a trip attempted {per_million(ban.daily_trip_rate)} times per "
+            "million citizen-days is refused to the blacklisted") if ban else ""
+
+
+MECHANISM = Mechanism(
+    name="travel_ban",
+    title="travel ban",
+    what="trips attempted over listed spells are denied",
+    section="measures.travel_ban",
+    active=lambda s: s.measures.travel_ban is not None,
+    params=params,
+    hooks={"spell_closed": spell_closed, "ledger": ledger},
+    purposes={"TRIP": TRIP},
+    flows=(Flow("denied_trips", "plane and high-speed-rail tickets refused to the listed",
+                "denied a plane or high-speed-rail ticket"),),
+    outcomes=("trips_denied",),
+    quantities=(Quantity("trips_denied", False, "harm", "trips", False,
+                         "plane and high-speed-rail trips denied, beyond the counterfactual's",
+                         relative=True),),
+    counterfactual_flows=(("counterfactual_denied_trips", "denied_trips"),),
+    describe=_describe,
+    inputs=("measures.travel_ban.*",),
+    always_reported=True,
+)

@@ -1,0 +1,62 @@
+"""Field types and limits shared by the scenario schema and the mechanisms' sections.
+
+Kept apart from ``scsim.scenario.model`` so that a mechanism module
+(``scsim.mechanisms``) can declare its own scenario section without a
+circular import.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Every number has a range the engine represents exactly: scores are int16,
+# tallies int64, and the ledger sums each citizen's squared total exactly in
+# int64 words (so a per-citizen total must stay below 2**31).
+MAX_DAYS = 100_000
+MAX_POPULATION = 2**62
+MAX_POINTS = 65_535
+"""Points per event; a score range is at most 65,535 wide, so more would change nothing."""
+MAX_DAILY_INCOME = 1_000_000
+MAX_MULTIPLIER = 1e6
+MAX_RISK = 1e6
+MAX_NAME_LENGTH = 64
+MAX_TITLE_LENGTH = 200
+MAX_TEXT_LENGTH = 10_000
+MAX_CATEGORIES = 1_000
+"""Categories per trait (groups, income levels, regions, propensities)."""
+MAX_BEHAVIOURS = 200
+MAX_CHANNELS = 200
+MAX_GRADES = 64
+MAX_CLASSES = 2**20
+"""Combinations of traits the kernel tabulates rates for."""
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Multiplier = Annotated[float, Field(ge=0.0, le=MAX_MULTIPLIER)]
+RiskWeight = Annotated[float, Field(ge=0.0, le=MAX_RISK)]
+Score = Annotated[int, Field(ge=-32768, le=32767)]
+Points = Annotated[int, Field(ge=-MAX_POINTS, le=MAX_POINTS)]
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+SHARE_TOLERANCE = 1e-9
+
+
+def check_name(name: str) -> str:
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"name {name[:20]!r}... is {len(name)} characters long; "
+                         f"at most {MAX_NAME_LENGTH}")
+    if not _NAME.match(name):
+        raise ValueError(
+            f"name {name!r} must start with a lowercase letter and use only a-z, 0-9 and _"
+        )
+    return name
+
+
+class Strict(BaseModel):
+    """Base of every section: unknown fields are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True,
+                              allow_inf_nan=False)

@@ -1,0 +1,84 @@
+"""The kernel generator: hooks spliced at their sites, checked, and absent when unused."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from scsim.kernels import generate
+from scsim.kernels.generate import HookError, kernel_for, kernel_source
+from scsim.mechanisms import BY_NAME, MECHANISMS, in_kernel
+from scsim.mechanisms.base import FLOW, SITES
+from scsim.scenario import load_scenario
+
+from conftest import R0
+
+
+def test_every_site_of_the_template_is_known_and_marked_once():
+    marked = re.findall(r"^\s*# @hook (\w+)\s*$", generate.TEMPLATE.read_text(), flags=re.M)
+    assert sorted(marked) == sorted(SITES)
+
+
+def test_an_unused_mechanism_is_not_in_the_kernel():
+    """R0 has a travel ban only: the other modules' code is not in its kernel at all."""
+    mechanisms = in_kernel(load_scenario(R0).scenario)
+    assert [m.name for m in mechanisms] == ["travel_ban"]
+    text = kernel_source(mechanisms)
+    assert "_travel_ban__TRIP" in text
+    assert "loan_denial" not in text and "school_admission" not in text
+
+
+def test_columns_are_numbered_from_the_declarations():
+    text = kernel_source(MECHANISMS)
+    names = [f.name for m in MECHANISMS for f in m.flows]
+    assert f"N_NAMED_FLOWS = {9 + len(names)}" in text  # the core's 9, then the modules'
+    assert "FLOW." not in text and "OUT." not in text and "Q." not in text
+
+
+def test_the_kernel_module_is_written_once_and_reused():
+    mechanisms = (BY_NAME["travel_ban"],)
+    first = kernel_for(mechanisms)
+    assert kernel_for(mechanisms) is first
+    assert first.__file__.endswith(".py") and "generated" in first.__file__
+    assert first.MECHANISMS == ("travel_ban",)
+
+
+def _with_hook(site: str, hook) -> object:
+    return replace(BY_NAME["travel_ban"], hooks={site: hook})
+
+
+def test_a_hook_naming_something_the_site_lacks_is_refused():
+    def spell_closed(P, day):  # 'day' is not a variable of the kernel at this site
+        pass
+
+    with pytest.raises(HookError, match=r"\['day'\] are not variables of the kernel there"):
+        kernel_source([_with_hook("spell_closed", spell_closed)])
+
+
+def test_a_hook_that_returns_is_refused():
+    def returns(flows):
+        return
+
+    with pytest.raises(HookError, match="may not return"):
+        kernel_source([_with_hook("spell_closed", returns)])
+
+
+def test_a_hook_using_an_undeclared_column_or_unknown_name_is_refused():
+    def column(flows, g, first):
+        flows[first, g, FLOW.not_declared] += 1
+
+    def unknown(flows):
+        flows[0, 0, 0] += undefined_name  # noqa: F821
+
+    with pytest.raises(HookError, match=r"FLOW\.not_declared is not declared"):
+        kernel_source([_with_hook("spell_closed", column)])
+    with pytest.raises(HookError, match="'undefined_name' is neither"):
+        kernel_source([_with_hook("spell_closed", unknown)])
+
+
+def test_hook_variables_are_renamed_apart_and_params_indexed():
+    text = kernel_source([BY_NAME["school_admission"], BY_NAME["travel_ban"]])
+    assert "_school_admission_child_key = citizen_key(" in text
+    assert "mp[1].trip_prob[c]" in text and "mp[0].day" in text
