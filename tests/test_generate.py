@@ -82,3 +82,15 @@ def test_hook_variables_are_renamed_apart_and_params_indexed():
     text = kernel_source([BY_NAME["school_admission"], BY_NAME["travel_ban"]])
     assert "_school_admission_child_key = citizen_key(" in text
     assert "mp[1].trip_prob[c]" in text and "mp[0].day" in text
+
+
+def test_warm_up_loads_the_kernel_of_the_scenario_it_is_given():
+    """``scsim run`` warms up before the clock starts: the run's own kernel, not another's."""
+    from scsim.engine.warmup import warm_up
+
+    from mechanism_base import scenario
+
+    s = scenario(measures__loan_denial={"daily_application_rate": 0.01},
+                 measures__travel_ban=None)
+    warm_up(s)
+    assert kernel_for(in_kernel(s)).simulate_worker.signatures

@@ -131,7 +131,7 @@ def run(
 
     with console.status("loading compiled kernels (compiling on first use)...",
                         spinner="dots") if not quiet else contextlib.nullcontext():
-        warm_up()
+        warm_up(s, pairing.scenario if pairing else None)
     if not quiet:
         from scsim.engine.memory import bytes_per_citizen, format_bytes
 

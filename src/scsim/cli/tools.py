@@ -49,8 +49,8 @@ def calibrate(
     from scsim.engine.sim import simulate
     from scsim.engine.warmup import warm_up
 
-    warm_up()
     s = loaded.scenario
+    warm_up(s)
     started = time.perf_counter()
     with console.status(f"simulating {s.population.size:,} citizens x {s.run.days} days...",
                         spinner="dots"):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from scsim.engine.sim import simulate
+from scsim.mechanisms import in_kernel
 from scsim.scenario.load import validate_scenario
+from scsim.scenario.model import Scenario
 
 _TINY = {
     "name": "warm_up",
@@ -20,7 +20,24 @@ _TINY = {
 }
 
 
-@cache
-def warm_up() -> None:
-    """Run a four-citizen scenario; the kernel's types do not depend on sizes."""
-    simulate(validate_scenario(_TINY, "<warm-up>").scenario)
+def _tiny(s: Scenario) -> Scenario:
+    """The same scenario for one neighbourhood and two days: the kernel's types are the same."""
+    size = s.population.households.neighbourhood_size if s.population.households else 1
+    return s.model_copy(update={"run": s.run.model_copy(update={"days": 2}),
+                                "population": s.population.model_copy(update={"size": size})})
+
+
+_warmed: set[tuple[str, ...]] = set()
+
+
+def warm_up(scenario: Scenario | None = None, counterfactual: Scenario | None = None) -> None:
+    """Load the kernel a run of ``scenario`` (paired with ``counterfactual``) will use: each set
+    of mechanisms has its own kernel (``scsim.kernels.generate``); without a scenario, a
+    four-citizen one's."""
+    if scenario is None:
+        scenario = validate_scenario(_TINY, "<warm-up>").scenario
+    key = tuple(m.name for m in in_kernel(scenario, counterfactual))
+    if key not in _warmed:
+        simulate(_tiny(scenario), counterfactual=None if counterfactual is None
+                 else _tiny(counterfactual))
+        _warmed.add(key)

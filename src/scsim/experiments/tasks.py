@@ -53,6 +53,9 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         if task["counterfactual"] is not None:
             cf = validate_scenario(task["counterfactual"]["scenario"], "counterfactual")
             pairing = Counterfactual(cf.scenario, task["counterfactual"]["label"], cf.sha256)
+        from scsim.engine.warmup import warm_up
+
+        warm_up(loaded.scenario, pairing.scenario if pairing else None)  # off the clock
         _, _, ledger = run_to_folder(
             loaded, Path(task["out"]), force=True, counterfactual=pairing,
             varied=task["varied"], replicate=task["replicate"], point=task["point"])
