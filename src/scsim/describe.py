@@ -162,8 +162,6 @@ def describe(s: Scenario) -> Description:
             else "listing, and while listed")) if m.speech_suspension else "",
         (f"blacklisted citizens are paid {m.employment_penalty.levels_down} income level(s) "
          "lower") if m.employment_penalty else "",
-        ("no deposit for grades " + ", ".join(g.upper() for g in m.deposit_waiver.grades))
-        if m.deposit_waiver else "",
         *(mechanism.describe(s) for mechanism in MECHANISMS),
     ]
     d.facts.append(("sanctions and rewards", "; ".join(filter(None, measures)) or "none"))

@@ -25,14 +25,13 @@ from scsim.kernels.layout import (
     FLOW_SPEECH_BLOCKED,
     LEVEL_BLACKLISTED,
     LEVEL_BLACKLISTED_WITH_FALSE,
-    LEVEL_FIRST_GRADE,
     LEVEL_INCOME_LOSS,
-    LEVEL_REWARDED,
     LEVEL_SCORE_SUM,
     LEVEL_SUSPENDED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
     FlowLayout,
+    KernelLayout,
     behaviour_columns,
     daily_columns,
     false_records_column,
@@ -68,6 +67,12 @@ def _speech_published(s: Scenario, tallies: Tallies, layout: FlowLayout) -> np.n
         flows[:, :, [layout.committed(k) for k in _kind_columns(s, SPEECH)]].sum(axis=-1)
         - flows[:, :, layout.other(FLOW_SPEECH_BLOCKED)]
     )
+
+
+def _level(levels: np.ndarray, layout: KernelLayout, name: str) -> np.ndarray:
+    """A named level per (day, group); zeros when no mechanism of the kernel keeps it."""
+    column = layout.level(name)
+    return levels[:, :, column] if column is not None else np.zeros(levels.shape[:2], np.int64)
 
 
 def _named(flows: np.ndarray, layout: FlowLayout, name: str) -> np.ndarray:
@@ -133,7 +138,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
         "school_applications": per_row(_named(flows, layout, "school_applications")),
         "school_admissions_refused": per_row(_named(flows, layout,
                                                     "school_admissions_refused")),
-        "deposit_waived": per_row(levels[:, :, LEVEL_REWARDED]),
+        "deposit_waived": per_row(_level(levels, result.kernel_layout, "deposit_waived")),
         "offences_committed": per_row(flows[:, :, offences].sum(axis=-1)),
     }
     if paired:
@@ -163,7 +168,8 @@ def daily_table(result: SimulationResult) -> pa.Table:
             score_quantiles(hist, scored, t.min_score, t.score_bin_width, q)
         )
     for k, grade in enumerate(s.scheme.grades):
-        columns[grade_column(grade.name)] = per_row(levels[:, :, LEVEL_FIRST_GRADE + k])
+        columns[grade_column(grade.name)] = per_row(
+            levels[:, :, result.kernel_layout.first_grade + k])
     for k, b in enumerate(behaviours):
         committed, recorded = behaviour_columns(b)
         columns[committed] = per_row(flows[:, :, layout.committed(k)])

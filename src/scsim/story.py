@@ -19,9 +19,7 @@ from scsim.kernels.layout import (
     FLOW_REPAIRED,
     FLOW_SPEECH_BLOCKED,
     LEVEL_BLACKLISTED,
-    LEVEL_FIRST_GRADE,
     LEVEL_INCOME_LOSS,
-    LEVEL_REWARDED,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
     LEVEL_SUSPENDED,
@@ -81,7 +79,8 @@ def tell(trace: CitizenTrace) -> Story:
     wrong_cf = trace.counterfactual is not None
 
     def grade_at(day: int) -> str | None:
-        held = np.flatnonzero(levels[day, LEVEL_FIRST_GRADE:LEVEL_FIRST_GRADE + len(grades)])
+        first = trace.kernel_layout.first_grade
+        held = np.flatnonzero(levels[day, first:first + len(grades)])
         return grades[held[0]] if held.size else None
 
     def add(day: int, text: str) -> None:
@@ -89,6 +88,9 @@ def tell(trace: CitizenTrace) -> Story:
 
     mechanism_flows = [flow for m in reported(s, trace.counterfactual) for flow in m.flows
                        if flow.story]
+    mechanism_levels = [(trace.kernel_layout.level(v.name), v.story_on, v.story_off)
+                        for m in reported(s, trace.counterfactual) for v in m.levels
+                        if v.story_on and trace.kernel_layout.level(v.name) is not None]
     for day in range(1, s.run.days + 1):
         f = flows[day]
         for k, b in enumerate(behaviours):
@@ -134,10 +136,10 @@ def tell(trace: CitizenTrace) -> Story:
             add(day, f"grade {grade_at(day - 1)} -> {grade_at(day)}")
         for column, on, off in (
             (LEVEL_SUSPENDED, "social-media account suspended", "account restored"),
-            (LEVEL_REWARDED, "deposits waived (a reward for the grade)", "deposit waiver lost"),
             (LEVEL_WRONGLY_BLACKLISTED,
              "listed only because of false records (without them, not listed today)",
              "no longer wrongly listed") if wrong_cf else (None, None, None),
+            *mechanism_levels,
         ):
             if column is not None and now[column] != before[column]:
                 add(day, on if now[column] > before[column] else off)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import psutil
 
-from scsim.kernels.layout import FlowLayout, KernelLayout, n_level_columns
+from scsim.kernels.layout import FlowLayout, KernelLayout
 from scsim.mechanisms import in_kernel
 from scsim.scenario.model import Scenario
 
@@ -51,7 +51,7 @@ def _tally_bytes(s: Scenario, copies: int, layout: KernelLayout) -> int:
     groups = len(s.population.groups)
     bins = (s.scheme.max_score - s.scheme.min_score) // s.output.score_bin_width + 1
     columns = (FlowLayout.of(s, layout).width
-               + n_level_columns(len(s.scheme.grades)) + bins)
+               + layout.n_levels(len(s.scheme.grades)) + bins)
     return copies * days * groups * columns * 8
 
 

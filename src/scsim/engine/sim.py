@@ -23,16 +23,13 @@ from scsim.kernels.layout import (
     LEDGER_SQ_LOW,
     LEDGER_SUM,
     LEVEL_BLACKLISTED,
-    LEVEL_FIRST_GRADE,
     LEVEL_POPULATION,
-    LEVEL_REWARDED,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
     FlowLayout,
     KernelLayout,
-    n_level_columns,
 )
-from scsim.mechanisms import in_kernel, parameters
+from scsim.mechanisms import Mechanism, in_kernel, parameters
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
 from scsim.scenario.pairing import world_differences
@@ -110,22 +107,36 @@ class SimulationResult:
         return self.run.score_histogram
 
 
-def _fill_initial_state(t: KernelTables, scored: np.ndarray, levels0: np.ndarray,
+@dataclass(frozen=True)
+class Variant:
+    """One side of a run as the kernel sees it: its tables and its mechanisms' parameters."""
+
+    tables: KernelTables
+    params: tuple
+    mechanisms: tuple[Mechanism, ...]
+    layout: KernelLayout
+
+
+def _fill_initial_state(v: Variant, scored: np.ndarray, levels0: np.ndarray,
                         hist0: np.ndarray) -> None:
     """Day-0 levels: every scored citizen starts at the start score with no records."""
+    t = v.tables
     levels0[:, LEVEL_SCORE_SUM] = scored * t.start_score
     levels0[:, LEVEL_BLACKLISTED] = 0  # the schema keeps start_score >= blacklist_below
     if len(t.grade_min):
         start_grade = int(np.argmax(t.start_score >= t.grade_min))
-        levels0[:, LEVEL_FIRST_GRADE + start_grade] = scored
-        levels0[:, LEVEL_REWARDED] = scored * t.rewarded_grade[start_grade]
+        levels0[:, v.layout.first_grade + start_grade] = scored
+        for m, p in zip(v.mechanisms, v.params, strict=True):
+            if m.start_levels is not None:
+                for name, value in m.start_levels(p, start_grade).items():
+                    levels0[:, v.layout.level(name)] = scored * value
     hist0[:, (t.start_score - t.min_score) // t.score_bin_width] = scored
 
 
-def _tallies(t: KernelTables, flows: np.ndarray, levels: np.ndarray, hist: np.ndarray) -> Tallies:
+def _tallies(v: Variant, flows: np.ndarray, levels: np.ndarray, hist: np.ndarray) -> Tallies:
     levels_total = levels.sum(axis=0)
     hist_total = hist.sum(axis=0)
-    _fill_initial_state(t, levels_total[0, :, LEVEL_SCORED], levels_total[0], hist_total[0])
+    _fill_initial_state(v, levels_total[0, :, LEVEL_SCORED], levels_total[0], hist_total[0])
     return Tallies(flows.sum(axis=0), np.cumsum(levels_total, axis=0),
                    np.cumsum(hist_total, axis=0))
 
@@ -146,7 +157,7 @@ def _buffers(s: Scenario, t: KernelTables, layout: KernelLayout, n_workers: int,
     shape = (n_workers, s.run.days + 1, len(s.population.groups) + extra_groups)
     return (
         np.zeros((*shape, FlowLayout.of(s, layout).width), dtype=np.int64),
-        np.zeros((*shape, n_level_columns(len(s.scheme.grades))), dtype=np.int64),
+        np.zeros((*shape, layout.n_levels(len(s.scheme.grades))), dtype=np.int64),
         np.zeros((*shape, n_score_bins(t)), dtype=np.int64),
     )
 
@@ -229,7 +240,7 @@ def simulate(
                 progress(start + count)
     t2 = time.perf_counter()
 
-    run = _tallies(tables, flows, levels, hist)
+    run = _tallies(Variant(tables, params, mechanisms, layout), flows, levels, hist)
     result = SimulationResult(
         scenario=scenario,
         tables=tables,
@@ -238,7 +249,8 @@ def simulate(
         run=run,
         counterfactual=counterfactual,
         counterfactual_tallies=(
-            _tallies(tables_cf, flows_cf, levels_cf, hist_cf) if counterfactual is not None
+            _tallies(Variant(tables_cf, params_cf, mechanisms, layout), flows_cf, levels_cf,
+                     hist_cf) if counterfactual is not None
             else None
         ),
         kernel_layout=layout,

@@ -64,7 +64,6 @@ class KernelTables(NamedTuple):
     false_lists: np.ndarray  # (F,) int64 1 if the claimed behaviour blacklists
     income_loss: np.ndarray  # (C,) int64 yuan lost per blacklisted day
     grade_min: np.ndarray  # (K,) int64, highest first
-    rewarded_grade: np.ndarray  # (K,) int64 1 if the grade earns the deposit waiver
     start_score: int
     min_score: int
     max_score: int
@@ -201,7 +200,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
             b for b in behaviours if s.behaviours[b].kind == "offence"
         }
     suspension = measures.speech_suspension
-    rewarded = set(measures.deposit_waiver.grades) if measures.deposit_waiver else set()
     households = pop.households
     spill = deterrence is not None and (
         deterrence.household_sanction > 0 or deterrence.contact_sanction > 0
@@ -240,7 +238,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         false_lists=np.array([fa.behaviour in listed for fa in false_streams], dtype=np.int64),
         income_loss=income_loss,
         grade_min=np.array([g.min_score for g in scheme.grades], dtype=np.int64),
-        rewarded_grade=np.array([g.name in rewarded for g in scheme.grades], dtype=np.int64),
         start_score=scheme.start_score,
         min_score=scheme.min_score,
         max_score=scheme.max_score,

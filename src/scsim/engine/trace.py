@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scsim.engine.sim import _buffers, _fill_initial_state
+from scsim.engine.sim import Variant, _buffers, _fill_initial_state
 from scsim.engine.tables import compile_tables, n_score_bins, penalty_levels
 from scsim.kernels.generate import kernel_for
 from scsim.kernels.layout import LEDGER_SUM, LEVEL_SCORED, KernelLayout
@@ -70,12 +70,12 @@ def _members(s: Scenario, key: np.uint64, unit_first: int, size: int, tables) ->
     ]
 
 
-def _citizen_tallies(t, flows: np.ndarray, levels: np.ndarray, row: int
+def _citizen_tallies(v: Variant, flows: np.ndarray, levels: np.ndarray, row: int
                      ) -> tuple[np.ndarray, np.ndarray]:
     """The traced row's flows and levels (as ``sim._tallies``, without the histogram)."""
     changes = levels[0, :, row : row + 1].copy()
-    _fill_initial_state(t, changes[0, :, LEVEL_SCORED], changes[0],
-                        np.zeros((1, n_score_bins(t)), dtype=np.int64))
+    _fill_initial_state(v, changes[0, :, LEVEL_SCORED], changes[0],
+                        np.zeros((1, n_score_bins(v.tables)), dtype=np.int64))
     return flows[0, :, row].copy(), np.cumsum(changes[:, 0], axis=0)
 
 
@@ -99,6 +99,7 @@ class Tracer:
                           else self.tables)
         self.key = np.uint64(seed_key(scenario.run.seed))
         mechanisms = in_kernel(scenario, counterfactual)
+        self.mechanisms = mechanisms
         self.kernel = kernel_for(mechanisms)
         self.layout = KernelLayout.of(mechanisms)
         self.params = parameters(mechanisms, scenario, self.tables)
@@ -133,8 +134,10 @@ class Tracer:
             paired, flows[0], levels[0], hist[0], flows_cf[0], levels_cf[0], hist_cf[0], ledger[0],
             np.empty(size, dtype=np.int16), np.empty(size, dtype=np.uint8), np.int64(citizen),
         )
-        run = _citizen_tallies(tables, flows, levels, groups)
-        cf = _citizen_tallies(tables_cf, flows_cf, levels_cf, groups) if paired else None
+        run = _citizen_tallies(Variant(tables, self.params, self.mechanisms, self.layout),
+                               flows, levels, groups)
+        cf = (_citizen_tallies(Variant(tables_cf, self.params_cf, self.mechanisms, self.layout),
+                               flows_cf, levels_cf, groups) if paired else None)
         members = _members(scenario, self.key, unit_first, size, tables)
         me = members[citizen - unit_first]
         return CitizenTrace(

@@ -49,7 +49,7 @@ _LAYOUT_BLOCK = re.compile(
     r"^# --- the layout of this kernel: rewritten by scsim\.kernels\.generate -+\n"
     r".*?^# --- end of the layout -+\n", re.M | re.S)
 _SITE = re.compile(r"^(?P<indent>[ \t]*)# @hook (?P<site>\w+)[ \t]*$", re.M)
-_COLUMNS = {"FLOW": "flows", "OUT": "outcomes", "Q": "quantities"}
+_COLUMNS = {"FLOW": "flows", "OUT": "outcomes", "Q": "quantities", "LEVEL": "levels"}
 _BUILTINS = frozenset(dir(builtins))
 _lock = threading.Lock()
 _loaded: dict[str, ModuleType] = {}
@@ -169,6 +169,7 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None) 
         "# --- the layout of this kernel: written by scsim.kernels.generate ---\n"
         f"MECHANISMS = {tuple(m.name for m in mechanisms)!r}\n"
         f"N_NAMED_FLOWS = {len(layout.flows)}  # {', '.join(layout.flows)}\n"
+        f"N_NAMED_LEVELS = {len(layout.levels)}  # {', '.join(layout.levels)}\n"
         f"N_OUTCOMES = {len(layout.outcomes)}  # {', '.join(layout.outcomes)}\n"
         f"N_QUANTITIES = {len(layout.quantities)}  # {', '.join(layout.quantities)}\n"
         + "".join(f"{line}  # noqa: E402\n" for line in imports.values())

@@ -26,9 +26,12 @@ LEVEL_BLACKLISTED_WITH_FALSE = 4  # blacklisted while holding an active false re
 LEVEL_WITH_FALSE_RECORDS = 5  # holding an active false record
 LEVEL_WRONGLY_BLACKLISTED = 6  # blacklisted, and not in the run without false records (paired)
 LEVEL_SUSPENDED = 7  # social-media account suspended
-LEVEL_REWARDED = 8  # holding a grade that earns the deposit waiver
-LEVEL_INCOME_LOSS = 9  # yuan lost per day by blacklisted citizens
-LEVEL_FIRST_GRADE = 10
+LEVEL_INCOME_LOSS = 8  # yuan lost per day by blacklisted citizens
+CORE_LEVELS = ("population", "scored", "score_sum", "blacklisted",
+               "blacklisted_with_false_records", "citizens_with_false_records",
+               "wrongly_blacklisted", "suspended_accounts", "income_lost")
+N_CORE_LEVELS = len(CORE_LEVELS)
+# then the levels the kernel's mechanisms declare, then the citizens in each grade
 
 # Flow columns: first the named flows (the core's below, then those the
 # kernel's mechanisms declare, see ``KernelLayout``), then committed[B],
@@ -98,6 +101,7 @@ class KernelLayout:
     flows: tuple[str, ...]
     outcomes: tuple[str, ...]
     quantities: tuple[str, ...]
+    levels: tuple[str, ...] = CORE_LEVELS
 
     @classmethod
     def of(cls, mechanisms: Sequence[Mechanism]) -> KernelLayout:
@@ -106,6 +110,7 @@ class KernelLayout:
             CORE_FLOWS + tuple(f.name for m in mechanisms for f in m.flows),
             CORE_OUTCOMES + tuple(o for m in mechanisms for o in m.outcomes),
             CORE_QUANTITIES + tuple(q.name for m in mechanisms for q in m.quantities),
+            CORE_LEVELS + tuple(v.name for m in mechanisms for v in m.levels),
         )
 
     def flow(self, name: str) -> int | None:
@@ -117,6 +122,18 @@ class KernelLayout:
 
     def quantity(self, name: str) -> int | None:
         return self.quantities.index(name) if name in self.quantities else None
+
+    def level(self, name: str) -> int | None:
+        """The column of a named level, or None when no mechanism of this kernel keeps it."""
+        return self.levels.index(name) if name in self.levels else None
+
+    @property
+    def first_grade(self) -> int:
+        """The level column of the first (highest) grade; the others follow."""
+        return len(self.levels)
+
+    def n_levels(self, n_grades: int) -> int:
+        return self.first_grade + n_grades
 
 
 NO_MECHANISMS = KernelLayout((), CORE_FLOWS, CORE_OUTCOMES, CORE_QUANTITIES)
@@ -172,10 +189,6 @@ class FlowLayout:
     @property
     def width(self) -> int:
         return self.false_stream(self.false_streams)
-
-
-def n_level_columns(n_grades: int) -> int:
-    return LEVEL_FIRST_GRADE + n_grades
 
 
 # Columns of daily.parquet, in order.  Behaviours and grades add columns named

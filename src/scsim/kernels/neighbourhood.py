@@ -56,16 +56,15 @@ from scsim.kernels.layout import (
     LEDGER_SUM,
     LEVEL_BLACKLISTED,
     LEVEL_BLACKLISTED_WITH_FALSE,
-    LEVEL_FIRST_GRADE,
     LEVEL_INCOME_LOSS,
     LEVEL_POPULATION,
-    LEVEL_REWARDED,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
     LEVEL_SUSPENDED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
     N_CORE_FLOWS,
+    N_CORE_LEVELS,
     N_CORE_OUTCOMES,
     N_CORE_QUANTITIES,
     OUT_DAYS_BLACKLISTED,
@@ -106,6 +105,7 @@ from scsim.rng.counter import (
 # (as written here: a kernel without mechanism modules)
 MECHANISMS = ()
 N_NAMED_FLOWS = N_CORE_FLOWS
+N_NAMED_LEVELS = N_CORE_LEVELS
 N_OUTCOMES = N_CORE_OUTCOMES
 N_QUANTITIES = N_CORE_QUANTITIES
 # --- end of the layout ----------------------------------------------------------------
@@ -611,6 +611,8 @@ def neighbourhood_members(seed_key, unit_first, size, t):
 
 @njit(inline="always", cache=True)
 def _add_to_ledger(ledger, g, q, value):
+    if value == 0:  # most citizens add nothing to most quantities: skip the three words
+        return
     ledger[g, q, LEDGER_SUM] += value
     square = value * value
     low = ledger[g, q, LEDGER_SQ_LOW] + square
@@ -674,33 +676,34 @@ def _wrongly_blacklisted(
 
 
 @njit(inline="always", cache=True)
-def _tally_ledger(n, run, counterfactual, wrongly, mp, ledger):
+def _tally_ledger(n, run, counterfactual, wrongly, paired, mp, ledger):
+    """Each citizen's ledger quantities; an unpaired run skips those that need a
+    counterfactual (ledger.json reports them as not measured)."""
     for m in range(n):
         g = run[m, OUT_GROUP]
-        published_run = run[m, OUT_SPEECH] - run[m, OUT_SPEECH_BLOCKED]
-        published_cf = counterfactual[m, OUT_SPEECH] - counterfactual[m, OUT_SPEECH_BLOCKED]
         _add_to_ledger(ledger, g, Q_SANCTIONED, run[m, OUT_EVER_BLACKLISTED])
-        _add_to_ledger(ledger, g, Q_WRONGLY_SANCTIONED, 1 if wrongly[m] > 0 else 0)
-        _add_to_ledger(ledger, g, Q_DAYS_WRONGLY_BLACKLISTED, wrongly[m])
-        _add_to_ledger(ledger, g, Q_SPEECH_LOST, published_cf - published_run)
-        _add_to_ledger(
-            ledger, g, Q_SPEECH_CHILLED, counterfactual[m, OUT_SPEECH] - run[m, OUT_SPEECH]
-        )
         _add_to_ledger(ledger, g, Q_SPEECH_BLOCKED, run[m, OUT_SPEECH_BLOCKED])
-        _add_to_ledger(
-            ledger,
-            g,
-            Q_BEHAVIOURS_PREVENTED,
-            counterfactual[m, OUT_OFFENCES] - run[m, OUT_OFFENCES],
-        )
         _add_to_ledger(
             ledger, g, Q_INCOME_LOST, run[m, OUT_INCOME_LOST] - counterfactual[m, OUT_INCOME_LOST]
         )
         _add_to_ledger(ledger, g, Q_FALSE_RECORDS, run[m, OUT_FALSE_RECORDS])
         _add_to_ledger(ledger, g, Q_DAYS_BLACKLISTED, run[m, OUT_DAYS_BLACKLISTED])
-        _add_to_ledger(
-            ledger, g, Q_COUNTERFACTUAL_SANCTIONED, counterfactual[m, OUT_EVER_BLACKLISTED]
-        )
+        if paired:
+            published_run = run[m, OUT_SPEECH] - run[m, OUT_SPEECH_BLOCKED]
+            published_cf = counterfactual[m, OUT_SPEECH] - counterfactual[m, OUT_SPEECH_BLOCKED]
+            _add_to_ledger(ledger, g, Q_WRONGLY_SANCTIONED, 1 if wrongly[m] > 0 else 0)
+            _add_to_ledger(ledger, g, Q_DAYS_WRONGLY_BLACKLISTED, wrongly[m])
+            _add_to_ledger(ledger, g, Q_SPEECH_LOST, published_cf - published_run)
+            _add_to_ledger(
+                ledger, g, Q_SPEECH_CHILLED, counterfactual[m, OUT_SPEECH] - run[m, OUT_SPEECH]
+            )
+            _add_to_ledger(
+                ledger, g, Q_BEHAVIOURS_PREVENTED,
+                counterfactual[m, OUT_OFFENCES] - run[m, OUT_OFFENCES],
+            )
+            _add_to_ledger(
+                ledger, g, Q_COUNTERFACTUAL_SANCTIONED, counterfactual[m, OUT_EVER_BLACKLISTED]
+            )
         # @hook ledger
 
 
@@ -1073,14 +1076,12 @@ def simulate_batch(
                         grade = state[m, S_GRADE]
                         new_grade = _grade(new_score, t.grade_min)
                         if new_grade != grade:
-                            levels[day, g, LEVEL_FIRST_GRADE + grade] -= 1
-                            levels[day, g, LEVEL_FIRST_GRADE + new_grade] += 1
+                            levels[day, g, N_NAMED_LEVELS + grade] -= 1
+                            levels[day, g, N_NAMED_LEVELS + new_grade] += 1
                             flows[
                                 day, g, col_transitions + grade * t.grade_min.shape[0] + new_grade
                             ] += 1
-                            reward_change = t.rewarded_grade[new_grade] - t.rewarded_grade[grade]
-                            if reward_change != 0:
-                                levels[day, g, LEVEL_REWARDED] += reward_change
+                            # @hook grade_changed
                             state[m, S_GRADE] = new_grade
                     state[m, S_SCORE] = new_score
                 if new_false > 0:
@@ -1422,4 +1423,4 @@ def simulate_worker(
                             horizon,
                             levels_w,
                         )
-        _tally_ledger(n, run_out, cf_out, wrongly, mp, ledger_w)
+        _tally_ledger(n, run_out, cf_out, wrongly, paired, mp, ledger_w)

@@ -11,8 +11,8 @@ the kernel at fixed sites of the phase plan.  A mechanism no scenario of a
 run uses is not in that run's kernel at all, so it costs nothing.
 
 Inside a hook, ``P`` is the mechanism's parameters for the variant being
-simulated, and ``FLOW.name``, ``OUT.name`` and ``Q.name`` are the columns of
-its declared flows, outcomes and quantities (the generator replaces them by
+simulated, and ``FLOW.name``, ``OUT.name``, ``Q.name`` and ``LEVEL.name`` are the
+columns of its declared flows, outcomes, quantities and levels (the generator replaces them by
 numbers); any other name is a parameter of the hook (a variable of the
 kernel at that site, see ``SITES``), a name of the kernel module, or a name
 of the mechanism's own module.
@@ -40,7 +40,13 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
         frozenset({"size", "ob", "seed_key", "horizon", "state", "outcomes", "spells",
                    "spell_lo", "spell_hi", "flows", "t"}),
     ),
-    "ledger": ("Comparison", frozenset({"m", "g", "run", "counterfactual", "ledger"})),
+    "grade_changed": (
+        "Scoring",
+        frozenset({"m", "g", "c", "day", "grade", "new_grade", "state", "levels", "flows",
+                   "t"}),
+    ),
+    "ledger": ("Comparison", frozenset({"m", "g", "run", "counterfactual", "ledger",
+                                        "paired"})),
 }
 """Where hooks can be spliced: site -> (phase of the day, variables of the kernel there).
 
@@ -50,6 +56,8 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
 * ``neighbourhood_closed``: the neighbourhood's ``size`` members (scored or
   not) have been simulated to the horizon; their spells are rows
   ``spell_lo`` .. ``spell_hi - 1`` of ``spells`` (batch row, first, last day).
+* ``grade_changed``: member ``m``'s grade moves from ``grade`` to ``new_grade`` at the end
+  of ``day`` (their grade levels are already moved).
 * ``ledger``: citizen ``m`` of the batch (group ``g``) has its outcomes in
   ``run`` and ``counterfactual`` (the run's own when unpaired).
 """
@@ -69,6 +77,7 @@ class _Columns:
 FLOW = _Columns("FLOW")
 OUT = _Columns("OUT")
 Q = _Columns("Q")
+LEVEL = _Columns("LEVEL")
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,18 @@ class Flow:
     description: str
     story: str | None = None
     """What the life story says on a day this happens to the traced citizen."""
+
+
+@dataclass(frozen=True)
+class Level:
+    """A state counted per (day, group) (recorded as changes): a column of ``daily.parquet``."""
+
+    name: str
+    description: str
+    story_on: str | None = None
+    """What the life story says when the traced citizen enters this state ..."""
+    story_off: str | None = None
+    """... and when they leave it."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +123,10 @@ class Mechanism:
     outcomes: tuple[str, ...] = ()
     """Per-citizen counts of one variant, compared between variants by the ledger hook."""
     quantities: tuple[Quantity, ...] = ()
+    levels: tuple[Level, ...] = ()
+    start_levels: Callable[[Any, int], dict[str, int]] | None = None
+    """(its parameters, the start grade) -> each level's value per scored citizen on day 0
+    (every scored citizen starts alike, so day 0 is filled in after the kernel)."""
     counterfactual_flows: tuple[tuple[str, str], ...] = ()
     """(column, flow): a flow of the counterfactual shown in paired runs' daily tables."""
     describe: Callable[[Scenario], str] = lambda s: ""

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from scsim.mechanisms.deposit_waiver import DepositWaiver
 from scsim.mechanisms.loan_denial import LoanDenial
 from scsim.mechanisms.school_admission import SchoolAdmission
 from scsim.mechanisms.travel_ban import TravelBan
@@ -326,13 +327,6 @@ class EmploymentPenalty(Strict):
 
     levels_down: Annotated[int, Field(ge=1, le=MAX_CATEGORIES)] = 1
     """How many income levels lower a blacklisted citizen is paid (not below the lowest)."""
-
-
-class DepositWaiver(Strict):
-    """A reward: citizens of high grades need no deposit (hospitals, rentals, bikes)."""
-
-    grades: list[str] = Field(min_length=1)
-    """Grades that earn the reward."""
 
 
 class Measures(Strict):

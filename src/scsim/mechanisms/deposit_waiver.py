@@ -1,0 +1,71 @@
+"""Deposit waiver: a reward, citizens of high grades need no deposit.
+
+Hospitals, rentals and public bikes waive the deposit for high grades; the
+level ``deposit_waived`` counts, per day and group, the citizens holding a
+grade that earns it.  It follows the grade, so it draws no random numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+from pydantic import Field
+
+from scsim.mechanisms.base import LEVEL, Level, Mechanism
+from scsim.scenario.fields import Strict
+
+if TYPE_CHECKING:
+    from scsim.scenario.model import Scenario
+
+
+class DepositWaiver(Strict):
+    """A reward: citizens of high grades need no deposit (hospitals, rentals, bikes)."""
+
+    grades: list[str] = Field(min_length=1)
+    """Grades that earn the reward."""
+
+
+class Params(NamedTuple):
+    rewarded: np.ndarray
+    """(grades,) int64 1 if the grade earns the waiver."""
+
+
+def params(s: Scenario, tables) -> Params:
+    waiver = s.measures.deposit_waiver
+    rewarded = set(waiver.grades) if waiver is not None else set()
+    return Params(np.array([g.name in rewarded for g in s.scheme.grades], dtype=np.int64))
+
+
+def grade_changed(P: Params, day, g, grade, new_grade, levels) -> None:
+    """A move between grades may gain or lose the waiver."""
+    gained = P.rewarded[new_grade] - P.rewarded[grade]
+    if gained != 0:
+        levels[day, g, LEVEL.deposit_waived] += gained
+
+
+def start_levels(P: Params, start_grade: int) -> dict[str, int]:
+    return {"deposit_waived": int(P.rewarded[start_grade]) if len(P.rewarded) else 0}
+
+
+def _describe(s: Scenario) -> str:
+    waiver = s.measures.deposit_waiver
+    return ("no deposit for grades " + ", ".join(g.upper() for g in waiver.grades)
+            if waiver else "")
+
+
+MECHANISM = Mechanism(
+    name="deposit_waiver",
+    title="deposit waiver",
+    what="high grades need no deposit",
+    section="measures.deposit_waiver",
+    active=lambda s: s.measures.deposit_waiver is not None,
+    params=params,
+    hooks={"grade_changed": grade_changed},
+    levels=(Level("deposit_waived", "citizens holding a grade that waives deposits",
+                  "deposits waived (a reward for the grade)", "deposit waiver lost"),),
+    start_levels=start_levels,
+    describe=_describe,
+    inputs=("measures.deposit_waiver.*",),
+    always_reported=True,
+)
