@@ -157,9 +157,6 @@ def describe(s: Scenario) -> Description:
     d.facts.append(("safeguards", "; ".join(filter(None, safeguards)) or "none"))
     m = s.measures
     measures = [
-        (f"account suspended for {m.speech_suspension.days} days on each "
-         + ("recorded post" if m.speech_suspension.trigger == "recorded_speech"
-            else "listing, and while listed")) if m.speech_suspension else "",
         (f"blacklisted citizens are paid {m.employment_penalty.levels_down} income level(s) "
          "lower") if m.employment_penalty else "",
         *(mechanism.describe(s) for mechanism in MECHANISMS),

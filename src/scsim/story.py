@@ -22,7 +22,6 @@ from scsim.kernels.layout import (
     LEVEL_INCOME_LOSS,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
-    LEVEL_SUSPENDED,
     LEVEL_WRONGLY_BLACKLISTED,
     FlowLayout,
 )
@@ -135,7 +134,6 @@ def tell(trace: CitizenTrace) -> Story:
         if grades and grade_at(day) != grade_at(day - 1):
             add(day, f"grade {grade_at(day - 1)} -> {grade_at(day)}")
         for column, on, off in (
-            (LEVEL_SUSPENDED, "social-media account suspended", "account restored"),
             (LEVEL_WRONGLY_BLACKLISTED,
              "listed only because of false records (without them, not listed today)",
              "no longer wrongly listed") if wrong_cf else (None, None, None),

@@ -41,7 +41,8 @@ class Site:
 
 
 def _at(site: Site) -> tuple[Mechanism, ...]:
-    return tuple(Mechanism(m.title, m.what, tuple(m.purposes), m.active, m.name, site.name)
+    return tuple(Mechanism(m.title + (f" ({m.plan[site.name]})" if site.name in m.plan else ""),
+                           m.what, tuple(m.purposes), m.active, m.name, site.name)
                  for m in MECHANISMS if site.name in m.hooks)
 
 
@@ -55,10 +56,6 @@ class Phase:
         for entry in self.mechanisms:
             expanded.extend(_at(entry) if isinstance(entry, Site) else (entry,))
         object.__setattr__(self, "mechanisms", tuple(expanded))
-
-
-def _any_speech(s: Scenario) -> bool:
-    return any(b.kind == "speech" for b in s.behaviours.values())
 
 
 def _any_false(s: Scenario) -> bool:
@@ -76,10 +73,10 @@ PLAN: tuple[Phase, ...] = (
                   lambda s: s.deterrence is not None),
     )),
     Phase("Observation", (
-        Mechanism("speech suspension (blocking)", "a post while suspended is blocked", (),
-                  lambda s: s.measures.speech_suspension is not None),
+        Site("committed"),
         Mechanism("recording", "the behaviour's channel records it with coverage x detection",
                   ("RECORD",), lambda s: bool(s.channels)),
+        Site("recorded"),
         Mechanism("adaptation", "a recorded event multiplies the member's rate of it", (),
                   lambda s: bool(s.adaptation.rate_factor_when_recorded)),
         Mechanism("credit repair (scheduling)", "a share of true records is set to be repaired",
@@ -105,20 +102,17 @@ PLAN: tuple[Phase, ...] = (
     Phase("Scoring", (
         Mechanism("points and clipping", "the day's points are summed, the score clipped once, "
                   "the grade follows", (), lambda s: bool(s.scheme.points)),
+        Site("grade_changed"),
     )),
     Phase("Measures", (
         Mechanism("blacklist", "listed below the threshold or while holding a listing record",
                   (), lambda s: (s.scheme.blacklist_below is not None
                                  or bool(s.scheme.blacklist_behaviours))),
+        Site("listed"),
         Site("spell_closed"),
-        Mechanism("speech suspension (trigger)", "a recorded post or a listing suspends the "
-                  "account", (), lambda s: s.measures.speech_suspension is not None
-                  and _any_speech(s)),
         Mechanism("employment penalty", "listed members are paid at a lower income level", (),
                   lambda s: s.measures.employment_penalty is not None),
         Site("neighbourhood_closed"),
-        Mechanism("deposit waiver", "high grades need no deposit", (),
-                  lambda s: s.measures.deposit_waiver is not None),
         Mechanism("spillovers", "a listing raises the perceived risk of household and contacts "
                   "(from the next day)", ("CONTACT",),
                   lambda s: s.deterrence is not None and s.population.households is not None

@@ -37,7 +37,6 @@ OFFENCE, SPEECH, GOOD_DEED = 0, 1, 2
 KIND_CODES = {"offence": OFFENCE, "speech": SPEECH, "good_deed": GOOD_DEED}
 ADULT, ELDER, CHILD = 0, 1, 2
 SCORED_AGES = ("adult", "elder")
-SUSPEND_NONE, SUSPEND_ON_SPEECH, SUSPEND_ON_BLACKLIST = 0, 1, 2
 
 
 class KernelTables(NamedTuple):
@@ -79,8 +78,6 @@ class KernelTables(NamedTuple):
     repair_share: float
     repair_delay: int
     review_catch: float
-    suspension: int  # SUSPEND_*
-    suspension_days: int
     deterrence: bool
     risk_inv_decay: float
     risk_own_record: float
@@ -191,7 +188,7 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
 
     behaviour_cumprod, behaviour_q, behaviour_inv_log_none = _process_tables(p_candidate)
     false_cumprod, false_q, false_inv_log_none = _process_tables(p_false)
-    scheme, measures, deterrence = s.scheme, s.measures, s.deterrence
+    scheme, deterrence = s.scheme, s.deterrence
     listed = set(scheme.blacklist_behaviours)
     repair = scheme.credit_repair
     repairable = set()
@@ -199,7 +196,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         repairable = set(repair.behaviours) or {
             b for b in behaviours if s.behaviours[b].kind == "offence"
         }
-    suspension = measures.speech_suspension
     households = pop.households
     spill = deterrence is not None and (
         deterrence.household_sanction > 0 or deterrence.contact_sanction > 0
@@ -255,12 +251,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         repair_share=repair.share if repair else 0.0,
         repair_delay=repair.delay_days if repair else 0,
         review_catch=scheme.human_review.false_record_catch if scheme.human_review else 0.0,
-        suspension=(
-            SUSPEND_NONE if suspension is None
-            else SUSPEND_ON_SPEECH if suspension.trigger == "recorded_speech"
-            else SUSPEND_ON_BLACKLIST
-        ),
-        suspension_days=suspension.days if suspension else 0,
         deterrence=deterrence is not None,
         risk_inv_decay=1.0 / deterrence.decay_days if deterrence else 0.0,
         risk_own_record=deterrence.own_record if deterrence else 0.0,

@@ -49,7 +49,8 @@ _LAYOUT_BLOCK = re.compile(
     r"^# --- the layout of this kernel: rewritten by scsim\.kernels\.generate -+\n"
     r".*?^# --- end of the layout -+\n", re.M | re.S)
 _SITE = re.compile(r"^(?P<indent>[ \t]*)# @hook (?P<site>\w+)[ \t]*$", re.M)
-_COLUMNS = {"FLOW": "flows", "OUT": "outcomes", "Q": "quantities", "LEVEL": "levels"}
+_COLUMNS = {"FLOW": "flows", "OUT": "outcomes", "Q": "quantities", "LEVEL": "levels",
+            "S": "state"}
 _BUILTINS = frozenset(dir(builtins))
 _lock = threading.Lock()
 _loaded: dict[str, ModuleType] = {}
@@ -74,9 +75,9 @@ def _template_names(template: str) -> frozenset[str]:
 
 
 class _Splicer(ast.NodeTransformer):
-    def __init__(self, mechanism: Mechanism, position: int, layout: KernelLayout,
+    def __init__(self, mechanism: Mechanism, position: int | None, layout: KernelLayout,
                  parameters: set[str], local: set[str], kernel_names: frozenset[str],
-                 imports: dict[str, str]):
+                 imports: dict[str, str], where: str):
         self.m = mechanism
         self.position = position
         self.layout = layout
@@ -84,11 +85,13 @@ class _Splicer(ast.NodeTransformer):
         self.local = local
         self.kernel_names = kernel_names
         self.imports = imports
-        self.module = sys.modules[mechanism.hooks[next(iter(mechanism.hooks))].__module__]
+        self.where = where
+        self.helpers = {h.__name__ for h in mechanism.helpers}
+        self.module = sys.modules[mechanism.module]
 
     def _fail(self, node: ast.AST, why: str) -> HookError:
         return HookError(f"mechanism {self.m.name}, line {getattr(node, 'lineno', '?')} of its "
-                         f"hook: {why}")
+                         f"{self.where}: {why}")
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if isinstance(node.value, ast.Name) and node.value.id in _COLUMNS:
@@ -102,12 +105,16 @@ class _Splicer(ast.NodeTransformer):
     def visit_Name(self, node: ast.Name) -> ast.AST:
         name = node.id
         if name == "P":
+            if self.position is None:
+                raise self._fail(node, "a helper is given values, not P")
             return ast.copy_location(ast.Subscript(ast.Name("mp", ast.Load()),
                                                    ast.Constant(self.position), ast.Load()), node)
         if name in self.parameters:
             return node
         if name in self.local:
             return ast.copy_location(ast.Name(f"_{self.m.name}_{name}", node.ctx), node)
+        if name in self.helpers:
+            return ast.copy_location(ast.Name(_helper_name(self.m, name), node.ctx), node)
         if name in vars(self.module) and not inspect.ismodule(vars(self.module)[name]):
             alias = f"_{self.m.name}__{name}"
             self.imports[alias] = f"from {self.module.__name__} import {name} as {alias}"
@@ -118,32 +125,60 @@ class _Splicer(ast.NodeTransformer):
                                "hook, a name of its module nor one of the kernel's")
 
     def visit_Return(self, node: ast.Return) -> ast.AST:
+        if self.position is None:
+            return self.generic_visit(node)  # a helper is a function of its own
         raise self._fail(node, "a hook may not return (it is spliced into the kernel)")
+
+
+def _helper_name(m: Mechanism, name: str) -> str:
+    return f"_{m.name}__{name}"
+
+
+def _parse(m: Mechanism, function, what: str) -> tuple[ast.FunctionDef, list[ast.stmt]]:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    node = tree.body[0]
+    if not isinstance(node, ast.FunctionDef):
+        raise HookError(f"mechanism {m.name}: the {what} must be a plain function")
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    return node, body
 
 
 def _hook_source(m: Mechanism, position: int, site: str, layout: KernelLayout,
                  kernel_names: frozenset[str], imports: dict[str, str]) -> str:
-    hook = m.hooks[site]
-    tree = ast.parse(textwrap.dedent(inspect.getsource(hook)))
-    function = tree.body[0]
-    if not isinstance(function, ast.FunctionDef):
-        raise HookError(f"mechanism {m.name}: the {site} hook must be a plain function")
+    function, body = _parse(m, m.hooks[site], f"{site} hook")
     parameters = {a.arg for a in function.args.args}
     available = SITES[site][1] | {"P"}
     if unknown := parameters - available:
         raise HookError(f"mechanism {m.name}, {site} hook: {sorted(unknown)} are not variables "
                         f"of the kernel there; it has {sorted(available)}")
-    body = function.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the docstring
     local = {n.id for stmt in body for n in ast.walk(stmt)
              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - parameters
     if clash := local & kernel_names:
         raise HookError(f"mechanism {m.name}, {site} hook: {sorted(clash)} are names of the "
                         "kernel; give its variables other names")
-    splicer = _Splicer(m, position, layout, parameters, local, kernel_names, imports)
+    splicer = _Splicer(m, position, layout, parameters, local, kernel_names, imports,
+                       f"{site} hook")
     spliced = [splicer.visit(stmt) for stmt in body]
     return "\n".join(ast.unparse(ast.fix_missing_locations(stmt)) for stmt in spliced)
+
+
+def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: frozenset[str],
+                   imports: dict[str, str]) -> str:
+    """A helper of a mechanism as a numba function of the generated module (its columns
+    numbered like its hooks'): for code several hooks share."""
+    function, body = _parse(m, helper, f"helper {helper.__name__}")
+    parameters = {a.arg for a in function.args.args}
+    splicer = _Splicer(m, None, layout, parameters, set(), kernel_names, imports,
+                       f"helper {helper.__name__}")
+    function.body = [splicer.visit(stmt) for stmt in body]
+    function.name = _helper_name(m, helper.__name__)
+    function.decorator_list = []
+    function.returns = None
+    for a in function.args.args:
+        a.annotation = None
+    return "@njit(cache=True)\n" + ast.unparse(ast.fix_missing_locations(function))
 
 
 def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None) -> str:
@@ -165,11 +200,16 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None) 
         return "\n".join(parts)
 
     text = _SITE.sub(splice, template)
+    helpers = [_helper_source(m, h, layout, kernel_names, imports)
+               for m in mechanisms for h in m.helpers]
+    if helpers:
+        text += "\n\n# --- helpers of the mechanisms ---\n\n\n" + "\n\n\n".join(helpers) + "\n"
     block = (
         "# --- the layout of this kernel: written by scsim.kernels.generate ---\n"
         f"MECHANISMS = {tuple(m.name for m in mechanisms)!r}\n"
         f"N_NAMED_FLOWS = {len(layout.flows)}  # {', '.join(layout.flows)}\n"
         f"N_NAMED_LEVELS = {len(layout.levels)}  # {', '.join(layout.levels)}\n"
+        f"N_STATE = {len(layout.state)}  # {', '.join(layout.state)}\n"
         f"N_OUTCOMES = {len(layout.outcomes)}  # {', '.join(layout.outcomes)}\n"
         f"N_QUANTITIES = {len(layout.quantities)}  # {', '.join(layout.quantities)}\n"
         + "".join(f"{line}  # noqa: E402\n" for line in imports.values())

@@ -25,13 +25,20 @@ LEVEL_BLACKLISTED = 3
 LEVEL_BLACKLISTED_WITH_FALSE = 4  # blacklisted while holding an active false record
 LEVEL_WITH_FALSE_RECORDS = 5  # holding an active false record
 LEVEL_WRONGLY_BLACKLISTED = 6  # blacklisted, and not in the run without false records (paired)
-LEVEL_SUSPENDED = 7  # social-media account suspended
-LEVEL_INCOME_LOSS = 8  # yuan lost per day by blacklisted citizens
+LEVEL_INCOME_LOSS = 7  # yuan lost per day by blacklisted citizens
 CORE_LEVELS = ("population", "scored", "score_sum", "blacklisted",
                "blacklisted_with_false_records", "citizens_with_false_records",
-               "wrongly_blacklisted", "suspended_accounts", "income_lost")
+               "wrongly_blacklisted", "income_lost")
 N_CORE_LEVELS = len(CORE_LEVELS)
 # then the levels the kernel's mechanisms declare, then the citizens in each grade
+
+# Per-member state of the kernel (int64 columns of ``state``, named ``S_NAME``
+# there); the kernel's mechanisms add theirs after these.
+CORE_STATE = ("id", "class", "group", "household", "age", "score", "grade", "blacklisted",
+              "since", "false_active", "list_records", "next_behaviour", "behaviour_index",
+              "next_false", "false_index", "next_timed", "records_head", "risk_day",
+              "pending_day", "penalised", "next")
+N_CORE_STATE = len(CORE_STATE)
 
 # Flow columns: first the named flows (the core's below, then those the
 # kernel's mechanisms declare, see ``KernelLayout``), then committed[B],
@@ -102,6 +109,7 @@ class KernelLayout:
     outcomes: tuple[str, ...]
     quantities: tuple[str, ...]
     levels: tuple[str, ...] = CORE_LEVELS
+    state: tuple[str, ...] = CORE_STATE
 
     @classmethod
     def of(cls, mechanisms: Sequence[Mechanism]) -> KernelLayout:
@@ -111,6 +119,7 @@ class KernelLayout:
             CORE_OUTCOMES + tuple(o for m in mechanisms for o in m.outcomes),
             CORE_QUANTITIES + tuple(q.name for m in mechanisms for q in m.quantities),
             CORE_LEVELS + tuple(v.name for m in mechanisms for v in m.levels),
+            CORE_STATE + tuple(name for m in mechanisms for name in m.state),
         )
 
     def flow(self, name: str) -> int | None:

@@ -38,8 +38,6 @@ from scsim.engine.tables import (
     GOOD_DEED,
     OFFENCE,
     SPEECH,
-    SUSPEND_ON_BLACKLIST,
-    SUSPEND_ON_SPEECH,
 )
 from scsim.kernels.layout import (
     FLOW_APPEALS,
@@ -50,7 +48,6 @@ from scsim.kernels.layout import (
     FLOW_FALSE_RECORDS,
     FLOW_LEFT_BLACKLIST,
     FLOW_REPAIRED,
-    FLOW_SPEECH_BLOCKED,
     LEDGER_SQ_HIGH,
     LEDGER_SQ_LOW,
     LEDGER_SUM,
@@ -60,13 +57,13 @@ from scsim.kernels.layout import (
     LEVEL_POPULATION,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
-    LEVEL_SUSPENDED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
     N_CORE_FLOWS,
     N_CORE_LEVELS,
     N_CORE_OUTCOMES,
     N_CORE_QUANTITIES,
+    N_CORE_STATE,
     OUT_DAYS_BLACKLISTED,
     OUT_EVER_BLACKLISTED,
     OUT_FALSE_RECORDS,
@@ -106,13 +103,15 @@ from scsim.rng.counter import (
 MECHANISMS = ()
 N_NAMED_FLOWS = N_CORE_FLOWS
 N_NAMED_LEVELS = N_CORE_LEVELS
+N_STATE = N_CORE_STATE
 N_OUTCOMES = N_CORE_OUTCOMES
 N_QUANTITIES = N_CORE_QUANTITIES
 # --- end of the layout ----------------------------------------------------------------
 
 _SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
 
-# Member state: int64 columns of ``state``.
+# Member state: int64 columns of ``state`` (``kernels/layout.CORE_STATE`` names them in
+# this order; mechanism modules add theirs after these, as ``S.name``).
 S_ID = 0
 S_CLASS = 1
 S_GROUP = 2
@@ -130,13 +129,10 @@ S_NEXT_FALSE = 13
 S_FALSE_INDEX = 14
 S_NEXT_TIMED = 15
 S_RECORDS_HEAD = 16
-S_SUSPENDED_FROM = 17
-S_SUSPENDED_UNTIL = 18
-S_RISK_DAY = 19
-S_PENDING_DAY = 20
-S_PENALISED = 21
-S_NEXT = 22
-N_STATE = 23
+S_RISK_DAY = 17
+S_PENDING_DAY = 18
+S_PENALISED = 19
+S_NEXT = 20
 # float64 columns of ``risk``: the value at S_RISK_DAY, and a jump pending from S_PENDING_DAY.
 F_RISK = 0
 F_PENDING = 1
@@ -420,19 +416,6 @@ def _remove_due(state, records, free_head, m, day, flows, g):
 
 
 @njit(cache=True)
-def _suspend(state, levels, horizon, m, g, from_day, until):
-    """Suspend the account on days from_day..until, extending a current suspension."""
-    if state[m, S_SUSPENDED_UNTIL] >= from_day:  # overlaps: move the end
-        _add_level(levels, state[m, S_SUSPENDED_UNTIL] + 1, horizon, g, LEVEL_SUSPENDED, 1)
-    else:
-        _add_level(levels, from_day, horizon, g, LEVEL_SUSPENDED, 1)
-        state[m, S_SUSPENDED_FROM] = from_day
-    state[m, S_SUSPENDED_UNTIL] = until
-    if until < NEVER:
-        _add_level(levels, until + 1, horizon, g, LEVEL_SUSPENDED, -1)
-
-
-@njit(cache=True)
 def _enter_blacklist(
     m,
     ob,
@@ -445,12 +428,12 @@ def _enter_blacklist(
     seed_key,
     horizon,
     income_loss,
-    suspension,
     deterrence,
     interacting,
     risk_weights,
     inv_decay,
     contact_prob,
+    mp,
     flows,
     levels,
 ):
@@ -464,8 +447,7 @@ def _enter_blacklist(
     if income_loss > 0:
         state[m, S_PENALISED] = 1
         levels[day, g, LEVEL_INCOME_LOSS] += income_loss
-    if suspension == SUSPEND_ON_BLACKLIST:
-        _suspend(state, levels, horizon, m, g, day + 1, NEVER)
+    # @hook listed
     if deterrence:
         _jump_risk(state, risk, m, day, risk_weights[0], inv_decay)
         if interacting:
@@ -511,8 +493,6 @@ def _leave_blacklist(
     spell_count,
     horizon,
     income_loss,
-    suspension,
-    suspension_days,
     mp,
     flows,
     levels,
@@ -524,10 +504,7 @@ def _leave_blacklist(
     if state[m, S_PENALISED]:
         state[m, S_PENALISED] = 0
         levels[day, g, LEVEL_INCOME_LOSS] -= income_loss
-    if suspension == SUSPEND_ON_BLACKLIST:
-        # the open suspension ends suspension_days after the last blacklisted day
-        state[m, S_SUSPENDED_UNTIL] = day - 1 + suspension_days
-        _add_level(levels, state[m, S_SUSPENDED_UNTIL] + 1, horizon, g, LEVEL_SUSPENDED, -1)
+    # @hook delisted
     _close_spell(m, ob, day - 1, key, state, outcomes, spells, spell_count, income_loss, mp, flows)
 
 
@@ -853,8 +830,6 @@ def simulate_batch(
                 state[m, S_FALSE_INDEX] = 0
                 state[m, S_NEXT_TIMED] = NEVER
                 state[m, S_RECORDS_HEAD] = -1
-                state[m, S_SUSPENDED_FROM] = NEVER
-                state[m, S_SUSPENDED_UNTIL] = -1
                 state[m, S_RISK_DAY] = 0
                 state[m, S_PENDING_DAY] = NEVER
                 state[m, S_PENALISED] = 0
@@ -864,6 +839,7 @@ def simulate_batch(
                     multiplier[m, b] = 1.0
                 for o in range(N_OUTCOMES):
                     outcomes[ob + m, o] = 0
+                # @hook member_started
                 state[m, S_NEXT_BEHAVIOUR] = _next_candidate_day(
                     key,
                     BEHAVIOUR_PROCESS,
@@ -950,14 +926,9 @@ def simulate_batch(
                                 outcomes[ob + m, OUT_OFFENCES] += 1
                             elif kind == SPEECH:
                                 outcomes[ob + m, OUT_SPEECH] += 1
-                            if (
-                                kind == SPEECH
-                                and state[m, S_SUSPENDED_FROM] <= day
-                                and day <= state[m, S_SUSPENDED_UNTIL]
-                            ):
-                                flows[day, g, FLOW_SPEECH_BLOCKED] += 1
-                                outcomes[ob + m, OUT_SPEECH_BLOCKED] += 1
-                            elif uniform(key, RECORD, b, day) < t.record_prob[c, b]:
+                            blocked = False  # a hook may block it from being recorded
+                            # @hook committed
+                            if not blocked and uniform(key, RECORD, b, day) < t.record_prob[c, b]:
                                 flows[day, g, col_recorded + b] += 1
                                 multiplier[m, b] *= t.adapt_factor[b]
                                 due = NEVER
@@ -983,16 +954,7 @@ def simulate_batch(
                                         )
                                 if kind != GOOD_DEED:
                                     _jump_risk(state, risk, m, day, t.risk_own_record, inv_decay)
-                                if kind == SPEECH and t.suspension == SUSPEND_ON_SPEECH:
-                                    _suspend(
-                                        state,
-                                        levels,
-                                        horizon,
-                                        m,
-                                        g,
-                                        day + 1,
-                                        day + t.suspension_days,
-                                    )
+                                # @hook recorded
                         step += 1
                         b = _next_firing(t.behaviour_cumprod, c, b, uniform(key, SELECT, step, day))
                     state[m, S_BEHAVIOUR_INDEX] += 1
@@ -1107,12 +1069,12 @@ def simulate_batch(
                             seed_key,
                             horizon,
                             t.income_loss[c],
-                            t.suspension,
                             t.deterrence,
                             t.interacting,
                             (t.risk_own_sanction, t.risk_household, t.risk_contact),
                             inv_decay,
                             t.contact_prob,
+                            mp,
                             flows,
                             levels,
                         )
@@ -1128,8 +1090,6 @@ def simulate_batch(
                             spell_count,
                             horizon,
                             t.income_loss[c],
-                            t.suspension,
-                            t.suspension_days,
                             mp,
                             flows,
                             levels,

@@ -29,7 +29,16 @@ if TYPE_CHECKING:
     from scsim.scenario.model import Scenario
 
 
+_EVENT = frozenset({"m", "g", "c", "b", "kind", "day", "key", "state", "flows", "outcomes",
+                    "levels", "horizon", "ob", "t"})
 SITES: dict[str, tuple[str, frozenset[str]]] = {
+    "member_started": ("Set-up", frozenset({"m", "g", "c", "key", "state", "t"})),
+    "committed": ("Observation", _EVENT | {"blocked"}),
+    "recorded": ("Observation", _EVENT),
+    "listed": ("Measures", frozenset({"m", "g", "day", "state", "levels", "flows", "outcomes",
+                                      "horizon", "ob"})),
+    "delisted": ("Measures", frozenset({"m", "g", "day", "state", "levels", "flows",
+                                        "outcomes", "horizon", "ob"})),
     "spell_closed": (
         "Measures",
         frozenset({"m", "ob", "g", "c", "key", "first", "last_day", "state", "outcomes",
@@ -50,6 +59,12 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
 }
 """Where hooks can be spliced: site -> (phase of the day, variables of the kernel there).
 
+* ``member_started``: scored member ``m`` is set up before day 1 (set its ``state``).
+* ``committed``: member ``m`` committed behaviour ``b`` (of ``kind``: OFFENCE, SPEECH or
+  GOOD_DEED) on ``day``; setting ``blocked = True`` keeps it from being recorded.
+* ``recorded``: that event was recorded (a true record now counts or is scheduled).
+* ``listed`` / ``delisted``: member ``m`` enters the blacklist on ``day`` / leaves it on
+  ``day`` (listed through ``day - 1``).
 * ``spell_closed``: a blacklisted spell of member ``m`` (batch row ``ob + m``,
   group ``g``, class ``c``) covered days ``first`` .. ``last_day``; called once
   per spell, when it ends or at the horizon.
@@ -78,6 +93,7 @@ FLOW = _Columns("FLOW")
 OUT = _Columns("OUT")
 Q = _Columns("Q")
 LEVEL = _Columns("LEVEL")
+S = _Columns("S")
 
 
 @dataclass(frozen=True)
@@ -117,6 +133,13 @@ class Mechanism:
     that does not use it, values that make every hook do nothing (the other side of a pair
     may use it)."""
     hooks: dict[str, Callable[..., None]]
+    helpers: tuple[Callable, ...] = ()
+    """Functions its hooks call (compiled into the kernel module, columns numbered)."""
+    state: tuple[str, ...] = ()
+    """Per-member int64 state it keeps (``state[m, S.name]``), set at the member_started
+    site."""
+    plan: dict[str, str] = field(default_factory=dict)
+    """A name for its step at a site, where it acts at several (``scsim plan``)."""
     purposes: dict[str, int] = field(default_factory=dict)
     """Random-number purposes it draws from (name -> number, unique across scsim)."""
     flows: tuple[Flow, ...] = ()
@@ -136,6 +159,11 @@ class Mechanism:
     always_reported: bool = False
     """Its columns and quantities appear in every run, active or not (outputs that existed
     before mechanisms were modules keep their place); otherwise only where active."""
+
+    @property
+    def module(self) -> str:
+        """The module its hooks come from."""
+        return next(iter(self.hooks.values())).__module__
 
     def __post_init__(self) -> None:
         unknown = set(self.hooks) - set(SITES)

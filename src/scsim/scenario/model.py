@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from scsim.mechanisms.deposit_waiver import DepositWaiver
 from scsim.mechanisms.loan_denial import LoanDenial
 from scsim.mechanisms.school_admission import SchoolAdmission
+from scsim.mechanisms.speech_suspension import SpeechSuspension
 from scsim.mechanisms.travel_ban import TravelBan
 from scsim.scenario.fields import (  # noqa: F401  (re-exported)
     MAX_BEHAVIOURS,
@@ -307,16 +308,6 @@ class Scheme(Strict):
             if len(set(names)) != len(names):
                 raise ValueError(f"grades: names are not unique: {names}")
         return self
-
-
-class SpeechSuspension(Strict):
-    """Social-media suspension: the citizen's posts are blocked for a period."""
-
-    days: Annotated[int, Field(gt=0, le=MAX_DAYS)]
-    """Length of a suspension in days, counted from the day after its trigger."""
-    trigger: Literal["recorded_speech", "blacklist"] = "recorded_speech"
-    """What suspends the account: each recorded speech event, or being blacklisted
-    (suspended while on the list and for ``days`` after)."""
 
 
 class EmploymentPenalty(Strict):
