@@ -94,3 +94,22 @@ def test_warm_up_loads_the_kernel_of_the_scenario_it_is_given():
                  measures__travel_ban=None)
     warm_up(s)
     assert kernel_for(in_kernel(s)).simulate_worker.signatures
+
+
+def test_the_templates_state_columns_are_the_layouts_core_state():
+    """Mechanisms' state follows the core's: the template's S_* must be CORE_STATE, in order."""
+    from scsim.kernels import neighbourhood
+    from scsim.kernels.layout import CORE_STATE
+
+    columns = {name[2:].lower(): value for name, value in vars(neighbourhood).items()
+               if name.startswith("S_") and isinstance(value, int)}
+    assert sorted(columns, key=columns.get) == list(CORE_STATE)
+    assert sorted(columns.values()) == list(range(len(CORE_STATE)))
+
+
+def test_a_mechanism_cannot_take_a_name_already_used():
+    from scsim.kernels.layout import KernelLayout
+
+    clash = replace(BY_NAME["speech_suspension"], state=("score", "suspended_until"))
+    with pytest.raises(ValueError, match=r"declare state \['score'\] that are already taken"):
+        KernelLayout.of([clash])

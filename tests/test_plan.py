@@ -38,13 +38,14 @@ def test_every_random_number_purpose_is_in_the_plan_and_drawn_by_the_kernel():
     planned = {p for phase in PLAN for m in phase.mechanisms for p in m.purposes}
     planned |= set(SET_UP.purposes)
     assert planned == set(defined) | set(modules)
-    for purpose in set(defined) - {"CONTACT", "GAP"}:
+    for purpose in set(defined) - {"GAP"}:
         assert re.search(rf"uniform\((key|seed_key), {purpose}\b", KERNEL), purpose
-    assert "CONTACT" in KERNEL and "GAP" in KERNEL
-    for m in MECHANISMS:  # a module's purposes are drawn by its hooks
-        source = "".join(inspect.getsource(hook) for hook in m.hooks.values())
+    assert "GAP" in KERNEL
+    for m in MECHANISMS:  # a module's purposes are drawn by its hooks or helpers
+        source = "".join(inspect.getsource(f) for f in (*m.hooks.values(), *m.helpers))
         for purpose in m.purposes:
-            assert re.search(rf"key, {purpose}\b", source), (m.name, purpose)
+            assert re.search(rf"key(, |\(seed_key, low\), ){purpose}\b", source), (
+                m.name, purpose)
 
 
 def test_r0_switches_on_only_what_r0_has():

@@ -24,7 +24,7 @@ from scsim.engine.memory import (
     estimate_memory,
     format_bytes,
 )
-from scsim.mechanisms import MECHANISMS
+from scsim.mechanisms import BY_NAME, MECHANISMS
 from scsim.scenario.load import LoadedScenario
 from scsim.scenario.model import Scenario
 
@@ -159,20 +159,13 @@ def describe(s: Scenario) -> Description:
     measures = [
         (f"blacklisted citizens are paid {m.employment_penalty.levels_down} income level(s) "
          "lower") if m.employment_penalty else "",
-        *(mechanism.describe(s) for mechanism in MECHANISMS),
+        *(mechanism.describe(s) for mechanism in MECHANISMS
+          if mechanism.section.startswith("measures.")),
     ]
     d.facts.append(("sanctions and rewards", "; ".join(filter(None, measures)) or "none"))
-    if s.deterrence is not None:
-        t = s.deterrence
-        d.facts.append(("deterrence", (
-            f"perceived risk jumps by {t.own_record:g} on one's own record, {t.own_sanction:g} "
-            f"on one's listing, {t.household_sanction:g} on a household member's, "
-            f"{t.contact_sanction:g} on a contact's, and decays over {t.decay_days:g} days; "
-            f"it deters offences (sensitivity {t.offence_sensitivity:g}) and chills speech "
-            f"({t.speech_sensitivity:g})")))
-    else:
-        d.facts.append(("deterrence", "none: nobody changes behaviour for fear of the system "
-                                      "(beyond the adaptation in the table)"))
+    d.facts.append(("deterrence", BY_NAME["deterrence"].describe(s)
+                    or "none: nobody changes behaviour for fear of the system (beyond the "
+                       "adaptation in the table)"))
     if s.calibration is not None:
         for target in s.calibration.targets:
             d.facts.append((f"calibration target {target.metric}"

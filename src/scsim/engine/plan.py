@@ -69,8 +69,7 @@ PLAN: tuple[Phase, ...] = (
                   lambda s: True),
         Mechanism("thinning", "a candidate is committed at its actual rate (income penalty, "
                   "adaptation, deterrence)", ("ACCEPT",), lambda s: True),
-        Mechanism("deterrence", "perceived risk lowers the rates of offences and speech", (),
-                  lambda s: s.deterrence is not None),
+        Site("thinning"),
     )),
     Phase("Observation", (
         Site("committed"),
@@ -91,6 +90,7 @@ PLAN: tuple[Phase, ...] = (
                   ("REVIEW",), lambda s: s.scheme.human_review is not None),
         Mechanism("appeals", "a share of false records is contested, and some are removed "
                   "after a delay", ("APPEAL",), lambda s: s.scheme.appeals is not None),
+        Site("false_recorded"),
     )),
     Phase("Removals", (
         Mechanism("removals due", "expired, repaired and successfully appealed records are "
@@ -113,11 +113,6 @@ PLAN: tuple[Phase, ...] = (
         Mechanism("employment penalty", "listed members are paid at a lower income level", (),
                   lambda s: s.measures.employment_penalty is not None),
         Site("neighbourhood_closed"),
-        Mechanism("spillovers", "a listing raises the perceived risk of household and contacts "
-                  "(from the next day)", ("CONTACT",),
-                  lambda s: s.deterrence is not None and s.population.households is not None
-                  and (s.deterrence.household_sanction > 0
-                       or s.deterrence.contact_sanction > 0)),
     )),
 )
 SET_UP = Mechanism("traits", "group, income, region, age band, household and propensity, "

@@ -78,18 +78,9 @@ class KernelTables(NamedTuple):
     repair_share: float
     repair_delay: int
     review_catch: float
-    deterrence: bool
-    risk_inv_decay: float
-    risk_own_record: float
-    risk_own_sanction: float
-    risk_household: float
-    risk_contact: float
-    offence_sensitivity: float
-    speech_sensitivity: float
     interacting: bool  # spillovers between members: simulate a neighbourhood in day order
     households: bool
     unit_size: int  # citizens per neighbourhood (1 without households)
-    contact_prob: float
     household_cum: np.ndarray  # (H,) cumulative shares of household types
     household_adults: np.ndarray  # (H,) int64
     household_elders: np.ndarray  # (H,) int64
@@ -251,21 +242,9 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         repair_share=repair.share if repair else 0.0,
         repair_delay=repair.delay_days if repair else 0,
         review_catch=scheme.human_review.false_record_catch if scheme.human_review else 0.0,
-        deterrence=deterrence is not None,
-        risk_inv_decay=1.0 / deterrence.decay_days if deterrence else 0.0,
-        risk_own_record=deterrence.own_record if deterrence else 0.0,
-        risk_own_sanction=deterrence.own_sanction if deterrence else 0.0,
-        risk_household=deterrence.household_sanction if deterrence else 0.0,
-        risk_contact=deterrence.contact_sanction if deterrence else 0.0,
-        offence_sensitivity=deterrence.offence_sensitivity if deterrence else 0.0,
-        speech_sensitivity=deterrence.speech_sensitivity if deterrence else 0.0,
         interacting=spill,
         households=households is not None,
         unit_size=unit_size,
-        contact_prob=(
-            min(1.0, households.contacts_per_citizen / (unit_size - 1))
-            if households is not None and unit_size > 1 else 0.0
-        ),
         household_cum=_cumulative_shares([t.share for t in types] or [1.0]),
         household_adults=np.array([t.adults for t in types] or [1], dtype=np.int64),
         household_elders=np.array([t.elders for t in types] or [0], dtype=np.int64),

@@ -170,7 +170,9 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
     numbered like its hooks'): for code several hooks share."""
     function, body = _parse(m, helper, f"helper {helper.__name__}")
     parameters = {a.arg for a in function.args.args}
-    splicer = _Splicer(m, None, layout, parameters, set(), kernel_names, imports,
+    local = {n.id for stmt in body for n in ast.walk(stmt)
+             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - parameters
+    splicer = _Splicer(m, None, layout, parameters, local, kernel_names, imports,
                        f"helper {helper.__name__}")
     function.body = [splicer.visit(stmt) for stmt in body]
     function.name = _helper_name(m, helper.__name__)
@@ -178,7 +180,9 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
     function.returns = None
     for a in function.args.args:
         a.annotation = None
-    return "@njit(cache=True)\n" + ast.unparse(ast.fix_missing_locations(function))
+    decorator = ('@njit(inline="always", cache=True)' if getattr(helper, "inline", False)
+                 else "@njit(cache=True)")
+    return decorator + "\n" + ast.unparse(ast.fix_missing_locations(function))
 
 
 def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None) -> str:

@@ -36,8 +36,7 @@ N_CORE_LEVELS = len(CORE_LEVELS)
 # there); the kernel's mechanisms add theirs after these.
 CORE_STATE = ("id", "class", "group", "household", "age", "score", "grade", "blacklisted",
               "since", "false_active", "list_records", "next_behaviour", "behaviour_index",
-              "next_false", "false_index", "next_timed", "records_head", "risk_day",
-              "pending_day", "penalised", "next")
+              "next_false", "false_index", "next_timed", "records_head", "penalised", "next")
 N_CORE_STATE = len(CORE_STATE)
 
 # Flow columns: first the named flows (the core's below, then those the
@@ -113,6 +112,17 @@ class KernelLayout:
 
     @classmethod
     def of(cls, mechanisms: Sequence[Mechanism]) -> KernelLayout:
+        layout = cls._of(mechanisms)
+        for kind in ("flows", "outcomes", "quantities", "levels", "state"):
+            names = getattr(layout, kind)
+            if len(set(names)) != len(names):
+                twice = sorted({n for n in names if names.count(n) > 1})
+                raise ValueError(f"the mechanisms {layout.mechanisms} declare {kind} {twice} "
+                                 "that are already taken")
+        return layout
+
+    @classmethod
+    def _of(cls, mechanisms: Sequence[Mechanism]) -> KernelLayout:
         return cls(
             tuple(m.name for m in mechanisms),
             CORE_FLOWS + tuple(f.name for m in mechanisms for f in m.flows),

@@ -31,11 +31,11 @@ import numpy as np
 from numba import njit
 
 import scsim.kernels.cache  # noqa: F401  (keys numba's cache on the kernels' sources first)
-from scsim.engine.tables import (
+from scsim.engine.tables import (  # (the mechanisms' hooks use these names too)
     ADULT,
     CHILD,
     ELDER,
-    GOOD_DEED,
+    GOOD_DEED,  # noqa: F401
     OFFENCE,
     SPEECH,
 )
@@ -87,7 +87,6 @@ from scsim.kernels.layout import (
 from scsim.rng.counter import (
     ACCEPT,
     APPEAL,
-    CONTACT,
     GAP,
     RECORD,
     REPAIR,
@@ -129,11 +128,10 @@ S_NEXT_FALSE = 13
 S_FALSE_INDEX = 14
 S_NEXT_TIMED = 15
 S_RECORDS_HEAD = 16
-S_RISK_DAY = 17
-S_PENDING_DAY = 18
-S_PENALISED = 19
-S_NEXT = 20
-# float64 columns of ``risk``: the value at S_RISK_DAY, and a jump pending from S_PENDING_DAY.
+S_PENALISED = 17
+S_NEXT = 18
+# float64 columns of ``risk`` (kept by the deterrence module): the value on its risk day, and
+# a jump pending from its pending day.
 F_RISK = 0
 F_PENDING = 1
 
@@ -268,52 +266,6 @@ def _add_level(levels, day, horizon, g, column, delta):
         levels[day, g, column] += delta
 
 
-# --- perceived risk -----------------------------------------------------------------
-
-
-@njit(inline="always", cache=True)
-def _fold_pending(state, risk, m, inv_decay):
-    pending_day = state[m, S_PENDING_DAY]
-    risk[m, F_RISK] = (
-        risk[m, F_RISK] * math.exp(-(pending_day - state[m, S_RISK_DAY]) * inv_decay)
-        + risk[m, F_PENDING]
-    )
-    state[m, S_RISK_DAY] = pending_day
-    risk[m, F_PENDING] = 0.0
-    state[m, S_PENDING_DAY] = NEVER
-
-
-@njit(inline="always", cache=True)
-def _risk_at(state, risk, m, day, inv_decay):
-    """Perceived risk on ``day``; jumps count from the day after their cause."""
-    if state[m, S_PENDING_DAY] <= day:
-        _fold_pending(state, risk, m, inv_decay)
-    if risk[m, F_RISK] == 0.0:
-        return 0.0
-    return risk[m, F_RISK] * math.exp(-(day - state[m, S_RISK_DAY]) * inv_decay)
-
-
-@njit(inline="always", cache=True)
-def _jump_risk(state, risk, m, day, weight, inv_decay):
-    """Add ``weight`` to the member's risk from ``day + 1`` on."""
-    if weight <= 0.0:
-        return
-    effective = day + 1
-    if state[m, S_PENDING_DAY] != effective:
-        if state[m, S_PENDING_DAY] != NEVER:
-            _fold_pending(state, risk, m, inv_decay)
-        state[m, S_PENDING_DAY] = effective
-        risk[m, F_PENDING] = weight
-    else:
-        risk[m, F_PENDING] += weight
-
-
-@njit(cache=True)
-def _are_contacts(seed_key, id_a, id_b, p):
-    low = min(id_a, id_b)
-    return uniform(citizen_key(seed_key, low), CONTACT, 0, max(id_a, id_b) - low) < p
-
-
 # --- records that will be removed ---------------------------------------------------
 
 
@@ -428,16 +380,11 @@ def _enter_blacklist(
     seed_key,
     horizon,
     income_loss,
-    deterrence,
     interacting,
-    risk_weights,
-    inv_decay,
-    contact_prob,
     mp,
     flows,
     levels,
 ):
-    """``risk_weights``: (own sanction, household, contact)."""
     g = state[m, S_GROUP]
     state[m, S_BLACKLISTED] = 1
     state[m, S_SINCE] = day
@@ -448,19 +395,6 @@ def _enter_blacklist(
         state[m, S_PENALISED] = 1
         levels[day, g, LEVEL_INCOME_LOSS] += income_loss
     # @hook listed
-    if deterrence:
-        _jump_risk(state, risk, m, day, risk_weights[0], inv_decay)
-        if interacting:
-            for k in range(n_members):
-                j = members[k]
-                if j == m:
-                    continue
-                if state[j, S_HOUSEHOLD] == state[m, S_HOUSEHOLD]:
-                    _jump_risk(state, risk, j, day, risk_weights[1], inv_decay)
-                elif risk_weights[2] > 0.0 and _are_contacts(
-                    seed_key, state[m, S_ID], state[j, S_ID], contact_prob
-                ):
-                    _jump_risk(state, risk, j, day, risk_weights[2], inv_decay)
 
 
 @njit(cache=True)
@@ -744,7 +678,6 @@ def simulate_batch(
     col_recorded = N_NAMED_FLOWS + n_behaviours
     col_transitions = N_NAMED_FLOWS + 2 * n_behaviours
     col_false_stream = col_transitions + t.grade_min.shape[0] ** 2
-    inv_decay = t.risk_inv_decay
     u = progress[P_UNIT]
     while u < hi:
         if progress[P_PHASE] == PHASE_FRESH:
@@ -830,11 +763,7 @@ def simulate_batch(
                 state[m, S_FALSE_INDEX] = 0
                 state[m, S_NEXT_TIMED] = NEVER
                 state[m, S_RECORDS_HEAD] = -1
-                state[m, S_RISK_DAY] = 0
-                state[m, S_PENDING_DAY] = NEVER
                 state[m, S_PENALISED] = 0
-                risk[m, F_RISK] = 0.0
-                risk[m, F_PENDING] = 0.0
                 for b in range(multiplier.shape[1]):
                     multiplier[m, b] = 1.0
                 for o in range(N_OUTCOMES):
@@ -909,14 +838,7 @@ def simulate_batch(
                     while b >= 0:
                         kind = t.kind[b]
                         p = t.accept_ratio[c, penalised, b] * multiplier[m, b]
-                        if t.deterrence and kind != GOOD_DEED:
-                            sensitivity = (
-                                t.offence_sensitivity if kind == OFFENCE else t.speech_sensitivity
-                            )
-                            if sensitivity > 0.0:
-                                p *= math.exp(
-                                    -sensitivity * _risk_at(state, risk, m, day, inv_decay)
-                                )
+                        # @hook thinning
                         committed = True
                         if p < 1.0:
                             committed = uniform(key, ACCEPT, b, day) < p
@@ -952,8 +874,6 @@ def simulate_batch(
                                         _schedule_removal(
                                             state, records, free_head, m, due, t.points[b], flags
                                         )
-                                if kind != GOOD_DEED:
-                                    _jump_risk(state, risk, m, day, t.risk_own_record, inv_decay)
                                 # @hook recorded
                         step += 1
                         b = _next_firing(t.behaviour_cumprod, c, b, uniform(key, SELECT, step, day))
@@ -1004,7 +924,7 @@ def simulate_batch(
                                     _schedule_removal(
                                         state, records, free_head, m, due, t.false_points[f], flags
                                     )
-                                _jump_risk(state, risk, m, day, t.risk_own_record, inv_decay)
+                                # @hook false_recorded
                         step += 1
                         f = _next_firing(
                             t.false_cumprod, c, f, uniform(key, SELECT, _SELECT_STRIDE + step, day)
@@ -1069,11 +989,7 @@ def simulate_batch(
                             seed_key,
                             horizon,
                             t.income_loss[c],
-                            t.deterrence,
                             t.interacting,
-                            (t.risk_own_sanction, t.risk_household, t.risk_contact),
-                            inv_decay,
-                            t.contact_prob,
                             mp,
                             flows,
                             levels,

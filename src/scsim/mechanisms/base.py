@@ -32,11 +32,16 @@ if TYPE_CHECKING:
 _EVENT = frozenset({"m", "g", "c", "b", "kind", "day", "key", "state", "flows", "outcomes",
                     "levels", "horizon", "ob", "t"})
 SITES: dict[str, tuple[str, frozenset[str]]] = {
-    "member_started": ("Set-up", frozenset({"m", "g", "c", "key", "state", "t"})),
+    "member_started": ("Set-up", frozenset({"m", "g", "c", "key", "state", "risk", "t"})),
+    "thinning": ("Behaviour", _EVENT | {"risk", "p"}),
     "committed": ("Observation", _EVENT | {"blocked"}),
-    "recorded": ("Observation", _EVENT),
-    "listed": ("Measures", frozenset({"m", "g", "day", "state", "levels", "flows", "outcomes",
-                                      "horizon", "ob"})),
+    "recorded": ("Observation", _EVENT | {"risk"}),
+    "false_recorded": ("False attribution", frozenset({
+        "m", "g", "c", "f", "day", "key", "state", "risk", "flows", "outcomes", "ob",
+        "horizon", "t"})),
+    "listed": ("Measures", frozenset({"m", "g", "day", "state", "risk", "levels", "flows",
+                                      "outcomes", "horizon", "ob", "members", "n_members",
+                                      "seed_key", "interacting"})),
     "delisted": ("Measures", frozenset({"m", "g", "day", "state", "levels", "flows",
                                         "outcomes", "horizon", "ob"})),
     "spell_closed": (
@@ -60,9 +65,12 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
 """Where hooks can be spliced: site -> (phase of the day, variables of the kernel there).
 
 * ``member_started``: scored member ``m`` is set up before day 1 (set its ``state``).
+* ``thinning``: candidate event ``b`` of member ``m`` will be committed with probability
+  ``p`` (scale it to deter it).
 * ``committed``: member ``m`` committed behaviour ``b`` (of ``kind``: OFFENCE, SPEECH or
   GOOD_DEED) on ``day``; setting ``blocked = True`` keeps it from being recorded.
 * ``recorded``: that event was recorded (a true record now counts or is scheduled).
+* ``false_recorded``: a false record of stream ``f`` now counts against member ``m``.
 * ``listed`` / ``delisted``: member ``m`` enters the blacklist on ``day`` / leaves it on
   ``day`` (listed through ``day - 1``).
 * ``spell_closed``: a blacklisted spell of member ``m`` (batch row ``ob + m``,
@@ -94,6 +102,12 @@ OUT = _Columns("OUT")
 Q = _Columns("Q")
 LEVEL = _Columns("LEVEL")
 S = _Columns("S")
+
+
+def inline(helper: Callable) -> Callable:
+    """Mark a helper to be inlined where it is called (for small ones on hot paths)."""
+    helper.inline = True
+    return helper
 
 
 @dataclass(frozen=True)

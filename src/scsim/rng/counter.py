@@ -45,7 +45,7 @@ RECORD = 5  # is a committed event recorded by its channel
 APPEAL = 7  # is a false record contested (stream f), and does the appeal succeed (stream F + f)
 REPAIR = 8  # is a true record repaired (stream = behaviour)
 REVIEW = 9  # does human review catch a false record (stream = false-record stream)
-CONTACT = 10  # are two neighbours contacts (key of the lower id, counter = id difference)
+# 10: CONTACT (scsim.mechanisms.deterrence)
 # 11: SCHOOL (scsim.mechanisms.school_admission); 12: LOAN (scsim.mechanisms.loan_denial)
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from scsim.mechanisms.deposit_waiver import DepositWaiver
+from scsim.mechanisms.deterrence import Deterrence
 from scsim.mechanisms.loan_denial import LoanDenial
 from scsim.mechanisms.school_admission import SchoolAdmission
 from scsim.mechanisms.speech_suspension import SpeechSuspension
@@ -342,31 +343,6 @@ class Adaptation(Strict):
 
     rate_factor_when_recorded: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = {}
     """Each recorded event of the behaviour multiplies that citizen's rate of it by this factor."""
-
-
-class Deterrence(Strict):
-    """Perceived surveillance risk, and how it deters offences and chills speech.
-
-    Each citizen's risk jumps when something happens to them or near them and
-    decays exponentially; an offence or a speech event is committed with its
-    rate times exp(-sensitivity * risk).  Jumps count from the next day.
-    """
-
-    decay_days: Annotated[float, Field(gt=0.0, le=MAX_DAYS)]
-    """E-folding time of perceived risk, in days."""
-    own_record: RiskWeight = 0.0
-    """Risk added when one of the citizen's own offences or speech events is recorded
-    (true or false: the citizen cannot tell)."""
-    own_sanction: RiskWeight = 0.0
-    """Risk added when the citizen is blacklisted."""
-    household_sanction: RiskWeight = 0.0
-    """Risk added when a member of the household is blacklisted."""
-    contact_sanction: RiskWeight = 0.0
-    """Risk added when a contact is blacklisted."""
-    offence_sensitivity: RiskWeight = 0.0
-    """How strongly risk deters offences."""
-    speech_sensitivity: RiskWeight = 0.0
-    """How strongly risk chills speech."""
 
 
 class Run(Strict):

@@ -1,0 +1,206 @@
+"""Deterrence and spillovers: perceived risk deters offences and chills speech.
+
+Each scored citizen carries a perceived risk that jumps when one of their
+own offences or posts is recorded (true or false: they cannot tell), when
+they are listed, and, with households, when a household member or a contact
+is listed (spillovers); it decays exponentially over ``decay_days``.  An
+offence or a post is committed with its rate times exp(-sensitivity x
+risk), by thinning the candidate event (ACCEPT draw), so the same citizen
+with the same draws commits a subset of what they would commit without the
+system.  Jumps count from the day after their cause.  A pair inside a
+neighbourhood is a contact with probability ``contacts_per_citizen / (size
+- 1)``, decided by a hash of the pair (purpose CONTACT), so no contact list is
+stored.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Annotated, NamedTuple
+
+from pydantic import Field
+
+from scsim.mechanisms.base import Mechanism, S, inline
+from scsim.scenario.fields import MAX_DAYS, RiskWeight, Strict
+
+if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
+    from scsim.kernels.neighbourhood import (
+        F_PENDING,
+        F_RISK,
+        GOOD_DEED,
+        NEVER,
+        OFFENCE,
+        S_HOUSEHOLD,
+        S_ID,
+        citizen_key,
+        uniform,
+    )
+    from scsim.scenario.model import Scenario
+
+CONTACT = 10
+"""Random-number purpose: are two neighbours contacts (key of the lower id, counter = the
+difference of the ids)."""
+
+
+class Deterrence(Strict):
+    """Perceived surveillance risk, and how it deters offences and chills speech.
+
+    Each citizen's risk jumps when something happens to them or near them and
+    decays exponentially; an offence or a speech event is committed with its
+    rate times exp(-sensitivity * risk).  Jumps count from the next day.
+    """
+
+    decay_days: Annotated[float, Field(gt=0.0, le=MAX_DAYS)]
+    """E-folding time of perceived risk, in days."""
+    own_record: RiskWeight = 0.0
+    """Risk added when one of the citizen's own offences or speech events is recorded
+    (true or false: the citizen cannot tell)."""
+    own_sanction: RiskWeight = 0.0
+    """Risk added when the citizen is blacklisted."""
+    household_sanction: RiskWeight = 0.0
+    """Risk added when a member of the household is blacklisted."""
+    contact_sanction: RiskWeight = 0.0
+    """Risk added when a contact is blacklisted."""
+    offence_sensitivity: RiskWeight = 0.0
+    """How strongly risk deters offences."""
+    speech_sensitivity: RiskWeight = 0.0
+    """How strongly risk chills speech."""
+
+
+class Params(NamedTuple):
+    on: bool
+    inv_decay: float
+    own_record: float
+    own_sanction: float
+    household: float
+    contact: float
+    offence_sensitivity: float
+    speech_sensitivity: float
+    contact_prob: float
+
+
+def params(s: Scenario, tables) -> Params:
+    d = s.deterrence
+    if d is None:
+        return Params(False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    households = s.population.households
+    size = households.neighbourhood_size if households is not None else 1
+    contact_prob = (min(1.0, households.contacts_per_citizen / (size - 1))
+                    if households is not None and size > 1 else 0.0)
+    return Params(True, 1.0 / d.decay_days, d.own_record, d.own_sanction,
+                  d.household_sanction, d.contact_sanction, d.offence_sensitivity,
+                  d.speech_sensitivity, contact_prob)
+
+
+@inline
+def fold_pending(state, risk, m, inv_decay):
+    pending_day = state[m, S.pending_day]
+    risk[m, F_RISK] = (
+        risk[m, F_RISK] * math.exp(-(pending_day - state[m, S.risk_day]) * inv_decay)
+        + risk[m, F_PENDING]
+    )
+    state[m, S.risk_day] = pending_day
+    risk[m, F_PENDING] = 0.0
+    state[m, S.pending_day] = NEVER
+
+
+@inline
+def risk_at(state, risk, m, day, inv_decay):
+    """Perceived risk on ``day``; jumps count from the day after their cause."""
+    if state[m, S.pending_day] <= day:
+        fold_pending(state, risk, m, inv_decay)
+    if risk[m, F_RISK] == 0.0:
+        return 0.0
+    return risk[m, F_RISK] * math.exp(-(day - state[m, S.risk_day]) * inv_decay)
+
+
+@inline
+def jump_risk(state, risk, m, day, weight, inv_decay):
+    """Add ``weight`` to the member's risk from ``day + 1`` on."""
+    if weight <= 0.0:
+        return
+    effective = day + 1
+    if state[m, S.pending_day] != effective:
+        if state[m, S.pending_day] != NEVER:
+            fold_pending(state, risk, m, inv_decay)
+        state[m, S.pending_day] = effective
+        risk[m, F_PENDING] = weight
+    else:
+        risk[m, F_PENDING] += weight
+
+
+def are_contacts(seed_key, id_a, id_b, p):
+    low = min(id_a, id_b)
+    return uniform(citizen_key(seed_key, low), CONTACT, 0, max(id_a, id_b) - low) < p
+
+
+def member_started(m, state, risk) -> None:
+    state[m, S.risk_day] = 0
+    state[m, S.pending_day] = NEVER
+    risk[m, F_RISK] = 0.0
+    risk[m, F_PENDING] = 0.0
+
+
+def thinning(P: Params, m, kind, day, state, risk, p) -> None:
+    """Risk lowers the rate of offences and speech (good deeds are not deterred)."""
+    if P.on and kind != GOOD_DEED:
+        sensitivity = P.offence_sensitivity if kind == OFFENCE else P.speech_sensitivity
+        if sensitivity > 0.0:
+            p *= math.exp(-sensitivity * risk_at(state, risk, m, day, P.inv_decay))
+
+
+def recorded(P: Params, m, kind, day, state, risk) -> None:
+    if kind != GOOD_DEED:
+        jump_risk(state, risk, m, day, P.own_record, P.inv_decay)
+
+
+def false_recorded(P: Params, m, day, state, risk) -> None:
+    jump_risk(state, risk, m, day, P.own_record, P.inv_decay)
+
+
+def listed(P: Params, m, day, state, risk, members, n_members, seed_key, interacting) -> None:
+    """One's own listing, and with spillovers a household member's or a contact's."""
+    if P.on:
+        jump_risk(state, risk, m, day, P.own_sanction, P.inv_decay)
+        if interacting:
+            for k in range(n_members):
+                other = members[k]
+                if other == m:
+                    continue
+                if state[other, S_HOUSEHOLD] == state[m, S_HOUSEHOLD]:
+                    jump_risk(state, risk, other, day, P.household, P.inv_decay)
+                elif P.contact > 0.0 and are_contacts(
+                    seed_key, state[m, S_ID], state[other, S_ID], P.contact_prob
+                ):
+                    jump_risk(state, risk, other, day, P.contact, P.inv_decay)
+
+
+def _describe(s: Scenario) -> str:
+    t = s.deterrence
+    if t is None:
+        return ""
+    return (f"perceived risk jumps by {t.own_record:g} on one's own record, {t.own_sanction:g} "
+            f"on one's listing, {t.household_sanction:g} on a household member's, "
+            f"{t.contact_sanction:g} on a contact's, and decays over {t.decay_days:g} days; "
+            f"it deters offences (sensitivity {t.offence_sensitivity:g}) and chills speech "
+            f"({t.speech_sensitivity:g})")
+
+
+MECHANISM = Mechanism(
+    name="deterrence",
+    title="deterrence",
+    what="perceived risk lowers the rates of offences and speech; records and listings "
+         "raise it, a listing also the household's and contacts' (from the next day)",
+    plan={"thinning": "perceived risk lowers the rates", "recorded": "own record",
+          "false_recorded": "own false record", "listed": "own listing and spillovers"},
+    section="deterrence",
+    active=lambda s: s.deterrence is not None,
+    params=params,
+    hooks={"member_started": member_started, "thinning": thinning, "recorded": recorded,
+           "false_recorded": false_recorded, "listed": listed},
+    helpers=(fold_pending, risk_at, jump_risk, are_contacts),
+    purposes={"CONTACT": CONTACT},
+    state=("risk_day", "pending_day"),
+    describe=_describe,
+    inputs=("deterrence.*", "population.households.*"),
+)
