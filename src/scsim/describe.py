@@ -155,10 +155,7 @@ def describe(s: Scenario) -> Description:
         if sc.human_review else "",
     ]
     d.facts.append(("safeguards", "; ".join(filter(None, safeguards)) or "none"))
-    m = s.measures
     measures = [
-        (f"blacklisted citizens are paid {m.employment_penalty.levels_down} income level(s) "
-         "lower") if m.employment_penalty else "",
         *(mechanism.describe(s) for mechanism in MECHANISMS
           if mechanism.section.startswith("measures.")),
     ]

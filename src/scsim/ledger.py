@@ -123,9 +123,6 @@ CORE: tuple[Quantity, ...] = (
              "(self-censorship)", relative=True),
     Quantity("speech_blocked", False, "harm", "posts", False,
              "speech attempted while the account was suspended"),
-    Quantity("income_lost", False, "harm", "yuan", False,
-             "income lost to the employment penalty while blacklisted, beyond the "
-             "counterfactual's", relative=True),
     Quantity("false_records", False, "harm", "records", False,
              "false records that counted against the citizen"),
     Quantity("days_blacklisted", False, "harm", "days", False,

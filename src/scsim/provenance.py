@@ -28,7 +28,6 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "speech_chilled": ("behaviours.*", "channels.*", "deterrence.*", "adaptation.*"),
     "speech_blocked": ("behaviours.*", "channels.*", "measures.speech_suspension.*",
                        "scheme.*"),
-    "income_lost": (*LISTING, "measures.employment_penalty.*"),
     "false_records": ("channels.*.false_attribution.*", "scheme.human_review.*",
                       "scheme.appeals.*", "population.*"),
     "days_blacklisted": LISTING,

@@ -25,7 +25,6 @@ from scsim.kernels.layout import (
     FLOW_SPEECH_BLOCKED,
     LEVEL_BLACKLISTED,
     LEVEL_BLACKLISTED_WITH_FALSE,
-    LEVEL_INCOME_LOSS,
     LEVEL_SCORE_SUM,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
@@ -134,7 +133,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
         "speech_blocked": flow(FLOW_SPEECH_BLOCKED),
         "suspended_accounts": per_row(_level(levels, result.kernel_layout,
                                              "suspended_accounts")),
-        "income_lost": per_row(levels[:, :, LEVEL_INCOME_LOSS]),
+        "income_lost": per_row(_level(levels, result.kernel_layout, "income_lost")),
         "school_applications": per_row(_named(flows, layout, "school_applications")),
         "school_admissions_refused": per_row(_named(flows, layout,
                                                     "school_admissions_refused")),
@@ -159,7 +158,8 @@ def daily_table(result: SimulationResult) -> pa.Table:
         columns["speech_lost"] = per_row(
             _speech_published(cf_s, cf, cf_layout) - _speech_published(s, result.run, layout)
         )
-        columns["counterfactual_income_lost"] = per_row(cf.levels[1:, :, LEVEL_INCOME_LOSS])
+        columns["counterfactual_income_lost"] = per_row(
+            _level(cf.levels[1:], result.kernel_layout, "income_lost"))
         columns["counterfactual_school_admissions_refused"] = per_row(
             _named(cf_flows, cf_layout, "school_admissions_refused"))
     t = result.tables

@@ -19,7 +19,6 @@ from scsim.kernels.layout import (
     FLOW_REPAIRED,
     FLOW_SPEECH_BLOCKED,
     LEVEL_BLACKLISTED,
-    LEVEL_INCOME_LOSS,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
     LEVEL_WRONGLY_BLACKLISTED,
@@ -140,10 +139,8 @@ def tell(trace: CitizenTrace) -> Story:
             *mechanism_levels,
         ):
             if column is not None and now[column] != before[column]:
-                add(day, on if now[column] > before[column] else off)
-        if now[LEVEL_INCOME_LOSS] != before[LEVEL_INCOME_LOSS]:
-            add(day, f"paid {now[LEVEL_INCOME_LOSS]} yuan a day less (employment penalty)"
-                if now[LEVEL_INCOME_LOSS] else "pay restored")
+                add(day, (on if now[column] > before[column] else off).format(
+                    value=now[column]))
     last = levels[s.run.days]
     days_listed = int(levels[1:, LEVEL_BLACKLISTED].sum())
     story.outcome = (

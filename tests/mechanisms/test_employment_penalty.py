@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from scsim.engine.sim import simulate
-from scsim.kernels.layout import (
-    Q_INCOME_LOST,
-)
 from scsim.results import daily_table
 from scsim.scenario.pairing import no_system
 
@@ -24,4 +21,4 @@ def test_employment_penalty_loses_exactly_the_income_difference_per_listed_day()
     assert all(r["income_lost"] == 20 * r["blacklisted"] for r in rows)
     total = sum(r["blacklisted"] for r in rows)
     assert total > 0
-    assert result.ledger_sum[:, Q_INCOME_LOST].sum() == 20 * total
+    assert result.ledger_sums("income_lost").sum() == 20 * total

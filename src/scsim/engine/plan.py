@@ -69,6 +69,7 @@ PLAN: tuple[Phase, ...] = (
                   lambda s: True),
         Mechanism("thinning", "a candidate is committed at its actual rate (income penalty, "
                   "adaptation, deterrence)", ("ACCEPT",), lambda s: True),
+        Site("rate"),
         Site("thinning"),
     )),
     Phase("Observation", (
@@ -110,8 +111,6 @@ PLAN: tuple[Phase, ...] = (
                                  or bool(s.scheme.blacklist_behaviours))),
         Site("listed"),
         Site("spell_closed"),
-        Mechanism("employment penalty", "listed members are paid at a lower income level", (),
-                  lambda s: s.measures.employment_penalty is not None),
         Site("neighbourhood_closed"),
     )),
 )

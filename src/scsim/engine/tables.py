@@ -61,7 +61,6 @@ class KernelTables(NamedTuple):
     false_inv_log_none: np.ndarray  # (C,)
     false_points: np.ndarray  # (F,) int64 points of each false-record stream
     false_lists: np.ndarray  # (F,) int64 1 if the claimed behaviour blacklists
-    income_loss: np.ndarray  # (C,) int64 yuan lost per blacklisted day
     grade_min: np.ndarray  # (K,) int64, highest first
     start_score: int
     min_score: int
@@ -136,7 +135,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     # a penalty deeper than the lowest level changes nothing more, so clamp it
     down = min(penalty_levels(s), len(incomes) - 1)
     candidate_down = min(max(down, candidate_levels_down or 0), len(incomes) - 1)
-    daily_income = [c.daily_income for c in pop.income_levels]
 
     def rate(b: str, g: str, i: int, r: str, pr: str, a: str) -> float:
         spec = s.behaviours[b]
@@ -153,7 +151,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     accept = np.ones((n_classes, 2, n_b))
     record = np.zeros((n_classes, n_b))
     p_false = np.zeros((n_classes, len(false_streams)))
-    income_loss = np.zeros(n_classes, dtype=np.int64)
     for (gi, g), ii, (ri, r), (pi, pr), (ai, a) in itertools.product(
         enumerate(groups), range(len(incomes)), enumerate(regions), enumerate(propensities),
         enumerate(SCORED_AGES),
@@ -175,7 +172,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
             p_false[c, fi] = fa.rate_by_group.get(g, fa.daily_rate) * fa.multiplier_by_region.get(
                 r, 1.0
             )
-        income_loss[c] = daily_income[ii] - daily_income[max(ii - down, 0)] if down else 0
 
     behaviour_cumprod, behaviour_q, behaviour_inv_log_none = _process_tables(p_candidate)
     false_cumprod, false_q, false_inv_log_none = _process_tables(p_false)
@@ -223,7 +219,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
             [scheme.points.get(fa.behaviour, 0) for fa in false_streams], dtype=np.int64
         ),
         false_lists=np.array([fa.behaviour in listed for fa in false_streams], dtype=np.int64),
-        income_loss=income_loss,
         grade_min=np.array([g.min_score for g in scheme.grades], dtype=np.int64),
         start_score=scheme.start_score,
         min_score=scheme.min_score,

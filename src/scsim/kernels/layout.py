@@ -25,10 +25,9 @@ LEVEL_BLACKLISTED = 3
 LEVEL_BLACKLISTED_WITH_FALSE = 4  # blacklisted while holding an active false record
 LEVEL_WITH_FALSE_RECORDS = 5  # holding an active false record
 LEVEL_WRONGLY_BLACKLISTED = 6  # blacklisted, and not in the run without false records (paired)
-LEVEL_INCOME_LOSS = 7  # yuan lost per day by blacklisted citizens
 CORE_LEVELS = ("population", "scored", "score_sum", "blacklisted",
                "blacklisted_with_false_records", "citizens_with_false_records",
-               "wrongly_blacklisted", "income_lost")
+               "wrongly_blacklisted")
 N_CORE_LEVELS = len(CORE_LEVELS)
 # then the levels the kernel's mechanisms declare, then the citizens in each grade
 
@@ -36,7 +35,7 @@ N_CORE_LEVELS = len(CORE_LEVELS)
 # there); the kernel's mechanisms add theirs after these.
 CORE_STATE = ("id", "class", "group", "household", "age", "score", "grade", "blacklisted",
               "since", "false_active", "list_records", "next_behaviour", "behaviour_index",
-              "next_false", "false_index", "next_timed", "records_head", "penalised", "next")
+              "next_false", "false_index", "next_timed", "records_head", "next")
 N_CORE_STATE = len(CORE_STATE)
 
 # Flow columns: first the named flows (the core's below, then those the
@@ -65,11 +64,10 @@ OUT_SPEECH = 1  # speech events committed (published or blocked)
 OUT_SPEECH_BLOCKED = 2
 OUT_DAYS_BLACKLISTED = 3
 OUT_EVER_BLACKLISTED = 4
-OUT_INCOME_LOST = 5
-OUT_FALSE_RECORDS = 6  # false records that counted
-OUT_GROUP = 7  # the citizen's group (copied in by the batch, for the ledger)
+OUT_FALSE_RECORDS = 5  # false records that counted
+OUT_GROUP = 6  # the citizen's group (copied in by the batch, for the ledger)
 CORE_OUTCOMES = ("offences", "speech", "speech_blocked", "days_blacklisted", "ever_blacklisted",
-                 "income_lost", "false_records", "group")
+                 "false_records", "group")
 N_CORE_OUTCOMES = len(CORE_OUTCOMES)
 
 # Ledger quantities: per citizen, the run minus the counterfactual (or the run
@@ -81,13 +79,12 @@ Q_SPEECH_LOST = 2  # published speech: counterfactual minus run
 Q_SPEECH_CHILLED = 3  # committed speech: counterfactual minus run
 Q_SPEECH_BLOCKED = 4  # blocked speech in the run
 Q_BEHAVIOURS_PREVENTED = 5  # committed offences: counterfactual minus run
-Q_INCOME_LOST = 6  # yuan, run minus counterfactual
-Q_FALSE_RECORDS = 7
-Q_DAYS_BLACKLISTED = 8
-Q_COUNTERFACTUAL_SANCTIONED = 9
-Q_DAYS_WRONGLY_BLACKLISTED = 10  # days blacklisted on which the run without false records is not
+Q_FALSE_RECORDS = 6
+Q_DAYS_BLACKLISTED = 7
+Q_COUNTERFACTUAL_SANCTIONED = 8
+Q_DAYS_WRONGLY_BLACKLISTED = 9  # days blacklisted on which the run without false records is not
 CORE_QUANTITIES = ("sanctioned", "wrongly_sanctioned", "speech_lost", "speech_chilled",
-                   "speech_blocked", "behaviours_prevented", "income_lost", "false_records",
+                   "speech_blocked", "behaviours_prevented", "false_records",
                    "days_blacklisted", "counterfactual_sanctioned", "days_wrongly_blacklisted")
 """The ledger's names of the Q_* columns, in order."""
 N_CORE_QUANTITIES = len(CORE_QUANTITIES)

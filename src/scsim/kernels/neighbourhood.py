@@ -53,7 +53,6 @@ from scsim.kernels.layout import (
     LEDGER_SUM,
     LEVEL_BLACKLISTED,
     LEVEL_BLACKLISTED_WITH_FALSE,
-    LEVEL_INCOME_LOSS,
     LEVEL_POPULATION,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
@@ -68,7 +67,6 @@ from scsim.kernels.layout import (
     OUT_EVER_BLACKLISTED,
     OUT_FALSE_RECORDS,
     OUT_GROUP,
-    OUT_INCOME_LOST,
     OUT_OFFENCES,
     OUT_SPEECH,
     OUT_SPEECH_BLOCKED,
@@ -77,7 +75,6 @@ from scsim.kernels.layout import (
     Q_DAYS_BLACKLISTED,
     Q_DAYS_WRONGLY_BLACKLISTED,
     Q_FALSE_RECORDS,
-    Q_INCOME_LOST,
     Q_SANCTIONED,
     Q_SPEECH_BLOCKED,
     Q_SPEECH_CHILLED,
@@ -128,8 +125,7 @@ S_NEXT_FALSE = 13
 S_FALSE_INDEX = 14
 S_NEXT_TIMED = 15
 S_RECORDS_HEAD = 16
-S_PENALISED = 17
-S_NEXT = 18
+S_NEXT = 17
 # float64 columns of ``risk`` (kept by the deterrence module): the value on its risk day, and
 # a jump pending from its pending day.
 F_RISK = 0
@@ -379,34 +375,29 @@ def _enter_blacklist(
     n_members,
     seed_key,
     horizon,
-    income_loss,
     interacting,
     mp,
     flows,
     levels,
 ):
     g = state[m, S_GROUP]
+    c = state[m, S_CLASS]  # noqa: F841  (for the hooks)
     state[m, S_BLACKLISTED] = 1
     state[m, S_SINCE] = day
     levels[day, g, LEVEL_BLACKLISTED] += 1
     flows[day, g, FLOW_ENTERED_BLACKLIST] += 1
     outcomes[ob + m, OUT_EVER_BLACKLISTED] = 1
-    if income_loss > 0:
-        state[m, S_PENALISED] = 1
-        levels[day, g, LEVEL_INCOME_LOSS] += income_loss
     # @hook listed
 
 
 @njit(cache=True)
-def _close_spell(m, ob, last_day, key, state, outcomes, spells, spell_count, income_loss, mp,
-                 flows):
+def _close_spell(m, ob, last_day, key, state, outcomes, spells, spell_count, mp, flows):
     """Account for a blacklisted spell from S_SINCE to ``last_day``."""
     first = state[m, S_SINCE]
     days = last_day - first + 1
     g = state[m, S_GROUP]  # noqa: F841  (g, c: for the hooks)
     c = state[m, S_CLASS]  # noqa: F841
     outcomes[ob + m, OUT_DAYS_BLACKLISTED] += days
-    outcomes[ob + m, OUT_INCOME_LOST] += days * income_loss
     # @hook spell_closed
     k = spell_count[0]
     spells[k, 0] = ob + m
@@ -426,20 +417,17 @@ def _leave_blacklist(
     spells,
     spell_count,
     horizon,
-    income_loss,
     mp,
     flows,
     levels,
 ):
     g = state[m, S_GROUP]
+    c = state[m, S_CLASS]  # noqa: F841  (for the hooks)
     state[m, S_BLACKLISTED] = 0
     levels[day, g, LEVEL_BLACKLISTED] -= 1
     flows[day, g, FLOW_LEFT_BLACKLIST] += 1
-    if state[m, S_PENALISED]:
-        state[m, S_PENALISED] = 0
-        levels[day, g, LEVEL_INCOME_LOSS] -= income_loss
     # @hook delisted
-    _close_spell(m, ob, day - 1, key, state, outcomes, spells, spell_count, income_loss, mp, flows)
+    _close_spell(m, ob, day - 1, key, state, outcomes, spells, spell_count, mp, flows)
 
 
 # --- a neighbourhood ----------------------------------------------------------------
@@ -594,9 +582,6 @@ def _tally_ledger(n, run, counterfactual, wrongly, paired, mp, ledger):
         g = run[m, OUT_GROUP]
         _add_to_ledger(ledger, g, Q_SANCTIONED, run[m, OUT_EVER_BLACKLISTED])
         _add_to_ledger(ledger, g, Q_SPEECH_BLOCKED, run[m, OUT_SPEECH_BLOCKED])
-        _add_to_ledger(
-            ledger, g, Q_INCOME_LOST, run[m, OUT_INCOME_LOST] - counterfactual[m, OUT_INCOME_LOST]
-        )
         _add_to_ledger(ledger, g, Q_FALSE_RECORDS, run[m, OUT_FALSE_RECORDS])
         _add_to_ledger(ledger, g, Q_DAYS_BLACKLISTED, run[m, OUT_DAYS_BLACKLISTED])
         if paired:
@@ -763,7 +748,6 @@ def simulate_batch(
                 state[m, S_FALSE_INDEX] = 0
                 state[m, S_NEXT_TIMED] = NEVER
                 state[m, S_RECORDS_HEAD] = -1
-                state[m, S_PENALISED] = 0
                 for b in range(multiplier.shape[1]):
                     multiplier[m, b] = 1.0
                 for o in range(N_OUTCOMES):
@@ -827,7 +811,6 @@ def simulate_batch(
                 key = citizen_key(seed_key, state[m, S_ID])
                 c = state[m, S_CLASS]
                 g = state[m, S_GROUP]
-                penalised = state[m, S_PENALISED]
                 false_active_before = state[m, S_FALSE_ACTIVE]
                 change = 0
                 new_false = 0
@@ -837,7 +820,8 @@ def simulate_batch(
                     b = _first_firing(t.behaviour_cumprod, c, uniform(key, SELECT, 0, day))
                     while b >= 0:
                         kind = t.kind[b]
-                        p = t.accept_ratio[c, penalised, b] * multiplier[m, b]
+                        p = t.accept_ratio[c, 0, b] * multiplier[m, b]
+                        # @hook rate
                         # @hook thinning
                         committed = True
                         if p < 1.0:
@@ -988,7 +972,6 @@ def simulate_batch(
                             n_members,
                             seed_key,
                             horizon,
-                            t.income_loss[c],
                             t.interacting,
                             mp,
                             flows,
@@ -1005,7 +988,6 @@ def simulate_batch(
                             spells,
                             spell_count,
                             horizon,
-                            t.income_loss[c],
                             mp,
                             flows,
                             levels,
@@ -1032,7 +1014,6 @@ def simulate_batch(
             m = members[k]
             _free_pending(state, records, free_head, m)
             if state[m, S_BLACKLISTED]:
-                c = state[m, S_CLASS]
                 _close_spell(
                     m,
                     ob,
@@ -1042,7 +1023,6 @@ def simulate_batch(
                     outcomes,
                     spells,
                     spell_count,
-                    t.income_loss[c],
                     mp,
                     flows,
                 )

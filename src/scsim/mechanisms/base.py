@@ -33,16 +33,17 @@ _EVENT = frozenset({"m", "g", "c", "b", "kind", "day", "key", "state", "flows", 
                     "levels", "horizon", "ob", "t"})
 SITES: dict[str, tuple[str, frozenset[str]]] = {
     "member_started": ("Set-up", frozenset({"m", "g", "c", "key", "state", "risk", "t"})),
+    "rate": ("Behaviour", _EVENT | {"multiplier", "p"}),
     "thinning": ("Behaviour", _EVENT | {"risk", "p"}),
     "committed": ("Observation", _EVENT | {"blocked"}),
     "recorded": ("Observation", _EVENT | {"risk"}),
     "false_recorded": ("False attribution", frozenset({
         "m", "g", "c", "f", "day", "key", "state", "risk", "flows", "outcomes", "ob",
         "horizon", "t"})),
-    "listed": ("Measures", frozenset({"m", "g", "day", "state", "risk", "levels", "flows",
+    "listed": ("Measures", frozenset({"m", "g", "c", "day", "state", "risk", "levels", "flows",
                                       "outcomes", "horizon", "ob", "members", "n_members",
                                       "seed_key", "interacting"})),
-    "delisted": ("Measures", frozenset({"m", "g", "day", "state", "levels", "flows",
+    "delisted": ("Measures", frozenset({"m", "g", "c", "day", "state", "levels", "flows",
                                         "outcomes", "horizon", "ob"})),
     "spell_closed": (
         "Measures",
@@ -65,6 +66,8 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
 """Where hooks can be spliced: site -> (phase of the day, variables of the kernel there).
 
 * ``member_started``: scored member ``m`` is set up before day 1 (set its ``state``).
+* ``rate``: candidate event ``b`` of member ``m`` will be committed with probability ``p``
+  (its actual rate over its candidate rate, times adaptation): set another rate.
 * ``thinning``: candidate event ``b`` of member ``m`` will be committed with probability
   ``p`` (scale it to deter it).
 * ``committed``: member ``m`` committed behaviour ``b`` (of ``kind``: OFFENCE, SPEECH or

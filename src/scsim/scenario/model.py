@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from scsim.mechanisms.deposit_waiver import DepositWaiver
 from scsim.mechanisms.deterrence import Deterrence
+from scsim.mechanisms.employment_penalty import EmploymentPenalty
 from scsim.mechanisms.loan_denial import LoanDenial
 from scsim.mechanisms.school_admission import SchoolAdmission
 from scsim.mechanisms.speech_suspension import SpeechSuspension
@@ -309,16 +310,6 @@ class Scheme(Strict):
             if len(set(names)) != len(names):
                 raise ValueError(f"grades: names are not unique: {names}")
         return self
-
-
-class EmploymentPenalty(Strict):
-    """Blacklisted citizens lose income: they are paid as if ``levels_down`` income levels lower.
-
-    Their behaviour rates follow the lower level too (e.g. more late payments): the poverty trap.
-    """
-
-    levels_down: Annotated[int, Field(ge=1, le=MAX_CATEGORIES)] = 1
-    """How many income levels lower a blacklisted citizen is paid (not below the lowest)."""
 
 
 class Measures(Strict):

@@ -1,0 +1,118 @@
+"""Employment penalty: the listed lose income, paid as if some income levels lower.
+
+While blacklisted, a citizen is paid the daily income of the level
+``levels_down`` below theirs (not below the lowest); the level
+``income_lost`` sums, per day and group, the yuan the listed lose a day, the
+ledger's ``income_lost`` the yuan each citizen lost over the run.  The
+citizen's behaviour rates follow the lower level too (more late payments:
+the poverty trap): their candidate events are drawn at the highest rate any
+level they can reach has (``engine/tables.py``, so that a paired run without
+the penalty meets the same candidates), and this module thins them at the
+penalised level's rate while they are listed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, NamedTuple
+
+import numpy as np
+from pydantic import Field
+
+from scsim.ledger import Quantity
+from scsim.mechanisms.base import LEVEL, OUT, Level, Mechanism, Q, S
+from scsim.scenario.fields import MAX_CATEGORIES, Strict
+
+if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
+    from scsim.kernels.neighbourhood import _add_to_ledger
+    from scsim.scenario.model import Scenario
+
+
+class EmploymentPenalty(Strict):
+    """Blacklisted citizens lose income: they are paid as if ``levels_down`` income levels lower.
+
+    Their behaviour rates follow the lower level too (e.g. more late payments): the poverty trap.
+    """
+
+    levels_down: Annotated[int, Field(ge=1, le=MAX_CATEGORIES)] = 1
+    """How many income levels lower a blacklisted citizen is paid (not below the lowest)."""
+
+
+class Params(NamedTuple):
+    income_loss: np.ndarray
+    """(classes,) int64 yuan a listed citizen of the class loses a day (0: no penalty)."""
+
+
+def params(s: Scenario, tables) -> Params:
+    """The loss of each class: its income level's daily income minus that ``levels_down``
+    lower (classes are numbered group, income, region, propensity, age band; see
+    ``engine.tables.class_index``)."""
+    penalty = s.measures.employment_penalty
+    incomes = [level.daily_income for level in s.population.income_levels]
+    n_classes = tables.behaviour_q.shape[0]
+    if penalty is None:
+        return Params(np.zeros(n_classes, dtype=np.int64))
+    down = min(penalty.levels_down, len(incomes) - 1)
+    inner = tables.n_regions * tables.n_propensities * 2
+    level = (np.arange(n_classes) // inner) % tables.n_incomes
+    loss = np.array([incomes[i] - incomes[max(i - down, 0)] for i in level], dtype=np.int64)
+    return Params(loss)
+
+
+def member_started(m, state) -> None:
+    state[m, S.penalised] = 0
+
+
+def rate(m, c, b, state, t, multiplier, p) -> None:
+    """A penalised member commits at the lower income level's rate."""
+    if state[m, S.penalised]:
+        p = t.accept_ratio[c, 1, b] * multiplier[m, b]  # noqa: F841  (the kernel's p)
+
+
+def listed(P: Params, m, g, c, day, state, levels) -> None:
+    if P.income_loss[c] > 0:
+        state[m, S.penalised] = 1
+        levels[day, g, LEVEL.income_lost] += P.income_loss[c]
+
+
+def delisted(P: Params, m, g, c, day, state, levels) -> None:
+    if state[m, S.penalised]:
+        state[m, S.penalised] = 0
+        levels[day, g, LEVEL.income_lost] -= P.income_loss[c]
+
+
+def spell_closed(P: Params, m, ob, c, first, last_day, outcomes) -> None:
+    outcomes[ob + m, OUT.income_lost] += (last_day - first + 1) * P.income_loss[c]
+
+
+def ledger(m, g, run, counterfactual, ledger) -> None:
+    _add_to_ledger(ledger, g, Q.income_lost,
+                   run[m, OUT.income_lost] - counterfactual[m, OUT.income_lost])
+
+
+def _describe(s: Scenario) -> str:
+    penalty = s.measures.employment_penalty
+    return (f"blacklisted citizens are paid {penalty.levels_down} income level(s) lower"
+            if penalty else "")
+
+
+MECHANISM = Mechanism(
+    name="employment_penalty",
+    title="employment penalty",
+    what="listed members are paid at a lower income level, and behave like it",
+    plan={"rate": "the lower level's rates", "listed": "pay cut", "spell_closed": "yuan lost"},
+    section="measures.employment_penalty",
+    active=lambda s: s.measures.employment_penalty is not None,
+    params=params,
+    hooks={"member_started": member_started, "rate": rate, "listed": listed,
+           "delisted": delisted, "spell_closed": spell_closed, "ledger": ledger},
+    state=("penalised",),
+    levels=(Level("income_lost", "yuan a day the listed lose to the employment penalty",
+                  "paid {value} yuan a day less (employment penalty)", "pay restored"),),
+    outcomes=("income_lost",),
+    quantities=(Quantity("income_lost", False, "harm", "yuan", False,
+                         "income lost to the employment penalty while blacklisted, beyond the "
+                         "counterfactual's", relative=True),),
+    describe=_describe,
+    inputs=("measures.employment_penalty.*",),
+    always_reported=True,
+)
