@@ -60,5 +60,7 @@ def test_plan_command():
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "1. Behaviour" in text and "6. Measures" in text
-    assert "[on ] credit repair (scheduling)" in text and "[off] appeals" in text
-    assert "(draws: APPEAL)" in text
+    assert "[on ] credit repair: a share of true records is set to be repaired" in text
+    assert "[off] appeals:" in text
+    assert "(draws: APPEAL; module appeals, at false_scheduled)" in text
+    assert "[on ] deterrence: a listing raises" in text

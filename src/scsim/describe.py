@@ -144,16 +144,7 @@ def describe(s: Scenario) -> Description:
                     + ("blacklisted " + " or ".join(listing) if listing else "no blacklist")
                     + ("; grades " + ", ".join(f"{g.name.upper()} from {g.min_score}"
                                               for g in sc.grades) if sc.grades else "")))
-    safeguards = [
-        f"records expire after {sc.retention_days:,} days" if sc.retention_days else "",
-        (f"appeals: {sc.appeals.contest_share:.0%} of false records contested, "
-         f"{sc.appeals.success_rate:.0%} succeed after {sc.appeals.delay_days} days")
-        if sc.appeals else "",
-        (f"credit repair: {sc.credit_repair.share:.0%} of records repaired after "
-         f"{sc.credit_repair.delay_days} days") if sc.credit_repair else "",
-        (f"human review catches {sc.human_review.false_record_catch:.0%} of false records")
-        if sc.human_review else "",
-    ]
+    safeguards = [m.describe(s) for m in MECHANISMS if m.section.startswith("scheme.")]
     d.facts.append(("safeguards", "; ".join(filter(None, safeguards)) or "none"))
     measures = [
         *(mechanism.describe(s) for mechanism in MECHANISMS

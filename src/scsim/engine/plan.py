@@ -41,9 +41,12 @@ class Site:
 
 
 def _at(site: Site) -> tuple[Mechanism, ...]:
-    return tuple(Mechanism(m.title + (f" ({m.plan[site.name]})" if site.name in m.plan else ""),
-                           m.what, tuple(m.purposes), m.active, m.name, site.name)
-                 for m in MECHANISMS if site.name in m.hooks)
+    steps = []
+    for m in MECHANISMS:
+        if site.name in m.hooks:
+            what, purposes = m.plan.get(site.name, (m.what, tuple(m.purposes)))
+            steps.append(Mechanism(m.title, what, purposes, m.active, m.name, site.name))
+    return tuple(steps)
 
 
 @dataclass(frozen=True)
@@ -79,18 +82,13 @@ PLAN: tuple[Phase, ...] = (
         Site("recorded"),
         Mechanism("adaptation", "a recorded event multiplies the member's rate of it", (),
                   lambda s: bool(s.adaptation.rate_factor_when_recorded)),
-        Mechanism("credit repair (scheduling)", "a share of true records is set to be repaired",
-                  ("REPAIR",), lambda s: s.scheme.credit_repair is not None),
-        Mechanism("record expiry (scheduling)", "records are set to expire",
-                  (), lambda s: s.scheme.retention_days is not None),
+        Site("true_scheduled"),
     )),
     Phase("False attribution", (
         Mechanism("false records", "a channel attributes an event the member did not commit",
                   ("GAP", "SELECT"), _any_false),
-        Mechanism("human review", "a share of false records is caught before it counts",
-                  ("REVIEW",), lambda s: s.scheme.human_review is not None),
-        Mechanism("appeals", "a share of false records is contested, and some are removed "
-                  "after a delay", ("APPEAL",), lambda s: s.scheme.appeals is not None),
+        Site("false_attributed"),
+        Site("false_scheduled"),
         Site("false_recorded"),
     )),
     Phase("Removals", (

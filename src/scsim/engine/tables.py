@@ -55,7 +55,6 @@ class KernelTables(NamedTuple):
     adapt_factor: np.ndarray  # (B,) rate factor per recorded event (1 = none)
     kind: np.ndarray  # (B,) int64 OFFENCE / SPEECH / GOOD_DEED
     lists: np.ndarray  # (B,) int64 1 if an active record of it blacklists
-    repairable: np.ndarray  # (B,) int64 1 if credit repair applies to its records
     false_cumprod: np.ndarray  # (C, F+1)
     false_q: np.ndarray  # (C,)
     false_inv_log_none: np.ndarray  # (C,)
@@ -70,13 +69,6 @@ class KernelTables(NamedTuple):
     n_incomes: int
     n_regions: int
     n_propensities: int
-    retention_days: int  # 0: records never expire
-    appeal_contest: float
-    appeal_success: float
-    appeal_delay: int
-    repair_share: float
-    repair_delay: int
-    review_catch: float
     interacting: bool  # spillovers between members: simulate a neighbourhood in day order
     households: bool
     unit_size: int  # citizens per neighbourhood (1 without households)
@@ -177,12 +169,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     false_cumprod, false_q, false_inv_log_none = _process_tables(p_false)
     scheme, deterrence = s.scheme, s.deterrence
     listed = set(scheme.blacklist_behaviours)
-    repair = scheme.credit_repair
-    repairable = set()
-    if repair is not None:
-        repairable = set(repair.behaviours) or {
-            b for b in behaviours if s.behaviours[b].kind == "offence"
-        }
     households = pop.households
     spill = deterrence is not None and (
         deterrence.household_sanction > 0 or deterrence.contact_sanction > 0
@@ -211,7 +197,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         ),
         kind=np.array([KIND_CODES[s.behaviours[b].kind] for b in behaviours], dtype=np.int64),
         lists=np.array([b in listed for b in behaviours], dtype=np.int64),
-        repairable=np.array([b in repairable for b in behaviours], dtype=np.int64),
         false_cumprod=false_cumprod,
         false_q=false_q,
         false_inv_log_none=false_inv_log_none,
@@ -230,13 +215,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         n_incomes=len(incomes),
         n_regions=len(regions),
         n_propensities=len(propensities),
-        retention_days=scheme.retention_days or 0,
-        appeal_contest=scheme.appeals.contest_share if scheme.appeals else 0.0,
-        appeal_success=scheme.appeals.success_rate if scheme.appeals else 0.0,
-        appeal_delay=scheme.appeals.delay_days if scheme.appeals else 0,
-        repair_share=repair.share if repair else 0.0,
-        repair_delay=repair.delay_days if repair else 0,
-        review_catch=scheme.human_review.false_record_catch if scheme.human_review else 0.0,
         interacting=spill,
         households=households is not None,
         unit_size=unit_size,

@@ -40,11 +40,9 @@ from scsim.engine.tables import (  # (the mechanisms' hooks use these names too)
     SPEECH,
 )
 from scsim.kernels.layout import (
-    FLOW_APPEALS,
     FLOW_APPEALS_WON,
     FLOW_ENTERED_BLACKLIST,
     FLOW_EXPIRED,
-    FLOW_FALSE_CAUGHT,
     FLOW_FALSE_RECORDS,
     FLOW_LEFT_BLACKLIST,
     FLOW_REPAIRED,
@@ -83,11 +81,8 @@ from scsim.kernels.layout import (
 )
 from scsim.rng.counter import (
     ACCEPT,
-    APPEAL,
     GAP,
     RECORD,
-    REPAIR,
-    REVIEW,
     SELECT,
     TRAIT,
     citizen_key,
@@ -151,7 +146,6 @@ REMOVE_REPAIR = 16
 BEHAVIOUR_PROCESS = 0
 FALSE_PROCESS = 1
 _SELECT_STRIDE = 4096  # streams of SELECT draws: process * stride + step
-_APPEAL_SUCCESS = 4096  # APPEAL stream offset of the success draw
 NEVER = 1 << 62
 
 
@@ -323,6 +317,16 @@ def _schedule_removal(state, records, free_head, m, due, points, flags):
         state[m, S_NEXT_TIMED] = due
 
 
+@njit(inline="always", cache=True)
+def _removal_flow(flags):
+    """The flow that counts a record's removal: won on appeal, repaired or expired."""
+    if flags & REMOVE_APPEAL:
+        return FLOW_APPEALS_WON
+    if flags & REMOVE_REPAIR:
+        return FLOW_REPAIRED
+    return FLOW_EXPIRED
+
+
 @njit(cache=True)
 def _remove_due(state, records, free_head, m, day, flows, g):
     """Remove the member's records due on ``day``; return the points restored."""
@@ -339,12 +343,7 @@ def _remove_due(state, records, free_head, m, day, flows, g):
                 state[m, S_FALSE_ACTIVE] -= 1
             if flags & FLAG_LISTS:
                 state[m, S_LIST_RECORDS] -= 1
-            if flags & REMOVE_APPEAL:
-                flows[day, g, FLOW_APPEALS_WON] += 1
-            elif flags & REMOVE_REPAIR:
-                flows[day, g, FLOW_REPAIRED] += 1
-            else:
-                flows[day, g, FLOW_EXPIRED] += 1
+            flows[day, g, _removal_flow(flags)] += 1
             if previous < 0:
                 state[m, S_RECORDS_HEAD] = following
             else:
@@ -839,17 +838,9 @@ def simulate_batch(
                                 multiplier[m, b] *= t.adapt_factor[b]
                                 due = NEVER
                                 flags = FLAG_LISTS if t.lists[b] else 0
-                                if t.retention_days > 0:
-                                    due = day + t.retention_days
-                                    flags |= REMOVE_EXPIRE
-                                if (
-                                    t.repairable[b]
-                                    and uniform(key, REPAIR, b, day) < t.repair_share
-                                ) and day + t.repair_delay < due:
-                                    due = day + t.repair_delay
-                                    flags = (flags & FLAG_LISTS) | REMOVE_REPAIR
-                                if due == day:  # repaired at once: never counts
-                                    flows[day, g, FLOW_REPAIRED] += 1
+                                # @hook true_scheduled
+                                if due == day:  # removed at once: never counts
+                                    flows[day, g, _removal_flow(flags)] += 1
                                 else:
                                     change += t.points[b]
                                     if t.lists[b]:
@@ -876,27 +867,14 @@ def simulate_batch(
                     step = 0
                     f = _first_firing(t.false_cumprod, c, uniform(key, SELECT, _SELECT_STRIDE, day))
                     while f >= 0:
-                        if t.review_catch > 0.0 and uniform(key, REVIEW, f, day) < t.review_catch:
-                            flows[day, g, FLOW_FALSE_CAUGHT] += 1
-                        else:
+                        caught = False  # a hook may discard it before it counts
+                        # @hook false_attributed
+                        if not caught:
                             due = NEVER
                             flags = FLAG_FALSE | (FLAG_LISTS if t.false_lists[f] else 0)
-                            if t.retention_days > 0:
-                                due = day + t.retention_days
-                                flags |= REMOVE_EXPIRE
-                            if (
-                                t.appeal_contest > 0.0
-                                and uniform(key, APPEAL, f, day) < t.appeal_contest
-                            ):
-                                flows[day, g, FLOW_APPEALS] += 1
-                                if (
-                                    uniform(key, APPEAL, _APPEAL_SUCCESS + f, day)
-                                    < t.appeal_success
-                                ) and day + t.appeal_delay < due:
-                                    due = day + t.appeal_delay
-                                    flags = (flags & (FLAG_FALSE | FLAG_LISTS)) | REMOVE_APPEAL
-                            if due == day:  # overturned at once: never counts
-                                flows[day, g, FLOW_APPEALS_WON] += 1
+                            # @hook false_scheduled
+                            if due == day:  # removed at once: never counts
+                                flows[day, g, _removal_flow(flags)] += 1
                             else:
                                 new_false += 1
                                 flows[day, g, col_false_stream + f] += 1

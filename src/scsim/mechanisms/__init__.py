@@ -2,7 +2,8 @@
 
 Adding a mechanism is adding a module here (and a field for its section in
 the scenario schema): it is found by name, in alphabetical order, which is
-also the order of its columns and of its hooks at a shared site.
+also the order of its columns and of its hooks at a shared site, unless its ``order``
+puts it earlier.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _discover() -> tuple[Mechanism, ...]:
                 raise ValueError(f"mechanism module {info.name} names its mechanism "
                                  f"{mechanism.name!r}")
             found.append(mechanism)
-    return tuple(found)
+    return tuple(sorted(found, key=lambda m: (m.order, m.name)))
 
 
 MECHANISMS: tuple[Mechanism, ...] = _discover()

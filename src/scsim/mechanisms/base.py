@@ -40,6 +40,12 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
     "false_recorded": ("False attribution", frozenset({
         "m", "g", "c", "f", "day", "key", "state", "risk", "flows", "outcomes", "ob",
         "horizon", "t"})),
+    "true_scheduled": ("Observation", _EVENT | {"due", "flags"}),
+    "false_attributed": ("False attribution", frozenset({
+        "m", "g", "c", "f", "day", "key", "state", "flows", "outcomes", "ob", "t", "caught"})),
+    "false_scheduled": ("False attribution", frozenset({
+        "m", "g", "c", "f", "day", "key", "state", "flows", "outcomes", "ob", "t", "due",
+        "flags"})),
     "listed": ("Measures", frozenset({"m", "g", "c", "day", "state", "risk", "levels", "flows",
                                       "outcomes", "horizon", "ob", "members", "n_members",
                                       "seed_key", "interacting"})),
@@ -73,6 +79,12 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
 * ``committed``: member ``m`` committed behaviour ``b`` (of ``kind``: OFFENCE, SPEECH or
   GOOD_DEED) on ``day``; setting ``blocked = True`` keeps it from being recorded.
 * ``recorded``: that event was recorded (a true record now counts or is scheduled).
+* ``true_scheduled``: a true record of ``b`` is made on ``day``; it will be removed on
+  ``due`` (NEVER: not at all), for the reason in ``flags`` (REMOVE_*); a removal on ``day``
+  itself means it never counts.  Set both to remove it earlier.
+* ``false_attributed``: a false record of stream ``f`` is attributed; setting ``caught =
+  True`` discards it before it counts.
+* ``false_scheduled``: as ``true_scheduled``, for a false record that was not caught.
 * ``false_recorded``: a false record of stream ``f`` now counts against member ``m``.
 * ``listed`` / ``delisted``: member ``m`` enters the blacklist on ``day`` / leaves it on
   ``day`` (listed through ``day - 1``).
@@ -155,8 +167,9 @@ class Mechanism:
     state: tuple[str, ...] = ()
     """Per-member int64 state it keeps (``state[m, S.name]``), set at the member_started
     site."""
-    plan: dict[str, str] = field(default_factory=dict)
-    """A name for its step at a site, where it acts at several (``scsim plan``)."""
+    plan: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Where it acts at several sites: what it does at each and the purposes it draws there
+    (``scsim plan``); a site not named shows ``what`` and all its purposes."""
     purposes: dict[str, int] = field(default_factory=dict)
     """Random-number purposes it draws from (name -> number, unique across scsim)."""
     flows: tuple[Flow, ...] = ()
@@ -173,6 +186,8 @@ class Mechanism:
     """The scenario description's sentence about it (empty when inactive)."""
     inputs: tuple[str, ...] = ()
     """Scenario paths (fnmatch patterns) that feed its quantities, beyond the listing."""
+    order: int = 0
+    """Mechanisms are taken in (order, name): a lower order acts first at a shared site."""
     always_reported: bool = False
     """Its columns and quantities appear in every run, active or not (outputs that existed
     before mechanisms were modules keep their place); otherwise only where active."""

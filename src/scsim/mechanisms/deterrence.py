@@ -191,8 +191,11 @@ MECHANISM = Mechanism(
     title="deterrence",
     what="perceived risk lowers the rates of offences and speech; records and listings "
          "raise it, a listing also the household's and contacts' (from the next day)",
-    plan={"thinning": "perceived risk lowers the rates", "recorded": "own record",
-          "false_recorded": "own false record", "listed": "own listing and spillovers"},
+    plan={"thinning": ("perceived risk lowers the rates of offences and speech", ()),
+          "recorded": ("one's own recorded offence or post raises perceived risk", ()),
+          "false_recorded": ("so does a false record (the citizen cannot tell)", ()),
+          "listed": ("a listing raises the risk of the member, and of the household and "
+                     "contacts (spillovers), from the next day", ("CONTACT",))},
     section="deterrence",
     active=lambda s: s.deterrence is not None,
     params=params,

@@ -104,7 +104,9 @@ MECHANISM = Mechanism(
     title="speech suspension",
     what="a post while suspended is blocked; a recorded post or a listing suspends the "
          "account",
-    plan={"committed": "blocking", "recorded": "trigger", "listed": "trigger"},
+    plan={"committed": ("a post while suspended is blocked", ()),
+          "recorded": ("a recorded post suspends the account", ()),
+          "listed": ("a listing suspends the account while listed and after", ())},
     section="measures.speech_suspension",
     active=lambda s: s.measures.speech_suspension is not None,
     params=params,

@@ -42,9 +42,9 @@ SELECT = 3  # which streams fire on a candidate day
 ACCEPT = 4  # thinning: is a candidate event committed at the current rate
 RECORD = 5  # is a committed event recorded by its channel
 # 6: TRIP (scsim.mechanisms.travel_ban)
-APPEAL = 7  # is a false record contested (stream f), and does the appeal succeed (stream F + f)
-REPAIR = 8  # is a true record repaired (stream = behaviour)
-REVIEW = 9  # does human review catch a false record (stream = false-record stream)
+# 7: APPEAL (scsim.mechanisms.appeals)
+# 8: REPAIR (scsim.mechanisms.credit_repair)
+# 9: REVIEW (scsim.mechanisms.human_review)
 # 10: CONTACT (scsim.mechanisms.deterrence)
 # 11: SCHOOL (scsim.mechanisms.school_admission); 12: LOAN (scsim.mechanisms.loan_denial)
 

@@ -12,9 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from scsim.mechanisms.appeals import Appeals
+from scsim.mechanisms.credit_repair import CreditRepair
 from scsim.mechanisms.deposit_waiver import DepositWaiver
 from scsim.mechanisms.deterrence import Deterrence
 from scsim.mechanisms.employment_penalty import EmploymentPenalty
+from scsim.mechanisms.human_review import HumanReview
 from scsim.mechanisms.loan_denial import LoanDenial
 from scsim.mechanisms.school_admission import SchoolAdmission
 from scsim.mechanisms.speech_suspension import SpeechSuspension
@@ -224,37 +227,6 @@ class Grade(Strict):
     """Lowest score in this band."""
 
     _check_name = field_validator("name")(check_name)
-
-
-class Appeals(Strict):
-    """Citizens contest false records; some appeals succeed and remove the record."""
-
-    contest_share: Probability
-    """Share of false records the citizen notices and contests."""
-    success_rate: Probability
-    """Probability that a contested false record is removed."""
-    delay_days: Days
-    """Days from the record to the decision; a successful appeal restores the points then
-    (0: removed on the day it is made, before it counts)."""
-
-
-class CreditRepair(Strict):
-    """Credit repair: a share of true offence records is removed after the citizen makes amends."""
-
-    share: Probability
-    """Share of recorded offences of the listed behaviours that are repaired."""
-    delay_days: Days
-    """Days from the record to its repair, when its points are restored."""
-    behaviours: list[str] = []
-    """Behaviours that can be repaired (e.g. court_default: paying the debt); empty: all
-    offences."""
-
-
-class HumanReview(Strict):
-    """A person checks each record before it counts."""
-
-    false_record_catch: Probability
-    """Share of false records caught and discarded by the review (true records all pass)."""
 
 
 class Scheme(Strict):

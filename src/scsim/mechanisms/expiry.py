@@ -1,0 +1,59 @@
+"""Record expiry: every record is removed ``scheme.retention_days`` after it is made.
+
+Its points are restored then (clipped), and a listing record stops listing.
+Another removal decided at the record (credit repair, a successful appeal)
+replaces the expiry when it comes strictly earlier, so expiry is decided
+first (``order``).  Draws nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from scsim.mechanisms.base import Mechanism
+
+if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
+    from scsim.kernels.neighbourhood import REMOVE_EXPIRE
+    from scsim.scenario.model import Scenario
+
+
+class Params(NamedTuple):
+    days: int
+    """Days a record lasts; 0: records never expire."""
+
+
+def params(s: Scenario, tables) -> Params:
+    return Params(s.scheme.retention_days or 0)
+
+
+def true_scheduled(P: Params, day, due, flags) -> None:
+    if P.days > 0 and day + P.days < due:
+        due = day + P.days
+        flags |= REMOVE_EXPIRE
+
+
+def false_scheduled(P: Params, day, due, flags) -> None:
+    if P.days > 0 and day + P.days < due:
+        due = day + P.days
+        flags |= REMOVE_EXPIRE
+
+
+def _describe(s: Scenario) -> str:
+    days = s.scheme.retention_days
+    return f"records expire after {days:,} days" if days else ""
+
+
+MECHANISM = Mechanism(
+    name="expiry",
+    title="record expiry",
+    what="records are set to expire",
+    plan={"true_scheduled": ("a true record is set to expire", ()),
+          "false_scheduled": ("a false record is set to expire", ())},
+    section="scheme.retention_days",
+    active=lambda s: s.scheme.retention_days is not None,
+    params=params,
+    hooks={"true_scheduled": true_scheduled, "false_scheduled": false_scheduled},
+    describe=_describe,
+    inputs=("scheme.retention_days",),
+    order=-1,
+)
