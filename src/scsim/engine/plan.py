@@ -83,12 +83,14 @@ PLAN: tuple[Phase, ...] = (
         Mechanism("adaptation", "a recorded event multiplies the member's rate of it", (),
                   lambda s: bool(s.adaptation.rate_factor_when_recorded)),
         Site("true_scheduled"),
+        Site("true_counted"),
     )),
     Phase("False attribution", (
         Mechanism("false records", "a channel attributes an event the member did not commit",
                   ("GAP", "SELECT"), _any_false),
         Site("false_attributed"),
         Site("false_scheduled"),
+        Site("false_counted"),
         Site("false_recorded"),
     )),
     Phase("Removals", (
@@ -97,6 +99,7 @@ PLAN: tuple[Phase, ...] = (
                   lambda s: (s.scheme.retention_days is not None
                              or s.scheme.credit_repair is not None
                              or s.scheme.appeals is not None)),
+        Site("record_removed"),
     )),
     Phase("Scoring", (
         Mechanism("points and clipping", "the day's points are summed, the score clipped once, "
@@ -104,9 +107,9 @@ PLAN: tuple[Phase, ...] = (
         Site("grade_changed"),
     )),
     Phase("Measures", (
-        Mechanism("blacklist", "listed below the threshold or while holding a listing record",
-                  (), lambda s: (s.scheme.blacklist_below is not None
-                                 or bool(s.scheme.blacklist_behaviours))),
+        Mechanism("blacklist", "listed while the score is below the threshold", (),
+                  lambda s: s.scheme.blacklist_below is not None),
+        Site("listing"),
         Site("listed"),
         Site("spell_closed"),
         Site("neighbourhood_closed"),

@@ -54,12 +54,10 @@ class KernelTables(NamedTuple):
     points: np.ndarray  # (B,) int64 points per recorded event
     adapt_factor: np.ndarray  # (B,) rate factor per recorded event (1 = none)
     kind: np.ndarray  # (B,) int64 OFFENCE / SPEECH / GOOD_DEED
-    lists: np.ndarray  # (B,) int64 1 if an active record of it blacklists
     false_cumprod: np.ndarray  # (C, F+1)
     false_q: np.ndarray  # (C,)
     false_inv_log_none: np.ndarray  # (C,)
     false_points: np.ndarray  # (F,) int64 points of each false-record stream
-    false_lists: np.ndarray  # (F,) int64 1 if the claimed behaviour blacklists
     grade_min: np.ndarray  # (K,) int64, highest first
     start_score: int
     min_score: int
@@ -168,7 +166,6 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     behaviour_cumprod, behaviour_q, behaviour_inv_log_none = _process_tables(p_candidate)
     false_cumprod, false_q, false_inv_log_none = _process_tables(p_false)
     scheme, deterrence = s.scheme, s.deterrence
-    listed = set(scheme.blacklist_behaviours)
     households = pop.households
     spill = deterrence is not None and (
         deterrence.household_sanction > 0 or deterrence.contact_sanction > 0
@@ -196,14 +193,12 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
             [s.adaptation.rate_factor_when_recorded.get(b, 1.0) for b in behaviours]
         ),
         kind=np.array([KIND_CODES[s.behaviours[b].kind] for b in behaviours], dtype=np.int64),
-        lists=np.array([b in listed for b in behaviours], dtype=np.int64),
         false_cumprod=false_cumprod,
         false_q=false_q,
         false_inv_log_none=false_inv_log_none,
         false_points=np.array(
             [scheme.points.get(fa.behaviour, 0) for fa in false_streams], dtype=np.int64
         ),
-        false_lists=np.array([fa.behaviour in listed for fa in false_streams], dtype=np.int64),
         grade_min=np.array([g.min_score for g in scheme.grades], dtype=np.int64),
         start_score=scheme.start_score,
         min_score=scheme.min_score,

@@ -34,7 +34,7 @@ N_CORE_LEVELS = len(CORE_LEVELS)
 # Per-member state of the kernel (int64 columns of ``state``, named ``S_NAME``
 # there); the kernel's mechanisms add theirs after these.
 CORE_STATE = ("id", "class", "group", "household", "age", "score", "grade", "blacklisted",
-              "since", "false_active", "list_records", "next_behaviour", "behaviour_index",
+              "since", "false_active", "next_behaviour", "behaviour_index",
               "next_false", "false_index", "next_timed", "records_head", "next")
 N_CORE_STATE = len(CORE_STATE)
 

@@ -113,14 +113,13 @@ S_GRADE = 6
 S_BLACKLISTED = 7
 S_SINCE = 8
 S_FALSE_ACTIVE = 9
-S_LIST_RECORDS = 10
-S_NEXT_BEHAVIOUR = 11
-S_BEHAVIOUR_INDEX = 12
-S_NEXT_FALSE = 13
-S_FALSE_INDEX = 14
-S_NEXT_TIMED = 15
-S_RECORDS_HEAD = 16
-S_NEXT = 17
+S_NEXT_BEHAVIOUR = 10
+S_BEHAVIOUR_INDEX = 11
+S_NEXT_FALSE = 12
+S_FALSE_INDEX = 13
+S_NEXT_TIMED = 14
+S_RECORDS_HEAD = 15
+S_NEXT = 16
 # float64 columns of ``risk`` (kept by the deterrence module): the value on its risk day, and
 # a jump pending from its pending day.
 F_RISK = 0
@@ -328,7 +327,7 @@ def _removal_flow(flags):
 
 
 @njit(cache=True)
-def _remove_due(state, records, free_head, m, day, flows, g):
+def _remove_due(state, records, free_head, m, day, mp, flows, g):
     """Remove the member's records due on ``day``; return the points restored."""
     restored = 0
     next_due = NEVER
@@ -341,8 +340,7 @@ def _remove_due(state, records, free_head, m, day, flows, g):
             restored -= records[k, R_POINTS]
             if flags & FLAG_FALSE:
                 state[m, S_FALSE_ACTIVE] -= 1
-            if flags & FLAG_LISTS:
-                state[m, S_LIST_RECORDS] -= 1
+            # @hook record_removed
             flows[day, g, _removal_flow(flags)] += 1
             if previous < 0:
                 state[m, S_RECORDS_HEAD] = following
@@ -742,7 +740,6 @@ def simulate_batch(
                 state[m, S_BLACKLISTED] = 0
                 state[m, S_SINCE] = 0
                 state[m, S_FALSE_ACTIVE] = 0
-                state[m, S_LIST_RECORDS] = 0
                 state[m, S_BEHAVIOUR_INDEX] = 0
                 state[m, S_FALSE_INDEX] = 0
                 state[m, S_NEXT_TIMED] = NEVER
@@ -837,14 +834,13 @@ def simulate_batch(
                                 flows[day, g, col_recorded + b] += 1
                                 multiplier[m, b] *= t.adapt_factor[b]
                                 due = NEVER
-                                flags = FLAG_LISTS if t.lists[b] else 0
+                                flags = 0
                                 # @hook true_scheduled
                                 if due == day:  # removed at once: never counts
                                     flows[day, g, _removal_flow(flags)] += 1
                                 else:
                                     change += t.points[b]
-                                    if t.lists[b]:
-                                        state[m, S_LIST_RECORDS] += 1
+                                    # @hook true_counted
                                     if due <= horizon:
                                         _schedule_removal(
                                             state, records, free_head, m, due, t.points[b], flags
@@ -871,7 +867,7 @@ def simulate_batch(
                         # @hook false_attributed
                         if not caught:
                             due = NEVER
-                            flags = FLAG_FALSE | (FLAG_LISTS if t.false_lists[f] else 0)
+                            flags = FLAG_FALSE
                             # @hook false_scheduled
                             if due == day:  # removed at once: never counts
                                 flows[day, g, _removal_flow(flags)] += 1
@@ -880,8 +876,7 @@ def simulate_batch(
                                 flows[day, g, col_false_stream + f] += 1
                                 change += t.false_points[f]
                                 state[m, S_FALSE_ACTIVE] += 1
-                                if t.false_lists[f]:
-                                    state[m, S_LIST_RECORDS] += 1
+                                # @hook false_counted
                                 if due <= horizon:
                                     _schedule_removal(
                                         state, records, free_head, m, due, t.false_points[f], flags
@@ -903,7 +898,7 @@ def simulate_batch(
                     )
 
                 if state[m, S_NEXT_TIMED] == day:
-                    change += _remove_due(state, records, free_head, m, day, flows, g)
+                    change += _remove_due(state, records, free_head, m, day, mp, flows, g)
 
                 # Scoring and measures at the end of the day.
                 score = state[m, S_SCORE]
@@ -936,7 +931,8 @@ def simulate_batch(
                     levels[day, g, LEVEL_WITH_FALSE_RECORDS] += 1 if false_active > 0 else -1
                 blacklisted = state[m, S_BLACKLISTED] == 1
                 was_wrong = blacklisted and false_active_before > 0
-                now_blacklisted = new_score < t.blacklist_below or state[m, S_LIST_RECORDS] > 0
+                now_blacklisted = new_score < t.blacklist_below
+                # @hook listing
                 if now_blacklisted != blacklisted:
                     if now_blacklisted:
                         _enter_blacklist(

@@ -41,6 +41,13 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
         "m", "g", "c", "f", "day", "key", "state", "risk", "flows", "outcomes", "ob",
         "horizon", "t"})),
     "true_scheduled": ("Observation", _EVENT | {"due", "flags"}),
+    "true_counted": ("Observation", _EVENT | {"due", "flags"}),
+    "record_removed": ("Removals", frozenset({"m", "g", "day", "state", "flows", "flags"})),
+    "listing": ("Measures", frozenset({"m", "g", "c", "day", "state", "new_score",
+                                       "now_blacklisted", "t"})),
+    "false_counted": ("False attribution", frozenset({
+        "m", "g", "c", "f", "day", "key", "state", "flows", "outcomes", "ob", "t", "due",
+        "flags"})),
     "false_attributed": ("False attribution", frozenset({
         "m", "g", "c", "f", "day", "key", "state", "flows", "outcomes", "ob", "t", "caught"})),
     "false_scheduled": ("False attribution", frozenset({
@@ -85,6 +92,11 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
 * ``false_attributed``: a false record of stream ``f`` is attributed; setting ``caught =
   True`` discards it before it counts.
 * ``false_scheduled``: as ``true_scheduled``, for a false record that was not caught.
+* ``true_counted`` / ``false_counted``: that record now counts against the member (its points
+  are in the day's change).
+* ``record_removed``: a record of member ``m`` with ``flags`` is removed on ``day``.
+* ``listing``: whether member ``m`` is listed at the end of ``day``: ``now_blacklisted``
+  (the score threshold's verdict; set it True to list).
 * ``false_recorded``: a false record of stream ``f`` now counts against member ``m``.
 * ``listed`` / ``delisted``: member ``m`` enters the blacklist on ``day`` / leaves it on
   ``day`` (listed through ``day - 1``).
