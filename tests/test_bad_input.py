@@ -137,6 +137,36 @@ CASES = {
         VALID, ["--set", "channels.bils.coverage=0.5"],
         "channels.bils.coverage: unknown channel 'bils'",
     ),
+    # what the mechanism modules find wrong with their own sections
+    "a sanction of a blacklist nobody can be on": (
+        replace("blacklist_below = 600\n", ""), [],
+        "measures.travel_ban: the travel ban acts on the blacklist, but the scheme has none",
+    ),
+    "loan denial without a blacklist": (
+        replace("blacklist_below = 600\n", "").replace(
+            "[measures.travel_ban]\ndaily_trip_rate = 0.01\napplies_to = \"blacklist\"\n",
+            "[measures.loan_denial]\ndaily_application_rate = 0.01\n"), [],
+        "measures.loan_denial: the loan denial acts on the blacklist, but the scheme has none",
+    ),
+    "court list of an unknown behaviour": (
+        replace("blacklist_below = 600", 'blacklist_below = 600\nblacklist_behaviours = '
+                '["court_defualt"]'), [],
+        "scheme.blacklist_behaviours[0]: unknown behaviour 'court_defualt' (known: jaywalk,",
+    ),
+    "credit repair of an unknown behaviour": (
+        replace("blacklist_below = 600", 'blacklist_below = 600\ncredit_repair = { share = 0.5, '
+                'delay_days = 30, behaviours = ["court_defualt"] }'), [],
+        "scheme.credit_repair.behaviours[0]: unknown behaviour 'court_defualt'",
+    ),
+    "deposit waiver for an unknown grade": (
+        VALID + '\n[measures.deposit_waiver]\ngrades = ["aaa"]\n', [],
+        "measures.deposit_waiver.grades[0]: unknown grade 'aaa' (known: none: define "
+        "scheme.grades)",
+    ),
+    "school admission without children": (
+        VALID + "\n[measures.school_admission]\n", [],
+        "measures.school_admission: no household has children",
+    ),
     "population too large for memory": (
         VALID, ["--population", str(10**13)],
         "population.size: 10,000,000,000,000 citizens over 365 days need about",

@@ -20,7 +20,7 @@ of the mechanism's own module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -198,6 +198,11 @@ class Mechanism:
     """The scenario description's sentence about it (empty when inactive)."""
     inputs: tuple[str, ...] = ()
     """Scenario paths (fnmatch patterns) that feed its quantities, beyond the listing."""
+    check: Callable[[Scenario], Iterable[tuple[str, str]]] = lambda s: ()
+    """(field, reason) for what in the scenario makes its section meaningless (a name that
+    refers to nothing, a population it cannot act on); run only where it is active."""
+    acts_on_blacklist: bool = False
+    """A sanction of the listed: refused when the scheme can list nobody."""
     order: int = 0
     """Mechanisms are taken in (order, name): a lower order acts first at a shared site."""
     always_reported: bool = False

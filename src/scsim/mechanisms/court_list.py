@@ -12,6 +12,7 @@ is decided (``order``), so that their removal unlists.  Draws nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -71,7 +72,17 @@ def listing(m, state, now_blacklisted) -> None:
         now_blacklisted = True  # noqa: F841  (the kernel's)
 
 
+def check(s: Scenario) -> Iterator[tuple[str, str]]:
+    from scsim.scenario.load import known_names
+
+    for k, b in enumerate(s.scheme.blacklist_behaviours):
+        if b not in s.behaviours:
+            yield f"scheme.blacklist_behaviours[{k}]", (
+                f"unknown behaviour {b!r} (known: {known_names(list(s.behaviours))})")
+
+
 MECHANISM = Mechanism(
+    check=check,
     name="court_list",
     title="court list",
     what="an active record of a listing behaviour lists the member",

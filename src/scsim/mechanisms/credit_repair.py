@@ -8,6 +8,7 @@ restored then.  A delay of 0 means the record never counts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -64,7 +65,17 @@ def _describe(s: Scenario) -> str:
             f"{repair.delay_days} days") if repair else ""
 
 
+def check(s: Scenario) -> Iterator[tuple[str, str]]:
+    from scsim.scenario.load import known_names
+
+    for k, b in enumerate(s.scheme.credit_repair.behaviours):
+        if b not in s.behaviours:
+            yield f"scheme.credit_repair.behaviours[{k}]", (
+                f"unknown behaviour {b!r} (known: {known_names(list(s.behaviours))})")
+
+
 MECHANISM = Mechanism(
+    check=check,
     name="credit_repair",
     title="credit repair",
     what="a share of true records is set to be repaired",

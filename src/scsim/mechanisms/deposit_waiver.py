@@ -7,6 +7,7 @@ grade that earns it.  It follows the grade, so it draws no random numbers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -54,7 +55,16 @@ def _describe(s: Scenario) -> str:
             if waiver else "")
 
 
+def check(s: Scenario) -> Iterator[tuple[str, str]]:
+    grades = [g.name for g in s.scheme.grades]
+    for k, g in enumerate(s.measures.deposit_waiver.grades):
+        if g not in grades:
+            yield f"measures.deposit_waiver.grades[{k}]", (
+                f"unknown grade {g!r} (known: {', '.join(grades) or 'none: define scheme.grades'})")
+
+
 MECHANISM = Mechanism(
+    check=check,
     name="deposit_waiver",
     title="deposit waiver",
     what="high grades need no deposit",

@@ -96,6 +96,7 @@ def _describe(s: Scenario) -> str:
 
 
 MECHANISM = Mechanism(
+    acts_on_blacklist=True,
     name="employment_penalty",
     title="employment penalty",
     what="listed members are paid at a lower income level, and behave like it",

@@ -66,6 +66,7 @@ def _describe(s: Scenario) -> str:
 
 
 MECHANISM = Mechanism(
+    acts_on_blacklist=True,
     name="loan_denial",
     title="loan denial",
     what="loan applications over listed spells are refused",

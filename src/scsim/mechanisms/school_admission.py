@@ -9,6 +9,7 @@ listing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 from pydantic import Field
@@ -99,7 +100,16 @@ def _describe(s: Scenario) -> str:
             if school else "")
 
 
+def check(s: Scenario) -> Iterator[tuple[str, str]]:
+    households = s.population.households
+    if households is None or not any(t.children for t in households.types):
+        yield "measures.school_admission", (
+            "no household has children: add population.households with children > 0")
+
+
 MECHANISM = Mechanism(
+    check=check,
+    acts_on_blacklist=True,
     name="school_admission",
     title="school admission",
     what="on its day each year applying children are refused if a parent is listed",

@@ -9,6 +9,7 @@ a counterfactual, in ``speech_lost``.  Overlapping suspensions merge.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 
 from pydantic import Field
@@ -99,7 +100,19 @@ def _describe(s: Scenario) -> str:
                else "listing, and while listed"))
 
 
+def check(s: Scenario) -> Iterator[tuple[str, str]]:
+    if not any(b.kind == "speech" for b in s.behaviours.values()):
+        yield "measures.speech_suspension", (
+            'no behaviour has kind = "speech", so there is nothing to block')
+    if (s.measures.speech_suspension.trigger == "blacklist"
+            and s.scheme.blacklist_below is None and not s.scheme.blacklist_behaviours):
+        yield "measures.speech_suspension.trigger", (
+            "the trigger is the blacklist, but the scheme has none: set scheme.blacklist_below "
+            "or scheme.blacklist_behaviours")
+
+
 MECHANISM = Mechanism(
+    check=check,
     name="speech_suspension",
     title="speech suspension",
     what="a post while suspended is blocked; a recorded post or a listing suspends the "

@@ -65,6 +65,7 @@ def _describe(s: Scenario) -> str:
 
 
 MECHANISM = Mechanism(
+    acts_on_blacklist=True,
     name="travel_ban",
     title="travel ban",
     what="trips attempted over listed spells are denied",

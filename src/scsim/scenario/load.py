@@ -434,63 +434,28 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
                 )
 
     yield from unknown("scheme.points", s.scheme.points, behaviours, "behaviour")
-    yield from _mechanism_problems(s, behaviours)
+    yield from _mechanism_problems(s)
     yield from _representation_problems(s)
     yield from _source_problems(s)
     yield from unknown("adaptation.rate_factor_when_recorded",
                        s.adaptation.rate_factor_when_recorded, behaviours, "behaviour")
 
 
-def _mechanism_problems(s: Scenario, behaviours: list[str]) -> Iterator[tuple[str, str]]:
-    """Names in the scheme and measures that refer to nothing, and mechanisms that cannot act."""
-    scheme, measures = s.scheme, s.measures
-    for k, b in enumerate(scheme.blacklist_behaviours):
-        if b not in s.behaviours:
-            yield f"scheme.blacklist_behaviours[{k}]", (
-                f"unknown behaviour {b!r} (known: {known_names(behaviours)})"
+def _mechanism_problems(s: Scenario) -> Iterator[tuple[str, str]]:
+    """What each mechanism module a scenario uses finds wrong with it (names that refer to
+    nothing, mechanisms that cannot act), and sanctions of a blacklist nobody can be on."""
+    from scsim.mechanisms import MECHANISMS  # (the schema imports their sections)
+
+    blacklist_possible = s.scheme.blacklist_below is not None or s.scheme.blacklist_behaviours
+    for m in MECHANISMS:
+        if not m.active(s):
+            continue
+        yield from m.check(s)
+        if m.acts_on_blacklist and not blacklist_possible:
+            yield m.section, (
+                f"the {m.title} acts on the blacklist, but the scheme has none: set "
+                "scheme.blacklist_below or scheme.blacklist_behaviours"
             )
-    if scheme.credit_repair is not None:
-        for k, b in enumerate(scheme.credit_repair.behaviours):
-            if b not in s.behaviours:
-                yield f"scheme.credit_repair.behaviours[{k}]", (
-                    f"unknown behaviour {b!r} (known: {known_names(behaviours)})"
-                )
-    grades = [g.name for g in scheme.grades]
-    if measures.deposit_waiver is not None:
-        for k, g in enumerate(measures.deposit_waiver.grades):
-            if g not in grades:
-                yield f"measures.deposit_waiver.grades[{k}]", (
-                    f"unknown grade {g!r} "
-                    f"(known: {', '.join(grades) or 'none: define scheme.grades'})"
-                )
-    if measures.speech_suspension is not None and not any(
-        b.kind == "speech" for b in s.behaviours.values()
-    ):
-        yield "measures.speech_suspension", (
-            'no behaviour has kind = "speech", so there is nothing to block'
-        )
-    if measures.school_admission is not None:
-        households = s.population.households
-        if households is None or not any(t.children for t in households.types):
-            yield "measures.school_admission", (
-                "no household has children: add population.households with children > 0"
-            )
-    sanctions = (measures.travel_ban, measures.employment_penalty, measures.school_admission)
-    blacklist_possible = scheme.blacklist_below is not None or scheme.blacklist_behaviours
-    if any(m is not None for m in sanctions) and not blacklist_possible:
-        yield "measures", (
-            "sanctions act on the blacklist, but the scheme has none: set "
-            "scheme.blacklist_below or scheme.blacklist_behaviours"
-        )
-    if (
-        measures.speech_suspension is not None
-        and measures.speech_suspension.trigger == "blacklist"
-        and not blacklist_possible
-    ):
-        yield "measures.speech_suspension.trigger", (
-            "the trigger is the blacklist, but the scheme has none: set scheme.blacklist_below "
-            "or scheme.blacklist_behaviours"
-        )
 
 
 def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
