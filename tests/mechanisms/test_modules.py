@@ -1,0 +1,71 @@
+"""Every mechanism module: in a kernel for a pair, it does nothing to the side that lacks it.
+
+A run and its counterfactual share one kernel, which holds the modules either
+side uses; the side without a module gets parameters that make every hook a
+no-op.  So a run simulated alone and the same run paired with a
+counterfactual that uses one more module must be bit-identical.  The one
+deliberate exception is the employment penalty: a pair draws its common
+candidate events at the highest rate either side can reach, so a penalty on
+one side changes the other's candidates (``engine/tables.py``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scsim.engine.sim import simulate
+from scsim.mechanisms import MECHANISMS
+from scsim.results import daily_table
+
+from mechanism_base import scenario
+
+WORLD = {  # what the world needs for a module to act (both sides of the pair have it)
+    "population__size": 4000,
+    "population__households": {"types": [{"adults": 2, "children": 1, "share": 1.0}],
+                               "neighbourhood_size": 12, "contacts_per_citizen": 2},
+    "scheme__grades": [{"name": "a", "min_score": 1000}, {"name": "b", "min_score": 0}],
+    "measures__travel_ban": None,
+}
+SECTIONS = {  # a section that makes each module act
+    "appeals": {"scheme__appeals": {"contest_share": 0.8, "success_rate": 0.5,
+                                    "delay_days": 20}},
+    "court_list": {"scheme__blacklist_behaviours": ["debt"], "scheme__blacklist_below": None},
+    "credit_repair": {"scheme__credit_repair": {"share": 0.5, "delay_days": 20}},
+    "deposit_waiver": {"measures__deposit_waiver": {"grades": ["a"]}},
+    "deterrence": {"deterrence": {"decay_days": 60, "own_record": 1.0, "own_sanction": 2.0,
+                                  "household_sanction": 1.0, "contact_sanction": 0.5,
+                                  "offence_sensitivity": 0.5, "speech_sensitivity": 0.5}},
+    "expiry": {"scheme__retention_days": 60},
+    "human_review": {"scheme__human_review": {"false_record_catch": 0.5}},
+    "loan_denial": {"measures__loan_denial": {"daily_application_rate": 0.05}},
+    "school_admission": {"measures__school_admission": {"day_of_year": 200,
+                                                        "applying_share": 1.0}},
+    "speech_suspension": {"measures__speech_suspension": {"days": 20}},
+    "travel_ban": {"measures__travel_ban": {"daily_trip_rate": 0.05}},
+}
+SHARES_CANDIDATES = {"employment_penalty"}
+
+
+def test_every_module_has_a_case_here():
+    assert set(SECTIONS) | SHARES_CANDIDATES == {m.name for m in MECHANISMS}
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_a_module_on_the_other_side_of_a_pair_changes_nothing(name):
+    alone = scenario(**WORLD)
+    other = scenario(**{**WORLD, **SECTIONS[name]})
+    assert not any(m.name == name and m.active(alone) for m in MECHANISMS)
+    solo = simulate(alone)
+    paired = simulate(alone, counterfactual=other)
+    assert name in paired.kernel_layout.mechanisms and name not in solo.kernel_layout.mechanisms
+    # (wrongly_blacklisted means another thing in a paired run: see results.py)
+    columns = [c for c in daily_table(solo).column_names if c != "wrongly_blacklisted"]
+    assert daily_table(paired).select(columns).equals(daily_table(solo).select(columns))
+    assert (paired.final_score == solo.final_score).all()
+    # and the module does act on the side that has it
+    with_it = daily_table(simulate(other))
+    module = next(m for m in MECHANISMS if m.name == name)
+    if module.always_reported:
+        assert not with_it.select(columns).equals(daily_table(solo).select(columns))
+    else:  # its own columns only
+        assert all(with_it[f.name].to_numpy().sum() > 0 for f in module.flows)
