@@ -58,3 +58,23 @@ def test_a_child_process_finds_the_same_folder(tmp_path):
     proc = subprocess.run([sys.executable, "-c", PRINT_DIR], capture_output=True, text=True,
                           env=env, check=True)
     assert proc.stdout.strip() == str(cache.CACHE_DIR)
+
+
+def test_stale_folders_of_other_sources_are_pruned(tmp_path):
+    """Each source change leaves a cache folder behind; those untouched for two weeks go,
+    the current one and recently used ones stay, and nothing else is touched."""
+    current = tmp_path / f"{cache.PREFIX}current"
+    old = tmp_path / f"{cache.PREFIX}old"
+    recent = tmp_path / f"{cache.PREFIX}recent"
+    other = tmp_path / "not-ours"
+    for folder in (current, old, recent, other):
+        (folder / "generated").mkdir(parents=True)
+        (folder / "generated" / "k.py").write_text("# x")
+    now = 10 * cache.STALE_AFTER_S
+    for folder in (current, old, other):
+        for path in (folder, folder / "generated", folder / "generated" / "k.py"):
+            os.utime(path, (0, 0))
+    for path in (recent, recent / "generated", recent / "generated" / "k.py"):
+        os.utime(path, (now - 3600, now - 3600))
+    assert cache.prune_stale(current, now=now) == [old]
+    assert current.exists() and recent.exists() and other.exists() and not old.exists()

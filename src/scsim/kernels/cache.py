@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import time
 from pathlib import Path
 
 import numba
@@ -66,11 +68,38 @@ def cache_dir() -> Path:
     return base / f"{PREFIX}{digest}"
 
 
+STALE_AFTER_S = 14 * 24 * 3600
+"""A cache folder of other sources untouched this long is removed (it is never read again
+unless those very sources come back, and then it is rebuilt)."""
+
+
+def prune_stale(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove the cache folders of other kernel sources beside ``folder`` that nothing has
+    written to for ``STALE_AFTER_S`` (each source change leaves one behind); returns them."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        siblings = [p for p in folder.parent.iterdir()
+                    if p.name.startswith(PREFIX) and p.name != folder.name and p.is_dir()]
+    except OSError:
+        return removed
+    for old in siblings:
+        try:
+            newest = max([old.stat().st_mtime, *(f.stat().st_mtime for f in old.rglob("*"))])
+        except OSError:
+            continue
+        if now - newest > STALE_AFTER_S:
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old)
+    return removed
+
+
 def configure() -> Path:
     """Point numba (and child processes) at the cache folder of the current sources."""
     folder = cache_dir()
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     numba.config.CACHE_DIR = str(folder)
+    prune_stale(folder)
     return folder
 
 
