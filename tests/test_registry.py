@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scsim.cli import app
-from scsim.ledger import QUANTITIES
+from scsim.ledger import quantities
 from scsim.query import QueryError, run_query
 
 from conftest import R0, SCENARIOS
@@ -43,7 +43,7 @@ def test_query_totals_equal_every_runs_ledger(root):
     table = run_query("SELECT * FROM runs ORDER BY run", root)
     assert table.num_rows == len(ledgers) == 5
     for row in table.to_pylist():
-        assert {q.name: row[q.name] for q in QUANTITIES} == ledgers[row["run"]]["totals"]
+        assert {q.name: row[q.name] for q in quantities()} == ledgers[row["run"]]["totals"]
     nested = run_query("SELECT run, point, replicate FROM runs WHERE point IS NOT NULL", root)
     assert nested.to_pylist() == [{"run": "sweep/point=0/replicate=1", "point": 0,
                                    "replicate": 1}]  # from the folder names
@@ -62,7 +62,7 @@ def test_ledger_view_holds_every_group_and_the_overall_figures(root):
             assert row["value"] == entry["value"]
             assert row["ratio"] == ledger["disparity"][row["quantity"]][row["group"]]["ratio"]
     groups = {len(ledger["by_group"]) + 1 for ledger in ledgers.values()}
-    assert len(rows) == sum((len(ledger["by_group"]) + 1) * len(QUANTITIES)
+    assert len(rows) == sum((len(ledger["by_group"]) + 1) * len(quantities())
                             for ledger in ledgers.values()) and groups == {3, 4}
 
 

@@ -171,12 +171,6 @@ def quantities_in(ledger: dict) -> tuple[Quantity, ...]:
     return tuple(known[name] for name in ledger["quantities"] if name in known)
 
 
-def __getattr__(name: str):
-    if name == "QUANTITIES":  # those every ledger carries (for readers of many runs)
-        return quantities()
-    raise AttributeError(name)
-
-
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     """95% Wilson score interval for a proportion (good near 0 and 1, unlike the normal one)."""
     p = successes / n

@@ -63,7 +63,7 @@ def _speech_published(s: Scenario, tallies: Tallies, layout: FlowLayout) -> np.n
     flows = tallies.flows[1:]
     return (
         flows[:, :, [layout.committed(k) for k in _kind_columns(s, SPEECH)]].sum(axis=-1)
-        - flows[:, :, layout.other(FLOW_SPEECH_BLOCKED)]
+        - flows[:, :, FLOW_SPEECH_BLOCKED]
     )
 
 
@@ -100,7 +100,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
         return values.reshape(-1)
 
     def flow(offset: int) -> np.ndarray:
-        return per_row(flows[:, :, layout.other(offset)])
+        return per_row(flows[:, :, offset])
 
     speech = _kind_columns(s, SPEECH)
     offences = [layout.committed(k) for k in _kind_columns(s, OFFENCE)]

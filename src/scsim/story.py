@@ -121,8 +121,8 @@ def tell(trace: CitizenTrace) -> Story:
             (FLOW_ENTERED_BLACKLIST, "PUT ON THE BLACKLIST"),
             (FLOW_LEFT_BLACKLIST, "taken off the blacklist"),
         ):
-            if f[layout.other(column)]:
-                add(day, _times(int(f[layout.other(column)]), text))
+            if f[column]:
+                add(day, _times(int(f[column]), text))
         for flow in mechanism_flows:
             column = layout.flow(flow.name)
             if column is not None and f[column]:

@@ -24,7 +24,7 @@ def test_expiry_restores_exactly_the_points_after_the_window():
     layout = keep.flow_layout
     flows = keep.flows
     recorded = flows[:, :, [layout.recorded(b) for b in range(3)]]
-    false = flows[:, :, layout.other(FLOW_FALSE_RECORDS)]  # false jaywalks, -5 each
+    false = flows[:, :, FLOW_FALSE_RECORDS]  # false jaywalks, -5 each
     daily_points = (recorded * points).sum(axis=-1) + false * -5
     old_points = np.cumsum(daily_points, axis=0)
     for day in (50, 150, 399):

@@ -99,7 +99,8 @@ def configure() -> Path:
     folder = cache_dir()
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     numba.config.CACHE_DIR = str(folder)
-    prune_stale(folder)
+    if not folder.exists():  # new sources: the time the others may have gone stale
+        prune_stale(folder)
     return folder
 
 

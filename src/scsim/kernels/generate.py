@@ -53,7 +53,7 @@ _COLUMNS = {"FLOW": "flows", "OUT": "outcomes", "Q": "quantities", "LEVEL": "lev
             "S": "state"}
 _BUILTINS = frozenset(dir(builtins))
 _lock = threading.Lock()
-_loaded: dict[str, ModuleType] = {}
+_loaded: dict[tuple[str, ...], ModuleType] = {}
 
 
 class HookError(ValueError):
@@ -228,12 +228,17 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None) 
 
 
 def kernel_for(mechanisms: Sequence[Mechanism]) -> ModuleType:
-    """The compiled-on-demand kernel module for these mechanisms (written once, then reused)."""
+    """The compiled-on-demand kernel module for these mechanisms (written once, then reused;
+    generated once per process, since the sources cannot change under it)."""
+    names = tuple(m.name for m in mechanisms)
+    with _lock:
+        if names in _loaded:
+            return _loaded[names]
     text = kernel_source(mechanisms)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     with _lock:
-        if digest in _loaded:
-            return _loaded[digest]
+        if names in _loaded:
+            return _loaded[names]
         name = f"scsim_kernel_{digest}"
         path = Path(CACHE_DIR) / "generated" / f"{name}.py"
         if not path.is_file() or path.read_text() != text:
@@ -246,5 +251,5 @@ def kernel_for(mechanisms: Sequence[Mechanism]) -> ModuleType:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-        _loaded[digest] = module
+        _loaded[names] = module
         return module

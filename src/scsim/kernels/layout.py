@@ -152,9 +152,6 @@ class KernelLayout:
         return self.first_grade + n_grades
 
 
-NO_MECHANISMS = KernelLayout((), CORE_FLOWS, CORE_OUTCOMES, CORE_QUANTITIES)
-
-
 @dataclass(frozen=True)
 class FlowLayout:
     """Where each flow column of a scenario's tallies is: the one place outside the kernel
@@ -167,7 +164,7 @@ class FlowLayout:
     named_flows: tuple[str, ...] = CORE_FLOWS
 
     @classmethod
-    def of(cls, s: Scenario, kernel: KernelLayout = NO_MECHANISMS) -> FlowLayout:
+    def of(cls, s: Scenario, kernel: KernelLayout) -> FlowLayout:
         """The flows of scenario ``s`` simulated by the kernel whose layout is ``kernel``."""
         return cls(len(s.behaviours), len(s.scheme.grades),
                    sum(1 for c in s.channels.values() if c.false_attribution is not None),
@@ -182,10 +179,6 @@ class FlowLayout:
 
     def recorded(self, b: int) -> int:
         return self.named + self.behaviours + b
-
-    def other(self, flow: int) -> int:
-        """A core FLOW_* column (false records, entries, ...)."""
-        return flow
 
     def flow(self, name: str) -> int | None:
         """A named flow's column, or None when the kernel has no mechanism counting it."""

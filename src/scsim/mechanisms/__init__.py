@@ -50,9 +50,7 @@ def reported(s: Scenario, counterfactual: Scenario | None = None) -> tuple[Mecha
 def daily_columns(s: Scenario, counterfactual: Scenario | None = None) -> list[str]:
     """The daily.parquet columns of mechanisms that are not always reported, in order."""
     return [column for m in reported(s, counterfactual) if not m.always_reported
-            for column in (*(f.name for f in m.flows),
-                           *((c for c, _ in m.counterfactual_flows)
-                             if counterfactual is not None else ()))]
+            for column in m.columns(counterfactual is not None)]
 
 
 def parameters(mechanisms: tuple[Mechanism, ...], s: Scenario, tables) -> tuple:

@@ -209,6 +209,12 @@ class Mechanism:
     """Its columns and quantities appear in every run, active or not (outputs that existed
     before mechanisms were modules keep their place); otherwise only where active."""
 
+    def columns(self, paired: bool) -> tuple[str, ...]:
+        """Its daily.parquet columns (those of a module that is not always reported come
+        after every other column): its flows, and its counterfactual's when paired."""
+        return (*(f.name for f in self.flows),
+                *((c for c, _ in self.counterfactual_flows) if paired else ()))
+
     @property
     def module(self) -> str:
         """The module its hooks come from."""

@@ -52,12 +52,8 @@ def false_scheduled(P: Params, f, flags) -> None:
         flags |= FLAG_LISTS
 
 
-def true_counted(m, state, flags) -> None:
-    if flags & FLAG_LISTS:
-        state[m, S.list_records] += 1
-
-
-def false_counted(m, state, flags) -> None:
+def counted(m, state, flags) -> None:
+    """A listing record, true or false, now counts: the member holds one more."""
     if flags & FLAG_LISTS:
         state[m, S.list_records] += 1
 
@@ -96,8 +92,8 @@ MECHANISM = Mechanism(
     active=lambda s: bool(s.scheme.blacklist_behaviours),
     params=params,
     hooks={"member_started": member_started, "true_scheduled": true_scheduled,
-           "false_scheduled": false_scheduled, "true_counted": true_counted,
-           "false_counted": false_counted, "record_removed": record_removed,
+           "false_scheduled": false_scheduled, "true_counted": counted,
+           "false_counted": counted, "record_removed": record_removed,
            "listing": listing},
     state=("list_records",),
     inputs=("scheme.blacklist_behaviours",),

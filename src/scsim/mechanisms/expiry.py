@@ -26,15 +26,10 @@ def params(s: Scenario, tables) -> Params:
     return Params(s.scheme.retention_days or 0)
 
 
-def true_scheduled(P: Params, day, due, flags) -> None:
+def scheduled(P: Params, day, due, flags) -> None:
+    """A record, true or false, is set to expire."""
     if P.days > 0 and day + P.days < due:
-        due = day + P.days
-        flags |= REMOVE_EXPIRE
-
-
-def false_scheduled(P: Params, day, due, flags) -> None:
-    if P.days > 0 and day + P.days < due:
-        due = day + P.days
+        due = day + P.days  # (the kernel's due and flags)
         flags |= REMOVE_EXPIRE
 
 
@@ -52,7 +47,7 @@ MECHANISM = Mechanism(
     section="scheme.retention_days",
     active=lambda s: s.scheme.retention_days is not None,
     params=params,
-    hooks={"true_scheduled": true_scheduled, "false_scheduled": false_scheduled},
+    hooks={"true_scheduled": scheduled, "false_scheduled": scheduled},
     describe=_describe,
     inputs=("scheme.retention_days",),
     order=-1,

@@ -467,8 +467,7 @@ def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     from scsim.mechanisms import MECHANISMS  # (the schema imports their sections)
 
     every_mechanism = [c for m in MECHANISMS if not m.always_reported
-                       for c in (*(f.name for f in m.flows),
-                                 *(c for c, _ in m.counterfactual_flows))]
+                       for c in m.columns(paired=True)]
     columns = daily_columns(list(s.behaviours), grades, paired=True, false_channels=channels,
                             mechanism_columns=every_mechanism)
     counts: dict[str, int] = {}
