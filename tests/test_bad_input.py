@@ -33,6 +33,9 @@ def replace(old: str, new: str) -> str:
     return VALID.replace(old, new, 1)
 
 
+DATED = replace("days = 365", "days = 365\nstart = 2018-01-01")
+DATED_ENTRY = '\n[[schedule]]\ndate = 2018-03-01\nset = { "channels.bills.detection" = 0.5 }\n'
+
 CASES = {
     "malformed TOML": (
         replace("[scheme]", "[scheme"), [], "malformed TOML",
@@ -166,6 +169,59 @@ CASES = {
     "school admission without children": (
         VALID + "\n[measures.school_admission]\n", [],
         "measures.school_admission: no household has children",
+    ),
+    "end without start": (
+        replace("days = 365", "end = 2018-12-31"), [],
+        "run: run.end needs run.start",
+    ),
+    "days and end disagree": (
+        replace("days = 365", "days = 365\nstart = 2018-01-01\nend = 2018-06-30"), [],
+        "run: run.days 365 does not match run.start 2018-01-01 to run.end 2018-06-30 "
+        "(181 days); give one of the two",
+    ),
+    "schedule without a start date": (
+        VALID + DATED_ENTRY, [], "schedule: dated changes need run.start",
+    ),
+    "schedule of a value that cannot change": (
+        DATED + '\n[[schedule]]\ndate = 2018-03-01\nset = { "population.size" = 5 }\n', [],
+        "schedule[0].set.population.size: cannot change over time (schedulable: behaviour",
+    ),
+    "schedule of an unknown channel": (
+        DATED + '\n[[schedule]]\ndate = 2018-03-01\nset = { "channels.bils.detection" = 0.5 }'
+        '\n', [],
+        "schedule[0].set.channels.bils.detection: unknown channel 'bils' (known: "
+        "traffic_cameras, bills,",
+    ),
+    "scheduled value its field refuses": (
+        DATED + '\n[[schedule]]\ndate = 2018-03-01\nset = { "channels.bills.detection" = 1.5 }'
+        '\n', [],
+        "schedule[0]: on 2018-03-01: channels.bills.detection: Input should be less than or "
+        "equal to 1",
+    ),
+    "schedule date outside the run": (
+        DATED + DATED_ENTRY.replace("2018-03-01", "2019-03-01"), [],
+        "schedule[0]: 2019-03-01 is outside the run (2018-01-01 to 2018-12-31)",
+    ),
+    "schedule out of date order": (
+        DATED + DATED_ENTRY + DATED_ENTRY.replace("2018-03-01", "2018-02-01"), [],
+        "schedule[1]: 2018-02-01 comes before the previous entry's 2018-03-01; list entries "
+        "in date order",
+    ),
+    "ramp that ends before it starts": (
+        DATED + '\n[[schedule]]\nfrom = 2018-03-01\nto = 2018-02-01\n'
+        'ramp = { "channels.bills.detection" = 0.5 }\n', [],
+        "schedule[0]: a ramp must end after it starts (from 2018-03-01, to 2018-02-01)",
+    ),
+    "entry that both sets and ramps": (
+        DATED + '\n[[schedule]]\ndate = 2018-03-01\nto = 2018-04-01\n'
+        'set = { "channels.bills.detection" = 0.5 }\n', [],
+        "schedule[0]: an entry either sets values on a date (date, set) or ramps them",
+    ),
+    "set during a ramp of the same value": (
+        DATED + '\n[[schedule]]\nfrom = 2018-02-01\nto = 2018-06-01\n'
+        'ramp = { "channels.bills.detection" = 0.5 }\n' + DATED_ENTRY, [],
+        "schedule[1].set.channels.bills.detection: changes a value schedule[0] is ramping "
+        "(2018-02-01 to 2018-06-01)",
     ),
     "population too large for memory": (
         VALID, ["--population", str(10**13)],

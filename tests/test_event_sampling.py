@@ -24,7 +24,7 @@ P = np.array([0.05, 0.2, 0.01])
 @njit
 def _simulate(key_seed, n_citizens, horizon, cumprod, q, inv_log_none):
     """Firing patterns per day (bit s: stream s fired), first gaps, firings per stream."""
-    n_streams = cumprod.shape[1] - 1
+    n_streams = cumprod.shape[2] - 1  # (period, class, stream + 1)
     patterns = np.zeros(2**n_streams, dtype=np.int64)
     first_gaps = np.zeros(200, dtype=np.int64)
     fired = np.zeros(n_streams, dtype=np.int64)
@@ -40,12 +40,12 @@ def _simulate(key_seed, n_citizens, horizon, cumprod, q, inv_log_none):
             day = nxt
             index += 1
             pattern, step = 0, 0
-            s = _first_firing(cumprod, 0, uniform(key, SELECT, 0, day))
+            s = _first_firing(cumprod, 0, 0, uniform(key, SELECT, 0, day))
             while s >= 0:
                 pattern |= 1 << s
                 fired[s] += 1
                 step += 1
-                s = _next_firing(cumprod, 0, s, uniform(key, SELECT, step, day))
+                s = _next_firing(cumprod, 0, 0, s, uniform(key, SELECT, step, day))
             patterns[pattern] += 1
         patterns[0] += horizon - index  # days on which nothing fired
     return patterns, first_gaps, fired
@@ -54,7 +54,7 @@ def _simulate(key_seed, n_citizens, horizon, cumprod, q, inv_log_none):
 def test_firing_patterns_and_gaps_match_independent_bernoullis():
     cumprod, q, inv = _process_tables(P[None, :])
     n, horizon = 20_000, 100
-    patterns, gaps, _ = _simulate(np.uint64(seed_key(5)), n, horizon, cumprod, q[0], inv[0])
+    patterns, gaps, _ = _simulate(np.uint64(seed_key(5)), n, horizon, cumprod[None], q[0], inv[0])
     expected = np.zeros(8)
     for bits in itertools.product((0, 1), repeat=3):
         pattern = sum(b << k for k, b in enumerate(bits))
@@ -75,7 +75,7 @@ def test_streams_with_zero_rate_never_fire():
     p = np.array([0.0, 0.3, 0.0, 0.2, 0.0])
     cumprod, q, inv = _process_tables(p[None, :])
     n, horizon = 2000, 100
-    _, _, fired = _simulate(np.uint64(seed_key(8)), n, horizon, cumprod, q[0], inv[0])
+    _, _, fired = _simulate(np.uint64(seed_key(8)), n, horizon, cumprod[None], q[0], inv[0])
     assert fired[[0, 2, 4]].sum() == 0
     trials = n * horizon
     for k in (1, 3):

@@ -185,8 +185,11 @@ def daily_table(result: SimulationResult) -> pa.Table:
             if paired:
                 for column, name in m.counterfactual_flows:
                     columns[column] = per_row(_named(cf_flows, cf_layout, name))
+    if s.run.start is not None:
+        dates = np.datetime64(s.run.start) + np.arange(days).astype("timedelta64[D]")
+        columns = {"day": columns.pop("day"), "date": np.repeat(dates, len(groups)), **columns}
     expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels,
-                             extra)
+                             extra, dated=s.run.start is not None)
     if list(columns) != expected:  # a name collision the loader failed to reject
         raise AssertionError(f"daily columns {list(columns)} differ from the layout {expected}")
     table = pa.table(columns)

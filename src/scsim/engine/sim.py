@@ -33,6 +33,7 @@ from scsim.mechanisms import Mechanism, in_kernel, parameters
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
 from scsim.scenario.pairing import world_differences
+from scsim.scenario.schedule import has_schedule
 
 NOT_TRACED = np.int64(-1)
 
@@ -189,7 +190,7 @@ def simulate(
     tables = compile_tables(scenario, deepest)
     tables_cf = compile_tables(counterfactual, deepest) if counterfactual is not None else tables
     mechanisms = in_kernel(scenario, counterfactual)
-    kernel = kernel_for(mechanisms)
+    kernel = kernel_for(mechanisms, scheduled=has_schedule(scenario, counterfactual))
     layout = KernelLayout.of(mechanisms)
     params = parameters(mechanisms, scenario, tables)
     params_cf = (parameters(mechanisms, counterfactual, tables_cf) if counterfactual is not None

@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from scsim.scenario.model import Scenario
+from scsim.scenario.schedule import Period
 
 OFFENCE, SPEECH, GOOD_DEED = 0, 1, 2
 KIND_CODES = {"offence": OFFENCE, "speech": SPEECH, "good_deed": GOOD_DEED}
@@ -46,24 +47,31 @@ class KernelTables(NamedTuple):
     income_cum: np.ndarray  # (I,)
     region_cum: np.ndarray  # (R,)
     propensity_cum: np.ndarray  # (P,)
-    behaviour_cumprod: np.ndarray  # (C, B+1) float64, candidate rates
-    behaviour_q: np.ndarray  # (C,) P(at least one candidate on a day)
-    behaviour_inv_log_none: np.ndarray  # (C,) 1 / log(1 - q), or 0 when q = 0
-    accept_ratio: np.ndarray  # (C, 2, B) actual rate / candidate rate, without / with penalty
-    record_prob: np.ndarray  # (C, B) probability a committed event is recorded
-    points: np.ndarray  # (B,) int64 points per recorded event
-    adapt_factor: np.ndarray  # (B,) rate factor per recorded event (1 = none)
+    # per period k of constant values (``scsim.scenario.schedule``; one without a schedule):
+    behaviour_cumprod: np.ndarray  # (K, C, B+1) float64, candidate rates
+    behaviour_q: np.ndarray  # (K, C) P(at least one candidate on a day)
+    behaviour_inv_log_none: np.ndarray  # (K, C) 1 / log(1 - q), or 0 when q = 0
+    accept_ratio: np.ndarray  # (K, C, 2, B) actual rate / candidate rate, without / with penalty
+    record_prob: np.ndarray  # (K, C, B) probability a committed event is recorded
+    points: np.ndarray  # (K, B) int64 points per recorded event
+    adapt_factor: np.ndarray  # (K, B) rate factor per recorded event (1 = none)
     kind: np.ndarray  # (B,) int64 OFFENCE / SPEECH / GOOD_DEED
-    false_cumprod: np.ndarray  # (C, F+1)
-    false_q: np.ndarray  # (C,)
-    false_inv_log_none: np.ndarray  # (C,)
-    false_points: np.ndarray  # (F,) int64 points of each false-record stream
-    grade_min: np.ndarray  # (K,) int64, highest first
+    false_cumprod: np.ndarray  # (K, C, F+1)
+    false_q: np.ndarray  # (K, C)
+    false_inv_log_none: np.ndarray  # (K, C)
+    false_points: np.ndarray  # (K, F) int64 points of each false-record stream
+    blacklist_below: np.ndarray  # (K,) int64; min_score when there is no threshold
+    # where the periods are, and what a member must redo when one starts:
+    period_of_day: np.ndarray  # (T + 2,) int64 period of each day (day 0: the first)
+    restart_behaviour: np.ndarray  # (K, C) bool: the class's candidate rates change at k's start
+    restart_false: np.ndarray  # (K, C) bool: its false-attribution rates change
+    next_wake: np.ndarray  # (K, C) int64 first day of a later period that changes the class
+    grade_min: np.ndarray  # (G,) int64, highest first
     start_score: int
     min_score: int
     max_score: int
-    blacklist_below: int  # min_score when there is no threshold: nobody is below it
     score_bin_width: int
+    n_classes: int
     n_incomes: int
     n_regions: int
     n_propensities: int
@@ -106,12 +114,19 @@ def penalty_levels(s: Scenario) -> int:
     return penalty.levels_down if penalty is not None else 0
 
 
-def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> KernelTables:
-    """Tables of one scenario.
+class _PeriodTables(NamedTuple):
+    p_candidate: np.ndarray
+    accept: np.ndarray
+    record: np.ndarray
+    p_false: np.ndarray
+    points: np.ndarray
+    adapt: np.ndarray
+    false_points: np.ndarray
+    blacklist_below: int
 
-    ``candidate_levels_down`` is the deepest employment penalty among the
-    scenarios run as a pair, so that both draw the same candidate events.
-    """
+
+def _period_tables(s: Scenario, candidate_levels_down: int | None) -> _PeriodTables:
+    """The rates, probabilities and points of one period's values."""
     pop = s.population
     groups = [c.name for c in pop.groups]
     incomes = [c.name for c in pop.income_levels]
@@ -162,9 +177,70 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
             p_false[c, fi] = fa.rate_by_group.get(g, fa.daily_rate) * fa.multiplier_by_region.get(
                 r, 1.0
             )
+    scheme = s.scheme
+    return _PeriodTables(
+        p_candidate, accept, record, p_false,
+        points=np.array([scheme.points.get(b, 0) for b in behaviours], dtype=np.int64),
+        adapt=np.array([s.adaptation.rate_factor_when_recorded.get(b, 1.0) for b in behaviours]),
+        false_points=np.array([scheme.points.get(fa.behaviour, 0) for fa in false_streams],
+                              dtype=np.int64),
+        blacklist_below=(scheme.blacklist_below if scheme.blacklist_below is not None
+                         else scheme.min_score),
+    )
 
-    behaviour_cumprod, behaviour_q, behaviour_inv_log_none = _process_tables(p_candidate)
-    false_cumprod, false_q, false_inv_log_none = _process_tables(p_false)
+
+def _period_index(periods: list[Period], days: int) -> np.ndarray:
+    period_of_day = np.zeros(days + 2, dtype=np.int64)
+    for k, period in enumerate(periods):
+        period_of_day[period.first_day:period.last_day + 1] = k
+    period_of_day[days + 1] = len(periods) - 1
+    return period_of_day
+
+
+def _wakes(periods: list[Period], cumprod: np.ndarray, false_cumprod: np.ndarray,
+           blacklist_below: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per period start and class: must the candidate processes restart (their rates
+    changed), and the first day of the next period at which the class must wake (a restart,
+    or a new threshold that may list or delist without any event)."""
+    n_periods, n_classes = cumprod.shape[:2]
+    restart_b = np.zeros((n_periods, n_classes), dtype=np.bool_)
+    restart_f = np.zeros((n_periods, n_classes), dtype=np.bool_)
+    if n_periods > 1:
+        restart_b[1:] = (cumprod[1:] != cumprod[:-1]).any(axis=-1)
+        restart_f[1:] = (false_cumprod[1:] != false_cumprod[:-1]).any(axis=-1)
+    wake = restart_b | restart_f
+    wake[1:] |= (blacklist_below[1:] != blacklist_below[:-1])[:, None]
+    next_wake = np.full((n_periods, n_classes), NEVER_DAY, dtype=np.int64)
+    for k in range(n_periods - 2, -1, -1):
+        next_wake[k] = np.where(wake[k + 1], periods[k + 1].first_day, next_wake[k + 1])
+    return restart_b, restart_f, next_wake
+
+
+NEVER_DAY = 1 << 62
+"""The kernel's NEVER: a day after every horizon."""
+
+
+def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> KernelTables:
+    """Tables of one scenario, per period of its schedule.
+
+    ``candidate_levels_down`` is the deepest employment penalty among the
+    scenarios run as a pair, so that both draw the same candidate events.
+    """
+    from scsim.scenario.schedule import periods as schedule_periods
+
+    pop = s.population
+    incomes = [c.name for c in pop.income_levels]
+    regions = [c.name for c in pop.regions]
+    propensities = [c.name for c in pop.propensity_levels]
+    behaviours = list(s.behaviours)
+    periods = schedule_periods(s)
+    per = [_period_tables(p.scenario, candidate_levels_down) for p in periods]
+    processes = [(_process_tables(q.p_candidate), _process_tables(q.p_false)) for q in per]
+    behaviour_cumprod = np.stack([b[0] for b, _ in processes])
+    false_cumprod = np.stack([f[0] for _, f in processes])
+    blacklist_below = np.array([q.blacklist_below for q in per], dtype=np.int64)
+    restart_b, restart_f, next_wake = _wakes(periods, behaviour_cumprod, false_cumprod,
+                                             blacklist_below)
     scheme, deterrence = s.scheme, s.deterrence
     households = pop.households
     spill = deterrence is not None and (
@@ -184,29 +260,28 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         region_cum=_cumulative_shares([c.share for c in pop.regions]),
         propensity_cum=_cumulative_shares([c.share for c in pop.propensity_levels]),
         behaviour_cumprod=behaviour_cumprod,
-        behaviour_q=behaviour_q,
-        behaviour_inv_log_none=behaviour_inv_log_none,
-        accept_ratio=accept,
-        record_prob=record,
-        points=np.array([scheme.points.get(b, 0) for b in behaviours], dtype=np.int64),
-        adapt_factor=np.array(
-            [s.adaptation.rate_factor_when_recorded.get(b, 1.0) for b in behaviours]
-        ),
+        behaviour_q=np.stack([b[1] for b, _ in processes]),
+        behaviour_inv_log_none=np.stack([b[2] for b, _ in processes]),
+        accept_ratio=np.stack([q.accept for q in per]),
+        record_prob=np.stack([q.record for q in per]),
+        points=np.stack([q.points for q in per]),
+        adapt_factor=np.stack([q.adapt for q in per]),
         kind=np.array([KIND_CODES[s.behaviours[b].kind] for b in behaviours], dtype=np.int64),
         false_cumprod=false_cumprod,
-        false_q=false_q,
-        false_inv_log_none=false_inv_log_none,
-        false_points=np.array(
-            [scheme.points.get(fa.behaviour, 0) for fa in false_streams], dtype=np.int64
-        ),
+        false_q=np.stack([f[1] for _, f in processes]),
+        false_inv_log_none=np.stack([f[2] for _, f in processes]),
+        false_points=np.stack([q.false_points for q in per]),
+        blacklist_below=blacklist_below,
+        period_of_day=_period_index(periods, s.run.days),
+        restart_behaviour=restart_b,
+        restart_false=restart_f,
+        next_wake=next_wake,
         grade_min=np.array([g.min_score for g in scheme.grades], dtype=np.int64),
         start_score=scheme.start_score,
         min_score=scheme.min_score,
         max_score=scheme.max_score,
-        blacklist_below=(
-            scheme.blacklist_below if scheme.blacklist_below is not None else scheme.min_score
-        ),
         score_bin_width=s.output.score_bin_width,
+        n_classes=behaviour_cumprod.shape[1],
         n_incomes=len(incomes),
         n_regions=len(regions),
         n_propensities=len(propensities),

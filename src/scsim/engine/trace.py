@@ -24,6 +24,7 @@ from scsim.mechanisms import in_kernel, parameters
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import AGE_BANDS, Scenario
 from scsim.scenario.pairing import world_differences
+from scsim.scenario.schedule import has_schedule
 
 
 @dataclass
@@ -100,7 +101,7 @@ class Tracer:
         self.key = np.uint64(seed_key(scenario.run.seed))
         mechanisms = in_kernel(scenario, counterfactual)
         self.mechanisms = mechanisms
-        self.kernel = kernel_for(mechanisms)
+        self.kernel = kernel_for(mechanisms, scheduled=has_schedule(scenario, counterfactual))
         self.layout = KernelLayout.of(mechanisms)
         self.params = parameters(mechanisms, scenario, self.tables)
         self.params_cf = (parameters(mechanisms, counterfactual, self.tables_cf)

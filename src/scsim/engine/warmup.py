@@ -6,6 +6,7 @@ from scsim.engine.sim import simulate
 from scsim.mechanisms import in_kernel
 from scsim.scenario.load import validate_scenario
 from scsim.scenario.model import Scenario
+from scsim.scenario.schedule import has_schedule
 
 _TINY = {
     "name": "warm_up",
@@ -27,7 +28,7 @@ def _tiny(s: Scenario) -> Scenario:
                                 "population": s.population.model_copy(update={"size": size})})
 
 
-_warmed: set[tuple[str, ...]] = set()
+_warmed: set[tuple] = set()
 
 
 def warm_up(scenario: Scenario | None = None, counterfactual: Scenario | None = None) -> None:
@@ -36,7 +37,8 @@ def warm_up(scenario: Scenario | None = None, counterfactual: Scenario | None = 
     four-citizen one's."""
     if scenario is None:
         scenario = validate_scenario(_TINY, "<warm-up>").scenario
-    key = tuple(m.name for m in in_kernel(scenario, counterfactual))
+    key = (*(m.name for m in in_kernel(scenario, counterfactual)),
+           has_schedule(scenario, counterfactual))
     if key not in _warmed:
         simulate(_tiny(scenario), counterfactual=None if counterfactual is None
                  else _tiny(counterfactual))

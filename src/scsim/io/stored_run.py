@@ -229,7 +229,8 @@ def _check_types(path: Path, table: pa.Table, expected: dict[str, str]) -> None:
         t = table.schema.field(name).type
         ok = {"int": pa.types.is_integer(t),
               "float": pa.types.is_floating(t) or pa.types.is_integer(t),
-              "string": pa.types.is_string(t) or pa.types.is_large_string(t)}[kind]
+              "string": pa.types.is_string(t) or pa.types.is_large_string(t),
+              "date": pa.types.is_date(t) or pa.types.is_timestamp(t)}[kind]
         if not ok:
             raise RunFolderError(f"{path}: column {name!r} has type {t}, expected {kind}")
     for name in names:
@@ -244,9 +245,12 @@ def _daily(path: Path, s: Scenario, counterfactual: Scenario | None
     groups = [g.name for g in s.population.groups]
     channels = [name for name, c in s.channels.items() if c.false_attribution is not None]
     names = daily_columns(list(s.behaviours), [g.name for g in s.scheme.grades], paired,
-                          channels, mechanism_columns(s, counterfactual))
+                          channels, mechanism_columns(s, counterfactual),
+                          dated=s.run.start is not None)
     kinds = {name: "float" for name in names}
     kinds |= {"day": "int", "group": "string", "population": "int", "blacklisted": "int"}
+    if s.run.start is not None:
+        kinds["date"] = "date"
     _check_types(path, table, kinds)
     days = s.run.days
     if table.num_rows != days * len(groups):
@@ -258,8 +262,13 @@ def _daily(path: Path, s: Scenario, counterfactual: Scenario | None
                              "group")
     if table.column("group").to_pylist() != groups * days:
         raise RunFolderError(f"{path}: groups differ from the scenario's, or are out of order")
+    if s.run.start is not None:
+        first = np.datetime64(s.run.start, "D")
+        dates = table.column("date").to_numpy(zero_copy_only=False).astype("datetime64[D]")
+        if not np.array_equal(dates, first + (day - 1).astype("timedelta64[D]")):
+            raise RunFolderError(f"{path}: dates do not follow run.start {s.run.start} day by day")
     daily = {name: table.column(name).to_numpy(zero_copy_only=False).reshape(days, -1)
-             for name in names if name != "group"}
+             for name in names if name not in ("group", "date")}
     if (daily["population"] < 0).any() or (daily["population"] != daily["population"][0]).any():
         raise RunFolderError(f"{path}: population is negative or changes from day to day")
     return daily

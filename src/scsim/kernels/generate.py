@@ -185,8 +185,10 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
     return decorator + "\n" + ast.unparse(ast.fix_missing_locations(function))
 
 
-def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None) -> str:
-    """The kernel's text for these mechanisms (in this order)."""
+def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
+                  scheduled: bool = False) -> str:
+    """The kernel's text for these mechanisms (in this order); ``scheduled``: with the code
+    for values that change over the run (periods), which a run without a schedule lacks."""
     template = TEMPLATE.read_text() if template is None else template
     layout = KernelLayout.of(mechanisms)
     kernel_names = _template_names(template)
@@ -216,6 +218,7 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None) 
         f"N_STATE = {len(layout.state)}  # {', '.join(layout.state)}\n"
         f"N_OUTCOMES = {len(layout.outcomes)}  # {', '.join(layout.outcomes)}\n"
         f"N_QUANTITIES = {len(layout.quantities)}  # {', '.join(layout.quantities)}\n"
+        f"SCHEDULED = {scheduled}  # values change over the run\n"
         + "".join(f"{line}  # noqa: E402\n" for line in imports.values())
         + "# --- end of the layout ---\n"
     )
@@ -227,14 +230,14 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None) 
     return header + text
 
 
-def kernel_for(mechanisms: Sequence[Mechanism]) -> ModuleType:
+def kernel_for(mechanisms: Sequence[Mechanism], scheduled: bool = False) -> ModuleType:
     """The compiled-on-demand kernel module for these mechanisms (written once, then reused;
     generated once per process, since the sources cannot change under it)."""
-    names = tuple(m.name for m in mechanisms)
+    names = (*(m.name for m in mechanisms), *(("@scheduled",) if scheduled else ()))
     with _lock:
         if names in _loaded:
             return _loaded[names]
-    text = kernel_source(mechanisms)
+    text = kernel_source(mechanisms, scheduled=scheduled)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     with _lock:
         if names in _loaded:

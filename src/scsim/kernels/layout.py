@@ -35,7 +35,7 @@ N_CORE_LEVELS = len(CORE_LEVELS)
 # there); the kernel's mechanisms add theirs after these.
 CORE_STATE = ("id", "class", "group", "household", "age", "score", "grade", "blacklisted",
               "since", "false_active", "next_behaviour", "behaviour_index",
-              "next_false", "false_index", "next_timed", "records_head", "next")
+              "next_false", "false_index", "next_timed", "records_head", "next", "next_wake")
 N_CORE_STATE = len(CORE_STATE)
 
 # Flow columns: first the named flows (the core's below, then those the
@@ -259,15 +259,18 @@ def false_records_column(channel: str) -> str:
 
 
 def daily_columns(behaviours: list[str], grades: list[str], paired: bool,
-                  false_channels: list[str] = (), mechanism_columns: list[str] = ()
-                  ) -> list[str]:
+                  false_channels: list[str] = (), mechanism_columns: list[str] = (),
+                  dated: bool = False) -> list[str]:
     """Every column of daily.parquet, in order (duplicates included, for the loader to find).
 
     ``mechanism_columns``: those of mechanisms that are not always reported
-    (``scsim.mechanisms.daily_columns``), last.
+    (``scsim.mechanisms.daily_columns``), last; ``dated``: the run has a start date, so a
+    ``date`` column follows ``day``.
     """
     return [
-        *CONTRACT_COLUMNS,
+        CONTRACT_COLUMNS[0],
+        *(("date",) if dated else ()),
+        *CONTRACT_COLUMNS[1:],
         *FIXED_COLUMNS,
         *(PAIRED_COLUMNS if paired else ()),
         *QUANTILE_COLUMNS,

@@ -97,6 +97,7 @@ N_NAMED_LEVELS = N_CORE_LEVELS
 N_STATE = N_CORE_STATE
 N_OUTCOMES = N_CORE_OUTCOMES
 N_QUANTITIES = N_CORE_QUANTITIES
+SCHEDULED = False  # values change over the run (tables have more than one period)
 # --- end of the layout ----------------------------------------------------------------
 
 _SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
@@ -120,6 +121,7 @@ S_FALSE_INDEX = 13
 S_NEXT_TIMED = 14
 S_RECORDS_HEAD = 15
 S_NEXT = 16
+S_NEXT_WAKE = 17  # the next day a period starts that changes the member's class
 # float64 columns of ``risk`` (kept by the deterrence module): the value on its risk day, and
 # a jump pending from its pending day.
 F_RISK = 0
@@ -197,32 +199,44 @@ def _next_candidate_day(key, process, index, day, q, inv_log_none, horizon):
     return day + 1 + int(steps)
 
 
+@njit(cache=True)
+def _restart(state, m, process, key, day, q, inv_log_none, horizon):
+    """Redraw a process's next candidate day from ``day`` on (its rates change today): the
+    gaps are memoryless, so dropping the pending candidate and drawing afresh is exact.
+    (Called only when a period starts, so passing ``state`` costs nothing that matters.)"""
+    behaviour = process == BEHAVIOUR_PROCESS
+    index = S_BEHAVIOUR_INDEX if behaviour else S_FALSE_INDEX
+    state[m, index] += 1
+    state[m, S_NEXT_BEHAVIOUR if behaviour else S_NEXT_FALSE] = _next_candidate_day(
+        key, process, state[m, index], day - 1, q, inv_log_none, horizon)
+
+
 @njit(inline="always", cache=True)
-def _first_firing(cumprod, c, u):
+def _first_firing(cumprod, k, c, u):
     """Which stream fires first, given that at least one fires on this day.
 
     P(first <= t | any) = (1 - P[t+1]) / (1 - P[S]); the smallest t with
     P[t+1] < 1 - u (1 - P[S]) is the inverse.  Streams with p = 0 never win
     because the inequality is strict.
     """
-    n = cumprod.shape[1] - 1
-    threshold = 1.0 - u * (1.0 - cumprod[c, n])
+    n = cumprod.shape[2] - 1
+    threshold = 1.0 - u * (1.0 - cumprod[k, c, n])
     for t in range(n):
-        if cumprod[c, t + 1] < threshold:
+        if cumprod[k, c, t + 1] < threshold:
             return t
     return n - 1
 
 
 @njit(inline="always", cache=True)
-def _next_firing(cumprod, c, after, u):
+def _next_firing(cumprod, k, c, after, u):
     """The next stream after ``after`` that fires too (unconditioned), or -1.
 
     P(next <= t) = 1 - P[t+1] / P[after+1].
     """
-    n = cumprod.shape[1] - 1
-    threshold = cumprod[c, after + 1] * (1.0 - u)
+    n = cumprod.shape[2] - 1
+    threshold = cumprod[k, c, after + 1] * (1.0 - u)
     for t in range(after + 1, n):
-        if cumprod[c, t + 1] < threshold:
+        if cumprod[k, c, t + 1] < threshold:
             return t
     return -1
 
@@ -654,8 +668,8 @@ def simulate_batch(
     """
     state, risk, multiplier, members, heap = scratch
     unit = t.unit_size
-    n_behaviours = t.points.shape[0]
-    need = n_behaviours + t.false_points.shape[0]
+    n_behaviours = t.points.shape[1]
+    need = n_behaviours + t.false_points.shape[1]
     col_committed = N_NAMED_FLOWS
     col_recorded = N_NAMED_FLOWS + n_behaviours
     col_transitions = N_NAMED_FLOWS + 2 * n_behaviours
@@ -754,21 +768,25 @@ def simulate_batch(
                     BEHAVIOUR_PROCESS,
                     0,
                     0,
-                    t.behaviour_q[c],
-                    t.behaviour_inv_log_none[c],
+                    t.behaviour_q[0, c],
+                    t.behaviour_inv_log_none[0, c],
                     horizon,
                 )
                 state[m, S_NEXT_FALSE] = (
                     _next_candidate_day(
-                        key, FALSE_PROCESS, 0, 0, t.false_q[c], t.false_inv_log_none[c], horizon
+                        key, FALSE_PROCESS, 0, 0, t.false_q[0, c], t.false_inv_log_none[0, c],
+                        horizon
                     )
-                    if t.false_points.shape[0] > 0
+                    if t.false_points.shape[1] > 0
                     else NEVER
                 )
                 state[m, S_NEXT] = min(state[m, S_NEXT_BEHAVIOUR], state[m, S_NEXT_FALSE])
                 if without_false:
                     state[m, S_NEXT_FALSE] = NEVER
                     state[m, S_NEXT] = state[m, S_NEXT_BEHAVIOUR]
+                if SCHEDULED:
+                    state[m, S_NEXT_WAKE] = t.next_wake[0, c]
+                    state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_NEXT_WAKE])
             progress[P_MEMBERS] = n_members
             progress[P_HEAP] = n_members
             progress[P_CURRENT] = 0
@@ -810,13 +828,26 @@ def simulate_batch(
                 false_active_before = state[m, S_FALSE_ACTIVE]
                 change = 0
                 new_false = 0
+                k = t.period_of_day[day] if SCHEDULED else 0  # the period of values in force
+
+                if SCHEDULED and state[m, S_NEXT_WAKE] == day:
+                    # A period starts that changes the class's values: a candidate process
+                    # whose rates change restarts from today (exact: the gaps are memoryless),
+                    # and the day ends with the listing decided under the new threshold.
+                    if t.restart_behaviour[k, c]:
+                        _restart(state, m, BEHAVIOUR_PROCESS, key, day, t.behaviour_q[k, c],
+                                 t.behaviour_inv_log_none[k, c], horizon)
+                    if t.restart_false[k, c] and not without_false:
+                        _restart(state, m, FALSE_PROCESS, key, day, t.false_q[k, c],
+                                 t.false_inv_log_none[k, c], horizon)
+                    state[m, S_NEXT_WAKE] = t.next_wake[k, c]
 
                 if state[m, S_NEXT_BEHAVIOUR] == day:
                     step = 0
-                    b = _first_firing(t.behaviour_cumprod, c, uniform(key, SELECT, 0, day))
+                    b = _first_firing(t.behaviour_cumprod, k, c, uniform(key, SELECT, 0, day))
                     while b >= 0:
                         kind = t.kind[b]
-                        p = t.accept_ratio[c, 0, b] * multiplier[m, b]
+                        p = t.accept_ratio[k, c, 0, b] * multiplier[m, b]
                         # @hook rate
                         # @hook thinning
                         committed = True
@@ -830,38 +861,44 @@ def simulate_batch(
                                 outcomes[ob + m, OUT_SPEECH] += 1
                             blocked = False  # a hook may block it from being recorded
                             # @hook committed
-                            if not blocked and uniform(key, RECORD, b, day) < t.record_prob[c, b]:
+                            if (not blocked
+                                    and uniform(key, RECORD, b, day) < t.record_prob[k, c, b]):
                                 flows[day, g, col_recorded + b] += 1
-                                multiplier[m, b] *= t.adapt_factor[b]
+                                multiplier[m, b] *= t.adapt_factor[k, b]
                                 due = NEVER
                                 flags = 0
                                 # @hook true_scheduled
                                 if due == day:  # removed at once: never counts
                                     flows[day, g, _removal_flow(flags)] += 1
                                 else:
-                                    change += t.points[b]
+                                    change += t.points[k, b]
                                     # @hook true_counted
                                     if due <= horizon:
                                         _schedule_removal(
-                                            state, records, free_head, m, due, t.points[b], flags
+                                            state, records, free_head, m, due, t.points[k, b],
+                                            flags
                                         )
                                 # @hook recorded
                         step += 1
-                        b = _next_firing(t.behaviour_cumprod, c, b, uniform(key, SELECT, step, day))
+                        b = _next_firing(
+                            t.behaviour_cumprod, k, c, b, uniform(key, SELECT, step, day)
+                        )
                     state[m, S_BEHAVIOUR_INDEX] += 1
                     state[m, S_NEXT_BEHAVIOUR] = _next_candidate_day(
                         key,
                         BEHAVIOUR_PROCESS,
                         state[m, S_BEHAVIOUR_INDEX],
                         day,
-                        t.behaviour_q[c],
-                        t.behaviour_inv_log_none[c],
+                        t.behaviour_q[k, c],
+                        t.behaviour_inv_log_none[k, c],
                         horizon,
                     )
 
                 if state[m, S_NEXT_FALSE] == day:
                     step = 0
-                    f = _first_firing(t.false_cumprod, c, uniform(key, SELECT, _SELECT_STRIDE, day))
+                    f = _first_firing(
+                        t.false_cumprod, k, c, uniform(key, SELECT, _SELECT_STRIDE, day)
+                    )
                     while f >= 0:
                         caught = False  # a hook may discard it before it counts
                         # @hook false_attributed
@@ -874,17 +911,19 @@ def simulate_batch(
                             else:
                                 new_false += 1
                                 flows[day, g, col_false_stream + f] += 1
-                                change += t.false_points[f]
+                                change += t.false_points[k, f]
                                 state[m, S_FALSE_ACTIVE] += 1
                                 # @hook false_counted
                                 if due <= horizon:
                                     _schedule_removal(
-                                        state, records, free_head, m, due, t.false_points[f], flags
+                                        state, records, free_head, m, due, t.false_points[k, f],
+                                        flags
                                     )
                                 # @hook false_recorded
                         step += 1
                         f = _next_firing(
-                            t.false_cumprod, c, f, uniform(key, SELECT, _SELECT_STRIDE + step, day)
+                            t.false_cumprod, k, c, f,
+                            uniform(key, SELECT, _SELECT_STRIDE + step, day),
                         )
                     state[m, S_FALSE_INDEX] += 1
                     state[m, S_NEXT_FALSE] = _next_candidate_day(
@@ -892,8 +931,8 @@ def simulate_batch(
                         FALSE_PROCESS,
                         state[m, S_FALSE_INDEX],
                         day,
-                        t.false_q[c],
-                        t.false_inv_log_none[c],
+                        t.false_q[k, c],
+                        t.false_inv_log_none[k, c],
                         horizon,
                     )
 
@@ -931,7 +970,7 @@ def simulate_batch(
                     levels[day, g, LEVEL_WITH_FALSE_RECORDS] += 1 if false_active > 0 else -1
                 blacklisted = state[m, S_BLACKLISTED] == 1
                 was_wrong = blacklisted and false_active_before > 0
-                now_blacklisted = new_score < t.blacklist_below
+                now_blacklisted = new_score < t.blacklist_below[k]
                 # @hook listing
                 if now_blacklisted != blacklisted:
                     if now_blacklisted:
@@ -973,6 +1012,8 @@ def simulate_batch(
                 state[m, S_NEXT] = min(
                     state[m, S_NEXT_BEHAVIOUR], state[m, S_NEXT_FALSE], state[m, S_NEXT_TIMED]
                 )
+                if SCHEDULED:
+                    state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_NEXT_WAKE])
                 if use_heap:
                     if state[m, S_NEXT] > horizon:
                         n_heap -= 1
@@ -1047,7 +1088,7 @@ def _run_variant(
     spell_count = np.zeros(1, dtype=np.int64)
     progress = np.zeros(N_PROGRESS, dtype=np.int64)
     progress[P_UNIT] = lo
-    need = t.points.shape[0] + t.false_points.shape[0]
+    need = t.points.shape[1] + t.false_points.shape[1]
     while True:
         status = simulate_batch(
             first_id,
@@ -1115,7 +1156,7 @@ def simulate_worker(
     counterfactual; then the per-citizen comparisons and the ledger.
     """
     unit = t.unit_size
-    n_behaviours = t.points.shape[0]
+    n_behaviours = t.points.shape[1]
     batch_units = max(1, BATCH_CITIZENS // unit)
     batch = batch_units * unit
     scratch = (

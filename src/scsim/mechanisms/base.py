@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from scsim.scenario.model import Scenario
 
 
-_EVENT = frozenset({"m", "g", "c", "b", "kind", "day", "key", "state", "flows", "outcomes",
-                    "levels", "horizon", "ob", "t"})
+_EVENT = frozenset({"m", "g", "c", "b", "k", "kind", "day", "key", "state", "flows",
+                    "outcomes", "levels", "horizon", "ob", "t"})
 SITES: dict[str, tuple[str, frozenset[str]]] = {
     "member_started": ("Set-up", frozenset({"m", "g", "c", "key", "state", "risk", "t"})),
     "rate": ("Behaviour", _EVENT | {"multiplier", "p"}),

@@ -48,7 +48,7 @@ def params(s: Scenario, tables) -> Params:
     ``engine.tables.class_index``)."""
     penalty = s.measures.employment_penalty
     incomes = [level.daily_income for level in s.population.income_levels]
-    n_classes = tables.behaviour_q.shape[0]
+    n_classes = tables.n_classes
     if penalty is None:
         return Params(np.zeros(n_classes, dtype=np.int64))
     down = min(penalty.levels_down, len(incomes) - 1)
@@ -62,10 +62,10 @@ def member_started(m, state) -> None:
     state[m, S.penalised] = 0
 
 
-def rate(m, c, b, state, t, multiplier, p) -> None:
+def rate(m, c, b, k, state, t, multiplier, p) -> None:
     """A penalised member commits at the lower income level's rate."""
     if state[m, S.penalised]:
-        p = t.accept_ratio[c, 1, b] * multiplier[m, b]  # noqa: F841  (the kernel's p)
+        p = t.accept_ratio[k, c, 1, b] * multiplier[m, b]  # noqa: F841  (the kernel's p)
 
 
 def listed(P: Params, m, g, c, day, state, levels) -> None:

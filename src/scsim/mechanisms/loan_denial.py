@@ -43,7 +43,7 @@ class Params(NamedTuple):
 def params(s: Scenario, tables) -> Params:
     denial = s.measures.loan_denial
     rate = denial.daily_application_rate if denial is not None else 0.0
-    return Params(np.full(tables.behaviour_q.shape[0], rate))
+    return Params(np.full(tables.n_classes, rate))
 
 
 def spell_closed(P: Params, key, first, last_day, m, ob, g, c, flows, outcomes) -> None:

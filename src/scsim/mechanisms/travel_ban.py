@@ -41,7 +41,7 @@ class Params(NamedTuple):
 
 def params(s: Scenario, tables) -> Params:
     ban = s.measures.travel_ban
-    n_classes = tables.behaviour_q.shape[0]
+    n_classes = tables.n_classes
     return Params(np.full(n_classes, ban.daily_trip_rate if ban is not None else 0.0))
 
 

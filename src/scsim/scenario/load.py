@@ -268,6 +268,10 @@ def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Loaded
     except ValidationError as exc:
         raise ScenarioError(source, [_describe_pydantic_error(e) for e in exc.errors()]) from None
     problems = list(cross_reference_problems(scenario))
+    if not problems and scenario.schedule:
+        from scsim.scenario.schedule import schedule_problems
+
+        problems = schedule_problems(scenario)
     if problems:
         raise ScenarioError(source, problems)
     return LoadedScenario(scenario, source, scenario_sha256(scenario))
@@ -275,8 +279,20 @@ def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Loaded
 
 def scenario_sha256(scenario: Scenario) -> str:
     """Hash of the scenario's canonical JSON: equal hashes, equal scenarios."""
-    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    canonical = json.dumps(canonical_dump(scenario), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def canonical_dump(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as JSON values, without the calendar and schedule fields while they are
+    unset: a scenario that uses neither keeps the hash it had before they existed."""
+    dump = scenario.model_dump(mode="json", by_alias=True)
+    if not dump["schedule"]:
+        del dump["schedule"]
+    for name in ("start", "end"):
+        if dump["run"][name] is None:
+            del dump["run"][name]
+    return dump
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> bool:

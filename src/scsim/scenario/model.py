@@ -7,8 +7,9 @@ switches it off, so a file that leaves it out means what it always meant.
 
 from __future__ import annotations
 
+import datetime
 import itertools
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -47,6 +48,7 @@ from scsim.scenario.fields import (  # noqa: F401  (re-exported)
     Strict,
     check_name,
 )
+from scsim.scenario.schedule import ScheduleEntry
 
 
 class Category(Strict):
@@ -309,12 +311,48 @@ class Adaptation(Strict):
 
 
 class Run(Strict):
-    """Length and seed of the simulation."""
+    """Length, calendar and seed of the simulation."""
 
     days: Annotated[int, Field(gt=0, le=MAX_DAYS)]
-    """Number of simulated days."""
+    """Number of simulated days (given, or from run.start to run.end)."""
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     """Seed of all random draws; the same seed gives bit-identical results."""
+    start: datetime.date | None = None
+    """The date of day 1; outputs then carry dates and the ledger calendar years.  Without it
+    days are only numbered."""
+    end: datetime.date | None = None
+    """The date of the last day (inclusive); instead of days."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _days_from_dates(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("days") is None and data.get("end") is not None:
+            if data.get("start") is None:
+                raise ValueError("run.end needs run.start")
+            try:
+                start = datetime.date.fromisoformat(str(data.get("start")))
+                end = datetime.date.fromisoformat(str(data["end"]))
+            except ValueError:
+                return data  # the fields' own validation names what is wrong
+            data = {**data, "days": (end - start).days + 1}
+        return data
+
+    @model_validator(mode="after")
+    def _calendar(self) -> Run:
+        if self.end is not None:
+            if self.start is None:
+                raise ValueError("run.end needs run.start")
+            span = (self.end - self.start).days + 1
+            if span != self.days:
+                raise ValueError(f"run.days {self.days} does not match run.start {self.start} "
+                                 f"to run.end {self.end} ({span} days); give one of the two")
+        return self
+
+    @property
+    def last_date(self) -> datetime.date | None:
+        if self.start is None:
+            return None
+        return self.start + datetime.timedelta(days=self.days - 1)
 
 
 class Output(Strict):
@@ -409,6 +447,8 @@ class Scenario(Strict):
     """Perceived risk, deterrence and chilling; none if absent."""
     output: Output = Output()
     """Output options."""
+    schedule: list[ScheduleEntry] = Field(default=[], max_length=10_000)
+    """Dated changes of values, in date order (``scsim.scenario.schedule``); needs run.start."""
     calibration: Calibration | None = None
     """Published figures this scenario aims to reproduce (``scsim calibrate``)."""
     sources: dict[str, Source] = Field(default={}, max_length=10_000)

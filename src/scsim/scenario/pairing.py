@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scsim.scenario.model import Adaptation, Measures, Scenario
+from scsim.scenario.schedule import without_policy, world_schedule
 
 WORLD_FIELDS = ("population", "behaviours", "run")
 
@@ -46,6 +47,7 @@ def no_system(s: Scenario) -> Scenario:
             "measures": Measures(),
             "adaptation": Adaptation(),
             "deterrence": None,
+            "schedule": without_policy(s),  # the world's changes stay, the system's go
             # only the world's sources still name values of this scenario
             "sources": {path: source for path, source in s.sources.items()
                         if path.split(".")[0] in WORLD_FIELDS},
@@ -54,10 +56,16 @@ def no_system(s: Scenario) -> Scenario:
 
 
 def world_differences(run: Scenario, counterfactual: Scenario) -> list[tuple[str, str]]:
-    """(field, reason) for each part of the world that differs between the two."""
-    return [
+    """(field, reason) for each part of the world that differs between the two (the world's
+    scheduled changes included)."""
+    problems = [
         (name, "differs from the run's; a counterfactual must describe the same world "
          "(population, behaviours, run) so that both sides share every random draw")
         for name in WORLD_FIELDS
         if run.model_dump(mode="json")[name] != counterfactual.model_dump(mode="json")[name]
     ]
+    if world_schedule(run) != world_schedule(counterfactual):
+        problems.append(("schedule", "changes the world (behaviours) differently from the "
+                                     "run's; both sides of a pair must share the world's "
+                                     "schedule"))
+    return problems

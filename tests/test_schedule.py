@@ -1,0 +1,197 @@
+"""Calendar dates and dated schedules: exact counts either side of a change and across a
+ramp, a schedule that changes nothing changes nothing, and a policy from a date leaves
+everything before it bit-identical."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from scsim.engine.sim import simulate
+from scsim.results import daily_table
+from scsim.scenario import load_scenario
+from scsim.scenario.load import validate_scenario
+from scsim.scenario.pairing import no_system, world_differences
+from scsim.scenario.schedule import periods
+
+from conftest import R0
+
+N = 100_000
+DAYS = 120
+CHANGE = 61  # day of 2018-03-02
+START = datetime.date(2018, 1, 1)
+
+
+def _world(schedule: list[dict], **run) -> dict:
+    return {
+        "name": "schedule test",
+        "run": {"days": DAYS, "seed": 3, "start": START.isoformat(), **run},
+        "population": {"size": N},
+        "behaviours": {"a": {"daily_rate": 0.01}},
+        "channels": {"cam": {"records": ["a"], "detection": 0.5,
+                             "false_attribution": {"behaviour": "a", "daily_rate": 1e-4}}},
+        "scheme": {"start_score": 100, "min_score": 0, "max_score": 200, "points": {"a": -10},
+                   "blacklist_below": 80},
+        "schedule": schedule,
+    }
+
+
+def _run(raw: dict, counterfactual: dict | None = None):
+    s = validate_scenario(copy.deepcopy(raw)).scenario
+    cf = validate_scenario(copy.deepcopy(counterfactual)).scenario if counterfactual else None
+    return s, simulate(s, counterfactual=cf)
+
+
+def _column(result, name: str) -> np.ndarray:
+    """A daily column summed over groups, indexed by day - 1."""
+    return daily_table(result).group_by("day").aggregate([(name, "sum")]).sort_by("day")\
+        .column(f"{name}_sum").to_numpy()
+
+
+def _within(observed: float, expected: float, variance: float, sd: float = 5.0) -> None:
+    assert abs(observed - expected) <= sd * variance**0.5, (observed, expected, variance)
+
+
+def test_counts_either_side_of_a_rate_change_are_exact():
+    """Committed events are Binomial(N x days, p) in each period (no adaptation, deterrence or
+    penalty here), so each period's total is within 5 sd of N x days x p, sd =
+    sqrt(N days p (1 - p)); recorded ones are Binomial(committed, detection) given the
+    committed.  If the gaps did not restart at the change, the candidate drawn under the old
+    rate would carry over (a mean gap of 100 days), and the second period would see about
+    half the new rate's surplus: some 300 sd off."""
+    _, result = _run(_world([{"date": "2018-03-02", "set": {"behaviours.a.daily_rate": 0.02,
+                                                            "channels.cam.detection": 0.8}}]))
+    committed = _column(result, "a_committed")
+    recorded = _column(result, "a_recorded")
+    before, after = slice(0, CHANGE - 1), slice(CHANGE - 1, DAYS)
+    for part, p, det in ((before, 0.01, 0.5), (after, 0.02, 0.8)):
+        days = part.stop - part.start
+        _within(committed[part].sum(), N * days * p, N * days * p * (1 - p))
+        _within(recorded[part].sum(), committed[part].sum() * det,
+                committed[part].sum() * det * (1 - det))
+    # the change is on its day, not a day off: the daily mean jumps between days 60 and 61
+    assert committed[CHANGE - 11:CHANGE - 1].mean() < 1.2 * N * 0.01
+    assert committed[CHANGE - 1:CHANGE + 9].mean() > 1.8 * N * 0.01
+
+
+def test_false_attribution_restarts_at_its_change():
+    """False records: Binomial(N days q) per period, for a rate raised 10-fold."""
+    _, result = _run(_world([{"date": "2018-03-02",
+                              "set": {"channels.cam.false_attribution.daily_rate": 1e-3}}]))
+    false = _column(result, "false_records")
+    for part, q in ((slice(0, CHANGE - 1), 1e-4), (slice(CHANGE - 1, DAYS), 1e-3)):
+        days = part.stop - part.start
+        _within(false[part].sum(), N * days * q, N * days * q)
+
+
+def test_a_ramp_is_the_step_function_it_lists():
+    """Detection ramps 0.2 -> 0.8 from day 11 to day 101 in 30-day steps: the periods are
+    the listed steps, and recorded events given committed are Binomial per day with that
+    day's detection; the total is within 5 sd of sum_d committed_d det_d."""
+    raw = _world([{"from": "2018-01-11", "to": "2018-04-11", "step_days": 30,
+                   "ramp": {"channels.cam.detection": 0.8}}],
+                 )
+    raw["channels"]["cam"]["detection"] = 0.2
+    s, result = _run(raw)
+    cut = [(p.first_day, p.scenario.channels["cam"].detection) for p in periods(s)]
+    assert cut == [(1, 0.2), (41, pytest.approx(0.4)), (71, pytest.approx(0.6)),
+                   (101, pytest.approx(0.8))]
+    detection = np.zeros(DAYS)
+    for first, value in cut:
+        detection[first - 1:] = value
+    committed = _column(result, "a_committed")
+    recorded = _column(result, "a_recorded")
+    _within(recorded.sum(), (committed * detection).sum(),
+            (committed * detection * (1 - detection)).sum())
+    # and day by day each step shows: the recorded share in each period is its detection
+    for (first, value), (last, _) in zip(cut, [*cut[1:], (DAYS + 1, None)], strict=True):
+        part = slice(first - 1, last - 1)
+        _within(recorded[part].sum(), committed[part].sum() * value,
+                committed[part].sum() * value * (1 - value))
+
+
+def _without_date(table: pa.Table) -> pa.Table:
+    return table.drop(["date"]) if "date" in table.column_names else table
+
+
+def test_a_schedule_that_sets_what_is_changes_nothing():
+    """Bit-identical daily tables: no schedule, and a schedule of the values already in
+    force (it cuts no period, so no gap restarts); and a dated run's numbers equal the
+    undated run's."""
+    _, plain = _run(_world([]))
+    same = [{"date": "2018-03-02", "set": {"behaviours.a.daily_rate": 0.01,
+                                           "channels.cam.detection": 0.5,
+                                           "scheme.blacklist_below": 80}}]
+    s, noop = _run(_world(same))
+    assert len(periods(s)) == 1
+    assert daily_table(noop).equals(daily_table(plain))
+    undated = _world([])
+    del undated["run"]["start"]
+    _, numbered = _run(undated)
+    assert _without_date(daily_table(plain)).equals(daily_table(numbered))
+    assert daily_table(numbered).column_names[:2] == ["day", "group"]
+    dates = daily_table(plain).column("date").to_pylist()
+    assert dates[0] == START and dates[-1] == START + datetime.timedelta(days=DAYS - 1)
+
+
+@pytest.mark.parametrize("policy", [
+    {"channels.cam.detection": 0.9},
+    {"channels.cam.false_attribution.daily_rate": 1e-3},
+    {"scheme.blacklist_below": 95},
+    {"scheme.points.a": -30},
+])
+def test_a_policy_from_a_date_leaves_every_day_before_it_identical(policy):
+    """Every daily row before the change is bit-identical to the run without the policy;
+    on and after it the policy acts."""
+    _, without = _run(_world([]))
+    _, with_policy = _run(_world([{"date": "2018-03-02", "set": policy}]))
+    a, b = daily_table(without), daily_table(with_policy)
+    rows = (CHANGE - 1) * 1  # one group
+    assert a.slice(0, rows).equals(b.slice(0, rows))
+    assert not a.slice(rows).equals(b.slice(rows))
+
+
+def test_a_threshold_change_lists_without_any_event():
+    """Raising the threshold from 80 to 100 lists, on that very day, every citizen whose score
+    was in [80, 100) the day before (no event needed), plus those pushed below 100 that day
+    by a record; with the histogram of the day before that is an exact count, checked here
+    on a day on which no event can happen (behaviour and false attribution stop that day)."""
+    stop = {"scheme.blacklist_below": 100, "behaviours.a.daily_rate": 0.0,
+            "channels.cam.false_attribution.daily_rate": 0.0}
+    _, result = _run(_world([{"date": "2018-03-02", "set": stop}]))
+    hist = result.score_histogram  # (day, group, bin) levels, bins of one point
+    between = hist[CHANGE - 1, 0, 80:100].sum()
+    entered = _column(result, "entered_blacklist")
+    assert between > 0
+    assert entered[CHANGE - 1] == between
+    assert _column(result, "blacklisted")[CHANGE - 1] == hist[CHANGE - 1, 0, :100].sum()
+
+
+def test_pairs_share_the_world_schedule_and_differ_in_policy():
+    """A counterfactual without the system keeps the world's scheduled changes and drops the
+    system's; a counterfactual with another world schedule is refused."""
+    raw = _world([{"date": "2018-03-02", "set": {"behaviours.a.daily_rate": 0.02,
+                                                 "channels.cam.detection": 0.8}}])
+    s = validate_scenario(copy.deepcopy(raw)).scenario
+    none = no_system(s)
+    assert [e.set for e in none.schedule] == [{"behaviours.a.daily_rate": 0.02}]
+    assert world_differences(s, none) == []
+    other = copy.deepcopy(raw)
+    other["schedule"][0]["set"]["behaviours.a.daily_rate"] = 0.03
+    assert [f for f, _ in world_differences(s, validate_scenario(other).scenario)] == [
+        "schedule"]
+    # paired with no system: both sides commit the same events (common random numbers)
+    result = simulate(s, counterfactual=none)
+    table = daily_table(result)
+    assert table.column("a_committed").equals(table.column("counterfactual_offences_committed"))
+
+
+def test_r0_with_a_start_date_keeps_its_numbers():
+    plain = load_scenario(R0, {"population.size": 20_000}).scenario
+    dated = load_scenario(R0, {"population.size": 20_000, "run.start": "2018-01-01"}).scenario
+    a, b = daily_table(simulate(plain)), daily_table(simulate(dated))
+    assert _without_date(b).equals(a)
