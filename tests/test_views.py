@@ -362,3 +362,47 @@ def plots_quantities():
     from scsim.ledger import quantities
 
     return [q for q in quantities() if q.name != "counterfactual_sanctioned"]
+
+
+@pytest.fixture(scope="module")
+def dated_runs(tmp_path_factory):
+    """R0 from 2018-01-01 with a schedule, over 120 days and over its last 60 (burn-in)."""
+    base = tmp_path_factory.mktemp("dated")
+    scenario = base / "dated.toml"
+    scenario.write_text(f'extends = "{R0}"\n[run]\nstart = 2018-01-01\ndays = 120\n\n'
+                        '[[schedule]]\ndate = 2018-03-01\n'
+                        'set = {{ "channels.traffic_cameras.detection" = 0.9 }}\n'.replace(
+                            "{{", "{").replace("}}", "}"))
+    whole = _run(base / "whole", str(scenario), "--population", "20000")
+    late = _run(base / "late", str(scenario), "--population", "20000",
+                "--set", "run.report_from=2018-03-02")
+    return scenario, read_run(whole), read_run(late)
+
+
+def test_figures_of_a_dated_run_have_date_axes_and_mark_the_schedule(dated_runs):
+    _, whole, _ = dated_runs
+    fig = plots.blacklisted(whole)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "date"
+    marks = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(marks) == 1  # the schedule's one change, on 2018-03-01
+    assert np.datetime64(marks[0].get_xdata()[0], "D") == np.datetime64("2018-03-01")
+    plt.close(fig)
+
+
+def test_compare_runs_over_different_periods_on_their_common_dates(dated_runs):
+    """The whole run and its burn-in twin share every draw, so on their common dates every
+    total that is a sum of daily counts is the same; counts of citizens are not compared."""
+    from scsim.compare import compare_runs
+
+    _, whole, late = dated_runs
+    comparison = compare_runs([whole, late])
+    assert [str(d) for d in comparison.window] == ["2018-03-02", "2018-04-30"]
+    rows = {row.quantity: row for row in comparison.rows}
+    assert rows["days_blacklisted"].totals[0] == rows["days_blacklisted"].totals[1] > 0
+    assert rows["days_blacklisted"].totals[0] < whole.ledger["totals"]["days_blacklisted"]
+    assert rows["sanctioned"].totals == [None, None]
+    assert comparison.identical
+    shown = runner.invoke(app, ["compare", str(whole.path), str(late.path)])
+    assert shown.exit_code == 0, shown.output
+    assert "common days 2018-03-02 to 2018-04-30" in " ".join(shown.output.split())

@@ -9,7 +9,10 @@ differences include noise, and the rates' intervals should be compared.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+import numpy as np
 
 from scsim.io.stored_run import StoredRun
 from scsim.ledger import quantities_in
@@ -46,6 +49,9 @@ class Comparison:
     """For each run: it shares the first run's world and citizen ids (exact paired differences)."""
     same_baseline: list[bool]
     """For each run: paired with the same counterfactual as the first run."""
+    window: tuple | None = None
+    """The common dates (or day numbers) of runs over different periods; None when every run
+    covers the same days (then totals are whole-run)."""
 
     @property
     def identical(self) -> bool:
@@ -68,16 +74,71 @@ def baseline(run: StoredRun) -> str:
     return str(run.summary["counterfactual"].get("scenario_sha256"))
 
 
+def _span(run: StoredRun) -> tuple:
+    """(first, last) reported day of a run: dates when it has a start date, else numbers."""
+    days = run.daily["day"][:, 0]
+    first, last = int(days[0]), int(days[-1])
+    start = run.scenario.run.start
+    if start is None:
+        return first, last
+    return (start + dt.timedelta(days=first - 1), start + dt.timedelta(days=last - 1))
+
+
+def _rows_in(run: StoredRun, window: tuple) -> np.ndarray:
+    """Which of the run's daily rows fall in ``window`` (dates or day numbers, inclusive)."""
+    days = run.daily["day"][:, 0]
+    start = run.scenario.run.start
+    if isinstance(window[0], dt.date):
+        x = np.datetime64(start, "D") + (days - 1).astype("timedelta64[D]")
+        lo, hi = np.datetime64(window[0], "D"), np.datetime64(window[1], "D")
+    else:
+        x, (lo, hi) = days, window
+    return (x >= lo) & (x <= hi)
+
+
+def _total_in(run: StoredRun, q, rows: np.ndarray) -> int | None:
+    """A quantity's total over some days, from the daily columns it is the sum of."""
+    if not q.daily or run.ledger["totals"].get(q.name) is None:
+        return None
+    total = 0
+    for column in q.daily:
+        name = column.lstrip("-")
+        if name in run.daily:
+            total += (-1 if column.startswith("-") else 1) * int(run.daily[name][rows].sum())
+    return total
+
+
 def compare_runs(runs: list[StoredRun]) -> Comparison:
+    """The runs' ledger totals side by side; runs over different periods are compared on the
+    dates (or, without start dates, the day numbers) they have in common, on the quantities
+    that are sums of daily counts."""
     same_baseline = [baseline(run) == baseline(runs[0]) for run in runs]
     listed = {q.name: q for run in runs for q in quantities_in(run.ledger)}
-    rows = [Row(q.name, q.side, [run.ledger["totals"].get(q.name) for run in runs],
-                [same or not q.relative for same in same_baseline],
-                [run.ledger["quantities"].get(q.name, {}).get("measure", "not in this run")
-                 for run in runs])
-            for q in listed.values()]
+    spans = [_span(run) for run in runs]
+    window = None
+    if len(set(spans)) > 1:
+        dated = all(isinstance(s[0], dt.date) for s in spans)
+        if not dated:
+            spans = [(int(run.daily["day"][0, 0]), int(run.daily["day"][-1, 0])) for run in runs]
+        window = (max(s[0] for s in spans), min(s[1] for s in spans))
+        if window[0] > window[1]:
+            raise ValueError("the runs have no " + ("date" if dated else "day")
+                             + " in common: " + "; ".join(f"{r.name} {a} to {b}"
+                                                          for r, (a, b) in zip(runs, spans,
+                                                                               strict=True)))
+    rows = []
+    for q in listed.values():
+        if window is None:
+            totals = [run.ledger["totals"].get(q.name) for run in runs]
+        else:
+            totals = [_total_in(run, q, _rows_in(run, window)) for run in runs]
+        rows.append(Row(q.name, q.side, totals,
+                        [same or not q.relative for same in same_baseline],
+                        [run.ledger["quantities"].get(q.name, {}).get("measure",
+                                                                     "not in this run")
+                         for run in runs]))
     return Comparison(runs, rows, [shares_draws(runs[0], run) for run in runs],
-                      same_baseline)
+                      same_baseline, window)
 
 
 def pairing_sentence(run: StoredRun) -> str:

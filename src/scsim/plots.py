@@ -84,7 +84,31 @@ def groups_note(run: StoredRun) -> str:
 
 
 def _days(run: StoredRun) -> np.ndarray:
-    return run.daily["day"][:, 0]
+    """The x values of daily series: dates when the run has a start date, else day numbers."""
+    days = run.daily["day"][:, 0]
+    start = run.scenario.run.start
+    if start is None:
+        return days
+    return np.datetime64(start, "D") + (days - 1).astype("timedelta64[D]")
+
+
+def _time_axis(ax, run: StoredRun) -> None:
+    """Label the time axis, and mark where the schedule changes values (a timeline)."""
+    from scsim.scenario.schedule import periods
+
+    s = run.scenario
+    ax.set_xlabel("date" if s.run.start is not None else "day of the run")
+    if not s.schedule:
+        return
+    first = int(run.daily["day"][0, 0])
+    for period in periods(s)[1:]:
+        if period.first_day < first or not period.changed:
+            continue
+        x = (np.datetime64(s.run.start, "D") + np.timedelta64(period.first_day - 1, "D"))
+        ax.axvline(x, color="#888888", linestyle=":", linewidth=1)
+        ax.annotate(", ".join(p.rsplit(".", 2)[-2] for p in period.changed)[:40], (x, 1),
+                    xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                    color="#555555", va="top", ha="right")
 
 
 def _per_100k(values: np.ndarray, population: np.ndarray) -> np.ndarray:
@@ -112,7 +136,7 @@ def score_bands(run: StoredRun) -> Figure | None:
         ax.plot(days, d["mean_score"][:, g], label="mean", color="black", linestyle=":",
                 linewidth=1.2)
         ax.set_title(name)
-        ax.set_xlabel("day of the run")
+        _time_axis(ax, run)
     axes[0, 0].set_ylabel("score (points)")
     axes[0, -1].legend(loc="lower left", fontsize=9)
     fig.suptitle(_with_note("Score distribution by group", run))
@@ -135,7 +159,7 @@ def _lines_per_group(run: StoredRun, column: str, *, cumulative: bool, ylabel: s
     for k, (g, name) in enumerate(shown_groups(run)):
         values = np.cumsum(d[column][:, g]) if cumulative else d[column][:, g]
         ax.plot(_days(run), _per_100k(values, d["population"][:, g]), label=name, **style(k))
-    ax.set_xlabel("day of the run")
+    _time_axis(ax, run)
     ax.set_ylabel(ylabel)
     ax.set_title(_with_note(title, run))
     ax.legend(loc="best")
@@ -167,7 +191,7 @@ def wrongful_vs_rightful(run: StoredRun) -> Figure | None:
         ax.stackplot(days, right, wrong, labels=("other blacklisted", what),
                      colors=(OKABE_ITO[0], OKABE_ITO[1]), hatch=("", "xx"), alpha=0.85)
         ax.set_title(name)
-        ax.set_xlabel("day of the run")
+        _time_axis(ax, run)
     axes[0, 0].set_ylabel("per 100,000 citizens")
     axes[0, -1].legend(loc="upper left", fontsize=9)
     fig.suptitle(_with_note("Wrongful and other sanctions" if run.paired else
@@ -191,8 +215,8 @@ def speech(run: StoredRun) -> Figure | None:
     for k, (label, values) in enumerate(series):
         ax.plot(days, _per_100k(np.cumsum(values.sum(axis=1)), population), label=label,
                 **style(k))
-    ax.set_xlabel("day of the run")
-    ax.set_ylabel("posts since day 1 per 100,000 citizens")
+    _time_axis(ax, run)
+    ax.set_ylabel("posts since the first reported day per 100,000 citizens")
     ax.set_title("Speech: committed, recorded, blocked" + (", lost" if run.paired else ""))
     ax.legend(loc="best")
     return fig
@@ -399,13 +423,15 @@ def overlay(runs: list[StoredRun], column: str, *, cumulative: bool, ylabel: str
             title: str) -> Figure:
     """One line per run: a daily column summed over groups, per 100,000 citizens."""
     fig, ax = subplots(figsize=(8, 4.5))
+    dated = all(run.scenario.run.start is not None for run in runs)
     for k, run in enumerate(runs):
         values = run.daily[column].sum(axis=1).astype(float)
         if cumulative:
             values = np.cumsum(values)
         population = run.daily["population"].sum(axis=1)
-        ax.plot(_days(run), _per_100k(values, population), label=run.name, **style(k))
-    ax.set_xlabel("day of the run")
+        x = _days(run) if dated else run.daily["day"][:, 0]
+        ax.plot(x, _per_100k(values, population), label=run.name, **style(k))
+    ax.set_xlabel("date" if dated else "day of the run")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(loc="best")

@@ -70,9 +70,15 @@ def compare(
     if len(runs) < 2:
         raise fail("compare: give at least two run folders")
     stored = [_read_run(path, optional=()) for path in runs]
-    comparison = compare_runs(stored)
-    table = Table(title="Ledger totals, and the differences between the runs' totals",
-                  show_edge=False)
+    try:
+        comparison = compare_runs(stored)
+    except ValueError as exc:
+        raise fail(f"compare: {exc}") from None
+    title = "Ledger totals, and the differences between the runs' totals"
+    if comparison.window is not None:
+        a, b = comparison.window
+        title += f", over their common days {a} to {b}"
+    table = Table(title=title, show_edge=False)
     table.add_column("quantity (side; what the totals are)", overflow="fold")
     for run in stored:
         table.add_column(run.name, justify="right", overflow="fold")
@@ -100,6 +106,10 @@ def compare(
             console.print(f"{run.name} is paired with another counterfactual than "
                           f"{stored[0].name}: quantities measured against the counterfactual "
                           "are not compared ('other baseline')", markup=False)
+    if comparison.window is not None:
+        console.print("the runs cover different periods: totals are sums of daily counts over "
+                      "the common days; counts of citizens (sanctioned, wrongly sanctioned) are "
+                      "whole-run figures and are shown as n/a", markup=False)
     if comparison.identical:
         console.print("no differences: every measured total is the same")
     if html is not None:
