@@ -223,6 +223,22 @@ CASES = {
         "schedule[1].set.channels.bills.detection: changes a value schedule[0] is ramping "
         "(2018-02-01 to 2018-06-01)",
     ),
+    "figure on a date without its date": (
+        DATED + '\n[[calibration.targets]]\nmetric = "blacklisted_on"\npublished = 5\n'
+        'source = "x"\n', [],
+        "calibration.targets[0].on: blacklisted_on is a figure on a date: give on = YYYY-MM-DD",
+    ),
+    "figure per year given a date": (
+        DATED + '\n[[calibration.targets]]\nmetric = "blacklist_entries_per_year"\n'
+        'published = 5\nsource = "x"\non = 2018-05-01\n', [],
+        "calibration.targets[0].on: blacklist_entries_per_year is a figure per year, not on a "
+        "date",
+    ),
+    "burn-in outside the run": (
+        replace("days = 365", "days = 365\nstart = 2018-01-01\nreport_from = 2019-01-01"), [],
+        "run: run.report_from 2019-01-01 must fall after run.start 2018-01-01 and by the last "
+        "day 2018-12-31",
+    ),
     "population too large for memory": (
         VALID, ["--population", str(10**13)],
         "population.size: 10,000,000,000,000 citizens over 365 days need about",

@@ -18,7 +18,7 @@ from scsim.scenario.load import validate_scenario
 from scsim.scenario.pairing import no_system, world_differences
 from scsim.scenario.schedule import periods
 
-from conftest import R0
+from conftest import R0, ROOT
 
 N = 100_000
 DAYS = 120
@@ -195,3 +195,98 @@ def test_r0_with_a_start_date_keeps_its_numbers():
     dated = load_scenario(R0, {"population.size": 20_000, "run.start": "2018-01-01"}).scenario
     a, b = daily_table(simulate(plain)), daily_table(simulate(dated))
     assert _without_date(b).equals(a)
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_per_year_totals_add_up_to_the_whole_run(paired):
+    """ledger.json's per-calendar-year totals are sums of daily counts, so over the years they
+    add up exactly to the whole-run totals (an accounting identity) for every quantity they
+    carry; counts of citizens are not split."""
+    from scsim.ledger import build_ledger
+
+    s = load_scenario(ROOT / "scenarios" / "demo.toml",
+                      {"population.size": 20_000, "run.start": "2018-07-01"}).scenario
+    cf = no_system(s) if paired else None
+    ledger = build_ledger(simulate(s, counterfactual=cf), "none" if paired else None)
+    years = ledger["by_year"]["years"]
+    assert list(years) == ["2018", "2019"]
+    assert [years[y]["days"] for y in years] == [184, s.run.days - 184]
+    carried = set(years["2018"]["totals"])
+    assert {"days_blacklisted", "false_records", "trips_denied"} <= carried
+    assert "sanctioned" not in carried
+    assert ("behaviours_prevented" in carried) == paired
+    for name in carried:
+        assert sum(years[y]["totals"][name] for y in years) == ledger["totals"][name], name
+
+
+def test_a_life_story_has_the_run_s_dates_and_the_schedule():
+    from scsim.engine.trace import Tracer
+    from scsim.story import tell
+
+    raw = _world([{"date": "2018-03-02", "set": {"channels.cam.detection": 0.8}}])
+    s = validate_scenario(raw).scenario
+    story = tell(Tracer(s).trace(7))
+    assert (CHANGE, "2018-03-02",
+            "the schedule changes channels.cam.detection 0.5 -> 0.8") in story.events
+    assert all(date == (START + datetime.timedelta(days=day - 1)).isoformat()
+               for day, date, _ in story.events)
+
+
+def _burn_in_world(report_from: str | None, good_deeds: bool) -> dict:
+    raw = _world([])
+    raw["run"]["report_from"] = report_from
+    if good_deeds:
+        raw["behaviours"]["g"] = {"kind": "good_deed", "daily_rate": 0.01}
+        raw["channels"]["cam"]["records"] = ["a", "g"]
+        raw["scheme"]["points"]["g"] = 10
+    return raw
+
+
+def test_burn_in_reports_only_what_happens_from_its_date():
+    """report_from: the daily tables are the same run's rows from that day on (bit-identical,
+    the stock built up before included), and every ledger total that is a sum of days
+    equals the reported days' sum."""
+    from scsim.ledger import build_ledger
+
+    _, whole = _run(_burn_in_world(None, good_deeds=True))
+    _, burnt = _run(_burn_in_world("2018-03-02", good_deeds=True))
+    full, reported = daily_table(whole), daily_table(burnt)
+    assert reported.column("day").to_pylist()[0] == CHANGE
+    assert reported.equals(full.slice(CHANGE - 1))
+    assert reported.column("blacklisted").to_pylist()[0] > 0  # the stock at report_from
+    ledger = build_ledger(burnt, None)
+    assert ledger["reported_days"] == DAYS - CHANGE + 1
+    assert ledger["totals"]["days_blacklisted"] == sum(reported.column("blacklisted")
+                                                        .to_pylist())
+    assert ledger["totals"]["false_records"] == sum(reported.column("false_records")
+                                                     .to_pylist())
+    # citizens ever listed in the reported days: at least the most listed on one day, at
+    # most those listed on its first day plus every later entry; fewer than over the run
+    listed = reported.column("blacklisted").to_numpy()
+    entered = reported.column("entered_blacklist").to_numpy()
+    sanctioned = ledger["totals"]["sanctioned"]
+    assert listed.max() <= sanctioned <= listed[0] + entered[1:].sum()
+    assert sanctioned < build_ledger(whole, None)["totals"]["sanctioned"]
+
+
+def test_burn_in_counts_a_spell_once_across_its_date():
+    """Scores that only fall: whoever is listed stays listed, so the citizens sanctioned in
+    the reported days are exactly those listed on the last day, with or without burn-in."""
+    from scsim.ledger import build_ledger
+
+    _, whole = _run(_burn_in_world(None, good_deeds=False))
+    _, burnt = _run(_burn_in_world("2018-03-02", good_deeds=False))
+    last = daily_table(burnt).column("blacklisted").to_pylist()[-1]
+    assert build_ledger(burnt, None)["totals"]["sanctioned"] == last
+    assert build_ledger(whole, None)["totals"]["sanctioned"] == last
+
+
+def test_burn_in_is_shared_by_a_paired_counterfactual():
+    """Paired with no system, both sides burn in on the same draws: the reported rows of the
+    pair are those of the whole pair from report_from on."""
+    raw = _burn_in_world("2018-03-02", good_deeds=True)
+    s = validate_scenario(copy.deepcopy(raw)).scenario
+    whole_s = validate_scenario(_burn_in_world(None, good_deeds=True)).scenario
+    paired = daily_table(simulate(s, counterfactual=no_system(s)))
+    whole = daily_table(simulate(whole_s, counterfactual=no_system(whole_s)))
+    assert paired.equals(whole.slice(CHANGE - 1))

@@ -78,7 +78,7 @@ def _counterfactual(value: str | Path | LoadedScenario | None,
     other = value if isinstance(value, LoadedScenario) else load_scenario(value, {
         "run.seed": scenario.scenario.run.seed,
         "population.size": scenario.scenario.population.size,
-        "run.days": scenario.scenario.run.days})
+        "run.days": scenario.scenario.run.days, "run.end": None})
     problems = world_differences(scenario.scenario, other.scenario)
     if problems:
         raise ScenarioError(other.source, problems)

@@ -3,7 +3,10 @@
 Counts per year are scaled from the simulated population to the scenario's
 ``population.size`` (so a national preset can be checked on a sample of ten
 million); rates per citizen need no scaling.  Runs shorter or longer than a
-year are converted to per-year figures by 365 / days.
+year are converted to per-year figures by 365 / (reported) days.  Figures on
+a date (``on``: a stock, or a running total from the first reported day)
+need a calendar.  A target is *fitted* (the scenario was tuned to it) or
+*predicted* (left out of the tuning: a test of the model).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from scsim.engine.sim import SimulationResult
 from scsim.engine.tables import GOOD_DEED, KIND_CODES, OFFENCE
 from scsim.kernels.layout import Q_SANCTIONED
 from scsim.results import daily_table
+from scsim.scenario.load import DATED_METRICS
 from scsim.scenario.model import CALIBRATION_METRICS, CalibrationTarget
 
 
@@ -24,7 +28,8 @@ from scsim.scenario.model import CALIBRATION_METRICS, CalibrationTarget
 class Comparison:
     target: CalibrationTarget
     simulated: float | None
-    """None where the run cannot give the figure (e.g. nobody was ever blacklisted)."""
+    """None where the run cannot give the figure (nobody was ever blacklisted, or the date of
+    the figure is outside the run's reported days)."""
 
     @property
     def ratio(self) -> float | None:
@@ -46,7 +51,7 @@ Metric = Callable[[dict[str, np.ndarray], SimulationResult, list[int], float], f
 
 def _per_year(column: str) -> Metric:
     def count(columns, result, groups, scale):
-        return float(columns[column].sum()) * 365 / result.scenario.run.days * scale
+        return float(columns[column].sum()) * 365 / result.scenario.run.reported_days * scale
     return count
 
 
@@ -63,8 +68,26 @@ def _per_scored_year(kind: int, with_false: bool) -> Metric:
         records = _kind_sum(columns, result, kind)
         if with_false:
             records += float(columns["false_records"].sum())
-        return records / scored * 365 / result.scenario.run.days
+        return records / scored * 365 / result.scenario.run.reported_days
     return rate
+
+
+def _through(columns, result, target) -> np.ndarray:
+    """The daily rows up to and including the target's date."""
+    s = result.scenario
+    day = (target.on - s.run.start).days + 1
+    return columns["day"] <= day
+
+
+def _cumulative(column: str) -> Metric:
+    def total(columns, result, groups, scale, target):
+        return float(columns[column][_through(columns, result, target)].sum()) * scale
+    return total
+
+
+def _blacklisted_on(columns, result, groups, scale, target):
+    day = (target.on - result.scenario.run.start).days + 1
+    return float(columns["blacklisted"][columns["day"] == day].sum()) * scale
 
 
 def _sanctioned_share(columns, result, groups, scale):
@@ -87,7 +110,13 @@ METRICS: dict[str, tuple[str, Metric]] = {
                                             _per_scored_year(GOOD_DEED, False)),
     "sanctioned_share_of_scored": ("share of scored citizens blacklisted at least once in the run",
                                    _sanctioned_share),
+    "cumulative_blacklist_entries": ("listings since the first reported day, to the date "
+                                     "(person-times)", _cumulative("entered_blacklist")),
+    "cumulative_travel_blocks": ("trips denied since the first reported day, to the date",
+                                 _cumulative("denied_trips")),
+    "blacklisted_on": ("citizens on the blacklist on the date", _blacklisted_on),
 }
+DATED = frozenset(DATED_METRICS)
 assert tuple(METRICS) == CALIBRATION_METRICS
 
 
@@ -110,5 +139,12 @@ def compare(result: SimulationResult, targets: list[CalibrationTarget],
             columns = {name: table.column(name).to_numpy()[mask] for name in table.column_names
                        if name != "group"}
         _, metric = METRICS[target.metric]
-        comparisons.append(Comparison(target, metric(columns, result, groups, scale)))
+        if target.metric in DATED:
+            s = result.scenario
+            reported = s.run.report_from or s.run.start
+            inside = reported <= target.on <= s.run.last_date
+            value = metric(columns, result, groups, scale, target) if inside else None
+        else:
+            value = metric(columns, result, groups, scale)
+        comparisons.append(Comparison(target, value))
     return comparisons

@@ -79,7 +79,10 @@ def describe(s: Scenario) -> Description:
     pop = s.population
     d = Description(s.name, s.description)
     d.facts.append(("population", f"{numbers.count(pop.size)} synthetic citizens over "
-                                  f"{s.run.days:,} days, seed {s.run.seed}"))
+                                  f"{s.run.days:,} days"
+                                  + (f" ({s.run.start} to {s.run.last_date})"
+                                     if s.run.start is not None else "")
+                                  + f", seed {s.run.seed}"))
     d.facts.append(("groups", _categories(pop.groups)
                     + f"; the first, {pop.groups[0].name}, is the reference for disparity"))
     d.facts.append(("income levels", _categories(pop.income_levels)
@@ -154,10 +157,18 @@ def describe(s: Scenario) -> Description:
     d.facts.append(("deterrence", BY_NAME["deterrence"].describe(s)
                     or "none: nobody changes behaviour for fear of the system (beyond the "
                        "adaptation in the table)"))
+    for i, entry in enumerate(s.schedule[:MAX_LISTED]):
+        changes = ", ".join(f"{path} = {value:g}" for path, value in entry.changes.items())
+        when = (f"from {entry.date}" if entry.date is not None else
+                f"from {entry.from_} to {entry.to} in steps of {entry.step_days} days")
+        d.facts.append((f"schedule[{i}]", f"{when}: {changes}"
+                        + (f" ({entry.note})" if entry.note else "")))
     if s.calibration is not None:
         for target in s.calibration.targets:
             d.facts.append((f"calibration target {target.metric}"
-                            + (f" ({target.group})" if target.group else ""),
+                            + (f" on {target.on}" if target.on is not None else "")
+                            + (f" ({target.group})" if target.group else "")
+                            + (" (predicted)" if target.role == "predicted" else ""),
                             f"{numbers.rate(target.published)} ({target.source})"))
     return d
 

@@ -78,6 +78,10 @@ class Quantity:
     counterfactuals cannot be compared on it)."""
     of_counterfactual: bool = False
     """A level of the counterfactual itself, not of the run."""
+    daily: tuple[str, ...] = ()
+    """daily.parquet columns whose sum over days is the quantity's total (a leading '-':
+    subtracted, where the table has it: a paired run's counterfactual column); none for
+    counts of citizens, which a day-by-day sum would count once per day or year."""
 
     def measure(self, paired: bool) -> str:
         """What a figure of this quantity is: a level or a paired difference (see MEASURES)."""
@@ -114,22 +118,22 @@ CORE: tuple[Quantity, ...] = (
              "but without false records, is not"),
     Quantity("behaviours_prevented", False, "benefit", "offences", True,
              "offences committed in the counterfactual but not in the run (deterrence)",
-             relative=True),
+             relative=True, daily=("behaviours_prevented",)),
     Quantity("speech_lost", False, "harm", "posts", True,
              "speech published in the counterfactual but not in the run (chilled or blocked)",
-             relative=True),
+             relative=True, daily=("speech_lost",)),
     Quantity("speech_chilled", False, "harm", "posts", True,
              "speech not even attempted in the run that is in the counterfactual "
              "(self-censorship)", relative=True),
     Quantity("speech_blocked", False, "harm", "posts", False,
-             "speech attempted while the account was suspended"),
+             "speech attempted while the account was suspended", daily=("speech_blocked",)),
     Quantity("false_records", False, "harm", "records", False,
-             "false records that counted against the citizen"),
+             "false records that counted against the citizen", daily=("false_records",)),
     Quantity("days_blacklisted", False, "harm", "days", False,
-             "days spent on the blacklist"),
+             "days spent on the blacklist", daily=("blacklisted",)),
     Quantity("days_wrongly_blacklisted", False, "harm", "days",
              True, "days on the blacklist on which the same citizen without false records is "
-             "not listed (appeals and expiry shorten them)"),
+             "not listed (appeals and expiry shorten them)", daily=("wrongly_blacklisted",)),
     Quantity("counterfactual_sanctioned", True, "harm", "citizens",
              True, "citizens blacklisted at least once in the counterfactual", relative=True,
              of_counterfactual=True),
@@ -335,8 +339,11 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
         "counterfactual_scenario": result.counterfactual.name if paired else None,
         "citizens": n_all,
         "days": s.run.days,
+        **({"reported_from": s.run.report_from.isoformat(), "reported_days": s.run.reported_days}
+           if s.run.report_from is not None else {}),
         "reference_group": reference,
-        "rate_unit": "per 100,000 citizens of the group (children included), over the whole run",
+        "rate_unit": "per 100,000 citizens of the group (children included), over the whole run"
+                     + (" after its burn-in" if s.run.report_from is not None else ""),
         "confidence": 0.95,
         "small_group_threshold": SMALL_GROUP,
         "min_events_for_ratio": MIN_EVENTS,
@@ -362,8 +369,43 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
             "counterfactual are not measured"
         ),
         "totals": {q.name: overall[q.name]["value"] for q in listed},
+        **({"by_year": by_year(result, listed)} if s.run.start is not None else {}),
         "overall": overall,
         "by_group": by_group,
         "disparity": disparity,
     }
 
+
+
+BY_YEAR_NOTE = ("per calendar year: the totals of the quantities that are sums of daily "
+                "counts (days, records, trips, yuan, posts); counts of citizens (sanctioned, "
+                "wrongly sanctioned) are whole-run only, since a citizen may count in several "
+                "years; a year the run covers in part has only its days")
+
+
+def by_year(result: SimulationResult, listed: tuple[Quantity, ...]) -> dict:
+    """Each calendar year's totals of the quantities that are sums of daily counts."""
+    from scsim.results import daily_table
+
+    table = daily_table(result)
+    names = set(table.column_names)
+    years = np.array([d.year for d in table.column("date").to_pylist()])
+    columns = {name: table.column(name).to_numpy() for name in names
+               if any(name == c.lstrip("-") for q in listed for c in q.daily)}
+    paired = result.counterfactual is not None
+    out: dict = {"note": BY_YEAR_NOTE, "years": {}}
+    groups = len(result.scenario.population.groups)
+    for year in sorted(set(years.tolist())):
+        rows = years == year
+        totals = {}
+        for q in listed:
+            if not q.daily or (q.needs_counterfactual and not paired):
+                continue
+            total = 0
+            for column in q.daily:
+                name = column.lstrip("-")
+                if name in columns:
+                    total += (-1 if column.startswith("-") else 1) * int(columns[name][rows].sum())
+            totals[q.name] = total
+        out["years"][str(year)] = {"days": int(rows.sum()) // groups, "totals": totals}
+    return out

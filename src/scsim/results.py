@@ -60,7 +60,7 @@ def _kind_columns(s: Scenario, kind: int) -> list[int]:
 
 
 def _speech_published(s: Scenario, tallies: Tallies, layout: FlowLayout) -> np.ndarray:
-    flows = tallies.flows[1:]
+    flows = tallies.flows[s.run.first_reported_day:]
     return (
         flows[:, :, [layout.committed(k) for k in _kind_columns(s, SPEECH)]].sum(axis=-1)
         - flows[:, :, FLOW_SPEECH_BLOCKED]
@@ -82,18 +82,19 @@ def _named(flows: np.ndarray, layout: FlowLayout, name: str) -> np.ndarray:
 def daily_table(result: SimulationResult) -> pa.Table:
     """One row per (day, group): the output contract's columns first, then the rest."""
     s = result.scenario
-    days = s.run.days
+    first = s.run.first_reported_day  # (after a burn-in, days before it are not reported)
+    days = s.run.reported_days
     groups = [c.name for c in s.population.groups]
     behaviours = list(s.behaviours)
     layout = FlowLayout.of(s, result.kernel_layout)
     population = result.population
     scored = result.scored
-    flows = result.flows[1:]
-    levels = result.levels[1:]
-    hist = result.score_histogram[1:]
+    flows = result.flows[first:]
+    levels = result.levels[first:]
+    hist = result.score_histogram[first:]
     paired = result.counterfactual is not None
 
-    day = np.repeat(np.arange(1, days + 1, dtype=np.int32), len(groups))
+    day = np.repeat(np.arange(first, s.run.days + 1, dtype=np.int32), len(groups))
     group = np.tile(np.array(groups, dtype=object), days)
 
     def per_row(values: np.ndarray) -> np.ndarray:
@@ -143,9 +144,9 @@ def daily_table(result: SimulationResult) -> pa.Table:
     if paired:
         cf = result.counterfactual_tallies
         cf_s = result.counterfactual
-        cf_flows = cf.flows[1:]
+        cf_flows = cf.flows[first:]
         cf_layout = FlowLayout.of(cf_s, result.kernel_layout)
-        columns["counterfactual_blacklisted"] = per_row(cf.levels[1:, :, LEVEL_BLACKLISTED])
+        columns["counterfactual_blacklisted"] = per_row(cf.levels[first:, :, LEVEL_BLACKLISTED])
         columns["counterfactual_denied_trips"] = per_row(_named(cf_flows, cf_layout,
                                                                 "denied_trips"))
         columns["counterfactual_offences_committed"] = per_row(
@@ -159,7 +160,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
             _speech_published(cf_s, cf, cf_layout) - _speech_published(s, result.run, layout)
         )
         columns["counterfactual_income_lost"] = per_row(
-            _level(cf.levels[1:], result.kernel_layout, "income_lost"))
+            _level(cf.levels[first:], result.kernel_layout, "income_lost"))
         columns["counterfactual_school_admissions_refused"] = per_row(
             _named(cf_flows, cf_layout, "school_admissions_refused"))
     t = result.tables
@@ -186,7 +187,8 @@ def daily_table(result: SimulationResult) -> pa.Table:
                 for column, name in m.counterfactual_flows:
                     columns[column] = per_row(_named(cf_flows, cf_layout, name))
     if s.run.start is not None:
-        dates = np.datetime64(s.run.start) + np.arange(days).astype("timedelta64[D]")
+        dates = (np.datetime64(s.run.start) + np.arange(first - 1, s.run.days)
+                 .astype("timedelta64[D]"))
         columns = {"day": columns.pop("day"), "date": np.repeat(dates, len(groups)), **columns}
     expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels,
                              extra, dated=s.run.start is not None)
@@ -219,11 +221,12 @@ def transitions_table(result: SimulationResult) -> pa.Table:
     grades = np.array([g.name for g in s.scheme.grades], dtype=object)
     groups = np.array([c.name for c in s.population.groups], dtype=object)
     n_g = len(grades)
-    moves = result.flows[1:, :, FlowLayout.of(s, result.kernel_layout).transitions]
+    first = s.run.first_reported_day
+    moves = result.flows[first:, :, FlowLayout.of(s, result.kernel_layout).transitions]
     day, group, cell = np.nonzero(moves)
     return pa.table(
         {
-            "day": (day + 1).astype(np.int32),
+            "day": (day + first).astype(np.int32),
             "group": groups[group],
             "from_grade": grades[cell // n_g],
             "to_grade": grades[cell % n_g],
@@ -239,12 +242,13 @@ def histogram_table(result: SimulationResult) -> pa.Table:
     s = result.scenario
     t = result.tables
     groups = np.array([c.name for c in s.population.groups], dtype=object)
-    hist = result.score_histogram[1:]
+    first = s.run.first_reported_day
+    hist = result.score_histogram[first:]
     day, group, bin_index = np.nonzero(hist)
     low = t.min_score + bin_index * t.score_bin_width
     return pa.table(
         {
-            "day": (day + 1).astype(np.int32),
+            "day": (day + first).astype(np.int32),
             "group": groups[group],
             "score_low": low.astype(np.int32),
             "score_high": np.minimum(low + t.score_bin_width - 1, t.max_score).astype(np.int32),

@@ -26,7 +26,7 @@ from scsim.io.run_dir import atomic_run_dir
 from scsim.ledger import build_ledger
 from scsim.registry import ledger_rows, run_row
 from scsim.results import daily_table, histogram_table, transitions_table
-from scsim.scenario.load import LoadedScenario
+from scsim.scenario.load import LoadedScenario, canonical_dump
 from scsim.scenario.pairing import Counterfactual
 
 
@@ -55,12 +55,12 @@ def build_summary(loaded: LoadedScenario, result: SimulationResult, wall_s: floa
     citizen_days = s.population.size * s.run.days
     simulate_s = result.timings["simulate_s"]
     return {
-        "scenario": s.model_dump(mode="json"),
+        "scenario": canonical_dump(s),  # exactly what scenario_sha256 hashes
         "scenario_file": loaded.source,
         "scenario_sha256": loaded.sha256,
         "counterfactual": None if counterfactual is None else {
             "label": counterfactual.label,
-            "scenario": counterfactual.scenario.model_dump(mode="json"),
+            "scenario": canonical_dump(counterfactual.scenario),
             "scenario_sha256": counterfactual.sha256,
         },
         "seed": s.run.seed,

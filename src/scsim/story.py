@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,7 @@ from scsim.ledger import quantities
 from scsim.mechanisms import reported
 
 START = dt.date(2026, 1, 1)
-"""Day 1 of every run is shown as this date; the dates are illustrative only."""
+"""Day 1 of a run without ``run.start`` is shown as this date (illustrative only)."""
 
 
 @dataclass
@@ -49,8 +50,20 @@ class Story:
                 "outcome": self.outcome, "ledger": self.ledger}
 
 
-def _date(day: int) -> str:
-    return (START + dt.timedelta(days=day - 1)).isoformat()
+def _date(s, day: int) -> str:
+    return ((s.run.start or START) + dt.timedelta(days=day - 1)).isoformat()
+
+
+def _changes(s) -> dict[int, str]:
+    """The day each period of the schedule starts, and what changes then, in words."""
+    from scsim.scenario.schedule import effective_value, periods
+
+    said = {}
+    for before, period in itertools.pairwise(periods(s)):
+        said[period.first_day] = "the schedule changes " + "; ".join(
+            f"{path} {effective_value(before.scenario, path):g} -> "
+            f"{effective_value(period.scenario, path):g}" for path in period.changed)
+    return said
 
 
 def _times(n: int, what: str) -> str:
@@ -82,14 +95,22 @@ def tell(trace: CitizenTrace) -> Story:
         return grades[held[0]] if held.size else None
 
     def add(day: int, text: str) -> None:
-        story.events.append((day, _date(day), text))
+        story.events.append((day, _date(s, day), text))
 
     mechanism_flows = [flow for m in reported(s, trace.counterfactual) for flow in m.flows
                        if flow.story]
     mechanism_levels = [(trace.kernel_layout.level(v.name), v.story_on, v.story_off)
                         for m in reported(s, trace.counterfactual) for v in m.levels
                         if v.story_on and trace.kernel_layout.level(v.name) is not None]
+    changes = _changes(s) if s.schedule else {}
+    if s.run.report_from is not None:
+        r = s.run.first_reported_day
+        changes[r] = "; ".join(filter(None, (
+            "the burn-in ends: from today on, the run's tables and ledger count",
+            changes.get(r))))
     for day in range(1, s.run.days + 1):
+        if day in changes:
+            add(day, changes[day])
         f = flows[day]
         for k, b in enumerate(behaviours):
             committed, recorded = int(f[layout.committed(k)]), int(f[layout.recorded(k)])

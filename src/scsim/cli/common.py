@@ -105,6 +105,7 @@ def _world_overrides(seed: int | None, population: int | None, days: int | None)
         overrides["population.size"] = population
     if days is not None:
         overrides["run.days"] = days
+        overrides["run.end"] = None  # --days replaces an end date (the run then ends earlier)
     return overrides
 
 

@@ -60,7 +60,9 @@ def calibrate(
 
     header = ("target", "group", "published", "simulated", "ratio", "reproduced", "source")
     cells = [
-        (METRICS[c.target.metric][0] if markdown else c.target.metric, c.target.group or "all",
+        ((METRICS[c.target.metric][0] if markdown else c.target.metric)
+         + (f" on {c.target.on}" if c.target.on is not None else "")
+         + (" (PREDICTED)" if c.target.role == "predicted" else ""), c.target.group or "all",
          numbers.rate(c.target.published), numbers.rate(c.simulated),
          "n/a" if c.ratio is None else f"{c.ratio:.3f}",
          ("yes" if c.reproduced else "no") + f" (±{c.target.tolerance:.0%})", c.target.source)
@@ -74,7 +76,9 @@ def calibrate(
         print("|" + "---|" * len(header))
         for row in cells:
             print("| " + " | ".join(row) + " |")
-        print(f"\n{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s.")
+        print(f"\n{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s."
+              + (" PREDICTED: not tuned to; the others were fitted."
+                 if any(c.target.role == "predicted" for c in rows) else ""))
         return
     table = Table(title=f"{s.name}: simulated against published", show_edge=False)
     table.add_column("#", justify="right")
@@ -87,6 +91,9 @@ def calibrate(
     for k, row in enumerate(cells, 1):
         console.print(f"[{k}] {row[-1]}", markup=False)
     console.print(f"{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s")
+    if any(c.target.role == "predicted" for c in rows):
+        console.print("PREDICTED: a figure the scenario was not tuned to (a test of the model); "
+                      "the others were fitted", markup=False)
 
 
 @app.command()

@@ -66,6 +66,7 @@ class KernelTables(NamedTuple):
     restart_behaviour: np.ndarray  # (K, C) bool: the class's candidate rates change at k's start
     restart_false: np.ndarray  # (K, C) bool: its false-attribution rates change
     next_wake: np.ndarray  # (K, C) int64 first day of a later period that changes the class
+    report_day: int  # the first reported day of a burn-in (run.report_from), else NEVER
     grade_min: np.ndarray  # (G,) int64, highest first
     start_score: int
     min_score: int
@@ -198,10 +199,10 @@ def _period_index(periods: list[Period], days: int) -> np.ndarray:
 
 
 def _wakes(periods: list[Period], cumprod: np.ndarray, false_cumprod: np.ndarray,
-           blacklist_below: np.ndarray) -> tuple[np.ndarray, ...]:
+           blacklist_below: np.ndarray, report_day: int) -> tuple[np.ndarray, ...]:
     """Per period start and class: must the candidate processes restart (their rates
     changed), and the first day of the next period at which the class must wake (a restart,
-    or a new threshold that may list or delist without any event)."""
+    a new threshold that may list or delist without any event, or the end of a burn-in)."""
     n_periods, n_classes = cumprod.shape[:2]
     restart_b = np.zeros((n_periods, n_classes), dtype=np.bool_)
     restart_f = np.zeros((n_periods, n_classes), dtype=np.bool_)
@@ -210,6 +211,7 @@ def _wakes(periods: list[Period], cumprod: np.ndarray, false_cumprod: np.ndarray
         restart_f[1:] = (false_cumprod[1:] != false_cumprod[:-1]).any(axis=-1)
     wake = restart_b | restart_f
     wake[1:] |= (blacklist_below[1:] != blacklist_below[:-1])[:, None]
+    wake |= np.array([p.first_day == report_day for p in periods])[:, None]
     next_wake = np.full((n_periods, n_classes), NEVER_DAY, dtype=np.int64)
     for k in range(n_periods - 2, -1, -1):
         next_wake[k] = np.where(wake[k + 1], periods[k + 1].first_day, next_wake[k + 1])
@@ -239,8 +241,9 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     behaviour_cumprod = np.stack([b[0] for b, _ in processes])
     false_cumprod = np.stack([f[0] for _, f in processes])
     blacklist_below = np.array([q.blacklist_below for q in per], dtype=np.int64)
+    report_day = s.run.first_reported_day if s.run.first_reported_day > 1 else NEVER_DAY
     restart_b, restart_f, next_wake = _wakes(periods, behaviour_cumprod, false_cumprod,
-                                             blacklist_below)
+                                             blacklist_below, report_day)
     scheme, deterrence = s.scheme, s.deterrence
     households = pop.households
     spill = deterrence is not None and (
@@ -276,6 +279,7 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         restart_behaviour=restart_b,
         restart_false=restart_f,
         next_wake=next_wake,
+        report_day=report_day,
         grade_min=np.array([g.min_score for g in scheme.grades], dtype=np.int64),
         start_score=scheme.start_score,
         min_score=scheme.min_score,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from scsim.engine.sim import simulate
 from scsim.mechanisms import in_kernel
 from scsim.scenario.load import validate_scenario
@@ -24,7 +26,11 @@ _TINY = {
 def _tiny(s: Scenario) -> Scenario:
     """The same scenario for one neighbourhood and two days: the kernel's types are the same."""
     size = s.population.households.neighbourhood_size if s.population.households else 1
-    return s.model_copy(update={"run": s.run.model_copy(update={"days": 2}),
+    burn_in = s.run.report_from
+    run = s.run.model_copy(update={
+        "days": 2, "end": None,
+        "report_from": None if burn_in is None else s.run.start + dt.timedelta(days=1)})
+    return s.model_copy(update={"run": run,
                                 "population": s.population.model_copy(update={"size": size})})
 
 

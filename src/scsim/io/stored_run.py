@@ -252,20 +252,20 @@ def _daily(path: Path, s: Scenario, counterfactual: Scenario | None
     if s.run.start is not None:
         kinds["date"] = "date"
     _check_types(path, table, kinds)
-    days = s.run.days
+    days, first = s.run.reported_days, s.run.first_reported_day
     if table.num_rows != days * len(groups):
         raise RunFolderError(f"{path}: {table.num_rows} rows, expected {days} days x "
                              f"{len(groups)} groups")
     day = table.column("day").to_numpy()
-    if not np.array_equal(day, np.repeat(np.arange(1, days + 1), len(groups))):
-        raise RunFolderError(f"{path}: rows are not days 1..{days} in order, each with every "
-                             "group")
+    if not np.array_equal(day, np.repeat(np.arange(first, s.run.days + 1), len(groups))):
+        raise RunFolderError(f"{path}: rows are not days {first}..{s.run.days} in order, each "
+                             "with every group")
     if table.column("group").to_pylist() != groups * days:
         raise RunFolderError(f"{path}: groups differ from the scenario's, or are out of order")
     if s.run.start is not None:
-        first = np.datetime64(s.run.start, "D")
+        start = np.datetime64(s.run.start, "D")
         dates = table.column("date").to_numpy(zero_copy_only=False).astype("datetime64[D]")
-        if not np.array_equal(dates, first + (day - 1).astype("timedelta64[D]")):
+        if not np.array_equal(dates, start + (day - 1).astype("timedelta64[D]")):
             raise RunFolderError(f"{path}: dates do not follow run.start {s.run.start} day by day")
     daily = {name: table.column(name).to_numpy(zero_copy_only=False).reshape(days, -1)
              for name in names if name not in ("group", "date")}
@@ -306,8 +306,9 @@ def _histogram(path: Path, s: Scenario) -> pa.Table:
     low = table.column("score_low").to_numpy()
     high = table.column("score_high").to_numpy()
     citizens = table.column("citizens").to_numpy()
-    if table.num_rows and ((day < 1) | (day > s.run.days)).any():
-        raise RunFolderError(f"{path}: days outside 1..{s.run.days}")
+    first = s.run.first_reported_day
+    if table.num_rows and ((day < first) | (day > s.run.days)).any():
+        raise RunFolderError(f"{path}: days outside {first}..{s.run.days}")
     if table.num_rows and ((low < s.scheme.min_score) | (high > s.scheme.max_score)
                            | (low > high) | (citizens <= 0)).any():
         raise RunFolderError(f"{path}: a bin outside the score range, or a count that is not "
@@ -323,9 +324,11 @@ def _transitions(path: Path, s: Scenario) -> pa.Table:
                                "to_grade": "string", "citizens": "int"})
     grades = [g.name for g in s.scheme.grades]
     day = table.column("day").to_numpy()
-    if table.num_rows and (((day < 1) | (day > s.run.days)).any()
+    first = s.run.first_reported_day
+    if table.num_rows and (((day < first) | (day > s.run.days)).any()
                            or (table.column("citizens").to_numpy() <= 0).any()):
-        raise RunFolderError(f"{path}: days outside 1..{s.run.days} or counts not positive")
+        raise RunFolderError(f"{path}: days outside {first}..{s.run.days} or counts not "
+                             "positive")
     groups = _codes(path, table, "group", [g.name for g in s.population.groups])
     a = _codes(path, table, "from_grade", grades)
     b = _codes(path, table, "to_grade", grades)

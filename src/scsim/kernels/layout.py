@@ -66,8 +66,9 @@ OUT_DAYS_BLACKLISTED = 3
 OUT_EVER_BLACKLISTED = 4
 OUT_FALSE_RECORDS = 5  # false records that counted
 OUT_GROUP = 6  # the citizen's group (copied in by the batch, for the ledger)
+OUT_FALSE_IN_BURN_IN = 7  # false records that counted before a burn-in ended (not reported)
 CORE_OUTCOMES = ("offences", "speech", "speech_blocked", "days_blacklisted", "ever_blacklisted",
-                 "false_records", "group")
+                 "false_records", "group", "false_records_in_burn_in")
 N_CORE_OUTCOMES = len(CORE_OUTCOMES)
 
 # Ledger quantities: per citizen, the run minus the counterfactual (or the run

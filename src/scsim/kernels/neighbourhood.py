@@ -63,6 +63,7 @@ from scsim.kernels.layout import (
     N_CORE_STATE,
     OUT_DAYS_BLACKLISTED,
     OUT_EVER_BLACKLISTED,
+    OUT_FALSE_IN_BURN_IN,
     OUT_FALSE_RECORDS,
     OUT_GROUP,
     OUT_OFFENCES,
@@ -409,6 +410,8 @@ def _close_spell(m, ob, last_day, key, state, outcomes, spells, spell_count, mp,
     g = state[m, S_GROUP]  # noqa: F841  (g, c: for the hooks)
     c = state[m, S_CLASS]  # noqa: F841
     outcomes[ob + m, OUT_DAYS_BLACKLISTED] += days
+    if days > 0:  # (a spell split at the end of a burn-in may end before it starts)
+        outcomes[ob + m, OUT_EVER_BLACKLISTED] = 1
     # @hook spell_closed
     k = spell_count[0]
     spells[k, 0] = ob + m
@@ -840,6 +843,18 @@ def simulate_batch(
                     if t.restart_false[k, c] and not without_false:
                         _restart(state, m, FALSE_PROCESS, key, day, t.false_q[k, c],
                                  t.false_inv_log_none[k, c], horizon)
+                    if day == t.report_day:
+                        # The burn-in ends: what follows is reported.  A spell that goes on is
+                        # split (its burn-in part accounted for now), and the member's outcomes
+                        # start again from zero.
+                        if state[m, S_BLACKLISTED]:
+                            _close_spell(m, ob, day - 1, key, state, outcomes, spells,
+                                         spell_count, mp, flows)
+                            state[m, S_SINCE] = day
+                        burnt = outcomes[ob + m, OUT_FALSE_RECORDS]
+                        for o in range(N_OUTCOMES):
+                            outcomes[ob + m, o] = 0
+                        outcomes[ob + m, OUT_FALSE_IN_BURN_IN] = burnt  # (the shadow needs it)
                     state[m, S_NEXT_WAKE] = t.next_wake[k, c]
 
                 if state[m, S_NEXT_BEHAVIOUR] == day:
@@ -1041,8 +1056,17 @@ def simulate_batch(
                     mp,
                     flows,
                 )
-        spell_lo = progress[P_SPELLS_FROM]  # noqa: F841  (spells of this neighbourhood, for
-        spell_hi = spell_count[0]  # noqa: F841  the hooks)
+        spell_lo = progress[P_SPELLS_FROM]  # (spells of this neighbourhood, for the hooks)
+        if SCHEDULED and t.report_day <= horizon:
+            # only reported spells stay: those of the burn-in end before its last day
+            kept = spell_lo
+            for row in range(spell_lo, spell_count[0]):
+                if spells[row, 2] >= t.report_day:
+                    for j in range(3):
+                        spells[kept, j] = spells[row, j]
+                    kept += 1
+            spell_count[0] = kept
+        spell_hi = spell_count[0]  # noqa: F841
         # @hook neighbourhood_closed
         progress[P_PHASE] = PHASE_FRESH
         for m in range(size):
@@ -1222,7 +1246,7 @@ def simulate_worker(
             for u in range(batch_hi - batch_lo):
                 flagged[u] = False
                 for k in range(u * unit, min(n, (u + 1) * unit)):
-                    if run_out[k, OUT_FALSE_RECORDS] > 0:
+                    if run_out[k, OUT_FALSE_RECORDS] + run_out[k, OUT_FALSE_IN_BURN_IN] > 0:
                         flagged[u] = True
                         any_flagged = True
             if any_flagged:
@@ -1280,7 +1304,8 @@ def simulate_worker(
                 if not flagged[u]:
                     continue
                 for k in range(u * unit, min(n, (u + 1) * unit)):
-                    if run_out[k, OUT_FALSE_RECORDS] > 0 or t.interacting:
+                    if (run_out[k, OUT_FALSE_RECORDS] + run_out[k, OUT_FALSE_IN_BURN_IN] > 0
+                            or t.interacting):
                         wrongly[k] = _wrongly_blacklisted(
                             k,
                             run_out[k, OUT_GROUP],

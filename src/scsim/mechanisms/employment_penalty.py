@@ -114,7 +114,8 @@ MECHANISM = Mechanism(
     outcomes=("income_lost",),
     quantities=(Quantity("income_lost", False, "harm", "yuan", False,
                          "income lost to the employment penalty while blacklisted, beyond the "
-                         "counterfactual's", relative=True),),
+                         "counterfactual's", relative=True,
+                         daily=("income_lost", "-counterfactual_income_lost")),),
     describe=_describe,
     inputs=("measures.employment_penalty.*",),
     always_reported=True,

@@ -80,7 +80,8 @@ MECHANISM = Mechanism(
     outcomes=("loans_denied",),
     quantities=(Quantity("loans_denied", False, "harm", "loans", False,
                          "loan applications refused to the listed, beyond the "
-                         "counterfactual's", relative=True),),
+                         "counterfactual's", relative=True,
+                         daily=("loans_denied", "-counterfactual_loans_denied")),),
     counterfactual_flows=(("counterfactual_loans_denied", "loans_denied"),),
     describe=_describe,
     inputs=("measures.loan_denial.*",),

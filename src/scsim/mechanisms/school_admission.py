@@ -125,7 +125,9 @@ MECHANISM = Mechanism(
     outcomes=("children_penalised",),
     quantities=(Quantity("children_penalised", False, "harm", "admissions", False,
                          "school admissions refused because of a parent's grade, beyond the "
-                         "counterfactual's", relative=True),),
+                         "counterfactual's", relative=True,
+                         daily=("school_admissions_refused",
+                                "-counterfactual_school_admissions_refused")),),
     counterfactual_flows=(("counterfactual_school_admissions_refused",
                            "school_admissions_refused"),),
     describe=_describe,

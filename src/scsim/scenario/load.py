@@ -289,7 +289,7 @@ def canonical_dump(scenario: Scenario) -> dict[str, Any]:
     dump = scenario.model_dump(mode="json", by_alias=True)
     if not dump["schedule"]:
         del dump["schedule"]
-    for name in ("start", "end"):
+    for name in ("start", "end", "report_from"):
         if dump["run"][name] is None:
             del dump["run"][name]
     return dump
@@ -353,6 +353,10 @@ def known_names(names: list[str], shown: int = 12) -> str:
     return ", ".join(names[:shown]) + f", ... ({len(names)} in all)"
 
 
+DATED_METRICS = ("cumulative_blacklist_entries", "cumulative_travel_blocks", "blacklisted_on")
+"""Calibration metrics that are figures on a date (``CalibrationTarget.on``)."""
+
+
 def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     """Problems the schema alone cannot see: names that refer to nothing, rates above 1."""
     groups = [c.name for c in s.population.groups]
@@ -379,6 +383,14 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
             if target.group is not None and target.group not in groups:
                 yield (f"calibration.targets[{k}].group",
                        f"unknown group {target.group!r} (known: {known_names(groups)})")
+            dated = target.metric in DATED_METRICS
+            where = f"calibration.targets[{k}].on"
+            if dated and target.on is None:
+                yield where, f"{target.metric} is a figure on a date: give on = YYYY-MM-DD"
+            elif target.on is not None and not dated:
+                yield where, f"{target.metric} is a figure per year, not on a date"
+            elif target.on is not None and s.run.start is None:
+                yield where, "a figure on a date needs run.start"
     for b, spec in s.behaviours.items():
         where = f"behaviours.{b}"
         yield from unknown(f"{where}.multiplier_by_group", spec.multiplier_by_group, groups,

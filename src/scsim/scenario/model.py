@@ -322,6 +322,9 @@ class Run(Strict):
     days are only numbered."""
     end: datetime.date | None = None
     """The date of the last day (inclusive); instead of days."""
+    report_from: datetime.date | None = None
+    """Burn-in: simulate from run.start but report daily tables and the ledger from this date
+    on, so that stocks (the listed, their records) have built up by then."""
 
     @model_validator(mode="before")
     @classmethod
@@ -339,6 +342,13 @@ class Run(Strict):
 
     @model_validator(mode="after")
     def _calendar(self) -> Run:
+        if self.report_from is not None:
+            if self.start is None:
+                raise ValueError("run.report_from needs run.start")
+            last = self.start + datetime.timedelta(days=self.days - 1)
+            if not self.start < self.report_from <= last:
+                raise ValueError(f"run.report_from {self.report_from} must fall after run.start "
+                                 f"{self.start} and by the last day {last}")
         if self.end is not None:
             if self.start is None:
                 raise ValueError("run.end needs run.start")
@@ -347,6 +357,17 @@ class Run(Strict):
                 raise ValueError(f"run.days {self.days} does not match run.start {self.start} "
                                  f"to run.end {self.end} ({span} days); give one of the two")
         return self
+
+    @property
+    def first_reported_day(self) -> int:
+        """Day 1, or the day of report_from (burn-in)."""
+        if self.report_from is None:
+            return 1
+        return (self.report_from - self.start).days + 1
+
+    @property
+    def reported_days(self) -> int:
+        return self.days - self.first_reported_day + 1
 
     @property
     def last_date(self) -> datetime.date | None:
@@ -370,6 +391,9 @@ CALIBRATION_METRICS = (
     "recorded_offences_per_scored_year",
     "recorded_good_deeds_per_scored_year",
     "sanctioned_share_of_scored",
+    "cumulative_blacklist_entries",
+    "cumulative_travel_blocks",
+    "blacklisted_on",
 )
 """What ``scsim calibrate`` can compare with a published figure (see ``scsim.calibration``)."""
 
@@ -387,6 +411,12 @@ class CalibrationTarget(Strict):
     """Compare one group only; all citizens if absent."""
     tolerance: Annotated[float, Field(gt=0)] = 0.25
     """Largest relative difference counted as reproduced."""
+    on: datetime.date | None = None
+    """The date of a figure that is a stock or a running total (cumulative_* metrics, from the
+    first reported day to this date; blacklisted_on: on this date); needs run.start."""
+    role: Literal["fitted", "predicted"] = "fitted"
+    """Whether the scenario's values were tuned to this figure (fitted) or it was left out of
+    the tuning and the run predicts it (predicted)."""
 
 
 class Calibration(Strict):

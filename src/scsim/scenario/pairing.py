@@ -58,11 +58,16 @@ def no_system(s: Scenario) -> Scenario:
 def world_differences(run: Scenario, counterfactual: Scenario) -> list[tuple[str, str]]:
     """(field, reason) for each part of the world that differs between the two (the world's
     scheduled changes included)."""
+    def world(s: Scenario) -> dict:
+        dump = s.model_dump(mode="json", include=set(WORLD_FIELDS))
+        dump["run"].pop("end")  # follows from start and days
+        return dump
+
+    mine, theirs = world(run), world(counterfactual)
     problems = [
         (name, "differs from the run's; a counterfactual must describe the same world "
          "(population, behaviours, run) so that both sides share every random draw")
-        for name in WORLD_FIELDS
-        if run.model_dump(mode="json")[name] != counterfactual.model_dump(mode="json")[name]
+        for name in WORLD_FIELDS if mine[name] != theirs[name]
     ]
     if world_schedule(run) != world_schedule(counterfactual):
         problems.append(("schedule", "changes the world (behaviours) differently from the "

@@ -134,7 +134,8 @@ class Period:
 
 def has_schedule(*scenarios: Scenario | None) -> bool:
     """Whether a run of these scenarios needs the kernel that handles periods."""
-    return any(s is not None and bool(s.schedule) for s in scenarios)
+    return any(s is not None and (bool(s.schedule) or s.run.report_from is not None)
+               for s in scenarios)
 
 
 def day_of(s: Scenario, date: datetime.date) -> int:
@@ -172,6 +173,11 @@ def _effective(raw: dict[str, Any], path: str) -> float:
     if fallback is not None:
         return float(_number_at(raw, f"{section}.{fallback}"))
     return 0.0 if path.startswith("scheme.points.") else 1.0
+
+
+def effective_value(s: Scenario, path: str) -> float:
+    """The value in force at a schedulable path of a scenario (fallbacks included)."""
+    return _effective(s.model_dump(mode="json"), path)
 
 
 def _set(raw: dict[str, Any], path: str, value: float) -> None:
@@ -264,7 +270,8 @@ class ScheduleError(ValueError):
 
 
 def _base_raw(s: Scenario) -> dict[str, Any]:
-    raw = s.model_dump(mode="json", by_alias=True, exclude={"schedule"})
+    # (a period's values are checked as a scenario; what it is compared with is not a value)
+    raw = s.model_dump(mode="json", by_alias=True, exclude={"schedule", "calibration"})
     return raw
 
 
@@ -272,10 +279,12 @@ def periods(s: Scenario) -> list[Period]:
     """The run cut where scheduled values change, with each period's complete scenario.
 
     A day on which nothing changes value (a schedule that sets what already is)
-    starts no period.  Raises ``ScheduleError`` naming the entry and field of a
+    starts no period; the first reported day of a burn-in (``run.report_from``)
+    always starts one.  Raises ``ScheduleError`` naming the entry and field of a
     value its field refuses.
     """
-    if not s.schedule:
+    report = s.run.first_reported_day
+    if not s.schedule and report == 1:
         return [Period(1, s.run.days, s, ())]
     # every change as (day, entry, step, path, value, fraction of the way), in that order
     events: list[tuple[int, int, int, str, float, float]] = []
@@ -288,12 +297,12 @@ def periods(s: Scenario) -> list[Period]:
                        for j, (day, fraction) in enumerate(_steps(s, entry))
                        for path, value in entry.ramp.items()]
     events = sorted((e for e in events if e[0] <= s.run.days), key=lambda e: e[:3])
+    days = sorted({e[0] for e in events} | ({report} if 1 < report <= s.run.days else set()))
     current = _base_raw(s)
     starts: dict[tuple[int, str], float] = {}
-    cuts: list[tuple[int, dict[str, Any], tuple[str, ...]]] = [(1, copy.deepcopy(current), ())]
+    cuts: list[tuple[int, dict[str, Any], tuple[str, ...]]] = []
     k = 0
-    while k < len(events):
-        day = events[k][0]
+    for day in days:
         changed: list[str] = []
         while k < len(events) and events[k][0] == day:
             _, i, _, path, target, fraction = events[k]
@@ -307,18 +316,26 @@ def periods(s: Scenario) -> list[Period]:
                 _set(current, path, value)
                 changed.append(path)
             k += 1
-        if not changed:
-            continue
         if day == 1:
-            cuts[0] = (1, copy.deepcopy(current), ())
-        else:
+            continue  # changes on the first day are the first period's values
+        if changed or day == report:
             cuts.append((day, copy.deepcopy(current), tuple(dict.fromkeys(changed))))
-        if len(cuts) > MAX_PERIODS:
+        if len(cuts) >= MAX_PERIODS:
             raise ScheduleError([("schedule", f"cuts the run into more than {MAX_PERIODS:,} "
                                               "periods; use longer ramp steps (step_days)")])
+    cuts.insert(0, (1, _first_values(s, events), ()))
     ends = [day - 1 for day, _, _ in cuts[1:]] + [s.run.days]
     return [_period(s, raw, first, last, changed)
             for (first, raw, changed), last in zip(cuts, ends, strict=True)]
+
+
+def _first_values(s: Scenario, events: list) -> dict[str, Any]:
+    """The values in force on day 1: the scenario's, with the changes dated on day 1."""
+    raw = _base_raw(s)
+    for day, _, _, path, target, _ in events:
+        if day == 1:
+            _set(raw, path, round(target) if _integral(path) else target)
+    return raw
 
 
 def _period(s: Scenario, raw: dict[str, Any], first_day: int, last_day: int,
