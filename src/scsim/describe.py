@@ -158,7 +158,8 @@ def describe(s: Scenario) -> Description:
                     or "none: nobody changes behaviour for fear of the system (beyond the "
                        "adaptation in the table)"))
     for i, entry in enumerate(s.schedule[:MAX_LISTED]):
-        changes = ", ".join(f"{path} = {value:g}" for path, value in entry.changes.items())
+        changes = ", ".join([*(f"{path} = {value:g}" for path, value in entry.changes.items()),
+                             *(f"{section} comes into force" for section in entry.in_force)])
         when = (f"from {entry.date}" if entry.date is not None else
                 f"from {entry.from_} to {entry.to} in steps of {entry.step_days} days")
         d.facts.append((f"schedule[{i}]", f"{when}: {changes}"

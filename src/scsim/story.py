@@ -56,14 +56,19 @@ def _date(s, day: int) -> str:
 
 def _changes(s) -> dict[int, str]:
     """The day each period of the schedule starts, and what changes then, in words."""
-    from scsim.scenario.schedule import effective_value, periods
+    from scsim.scenario.schedule import day_of, effective_value, periods
 
-    said = {}
+    said: dict[int, list[str]] = {}
     for before, period in itertools.pairwise(periods(s)):
-        said[period.first_day] = "the schedule changes " + "; ".join(
-            f"{path} {effective_value(before.scenario, path):g} -> "
-            f"{effective_value(period.scenario, path):g}" for path in period.changed)
-    return said
+        if period.changed:
+            said.setdefault(period.first_day, []).append("the schedule changes " + "; ".join(
+                f"{path} {effective_value(before.scenario, path):g} -> "
+                f"{effective_value(period.scenario, path):g}" for path in period.changed))
+    for entry in s.schedule:
+        for section in entry.in_force:
+            said.setdefault(max(day_of(s, entry.date), 1), []).append(
+                f"{section} comes into force")
+    return {day: "; ".join(parts) for day, parts in said.items()}
 
 
 def _times(n: int, what: str) -> str:

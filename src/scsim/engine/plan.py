@@ -66,6 +66,15 @@ def _any_false(s: Scenario) -> bool:
 
 
 PLAN: tuple[Phase, ...] = (
+    Phase("Periods", (
+        Mechanism("schedule", "on the first day of a period that changes the member's class, "
+                  "its candidate gaps restart at the new rates (ODD 7.4)", ("GAP",),
+                  lambda s: bool(s.schedule)),
+        Mechanism("burn-in", "on run.report_from an ongoing listing is split and the "
+                  "member's outcomes start from zero", (),
+                  lambda s: s.run.report_from is not None),
+        Site("period_started"),
+    )),
     Phase("Behaviour", (
         Mechanism("candidate events", "each behaviour fires at its highest reachable rate; the "
                   "gap to the next candidate day is geometric", ("GAP", "SELECT"),

@@ -199,7 +199,7 @@ def _period_index(periods: list[Period], days: int) -> np.ndarray:
 
 
 def _wakes(periods: list[Period], cumprod: np.ndarray, false_cumprod: np.ndarray,
-           blacklist_below: np.ndarray, report_day: int) -> tuple[np.ndarray, ...]:
+           blacklist_below: np.ndarray, forced: set[int]) -> tuple[np.ndarray, ...]:
     """Per period start and class: must the candidate processes restart (their rates
     changed), and the first day of the next period at which the class must wake (a restart,
     a new threshold that may list or delist without any event, or the end of a burn-in)."""
@@ -211,7 +211,7 @@ def _wakes(periods: list[Period], cumprod: np.ndarray, false_cumprod: np.ndarray
         restart_f[1:] = (false_cumprod[1:] != false_cumprod[:-1]).any(axis=-1)
     wake = restart_b | restart_f
     wake[1:] |= (blacklist_below[1:] != blacklist_below[:-1])[:, None]
-    wake |= np.array([p.first_day == report_day for p in periods])[:, None]
+    wake |= np.array([p.first_day in forced for p in periods])[:, None]
     next_wake = np.full((n_periods, n_classes), NEVER_DAY, dtype=np.int64)
     for k in range(n_periods - 2, -1, -1):
         next_wake[k] = np.where(wake[k + 1], periods[k + 1].first_day, next_wake[k + 1])
@@ -228,6 +228,7 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     ``candidate_levels_down`` is the deepest employment penalty among the
     scenarios run as a pair, so that both draw the same candidate events.
     """
+    from scsim.scenario.schedule import forced_cuts
     from scsim.scenario.schedule import periods as schedule_periods
 
     pop = s.population
@@ -243,7 +244,7 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     blacklist_below = np.array([q.blacklist_below for q in per], dtype=np.int64)
     report_day = s.run.first_reported_day if s.run.first_reported_day > 1 else NEVER_DAY
     restart_b, restart_f, next_wake = _wakes(periods, behaviour_cumprod, false_cumprod,
-                                             blacklist_below, report_day)
+                                             blacklist_below, forced_cuts(s))
     scheme, deterrence = s.scheme, s.deterrence
     households = pop.households
     spill = deterrence is not None and (

@@ -843,6 +843,7 @@ def simulate_batch(
                     if t.restart_false[k, c] and not without_false:
                         _restart(state, m, FALSE_PROCESS, key, day, t.false_q[k, c],
                                  t.false_inv_log_none[k, c], horizon)
+                    # @hook period_started
                     if day == t.report_day:
                         # The burn-in ends: what follows is reported.  A spell that goes on is
                         # split (its burn-in part accounted for now), and the member's outcomes

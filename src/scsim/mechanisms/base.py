@@ -75,6 +75,8 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "ledger": ("Comparison", frozenset({"m", "g", "run", "counterfactual", "ledger",
                                         "paired"})),
+    "period_started": ("Set-up", frozenset({"m", "g", "c", "k", "day", "key", "state", "levels",
+                                            "flows", "outcomes", "ob", "horizon", "t"})),
 }
 """Where hooks can be spliced: site -> (phase of the day, variables of the kernel there).
 
@@ -110,6 +112,9 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
   of ``day`` (their grade levels are already moved).
 * ``ledger``: citizen ``m`` of the batch (group ``g``) has its outcomes in
   ``run`` and ``counterfactual`` (the run's own when unpaired).
+* ``period_started``: scored member ``m`` wakes on ``day``, the first day of a period of the
+  schedule (``k``) that changes its class's values or brings a mechanism into force
+  (``P.from_day``), before that day's events.
 """
 
 
@@ -208,6 +213,9 @@ class Mechanism:
     always_reported: bool = False
     """Its columns and quantities appear in every run, active or not (outputs that existed
     before mechanisms were modules keep their place); otherwise only where active."""
+    can_start_later: bool = False
+    """A schedule may bring it into force on a date (``in_force``); its parameters then carry
+    ``from_day`` and its hooks act only from that day."""
 
     def columns(self, paired: bool) -> tuple[str, ...]:
         """Its daily.parquet columns (those of a module that is not always reported come

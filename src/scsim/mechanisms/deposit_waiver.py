@@ -15,8 +15,10 @@ from pydantic import Field
 
 from scsim.mechanisms.base import LEVEL, Level, Mechanism
 from scsim.scenario.fields import Strict
+from scsim.scenario.schedule import in_force_day
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
+    from scsim.kernels.neighbourhood import S_GRADE
     from scsim.scenario.model import Scenario
 
 
@@ -30,23 +32,35 @@ class DepositWaiver(Strict):
 class Params(NamedTuple):
     rewarded: np.ndarray
     """(grades,) int64 1 if the grade earns the waiver."""
+    from_day: int
+    """The first day deposits are waived (1, unless a schedule says later)."""
 
 
 def params(s: Scenario, tables) -> Params:
     waiver = s.measures.deposit_waiver
     rewarded = set(waiver.grades) if waiver is not None else set()
-    return Params(np.array([g.name in rewarded for g in s.scheme.grades], dtype=np.int64))
+    return Params(np.array([g.name in rewarded for g in s.scheme.grades], dtype=np.int64),
+                  in_force_day(s, "measures.deposit_waiver") if waiver is not None else 1)
 
 
 def grade_changed(P: Params, day, g, grade, new_grade, levels) -> None:
-    """A move between grades may gain or lose the waiver."""
+    """A move between grades may gain or lose the waiver (once it is in force)."""
     gained = P.rewarded[new_grade] - P.rewarded[grade]
-    if gained != 0:
+    if gained != 0 and day >= P.from_day:
         levels[day, g, LEVEL.deposit_waived] += gained
 
 
+def period_started(P: Params, m, g, day, state, levels) -> None:
+    """Coming into force: whoever holds a rewarded grade now has the waiver from today."""
+    if day == P.from_day and P.rewarded[state[m, S_GRADE]]:
+        levels[day, g, LEVEL.deposit_waived] += 1
+
+
 def start_levels(P: Params, start_grade: int) -> dict[str, int]:
-    return {"deposit_waived": int(P.rewarded[start_grade]) if len(P.rewarded) else 0}
+    """Day 0: the start grade's waiver, if it is in force from the first day."""
+    if not len(P.rewarded) or P.from_day > 1:
+        return {"deposit_waived": 0}
+    return {"deposit_waived": int(P.rewarded[start_grade])}
 
 
 def _describe(s: Scenario) -> str:
@@ -71,11 +85,14 @@ MECHANISM = Mechanism(
     section="measures.deposit_waiver",
     active=lambda s: s.measures.deposit_waiver is not None,
     params=params,
-    hooks={"grade_changed": grade_changed},
+    hooks={"grade_changed": grade_changed, "period_started": period_started},
+    plan={"grade_changed": ("a move between grades may gain or lose the waiver", ()),
+          "period_started": ("coming into force, those of rewarded grades are waived", ())},
     levels=(Level("deposit_waived", "citizens holding a grade that waives deposits",
                   "deposits waived (a reward for the grade)", "deposit waiver lost"),),
     start_levels=start_levels,
     describe=_describe,
     inputs=("measures.deposit_waiver.*",),
     always_reported=True,
+    can_start_later=True,
 )

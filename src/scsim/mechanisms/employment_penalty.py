@@ -21,9 +21,10 @@ from pydantic import Field
 from scsim.ledger import Quantity
 from scsim.mechanisms.base import LEVEL, OUT, Level, Mechanism, Q, S
 from scsim.scenario.fields import MAX_CATEGORIES, Strict
+from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
-    from scsim.kernels.neighbourhood import _add_to_ledger
+    from scsim.kernels.neighbourhood import S_BLACKLISTED, _add_to_ledger
     from scsim.scenario.model import Scenario
 
 
@@ -40,6 +41,8 @@ class EmploymentPenalty(Strict):
 class Params(NamedTuple):
     income_loss: np.ndarray
     """(classes,) int64 yuan a listed citizen of the class loses a day (0: no penalty)."""
+    from_day: int
+    """The first day the penalty applies (1, unless a schedule says later)."""
 
 
 def params(s: Scenario, tables) -> Params:
@@ -50,12 +53,12 @@ def params(s: Scenario, tables) -> Params:
     incomes = [level.daily_income for level in s.population.income_levels]
     n_classes = tables.n_classes
     if penalty is None:
-        return Params(np.zeros(n_classes, dtype=np.int64))
+        return Params(np.zeros(n_classes, dtype=np.int64), 1)
     down = min(penalty.levels_down, len(incomes) - 1)
     inner = tables.n_regions * tables.n_propensities * 2
     level = (np.arange(n_classes) // inner) % tables.n_incomes
     loss = np.array([incomes[i] - incomes[max(i - down, 0)] for i in level], dtype=np.int64)
-    return Params(loss)
+    return Params(loss, in_force_day(s, "measures.employment_penalty"))
 
 
 def member_started(m, state) -> None:
@@ -69,7 +72,14 @@ def rate(m, c, b, k, state, t, multiplier, p) -> None:
 
 
 def listed(P: Params, m, g, c, day, state, levels) -> None:
-    if P.income_loss[c] > 0:
+    if P.income_loss[c] > 0 and day >= P.from_day:
+        state[m, S.penalised] = 1
+        levels[day, g, LEVEL.income_lost] += P.income_loss[c]
+
+
+def period_started(P: Params, m, g, c, day, state, levels) -> None:
+    """The penalty comes into force: whoever is listed now is paid less from today."""
+    if day == P.from_day and state[m, S_BLACKLISTED] and P.income_loss[c] > 0:
         state[m, S.penalised] = 1
         levels[day, g, LEVEL.income_lost] += P.income_loss[c]
 
@@ -81,7 +91,9 @@ def delisted(P: Params, m, g, c, day, state, levels) -> None:
 
 
 def spell_closed(P: Params, m, ob, c, first, last_day, outcomes) -> None:
-    outcomes[ob + m, OUT.income_lost] += (last_day - first + 1) * P.income_loss[c]
+    paid_less = last_day - max(first, P.from_day) + 1  # the listed days it is in force
+    if paid_less > 0:
+        outcomes[ob + m, OUT.income_lost] += paid_less * P.income_loss[c]
 
 
 def ledger(m, g, run, counterfactual, ledger) -> None:
@@ -102,12 +114,14 @@ MECHANISM = Mechanism(
     what="listed members are paid at a lower income level, and behave like it",
     plan={"rate": ("a listed member behaves like the lower income level", ()),
           "listed": ("a listed member is paid at a lower income level", ()),
+          "period_started": ("coming into force, the listed are paid less from today", ()),
           "spell_closed": ("the yuan lost over the spell are counted", ())},
     section="measures.employment_penalty",
     active=lambda s: s.measures.employment_penalty is not None,
     params=params,
     hooks={"member_started": member_started, "rate": rate, "listed": listed,
-           "delisted": delisted, "spell_closed": spell_closed, "ledger": ledger},
+           "delisted": delisted, "spell_closed": spell_closed, "ledger": ledger,
+           "period_started": period_started},
     state=("penalised",),
     levels=(Level("income_lost", "yuan a day the listed lose to the employment penalty",
                   "paid {value} yuan a day less (employment penalty)", "pay restored"),),
@@ -119,4 +133,5 @@ MECHANISM = Mechanism(
     describe=_describe,
     inputs=("measures.employment_penalty.*",),
     always_reported=True,
+    can_start_later=True,
 )

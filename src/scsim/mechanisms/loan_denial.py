@@ -17,6 +17,7 @@ import numpy as np
 from scsim.ledger import Quantity
 from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
 from scsim.scenario.fields import Probability, Strict
+from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import _add_to_ledger, refused_on_listed_days
@@ -38,18 +39,21 @@ class LoanDenial(Strict):
 class Params(NamedTuple):
     application_prob: np.ndarray
     """(classes,) daily probability of a loan application (0: no loan denial)."""
+    from_day: int
+    """The first day loans are refused (1, unless a schedule says later)."""
 
 
 def params(s: Scenario, tables) -> Params:
     denial = s.measures.loan_denial
     rate = denial.daily_application_rate if denial is not None else 0.0
-    return Params(np.full(tables.n_classes, rate))
+    return Params(np.full(tables.n_classes, rate), in_force_day(s, "measures.loan_denial"))
 
 
 def spell_closed(P: Params, key, first, last_day, m, ob, g, c, flows, outcomes) -> None:
-    """Each blacklisted day, a loan applied for that day is refused."""
+    """Each blacklisted day it is in force, a loan applied for that day is refused."""
     outcomes[ob + m, OUT.loans_denied] += refused_on_listed_days(
-        key, LOAN, first, last_day, P.application_prob[c], flows, g, FLOW.loans_denied)
+        key, LOAN, max(first, P.from_day), last_day, P.application_prob[c], flows, g,
+        FLOW.loans_denied)
 
 
 def ledger(m, g, run, counterfactual, ledger) -> None:
@@ -85,4 +89,5 @@ MECHANISM = Mechanism(
     counterfactual_flows=(("counterfactual_loans_denied", "loans_denied"),),
     describe=_describe,
     inputs=("measures.loan_denial.*",),
+    can_start_later=True,
 )

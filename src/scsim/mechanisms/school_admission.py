@@ -17,6 +17,7 @@ from pydantic import Field
 from scsim.ledger import Quantity
 from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
 from scsim.scenario.fields import Probability, Strict
+from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import (
@@ -50,11 +51,16 @@ class Params(NamedTuple):
     day: int
     """Day of the year admissions are decided; 0: no school admission measure."""
     share: float
+    from_day: int
+    """The first day refusals happen (1, unless a schedule says later)."""
 
 
 def params(s: Scenario, tables) -> Params:
     school = s.measures.school_admission
-    return Params(school.day_of_year, school.applying_share) if school else Params(0, 0.0)
+    if school is None:
+        return Params(0, 0.0, 1)
+    return Params(school.day_of_year, school.applying_share,
+                  in_force_day(s, "measures.school_admission"))
 
 
 def neighbourhood_closed(P: Params, size, ob, seed_key, horizon, state, outcomes, spells,
@@ -72,7 +78,7 @@ def neighbourhood_closed(P: Params, size, ob, seed_key, horizon, state, outcomes
                 if uniform(child_key, SCHOOL, 0, year) < P.share:
                     flows[on, child_group, FLOW.school_applications] += 1
                     refused = False
-                    for row in range(spell_lo, spell_hi):
+                    for row in range(spell_lo, spell_hi if on >= P.from_day else spell_lo):
                         parent = spells[row, 0] - ob
                         if (
                             state[parent, S_HOUSEHOLD] == state[child, S_HOUSEHOLD]
@@ -133,4 +139,5 @@ MECHANISM = Mechanism(
     describe=_describe,
     inputs=("measures.school_admission.*",),
     always_reported=True,
+    can_start_later=True,
 )

@@ -16,9 +16,10 @@ from pydantic import Field
 
 from scsim.mechanisms.base import FLOW, LEVEL, OUT, Level, Mechanism, S
 from scsim.scenario.fields import MAX_DAYS, Strict
+from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
-    from scsim.kernels.neighbourhood import NEVER, SPEECH, _add_level
+    from scsim.kernels.neighbourhood import NEVER, S_BLACKLISTED, SPEECH, _add_level
     from scsim.scenario.model import Scenario
 
 
@@ -36,14 +37,16 @@ class Params(NamedTuple):
     on_speech: bool
     on_blacklist: bool
     days: int
+    from_day: int
+    """The first day a trigger suspends an account (1, unless a schedule says later)."""
 
 
 def params(s: Scenario, tables) -> Params:
     suspension = s.measures.speech_suspension
     if suspension is None:
-        return Params(False, False, 0)
+        return Params(False, False, 0, 1)
     return Params(suspension.trigger == "recorded_speech", suspension.trigger == "blacklist",
-                  suspension.days)
+                  suspension.days, in_force_day(s, "measures.speech_suspension"))
 
 
 def suspend(state, levels, horizon, m, g, from_day, until):
@@ -74,17 +77,23 @@ def committed(m, g, kind, day, state, flows, outcomes, ob, blocked) -> None:
 
 
 def recorded(P: Params, m, g, kind, day, state, levels, horizon) -> None:
-    if kind == SPEECH and P.on_speech:
+    if kind == SPEECH and P.on_speech and day >= P.from_day:
         suspend(state, levels, horizon, m, g, day + 1, day + P.days)
 
 
 def listed(P: Params, m, g, day, state, levels, horizon) -> None:
-    if P.on_blacklist:
+    if P.on_blacklist and day >= P.from_day:
         suspend(state, levels, horizon, m, g, day + 1, NEVER)
 
 
+def period_started(P: Params, m, g, day, state, levels, horizon) -> None:
+    """Coming into force on the blacklist trigger: the listed are suspended from today."""
+    if P.on_blacklist and day == P.from_day and state[m, S_BLACKLISTED]:
+        suspend(state, levels, horizon, m, g, day, NEVER)
+
+
 def delisted(P: Params, m, g, day, state, levels, horizon) -> None:
-    if P.on_blacklist:
+    if P.on_blacklist and state[m, S.suspended_until] == NEVER:  # (suspended while listed)
         # the open suspension ends ``days`` after the last blacklisted day
         state[m, S.suspended_until] = day - 1 + P.days
         _add_level(levels, state[m, S.suspended_until] + 1, horizon, g,
@@ -119,12 +128,13 @@ MECHANISM = Mechanism(
          "account",
     plan={"committed": ("a post while suspended is blocked", ()),
           "recorded": ("a recorded post suspends the account", ()),
-          "listed": ("a listing suspends the account while listed and after", ())},
+          "listed": ("a listing suspends the account while listed and after", ()),
+          "period_started": ("coming into force, the listed are suspended", ())},
     section="measures.speech_suspension",
     active=lambda s: s.measures.speech_suspension is not None,
     params=params,
     hooks={"member_started": member_started, "committed": committed, "recorded": recorded,
-           "listed": listed, "delisted": delisted},
+           "listed": listed, "delisted": delisted, "period_started": period_started},
     helpers=(suspend,),
     state=("suspended_from", "suspended_until"),
     levels=(Level("suspended_accounts", "citizens whose social-media account is suspended",
@@ -132,4 +142,5 @@ MECHANISM = Mechanism(
     describe=_describe,
     inputs=("measures.speech_suspension.*",),
     always_reported=True,
+    can_start_later=True,
 )

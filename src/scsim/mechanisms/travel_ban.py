@@ -16,6 +16,7 @@ import numpy as np
 from scsim.ledger import Quantity
 from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
 from scsim.scenario.fields import Probability, Strict
+from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import _add_to_ledger, refused_on_listed_days
@@ -37,18 +38,22 @@ class TravelBan(Strict):
 class Params(NamedTuple):
     trip_prob: np.ndarray
     """(classes,) daily probability of a trip attempt (0: no ban)."""
+    from_day: int
+    """The first day the ban is in force (1, unless a schedule says later)."""
 
 
 def params(s: Scenario, tables) -> Params:
     ban = s.measures.travel_ban
     n_classes = tables.n_classes
-    return Params(np.full(n_classes, ban.daily_trip_rate if ban is not None else 0.0))
+    return Params(np.full(n_classes, ban.daily_trip_rate if ban is not None else 0.0),
+                  in_force_day(s, "measures.travel_ban"))
 
 
 def spell_closed(P: Params, key, first, last_day, m, ob, g, c, flows, outcomes) -> None:
-    """Each blacklisted day, a trip attempted that day is refused."""
+    """Each blacklisted day the ban is in force, a trip attempted that day is refused."""
     outcomes[ob + m, OUT.trips_denied] += refused_on_listed_days(
-        key, TRIP, first, last_day, P.trip_prob[c], flows, g, FLOW.denied_trips)
+        key, TRIP, max(first, P.from_day), last_day, P.trip_prob[c], flows, g,
+        FLOW.denied_trips)
 
 
 def ledger(m, g, run, counterfactual, ledger) -> None:
@@ -85,4 +90,5 @@ MECHANISM = Mechanism(
     describe=_describe,
     inputs=("measures.travel_ban.*",),
     always_reported=True,
+    can_start_later=True,
 )

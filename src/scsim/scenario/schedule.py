@@ -87,6 +87,8 @@ class ScheduleEntry(Strict):
     """Dotted paths and the values they reach on ``to``."""
     step_days: Annotated[int, Field(gt=0, le=MAX_DAYS)] = 30
     """Days between a ramp's steps."""
+    in_force: list[str] = Field(default=[], max_length=100)
+    """Sections of mechanisms (e.g. "measures.travel_ban") that act only from ``date`` on."""
     note: str = ""
     """What the change is (shown in the report's timeline)."""
 
@@ -94,13 +96,13 @@ class ScheduleEntry(Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> ScheduleEntry:
-        is_set = self.date is not None or self.set
+        is_set = self.date is not None or self.set or self.in_force
         is_ramp = self.from_ is not None or self.to is not None or self.ramp
         if is_set and is_ramp:
             raise ValueError("an entry either sets values on a date (date, set) or ramps them "
                              "(from, to, ramp), not both")
-        if is_set and (self.date is None or not self.set):
-            raise ValueError("a set entry needs date and set")
+        if is_set and (self.date is None or not (self.set or self.in_force)):
+            raise ValueError("a dated entry needs date and set (or in_force)")
         if is_ramp:
             if self.from_ is None or self.to is None or not self.ramp:
                 raise ValueError("a ramp needs from, to and ramp")
@@ -108,7 +110,7 @@ class ScheduleEntry(Strict):
                 raise ValueError(f"a ramp must end after it starts (from {self.from_}, "
                                  f"to {self.to})")
         if not is_set and not is_ramp:
-            raise ValueError("an entry needs date and set, or from, to and ramp")
+            raise ValueError("an entry needs date and set (or in_force), or from, to and ramp")
         return self
 
     @property
@@ -136,6 +138,22 @@ def has_schedule(*scenarios: Scenario | None) -> bool:
     """Whether a run of these scenarios needs the kernel that handles periods."""
     return any(s is not None and (bool(s.schedule) or s.run.report_from is not None)
                for s in scenarios)
+
+
+def in_force_day(s: Scenario, section: str) -> int:
+    """The first day a mechanism's section acts: its ``in_force`` entry's, else day 1."""
+    for entry in s.schedule:
+        if section in entry.in_force:
+            return max(day_of(s, entry.date), 1)
+    return 1
+
+
+def forced_cuts(s: Scenario) -> set[int]:
+    """Days that start a period whatever changes: the end of a burn-in, and every day a
+    mechanism comes into force (its members wake then)."""
+    days = {s.run.first_reported_day}
+    days |= {day_of(s, e.date) for e in s.schedule if e.in_force}
+    return {d for d in days if 1 < d <= s.run.days}
 
 
 def day_of(s: Scenario, date: datetime.date) -> int:
@@ -231,6 +249,7 @@ def schedule_problems(s: Scenario) -> list[tuple[str, str]]:
     raw = _base_raw(s)
     ramps: dict[str, tuple[int, datetime.date, datetime.date]] = {}
     previous = None
+    started: dict[str, int] = {}
     for i, entry in enumerate(s.schedule):
         where = f"schedule[{i}]"
         dates = [entry.date] if entry.date is not None else [entry.from_, entry.to]
@@ -241,15 +260,20 @@ def schedule_problems(s: Scenario) -> list[tuple[str, str]]:
             problems.append((where, f"{entry.first} comes before the previous entry's "
                                     f"{previous}; list entries in date order"))
         previous = entry.first
+        for j, section in enumerate(entry.in_force):
+            problem = _in_force_problem(s, section, started)
+            if problem is not None:
+                problems.append((f"{where}.in_force[{j}]", problem))
+            started[section] = i
         for path in entry.changes:
             problem = path_problem(s, raw, path)
             if problem is not None:
-                problems.append((f"{where}.{'set' if entry.set else 'ramp'}.{path}", problem))
+                problems.append((f"{where}.{'set' if entry.date else 'ramp'}.{path}", problem))
                 continue
             if path in ramps:
                 j, lo, hi = ramps[path]
                 if lo <= entry.first <= hi:
-                    problems.append((f"{where}.{'set' if entry.set else 'ramp'}.{path}",
+                    problems.append((f"{where}.{'set' if entry.date else 'ramp'}.{path}",
                                      f"changes a value schedule[{j}] is ramping "
                                      f"({lo} to {hi})"))
             if entry.ramp:
@@ -261,6 +285,25 @@ def schedule_problems(s: Scenario) -> list[tuple[str, str]]:
     except ScheduleError as exc:
         return exc.problems
     return []
+
+
+def _in_force_problem(s: Scenario, section: str, started: dict[str, int]) -> str | None:
+    from scsim.mechanisms import MECHANISMS
+
+    later = [m for m in MECHANISMS if m.can_start_later]
+    named = {m.section: m for m in MECHANISMS}
+    if section not in named:
+        return (f"unknown mechanism section {section!r} (those that can come into force on a "
+                f"date: {', '.join(m.section for m in later)})")
+    mechanism = named[section]
+    if not mechanism.can_start_later:
+        return (f"{section} cannot come into force on a date yet (those that can: "
+                f"{', '.join(m.section for m in later)})")
+    if not mechanism.active(s):
+        return f"{section} is not in the scenario: give its section, then say when it starts"
+    if section in started:
+        return f"{section} already comes into force in schedule[{started[section]}]"
+    return None
 
 
 class ScheduleError(ValueError):
@@ -283,13 +326,13 @@ def periods(s: Scenario) -> list[Period]:
     always starts one.  Raises ``ScheduleError`` naming the entry and field of a
     value its field refuses.
     """
-    report = s.run.first_reported_day
-    if not s.schedule and report == 1:
+    forced = forced_cuts(s)
+    if not s.schedule and not forced:
         return [Period(1, s.run.days, s, ())]
     # every change as (day, entry, step, path, value, fraction of the way), in that order
     events: list[tuple[int, int, int, str, float, float]] = []
     for i, entry in enumerate(s.schedule):
-        if entry.set:
+        if entry.date is not None:
             events += [(day_of(s, entry.date), i, 0, path, value, 1.0)
                        for path, value in entry.set.items()]
         else:
@@ -297,7 +340,7 @@ def periods(s: Scenario) -> list[Period]:
                        for j, (day, fraction) in enumerate(_steps(s, entry))
                        for path, value in entry.ramp.items()]
     events = sorted((e for e in events if e[0] <= s.run.days), key=lambda e: e[:3])
-    days = sorted({e[0] for e in events} | ({report} if 1 < report <= s.run.days else set()))
+    days = sorted({e[0] for e in events} | forced)
     current = _base_raw(s)
     starts: dict[tuple[int, str], float] = {}
     cuts: list[tuple[int, dict[str, Any], tuple[str, ...]]] = []
@@ -318,7 +361,7 @@ def periods(s: Scenario) -> list[Period]:
             k += 1
         if day == 1:
             continue  # changes on the first day are the first period's values
-        if changed or day == report:
+        if changed or day in forced:
             cuts.append((day, copy.deepcopy(current), tuple(dict.fromkeys(changed))))
         if len(cuts) >= MAX_PERIODS:
             raise ScheduleError([("schedule", f"cuts the run into more than {MAX_PERIODS:,} "
@@ -359,9 +402,9 @@ def world_schedule(s: Scenario) -> list[dict[str, Any]]:
     for entry in s.schedule:
         changes = {p: v for p, v in entry.changes.items() if is_world(p)}
         if changes:
-            out.append(entry.model_copy(update={"set": changes} if entry.set
-                                        else {"ramp": changes}).model_dump(mode="json",
-                                                                            by_alias=True))
+            kind = {"set": changes} if entry.date is not None else {"ramp": changes}
+            out.append(entry.model_copy(update={**kind, "in_force": []})
+                       .model_dump(mode="json", by_alias=True))
     return out
 
 
