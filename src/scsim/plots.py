@@ -93,22 +93,31 @@ def _days(run: StoredRun) -> np.ndarray:
 
 
 def _time_axis(ax, run: StoredRun) -> None:
-    """Label the time axis, and mark where the schedule changes values (a timeline)."""
-    from scsim.scenario.schedule import periods
-
+    """Label the time axis and draw the schedule as a timeline: a dotted line on each dated
+    change, a shaded span over each ramp, each labelled with its note (or what it changes)."""
     s = run.scenario
     ax.set_xlabel("date" if s.run.start is not None else "day of the run")
     if not s.schedule:
         return
-    first = int(run.daily["day"][0, 0])
-    for period in periods(s)[1:]:
-        if period.first_day < first or not period.changed:
+    days = run.daily["day"][:, 0]
+    shown = (np.datetime64(s.run.start, "D") + np.timedelta64(int(days[0]) - 1, "D"),
+             np.datetime64(s.run.start, "D") + np.timedelta64(int(days[-1]) - 1, "D"))
+    labels: dict[np.datetime64, list[str]] = {}
+    for entry in s.schedule:
+        first = np.datetime64(entry.first, "D")
+        if first > shown[1] or (entry.date is not None and first < shown[0]):
             continue
-        x = (np.datetime64(s.run.start, "D") + np.timedelta64(period.first_day - 1, "D"))
-        ax.axvline(x, color="#888888", linestyle=":", linewidth=1)
-        ax.annotate(", ".join(p.rsplit(".", 2)[-2] for p in period.changed)[:40], (x, 1),
-                    xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
-                    color="#555555", va="top", ha="right")
+        if entry.date is not None:
+            ax.axvline(first, color="#888888", linestyle=":", linewidth=1)
+        else:
+            ax.axvspan(max(first, shown[0]), min(np.datetime64(entry.to, "D"), shown[1]),
+                       color="#888888", alpha=0.08, linewidth=0)
+        labels.setdefault(max(first, shown[0]), []).append(
+            entry.note or ", ".join([*(p.rsplit(".", 2)[-2] for p in entry.changes),
+                                     *entry.in_force]))
+    for x, said in labels.items():  # entries of one day share a label
+        ax.annotate("; ".join(said)[:60], (x, 1), xycoords=("data", "axes fraction"),
+                    rotation=90, fontsize=7, color="#555555", va="top", ha="right")
 
 
 def _per_100k(values: np.ndarray, population: np.ndarray) -> np.ndarray:

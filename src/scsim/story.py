@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,19 +54,27 @@ def _date(s, day: int) -> str:
 
 
 def _changes(s) -> dict[int, str]:
-    """The day each period of the schedule starts, and what changes then, in words."""
+    """What the schedule changes, in words, on the first day of each entry (a ramp is told
+    once, where it starts: from what to what, by when)."""
     from scsim.scenario.schedule import day_of, effective_value, periods
 
+    cut = periods(s)
+
+    def before(day: int):  # the values in force the day before ``day``
+        return next(p.scenario for p in reversed(cut) if p.first_day < max(day, 2))
+
     said: dict[int, list[str]] = {}
-    for before, period in itertools.pairwise(periods(s)):
-        if period.changed:
-            said.setdefault(period.first_day, []).append("the schedule changes " + "; ".join(
-                f"{path} {effective_value(before.scenario, path):g} -> "
-                f"{effective_value(period.scenario, path):g}" for path in period.changed))
     for entry in s.schedule:
-        for section in entry.in_force:
-            said.setdefault(max(day_of(s, entry.date), 1), []).append(
-                f"{section} comes into force")
+        day = max(day_of(s, entry.first), 1)
+        old = before(day)
+        words = [f"{path} {effective_value(old, path):g} -> {value:g}"
+                 + ("" if entry.date is not None else f" by {entry.to}")
+                 for path, value in entry.changes.items()]
+        words += [f"{section} comes into force" for section in entry.in_force]
+        verb = "changes" if entry.date is not None else "starts to move"
+        said.setdefault(day, []).append(
+            f"the schedule {verb} " + "; ".join(words)
+            + (f" ({entry.note})" if entry.note else ""))
     return {day: "; ".join(parts) for day, parts in said.items()}
 
 
