@@ -222,28 +222,26 @@ def _restart(state, m, process, key, day, q, inv_log_none, horizon):
         key, process, state[m, index], day - 1, q, inv_log_none, horizon)
 
 
-@njit(cache=True)
-def _death_day(u, age_days, hazard, band_days, horizon):
+@njit(inline="always", cache=True)
+def _death_day(u, age_days, h_child, h_adult, h_elder, adult_days, elder_days, horizon):
     """The first day on which a citizen aged ``age_days`` on day 0 is dead, or NEVER.
 
-    Deaths come at a constant hazard per age band (``hazard``: ADULT, ELDER, CHILD);
-    the cumulative hazard is piecewise linear in time, so the death time is where it
-    reaches an Exp(1) draw, -ln(1 - u): exact, band by band.
+    Deaths come at a constant daily hazard per age band; the cumulative hazard is
+    piecewise linear in time, so the death time is where it reaches an Exp(1) draw,
+    -ln(1 - u): exact, band by band.  (Scalars only: see simulate_batch on why.)
     """
     need = -math.log(1.0 - u)
     time = 0.0
     age = age_days
     while time <= horizon:
-        if age < band_days[0]:
-            h, end = hazard[CHILD], band_days[0]
-        elif age < band_days[1]:
-            h, end = hazard[ADULT], band_days[1]
+        if age < adult_days:
+            h, end = h_child, adult_days
+        elif age < elder_days:
+            h, end = h_adult, elder_days
         else:
-            h, end = hazard[ELDER], math.inf
-        if end == math.inf:
-            if h <= 0.0:
+            if h_elder <= 0.0:
                 return NEVER
-            day = int(time + need / h) + 1
+            day = int(time + need / h_elder) + 1
             return day if day <= horizon else NEVER
         if h * (end - age) >= need:
             day = int(time + need / h) + 1
@@ -252,57 +250,6 @@ def _death_day(u, age_days, hazard, band_days, horizon):
         time += end - age
         age = end
     return NEVER
-
-
-@njit(cache=True)
-def _life(state, m, key, t, horizon, levels, flows):
-    """Citizen m's life over the run (population turnover): its age on day 0 (uniform within
-    its band), its death, the day it comes of age (a child) or becomes an elder (an adult),
-    and the children born to it (an adult), with theirs deaths.  Births and deaths change
-    the population level; nothing else of a newborn is simulated (it is a child throughout
-    a run shorter than the adult age)."""
-    age = state[m, S_AGE]
-    g = state[m, S_GROUP]
-    if age == CHILD:
-        lo, hi = 0.0, t.band_days[0]
-    elif age == ADULT:
-        lo, hi = t.band_days[0], t.band_days[1]
-    else:
-        lo, hi = t.band_days[1], t.band_days[2]
-    age_days = lo + uniform(key, LIFE, 0, 0) * (hi - lo)
-    death = _death_day(uniform(key, LIFE, 1, 0), age_days, t.death_hazard, t.band_days, horizon)
-    state[m, S_DEATH] = death
-    if death <= horizon:
-        levels[death, g, LEVEL_POPULATION] -= 1
-        flows[death, g, FLOW_DEATHS] += 1
-    state[m, S_START] = 0
-    state[m, S_ELDER_DAY] = NEVER
-    if age == CHILD:
-        start = int(t.band_days[0] - age_days) + 1
-        state[m, S_START] = start if start < death and start <= horizon else NEVER
-    elif age == ADULT:
-        elder = int(t.band_days[1] - age_days) + 1
-        if elder < death and elder <= horizon:
-            state[m, S_ELDER_DAY] = elder
-        if t.birth_q > 0.0:
-            last = min(horizon, death - 1, state[m, S_ELDER_DAY] - 1)
-            day = 0
-            i = 0
-            while day < last:
-                u = uniform(key, BIRTH, 0, i)
-                if u >= (last - day) * t.birth_q:  # the gap surely passes ``last``
-                    break
-                day += 1 + int(math.log(1.0 - u) * t.birth_inv_log_none)
-                if day > last:
-                    break
-                levels[day, g, LEVEL_POPULATION] += 1
-                flows[day, g, FLOW_BIRTHS] += 1
-                dies = _death_day(uniform(key, BIRTH, 1, i), 0.0, t.death_hazard, t.band_days,
-                                  horizon - day)
-                if dies <= horizon - day:
-                    levels[day + dies, g, LEVEL_POPULATION] -= 1
-                    flows[day + dies, g, FLOW_DEATHS] += 1
-                i += 1
 
 
 @njit(inline="always", cache=True)
@@ -834,8 +781,51 @@ def simulate_batch(
                     state[m, S_GROUP] = levels.shape[1] - 1
                 levels[0, state[m, S_GROUP], LEVEL_POPULATION] += 1
                 if TURNOVER:
-                    _life(state, m, citizen_key(seed_key, state[m, S_ID]), t, horizon, levels,
-                          flows)
+                    # a citizen's life over the run: age on day 0 (uniform within its
+                    # band), death, coming of age or becoming an elder, children born
+                    life = citizen_key(seed_key, state[m, S_ID])
+                    age, g = state[m, S_AGE], state[m, S_GROUP]
+                    h_child, h_adult, h_elder = (t.death_hazard[CHILD], t.death_hazard[ADULT],
+                                                 t.death_hazard[ELDER])
+                    adult_days, elder_days = t.band_days[0], t.band_days[1]
+                    band_lo = 0.0 if age == CHILD else (
+                        adult_days if age == ADULT else elder_days)
+                    band_hi = adult_days if age == CHILD else (
+                        elder_days if age == ADULT else t.band_days[2])
+                    age_days = band_lo + uniform(life, LIFE, 0, 0) * (band_hi - band_lo)
+                    death = _death_day(uniform(life, LIFE, 1, 0), age_days, h_child, h_adult,
+                                       h_elder, adult_days, elder_days, horizon)
+                    state[m, S_DEATH] = death
+                    if death <= horizon:
+                        levels[death, g, LEVEL_POPULATION] -= 1
+                        flows[death, g, FLOW_DEATHS] += 1
+                    state[m, S_START] = 0
+                    state[m, S_ELDER_DAY] = NEVER
+                    if age == CHILD:
+                        start = int(adult_days - age_days) + 1
+                        state[m, S_START] = start if start < death and start <= horizon else NEVER
+                    elif age == ADULT:
+                        elder = int(elder_days - age_days) + 1
+                        if elder < death and elder <= horizon:
+                            state[m, S_ELDER_DAY] = elder
+                        last = min(horizon, death - 1, state[m, S_ELDER_DAY] - 1)
+                        born = 0
+                        i = 0
+                        while t.birth_q > 0.0 and born < last:
+                            draw = uniform(life, BIRTH, 0, i)
+                            if draw >= (last - born) * t.birth_q:  # the gap passes ``last``
+                                break
+                            born += 1 + int(math.log(1.0 - draw) * t.birth_inv_log_none)
+                            if born > last:
+                                break
+                            levels[born, g, LEVEL_POPULATION] += 1
+                            flows[born, g, FLOW_BIRTHS] += 1
+                            dies = _death_day(uniform(life, BIRTH, 1, i), 0.0, h_child, h_adult,
+                                              h_elder, adult_days, elder_days, horizon - born)
+                            if dies <= horizon - born:
+                                levels[born + dies, g, LEVEL_POPULATION] -= 1
+                                flows[born + dies, g, FLOW_DEATHS] += 1
+                            i += 1
                 if state[m, S_AGE] == CHILD and (not TURNOVER or state[m, S_START] > horizon):
                     for o in range(N_OUTCOMES):
                         outcomes[ob + m, o] = 0
