@@ -59,7 +59,8 @@ def test_plan_command():
     result = CliRunner().invoke(app, ["plan", str(SCENARIOS / "national.toml")])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "1. Periods" in text and "2. Behaviour" in text and "7. Measures" in text
+    assert "1. Life and periods" in text and "2. Behaviour" in text and "7. Measures" in text
+    assert "[off] turnover:" in text
     assert "[off] schedule:" in text and "[off] burn-in:" in text
     assert "[on ] credit repair: a share of true records is set to be repaired" in text
     assert "[off] appeals:" in text

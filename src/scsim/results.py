@@ -25,9 +25,12 @@ from scsim.kernels.layout import (
     FLOW_SPEECH_BLOCKED,
     LEVEL_BLACKLISTED,
     LEVEL_BLACKLISTED_WITH_FALSE,
+    LEVEL_POPULATION,
     LEVEL_SCORE_SUM,
+    LEVEL_SCORED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
+    TURNOVER_COLUMNS,
     FlowLayout,
     KernelLayout,
     behaviour_columns,
@@ -50,7 +53,9 @@ def score_quantiles(
     Exact when bins are one point wide; otherwise the lower edge of the bin.
     """
     cumulative = np.cumsum(histogram, axis=-1)
-    target = np.ceil(q * population)[None, :, None]
+    target = np.ceil(q * population)[..., None]
+    if target.ndim == 2:
+        target = target[None]
     below = (cumulative < np.maximum(target, 1)).sum(axis=-1)
     return min_score + below * width
 
@@ -87,8 +92,14 @@ def daily_table(result: SimulationResult) -> pa.Table:
     groups = [c.name for c in s.population.groups]
     behaviours = list(s.behaviours)
     layout = FlowLayout.of(s, result.kernel_layout)
-    population = result.population
-    scored = result.scored
+    # with turnover the population and the scored change day by day (levels); else fixed
+    turnover = s.population.turnover is not None
+    if turnover:
+        population = result.levels[first:, :, LEVEL_POPULATION]
+        scored = result.levels[first:, :, LEVEL_SCORED]
+    else:
+        population = np.broadcast_to(result.population, (days, len(groups)))
+        scored = np.broadcast_to(result.scored, (days, len(groups)))
     flows = result.flows[first:]
     levels = result.levels[first:]
     hist = result.score_histogram[first:]
@@ -106,13 +117,13 @@ def daily_table(result: SimulationResult) -> pa.Table:
     speech = _kind_columns(s, SPEECH)
     offences = [layout.committed(k) for k in _kind_columns(s, OFFENCE)]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_score = levels[:, :, LEVEL_SCORE_SUM] / scored[None, :]
+        mean_score = levels[:, :, LEVEL_SCORE_SUM] / scored
     wrongly = LEVEL_WRONGLY_BLACKLISTED if paired else LEVEL_BLACKLISTED_WITH_FALSE
     columns: dict[str, np.ndarray] = {
         "day": day,
         "group": group,
-        "population": per_row(np.broadcast_to(population, (days, len(groups)))),
-        "mean_score": per_row(np.where(scored[None, :] > 0, mean_score, np.nan)),
+        "population": per_row(population),
+        "mean_score": per_row(np.where(scored > 0, mean_score, np.nan)),
         "blacklisted": per_row(levels[:, :, LEVEL_BLACKLISTED]),
         "wrongly_blacklisted": per_row(levels[:, :, wrongly]),
         "denied_trips": per_row(_named(flows, layout, "denied_trips")),
@@ -120,7 +131,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
                                  .sum(axis=-1)),
         "recorded_speech": per_row(flows[:, :, [layout.recorded(k) for k in speech]]
                                    .sum(axis=-1)),
-        "scored": per_row(np.broadcast_to(scored, (days, len(groups)))),
+        "scored": per_row(scored),
         "entered_blacklist": flow(FLOW_ENTERED_BLACKLIST),
         "left_blacklist": flow(FLOW_LEFT_BLACKLIST),
         "blacklisted_with_false_records": per_row(levels[:, :, LEVEL_BLACKLISTED_WITH_FALSE]),
@@ -186,12 +197,15 @@ def daily_table(result: SimulationResult) -> pa.Table:
             if paired:
                 for column, name in m.counterfactual_flows:
                     columns[column] = per_row(_named(cf_flows, cf_layout, name))
+    if turnover:
+        for name in TURNOVER_COLUMNS:
+            columns[name] = per_row(_named(flows, layout, name))
     if s.run.start is not None:
         dates = (np.datetime64(s.run.start) + np.arange(first - 1, s.run.days)
                  .astype("timedelta64[D]"))
         columns = {"day": columns.pop("day"), "date": np.repeat(dates, len(groups)), **columns}
     expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels,
-                             extra, dated=s.run.start is not None)
+                             extra, dated=s.run.start is not None, turnover=turnover)
     if list(columns) != expected:  # a name collision the loader failed to reject
         raise AssertionError(f"daily columns {list(columns)} differ from the layout {expected}")
     table = pa.table(columns)

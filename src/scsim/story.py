@@ -12,6 +12,9 @@ from scsim.engine.trace import CitizenTrace
 from scsim.kernels.layout import (
     FLOW_APPEALS,
     FLOW_APPEALS_WON,
+    FLOW_BIRTHS,
+    FLOW_CAME_OF_AGE,
+    FLOW_DEATHS_OF_SCORED,
     FLOW_ENTERED_BLACKLIST,
     FLOW_EXPIRED,
     FLOW_FALSE_CAUGHT,
@@ -153,6 +156,9 @@ def tell(trace: CitizenTrace) -> Story:
             (FLOW_SPEECH_BLOCKED, "a post was blocked: the account is suspended"),
             (FLOW_ENTERED_BLACKLIST, "PUT ON THE BLACKLIST"),
             (FLOW_LEFT_BLACKLIST, "taken off the blacklist"),
+            (FLOW_CAME_OF_AGE, "came of age: scored from today"),
+            (FLOW_BIRTHS, "a child was born"),
+            (FLOW_DEATHS_OF_SCORED, "DIED"),
         ):
             if f[column]:
                 add(day, _times(int(f[column]), text))

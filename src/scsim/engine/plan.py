@@ -66,7 +66,13 @@ def _any_false(s: Scenario) -> bool:
 
 
 PLAN: tuple[Phase, ...] = (
-    Phase("Periods", (
+    Phase("Life and periods", (
+        Mechanism("turnover", "a death ends the listing and every sanction; a child comes of age "
+                  "as a scored adult; an adult becomes an elder (gaps restart); births to "
+                  "adults are drawn when the neighbourhood is set up", ("LIFE", "BIRTH"),
+                  lambda s: s.population.turnover is not None),
+        Site("died"),
+        Site("came_of_age"),
         Mechanism("schedule", "on the first day of a period that changes the member's class, "
                   "its candidate gaps restart at the new rates (ODD 7.4)", ("GAP",),
                   lambda s: bool(s.schedule)),

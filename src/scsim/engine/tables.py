@@ -83,6 +83,11 @@ class KernelTables(NamedTuple):
     household_adults: np.ndarray  # (H,) int64
     household_elders: np.ndarray  # (H,) int64
     household_children: np.ndarray  # (H,) int64
+    # population turnover (all zero without it):
+    death_hazard: np.ndarray  # (3,) daily hazard of death of an ADULT, ELDER, CHILD
+    band_days: np.ndarray  # (3,) float64 ages in days: adult_age, elder_age, max_age
+    birth_q: float  # daily probability that an adult has a child
+    birth_inv_log_none: float  # 1 / log(1 - birth_q), or 0
 
 
 def _cumulative_shares(shares: list[float]) -> np.ndarray:
@@ -297,7 +302,32 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         household_adults=np.array([t.adults for t in types] or [1], dtype=np.int64),
         household_elders=np.array([t.elders for t in types] or [0], dtype=np.int64),
         household_children=np.array([t.children for t in types] or [0], dtype=np.int64),
+        **_turnover_tables(s),
     )
+
+
+def _turnover_tables(s: Scenario) -> dict:
+    """Daily hazards and rates of ageing, births and deaths (``population.turnover``)."""
+    turnover = s.population.turnover
+    if turnover is None:
+        return {"death_hazard": np.zeros(3), "band_days": np.full(3, np.inf), "birth_q": 0.0,
+                "birth_inv_log_none": 0.0}
+    per_day = [turnover.deaths_per_1000.get(band, 0.0) / 1000 / 365
+               for band in ("adult", "elder", "child")]  # (ADULT, ELDER, CHILD)
+    households = s.population.households
+    if households is None:
+        adults_share = 1.0
+    else:  # births are per citizen; each is given to an adult of a household
+        members = sum(h.share * (h.adults + h.elders + h.children) for h in households.types)
+        adults_share = sum(h.share * h.adults for h in households.types) / members
+    birth_q = min(turnover.births_per_1000 / 1000 / 365 / adults_share, 1.0)
+    return {
+        "death_hazard": np.array(per_day),  # a rate per year is a hazard: per day / 365
+        "band_days": 365.0 * np.array([turnover.adult_age, turnover.elder_age,
+                                       turnover.max_age], dtype=np.float64),
+        "birth_q": birth_q,
+        "birth_inv_log_none": 1.0 / np.log1p(-birth_q) if 0.0 < birth_q < 1.0 else 0.0,
+    }
 
 
 def n_score_bins(t: KernelTables) -> int:

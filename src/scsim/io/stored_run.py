@@ -246,7 +246,8 @@ def _daily(path: Path, s: Scenario, counterfactual: Scenario | None
     channels = [name for name, c in s.channels.items() if c.false_attribution is not None]
     names = daily_columns(list(s.behaviours), [g.name for g in s.scheme.grades], paired,
                           channels, mechanism_columns(s, counterfactual),
-                          dated=s.run.start is not None)
+                          dated=s.run.start is not None,
+                          turnover=s.population.turnover is not None)
     kinds = {name: "float" for name in names}
     kinds |= {"day": "int", "group": "string", "population": "int", "blacklisted": "int"}
     if s.run.start is not None:
@@ -269,7 +270,9 @@ def _daily(path: Path, s: Scenario, counterfactual: Scenario | None
             raise RunFolderError(f"{path}: dates do not follow run.start {s.run.start} day by day")
     daily = {name: table.column(name).to_numpy(zero_copy_only=False).reshape(days, -1)
              for name in names if name not in ("group", "date")}
-    if (daily["population"] < 0).any() or (daily["population"] != daily["population"][0]).any():
+    fixed = s.population.turnover is None  # (with turnover it follows births and deaths)
+    if (daily["population"] < 0).any() or (
+            fixed and (daily["population"] != daily["population"][0]).any()):
         raise RunFolderError(f"{path}: population is negative or changes from day to day")
     return daily
 

@@ -186,7 +186,7 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
 
 
 def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
-                  scheduled: bool = False) -> str:
+                  scheduled: bool = False, turnover: bool = False) -> str:
     """The kernel's text for these mechanisms (in this order); ``scheduled``: with the code
     for values that change over the run (periods), which a run without a schedule lacks."""
     template = TEMPLATE.read_text() if template is None else template
@@ -219,6 +219,7 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
         f"N_OUTCOMES = {len(layout.outcomes)}  # {', '.join(layout.outcomes)}\n"
         f"N_QUANTITIES = {len(layout.quantities)}  # {', '.join(layout.quantities)}\n"
         f"SCHEDULED = {scheduled}  # values change over the run\n"
+        f"TURNOVER = {turnover}  # citizens age, are born and die\n"
         + "".join(f"{line}  # noqa: E402\n" for line in imports.values())
         + "# --- end of the layout ---\n"
     )
@@ -230,14 +231,16 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
     return header + text
 
 
-def kernel_for(mechanisms: Sequence[Mechanism], scheduled: bool = False) -> ModuleType:
+def kernel_for(mechanisms: Sequence[Mechanism], scheduled: bool = False,
+               turnover: bool = False) -> ModuleType:
     """The compiled-on-demand kernel module for these mechanisms (written once, then reused;
     generated once per process, since the sources cannot change under it)."""
-    names = (*(m.name for m in mechanisms), *(("@scheduled",) if scheduled else ()))
+    names = (*(m.name for m in mechanisms), *(("@scheduled",) if scheduled else ()),
+             *(("@turnover",) if turnover else ()))
     with _lock:
         if names in _loaded:
             return _loaded[names]
-    text = kernel_source(mechanisms, scheduled=scheduled)
+    text = kernel_source(mechanisms, scheduled=scheduled, turnover=turnover)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     with _lock:
         if names in _loaded:

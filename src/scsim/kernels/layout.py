@@ -35,7 +35,8 @@ N_CORE_LEVELS = len(CORE_LEVELS)
 # there); the kernel's mechanisms add theirs after these.
 CORE_STATE = ("id", "class", "group", "household", "age", "score", "grade", "blacklisted",
               "since", "false_active", "next_behaviour", "behaviour_index",
-              "next_false", "false_index", "next_timed", "records_head", "next", "next_wake")
+              "next_false", "false_index", "next_timed", "records_head", "next", "next_wake",
+              "death", "elder_day", "start")
 N_CORE_STATE = len(CORE_STATE)
 
 # Flow columns: first the named flows (the core's below, then those the
@@ -52,9 +53,15 @@ FLOW_APPEALS = 5  # false records contested
 FLOW_APPEALS_WON = 6  # false records removed on appeal (on the decision day)
 FLOW_EXPIRED = 7  # records expired (points restored)
 FLOW_REPAIRED = 8  # records removed by credit repair
+FLOW_BIRTHS = 9  # population turnover: citizens born
+FLOW_DEATHS = 10  # citizens who died (scored or not)
+FLOW_CAME_OF_AGE = 11  # children who became scored adults
+FLOW_DEATHS_OF_SCORED = 12  # scored citizens who died
 CORE_FLOWS = ("false_records", "entered_blacklist", "left_blacklist", "speech_blocked",
               "false_records_caught_by_review", "appeals", "appeals_won", "records_expired",
-              "records_repaired")
+              "records_repaired", "births", "deaths", "came_of_age", "deaths_of_scored")
+TURNOVER_COLUMNS = ("births", "deaths", "came_of_age", "deaths_of_scored")
+"""daily.parquet columns of a run with population turnover (last)."""
 N_CORE_FLOWS = len(CORE_FLOWS)
 
 # Per-citizen outcomes of one variant, compared between variants; the
@@ -261,7 +268,7 @@ def false_records_column(channel: str) -> str:
 
 def daily_columns(behaviours: list[str], grades: list[str], paired: bool,
                   false_channels: list[str] = (), mechanism_columns: list[str] = (),
-                  dated: bool = False) -> list[str]:
+                  dated: bool = False, turnover: bool = False) -> list[str]:
     """Every column of daily.parquet, in order (duplicates included, for the loader to find).
 
     ``mechanism_columns``: those of mechanisms that are not always reported
@@ -279,4 +286,5 @@ def daily_columns(behaviours: list[str], grades: list[str], paired: bool,
         *(c for b in behaviours for c in behaviour_columns(b)),
         *(false_records_column(c) for c in false_channels),
         *mechanism_columns,
+        *(TURNOVER_COLUMNS if turnover else ()),
     ]

@@ -41,6 +41,10 @@ from scsim.engine.tables import (  # (the mechanisms' hooks use these names too)
 )
 from scsim.kernels.layout import (
     FLOW_APPEALS_WON,
+    FLOW_BIRTHS,
+    FLOW_CAME_OF_AGE,
+    FLOW_DEATHS,
+    FLOW_DEATHS_OF_SCORED,
     FLOW_ENTERED_BLACKLIST,
     FLOW_EXPIRED,
     FLOW_FALSE_RECORDS,
@@ -82,7 +86,9 @@ from scsim.kernels.layout import (
 )
 from scsim.rng.counter import (
     ACCEPT,
+    BIRTH,
     GAP,
+    LIFE,
     RECORD,
     SELECT,
     TRAIT,
@@ -99,6 +105,7 @@ N_STATE = N_CORE_STATE
 N_OUTCOMES = N_CORE_OUTCOMES
 N_QUANTITIES = N_CORE_QUANTITIES
 SCHEDULED = False  # values change over the run (tables have more than one period)
+TURNOVER = False  # citizens age, are born and die
 # --- end of the layout ----------------------------------------------------------------
 
 _SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
@@ -123,6 +130,9 @@ S_NEXT_TIMED = 14
 S_RECORDS_HEAD = 15
 S_NEXT = 16
 S_NEXT_WAKE = 17  # the next day a period starts that changes the member's class
+S_DEATH = 18  # population turnover: the day the member dies (NEVER: not in the run)
+S_ELDER_DAY = 19  # the day an adult becomes an elder
+S_START = 20  # the first day a member is scored (a child coming of age; else 0)
 # float64 columns of ``risk`` (kept by the deterrence module): the value on its risk day, and
 # a jump pending from its pending day.
 F_RISK = 0
@@ -210,6 +220,36 @@ def _restart(state, m, process, key, day, q, inv_log_none, horizon):
     state[m, index] += 1
     state[m, S_NEXT_BEHAVIOUR if behaviour else S_NEXT_FALSE] = _next_candidate_day(
         key, process, state[m, index], day - 1, q, inv_log_none, horizon)
+
+
+@njit(inline="always", cache=True)
+def _death_day(u, age_days, h_child, h_adult, h_elder, adult_days, elder_days, horizon):
+    """The first day on which a citizen aged ``age_days`` on day 0 is dead, or NEVER.
+
+    Deaths come at a constant daily hazard per age band; the cumulative hazard is
+    piecewise linear in time, so the death time is where it reaches an Exp(1) draw,
+    -ln(1 - u): exact, band by band.  (Scalars only: see simulate_batch on why.)
+    """
+    need = -math.log(1.0 - u)
+    time = 0.0
+    age = age_days
+    while time <= horizon:
+        if age < adult_days:
+            h, end = h_child, adult_days
+        elif age < elder_days:
+            h, end = h_adult, elder_days
+        else:
+            if h_elder <= 0.0:
+                return NEVER
+            day = int(time + need / h_elder) + 1
+            return day if day <= horizon else NEVER
+        if h * (end - age) >= need:
+            day = int(time + need / h) + 1
+            return day if day <= horizon else NEVER
+        need -= h * (end - age)
+        time += end - age
+        age = end
+    return NEVER
 
 
 @njit(inline="always", cache=True)
@@ -740,7 +780,53 @@ def simulate_batch(
                 if state[m, S_ID] == traced_id:
                     state[m, S_GROUP] = levels.shape[1] - 1
                 levels[0, state[m, S_GROUP], LEVEL_POPULATION] += 1
-                if state[m, S_AGE] == CHILD:
+                if TURNOVER:
+                    # a citizen's life over the run: age on day 0 (uniform within its
+                    # band), death, coming of age or becoming an elder, children born
+                    life = citizen_key(seed_key, state[m, S_ID])
+                    age, g = state[m, S_AGE], state[m, S_GROUP]
+                    h_child, h_adult, h_elder = (t.death_hazard[CHILD], t.death_hazard[ADULT],
+                                                 t.death_hazard[ELDER])
+                    adult_days, elder_days = t.band_days[0], t.band_days[1]
+                    band_lo = 0.0 if age == CHILD else (
+                        adult_days if age == ADULT else elder_days)
+                    band_hi = adult_days if age == CHILD else (
+                        elder_days if age == ADULT else t.band_days[2])
+                    age_days = band_lo + uniform(life, LIFE, 0, 0) * (band_hi - band_lo)
+                    death = _death_day(uniform(life, LIFE, 1, 0), age_days, h_child, h_adult,
+                                       h_elder, adult_days, elder_days, horizon)
+                    state[m, S_DEATH] = death
+                    if death <= horizon:
+                        levels[death, g, LEVEL_POPULATION] -= 1
+                        flows[death, g, FLOW_DEATHS] += 1
+                    state[m, S_START] = 0
+                    state[m, S_ELDER_DAY] = NEVER
+                    if age == CHILD:
+                        start = int(adult_days - age_days) + 1
+                        state[m, S_START] = start if start < death and start <= horizon else NEVER
+                    elif age == ADULT:
+                        elder = int(elder_days - age_days) + 1
+                        if elder < death and elder <= horizon:
+                            state[m, S_ELDER_DAY] = elder
+                        last = min(horizon, death - 1, state[m, S_ELDER_DAY] - 1)
+                        born = 0
+                        i = 0
+                        while t.birth_q > 0.0 and born < last:
+                            draw = uniform(life, BIRTH, 0, i)
+                            if draw >= (last - born) * t.birth_q:  # the gap passes ``last``
+                                break
+                            born += 1 + int(math.log(1.0 - draw) * t.birth_inv_log_none)
+                            if born > last:
+                                break
+                            levels[born, g, LEVEL_POPULATION] += 1
+                            flows[born, g, FLOW_BIRTHS] += 1
+                            dies = _death_day(uniform(life, BIRTH, 1, i), 0.0, h_child, h_adult,
+                                              h_elder, adult_days, elder_days, horizon - born)
+                            if dies <= horizon - born:
+                                levels[born + dies, g, LEVEL_POPULATION] -= 1
+                                flows[born + dies, g, FLOW_DEATHS] += 1
+                            i += 1
+                if state[m, S_AGE] == CHILD and (not TURNOVER or state[m, S_START] > horizon):
                     for o in range(N_OUTCOMES):
                         outcomes[ob + m, o] = 0
                     continue
@@ -749,11 +835,24 @@ def simulate_batch(
                 key = citizen_key(seed_key, state[m, S_ID])
                 c = state[m, S_CLASS]
                 g = state[m, S_GROUP]
-                levels[0, g, LEVEL_SCORED] += 1
+                first = state[m, S_START] if TURNOVER else 0  # a child is scored from its day
                 state[m, S_SCORE] = t.start_score
                 state[m, S_GRADE] = (
                     _grade(t.start_score, t.grade_min) if t.grade_min.shape[0] > 0 else 0
                 )
+                if first == 0:
+                    levels[0, g, LEVEL_SCORED] += 1
+                else:  # (day 0 is filled in from the day-0 count; a late start adds its own)
+                    levels[first, g, LEVEL_SCORED] += 1
+                    levels[first, g, LEVEL_SCORE_SUM] += t.start_score
+                    hist[first, g, (t.start_score - t.min_score) // t.score_bin_width] += 1
+                    if t.grade_min.shape[0] > 0:
+                        levels[first, g, N_NAMED_LEVELS + state[m, S_GRADE]] += 1
+                    flows[first, g, FLOW_CAME_OF_AGE] += 1
+                    day = first  # (the day, for the hooks)
+                    # @hook came_of_age
+                k0 = t.period_of_day[first] if SCHEDULED else 0
+                since = first - 1 if first > 0 else 0  # candidates from ``first`` on
                 state[m, S_BLACKLISTED] = 0
                 state[m, S_SINCE] = 0
                 state[m, S_FALSE_ACTIVE] = 0
@@ -770,15 +869,15 @@ def simulate_batch(
                     key,
                     BEHAVIOUR_PROCESS,
                     0,
-                    0,
-                    t.behaviour_q[0, c],
-                    t.behaviour_inv_log_none[0, c],
+                    since,
+                    t.behaviour_q[k0, c],
+                    t.behaviour_inv_log_none[k0, c],
                     horizon,
                 )
                 state[m, S_NEXT_FALSE] = (
                     _next_candidate_day(
-                        key, FALSE_PROCESS, 0, 0, t.false_q[0, c], t.false_inv_log_none[0, c],
-                        horizon
+                        key, FALSE_PROCESS, 0, since, t.false_q[k0, c],
+                        t.false_inv_log_none[k0, c], horizon
                     )
                     if t.false_points.shape[1] > 0
                     else NEVER
@@ -788,8 +887,11 @@ def simulate_batch(
                     state[m, S_NEXT_FALSE] = NEVER
                     state[m, S_NEXT] = state[m, S_NEXT_BEHAVIOUR]
                 if SCHEDULED:
-                    state[m, S_NEXT_WAKE] = t.next_wake[0, c]
+                    state[m, S_NEXT_WAKE] = t.next_wake[k0, c]
                     state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_NEXT_WAKE])
+                if TURNOVER:
+                    state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_DEATH],
+                                           state[m, S_ELDER_DAY])
             progress[P_MEMBERS] = n_members
             progress[P_HEAP] = n_members
             progress[P_CURRENT] = 0
@@ -832,6 +934,52 @@ def simulate_batch(
                 change = 0
                 new_false = 0
                 k = t.period_of_day[day] if SCHEDULED else 0  # the period of values in force
+
+                if TURNOVER and day == state[m, S_DEATH]:
+                    # Death: the listing and every sanction end, the member leaves the
+                    # levels it was counted in, and nothing more happens to it.
+                    if state[m, S_BLACKLISTED]:
+                        if false_active_before > 0:
+                            levels[day, g, LEVEL_BLACKLISTED_WITH_FALSE] -= 1
+                        _leave_blacklist(m, ob, day, key, state, outcomes, spells, spell_count,
+                                         horizon, mp, flows, levels)
+                    # @hook died
+                    score = state[m, S_SCORE]
+                    levels[day, g, LEVEL_SCORE_SUM] -= score
+                    levels[day, g, LEVEL_SCORED] -= 1
+                    hist[day, g, (score - t.min_score) // t.score_bin_width] -= 1
+                    if t.grade_min.shape[0] > 0:
+                        levels[day, g, N_NAMED_LEVELS + state[m, S_GRADE]] -= 1
+                    if false_active_before > 0:
+                        levels[day, g, LEVEL_WITH_FALSE_RECORDS] -= 1
+                    flows[day, g, FLOW_DEATHS_OF_SCORED] += 1
+                    state[m, S_NEXT_BEHAVIOUR] = NEVER
+                    state[m, S_NEXT_FALSE] = NEVER
+                    state[m, S_NEXT_TIMED] = NEVER
+                    state[m, S_NEXT_WAKE] = NEVER
+                    state[m, S_ELDER_DAY] = NEVER
+                    state[m, S_DEATH] = NEVER
+                    state[m, S_NEXT] = NEVER
+                    if use_heap:
+                        n_heap -= 1
+                        heap[0] = heap[n_heap]
+                        _sift_down(heap, n_heap, 0, state)
+                    continue
+
+                if TURNOVER and day == state[m, S_ELDER_DAY]:
+                    # An adult becomes an elder: its class's age band changes, so its
+                    # candidate processes restart at the elder's rates (exact, as in 7.4).
+                    state[m, S_CLASS] += 1  # the age band is the class's last digit
+                    state[m, S_AGE] = ELDER
+                    state[m, S_ELDER_DAY] = NEVER
+                    c = state[m, S_CLASS]
+                    if SCHEDULED:
+                        state[m, S_NEXT_WAKE] = t.next_wake[k, c]
+                    _restart(state, m, BEHAVIOUR_PROCESS, key, day, t.behaviour_q[k, c],
+                             t.behaviour_inv_log_none[k, c], horizon)
+                    if not without_false and t.false_points.shape[1] > 0:
+                        _restart(state, m, FALSE_PROCESS, key, day, t.false_q[k, c],
+                                 t.false_inv_log_none[k, c], horizon)
 
                 if SCHEDULED and state[m, S_NEXT_WAKE] == day:
                     # A period starts that changes the class's values: a candidate process
@@ -1030,6 +1178,9 @@ def simulate_batch(
                 )
                 if SCHEDULED:
                     state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_NEXT_WAKE])
+                if TURNOVER:
+                    state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_DEATH],
+                                           state[m, S_ELDER_DAY])
                 if use_heap:
                     if state[m, S_NEXT] > horizon:
                         n_heap -= 1
@@ -1074,7 +1225,7 @@ def simulate_batch(
             outcomes[ob + m, OUT_GROUP] = state[m, S_GROUP]
         if final_score.shape[0] > 0:
             for m in range(size):
-                child = state[m, S_AGE] == CHILD
+                child = state[m, S_AGE] == CHILD and (not TURNOVER or state[m, S_START] > horizon)
                 final_score[offset + m] = t.start_score if child else state[m, S_SCORE]
                 final_false[offset + m] = min(outcomes[ob + m, OUT_FALSE_RECORDS], 255)
         u += 1

@@ -77,6 +77,10 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
                                         "paired"})),
     "period_started": ("Set-up", frozenset({"m", "g", "c", "k", "day", "key", "state", "levels",
                                             "flows", "outcomes", "ob", "horizon", "t"})),
+    "died": ("Turnover", frozenset({"m", "g", "c", "k", "day", "state", "levels", "flows",
+                                    "outcomes", "ob", "horizon", "t"})),
+    "came_of_age": ("Turnover", frozenset({"m", "g", "c", "day", "state", "levels", "horizon",
+                                           "t"})),
 }
 """Where hooks can be spliced: site -> (phase of the day, variables of the kernel there).
 
@@ -112,6 +116,10 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
   of ``day`` (their grade levels are already moved).
 * ``ledger``: citizen ``m`` of the batch (group ``g``) has its outcomes in
   ``run`` and ``counterfactual`` (the run's own when unpaired).
+* ``came_of_age``: a child ``m`` becomes a scored adult on ``day`` (population turnover),
+  with the start score and grade: count what a scored citizen of that grade has.
+* ``died``: scored member ``m`` dies on ``day`` (population turnover), after leaving the
+  list: end what the mechanism keeps going (a suspension, a reward).
 * ``period_started``: scored member ``m`` wakes on ``day``, the first day of a period of the
   schedule (``k``) that changes its class's values or brings a mechanism into force
   (``P.from_day``), before that day's events.

@@ -56,6 +56,18 @@ def period_started(P: Params, m, g, day, state, levels) -> None:
         levels[day, g, LEVEL.deposit_waived] += 1
 
 
+def died(P: Params, m, g, day, state, levels) -> None:
+    """The reward ends at death."""
+    if day >= P.from_day and P.rewarded[state[m, S_GRADE]]:
+        levels[day, g, LEVEL.deposit_waived] -= 1
+
+
+def came_of_age(P: Params, m, g, day, state, levels) -> None:
+    """A child scored from today holds the start grade, which may earn the waiver."""
+    if day >= P.from_day and P.rewarded[state[m, S_GRADE]]:
+        levels[day, g, LEVEL.deposit_waived] += 1
+
+
 def start_levels(P: Params, start_grade: int) -> dict[str, int]:
     """Day 0: the start grade's waiver, if it is in force from the first day."""
     if not len(P.rewarded) or P.from_day > 1:
@@ -85,7 +97,8 @@ MECHANISM = Mechanism(
     section="measures.deposit_waiver",
     active=lambda s: s.measures.deposit_waiver is not None,
     params=params,
-    hooks={"grade_changed": grade_changed, "period_started": period_started},
+    hooks={"grade_changed": grade_changed, "period_started": period_started, "died": died,
+           "came_of_age": came_of_age},
     plan={"grade_changed": ("a move between grades may gain or lose the waiver", ()),
           "period_started": ("coming into force, those of rewarded grades are waived", ())},
     levels=(Level("deposit_waived", "citizens holding a grade that waives deposits",

@@ -92,6 +92,16 @@ def period_started(P: Params, m, g, day, state, levels, horizon) -> None:
         suspend(state, levels, horizon, m, g, day, NEVER)
 
 
+def died(m, g, day, state, levels, horizon) -> None:
+    """A suspension going on ends at death."""
+    if state[m, S.suspended_from] <= day and day <= state[m, S.suspended_until]:
+        _add_level(levels, day, horizon, g, LEVEL.suspended_accounts, -1)
+        if state[m, S.suspended_until] < NEVER:  # (its end was already counted)
+            _add_level(levels, state[m, S.suspended_until] + 1, horizon, g,
+                       LEVEL.suspended_accounts, 1)
+        state[m, S.suspended_until] = day - 1
+
+
 def delisted(P: Params, m, g, day, state, levels, horizon) -> None:
     if P.on_blacklist and state[m, S.suspended_until] == NEVER:  # (suspended while listed)
         # the open suspension ends ``days`` after the last blacklisted day
@@ -134,7 +144,8 @@ MECHANISM = Mechanism(
     active=lambda s: s.measures.speech_suspension is not None,
     params=params,
     hooks={"member_started": member_started, "committed": committed, "recorded": recorded,
-           "listed": listed, "delisted": delisted, "period_started": period_started},
+           "listed": listed, "delisted": delisted, "period_started": period_started,
+           "died": died},
     helpers=(suspend,),
     state=("suspended_from", "suspended_until"),
     levels=(Level("suspended_accounts", "citizens whose social-media account is suspended",

@@ -47,6 +47,8 @@ RECORD = 5  # is a committed event recorded by its channel
 # 9: REVIEW (scsim.mechanisms.human_review)
 # 10: CONTACT (scsim.mechanisms.deterrence)
 # 11: SCHOOL (scsim.mechanisms.school_admission); 12: LOAN (scsim.mechanisms.loan_denial)
+LIFE = 13  # population turnover: a citizen's age within its band (stream 0), death (stream 1)
+BIRTH = 14  # births to an adult: the gap to the i-th (stream 0), that newborn's death (stream 1)
 
 
 @njit(uint64(uint64), cache=True)

@@ -284,14 +284,16 @@ def scenario_sha256(scenario: Scenario) -> str:
 
 
 def canonical_dump(scenario: Scenario) -> dict[str, Any]:
-    """The scenario as JSON values, without the calendar and schedule fields while they are
-    unset: a scenario that uses neither keeps the hash it had before they existed."""
+    """The scenario as JSON values, without the calendar, schedule and turnover fields while
+    they are unset: a scenario that uses none keeps the hash it had before they existed."""
     dump = scenario.model_dump(mode="json", by_alias=True)
     if not dump["schedule"]:
         del dump["schedule"]
     for name in ("start", "end", "report_from"):
         if dump["run"][name] is None:
             del dump["run"][name]
+    if dump["population"]["turnover"] is None:
+        del dump["population"]["turnover"]
     return dump
 
 
@@ -518,6 +520,12 @@ def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
             f"groups x income levels x regions x propensity levels x 2 age bands = "
             f"{classes:,} classes; at most {MAX_CLASSES:,} can be tabulated"
         )
+    turnover = pop.turnover
+    if turnover is not None and turnover.births_per_1000 > 0 and (
+            s.run.days > turnover.adult_age * 365):
+        yield "population.turnover.births_per_1000", (
+            f"a run of {s.run.days:,} days is longer than adult_age ({turnover.adult_age} years): "
+            "children born in it would come of age, which is not modelled; shorten the run")
     top_income = max(c.daily_income for c in pop.income_levels)
     if s.run.days * top_income >= LEDGER_EXACT_LIMIT:
         yield "population.income_levels", (

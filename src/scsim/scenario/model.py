@@ -129,6 +129,36 @@ class Households(Strict):
         return types
 
 
+class Turnover(Strict):
+    """Citizens age, are born and die over the run.
+
+    A citizen's age within its band is uniform (children 0 to ``adult_age``,
+    adults to ``elder_age``, elders to ``max_age``): an ASSUMPTION.  Deaths come
+    at a constant hazard per age band; births at a constant rate, each to an
+    adult, and a newborn is a child of the adult's group (never scored within a
+    run shorter than ``adult_age`` years).
+    """
+
+    deaths_per_1000: dict[Literal["child", "adult", "elder"],
+                          Annotated[float, Field(ge=0.0, le=1000.0)]] = {}
+    """Deaths per 1,000 citizens of each age band per year (a band not given: none)."""
+    births_per_1000: Annotated[float, Field(ge=0.0, le=1000.0)] = 0.0
+    """Births per 1,000 citizens per year."""
+    adult_age: Annotated[int, Field(ge=1, le=100)] = 18
+    """The age at which a child becomes a scored adult."""
+    elder_age: Annotated[int, Field(ge=2, le=120)] = 60
+    """The age at which an adult becomes an elder."""
+    max_age: Annotated[int, Field(ge=3, le=130)] = 90
+    """The oldest age of an elder at the start (ages are uniform within a band)."""
+
+    @model_validator(mode="after")
+    def _ages(self) -> Turnover:
+        if not self.adult_age < self.elder_age < self.max_age:
+            raise ValueError(f"need adult_age < elder_age < max_age, got {self.adult_age}, "
+                             f"{self.elder_age}, {self.max_age}")
+        return self
+
+
 class Population(Strict):
     """The synthetic population.
 
@@ -158,6 +188,8 @@ class Population(Strict):
     group_shares_by_region: dict[str, dict[str, Probability]] = {}
     """Group shares in some regions (e.g. a minority concentrated in one province), replacing
     the groups' shares there; groups not named have share 0 in that region."""
+    turnover: Turnover | None = None
+    """Ageing, births and deaths; none: the same citizens, of the same age bands, throughout."""
 
     @field_validator("groups", "income_levels", "regions", "propensity_levels")
     @classmethod
