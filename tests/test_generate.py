@@ -9,6 +9,7 @@ import pytest
 
 from scsim.kernels import generate
 from scsim.kernels.generate import HookError, kernel_for, kernel_source
+from scsim.kernels.layout import CORE_FLOWS
 from scsim.mechanisms import BY_NAME, MECHANISMS, in_kernel
 from scsim.mechanisms.base import FLOW, SITES
 from scsim.scenario import load_scenario
@@ -33,7 +34,7 @@ def test_an_unused_mechanism_is_not_in_the_kernel():
 def test_columns_are_numbered_from_the_declarations():
     text = kernel_source(MECHANISMS)
     names = [f.name for m in MECHANISMS for f in m.flows]
-    assert f"N_NAMED_FLOWS = {9 + len(names)}" in text  # the core's 9, then the modules'
+    assert f"N_NAMED_FLOWS = {len(CORE_FLOWS) + len(names)}" in text  # the core's, then theirs
     assert "FLOW." not in text and "OUT." not in text and "Q." not in text
 
 

@@ -783,7 +783,7 @@ def simulate_batch(
                 if TURNOVER:
                     # a citizen's life over the run: age on day 0 (uniform within its
                     # band), death, coming of age or becoming an elder, children born
-                    life = citizen_key(seed_key, state[m, S_ID])
+                    key = citizen_key(seed_key, state[m, S_ID])
                     age, g = state[m, S_AGE], state[m, S_GROUP]
                     h_child, h_adult, h_elder = (t.death_hazard[CHILD], t.death_hazard[ADULT],
                                                  t.death_hazard[ELDER])
@@ -792,8 +792,8 @@ def simulate_batch(
                         adult_days if age == ADULT else elder_days)
                     band_hi = adult_days if age == CHILD else (
                         elder_days if age == ADULT else t.band_days[2])
-                    age_days = band_lo + uniform(life, LIFE, 0, 0) * (band_hi - band_lo)
-                    death = _death_day(uniform(life, LIFE, 1, 0), age_days, h_child, h_adult,
+                    age_days = band_lo + uniform(key, LIFE, 0, 0) * (band_hi - band_lo)
+                    death = _death_day(uniform(key, LIFE, 1, 0), age_days, h_child, h_adult,
                                        h_elder, adult_days, elder_days, horizon)
                     state[m, S_DEATH] = death
                     if death <= horizon:
@@ -812,7 +812,7 @@ def simulate_batch(
                         born = 0
                         i = 0
                         while t.birth_q > 0.0 and born < last:
-                            draw = uniform(life, BIRTH, 0, i)
+                            draw = uniform(key, BIRTH, 0, i)
                             if draw >= (last - born) * t.birth_q:  # the gap passes ``last``
                                 break
                             born += 1 + int(math.log(1.0 - draw) * t.birth_inv_log_none)
@@ -820,7 +820,7 @@ def simulate_batch(
                                 break
                             levels[born, g, LEVEL_POPULATION] += 1
                             flows[born, g, FLOW_BIRTHS] += 1
-                            dies = _death_day(uniform(life, BIRTH, 1, i), 0.0, h_child, h_adult,
+                            dies = _death_day(uniform(key, BIRTH, 1, i), 0.0, h_child, h_adult,
                                               h_elder, adult_days, elder_days, horizon - born)
                             if dies <= horizon - born:
                                 levels[born + dies, g, LEVEL_POPULATION] -= 1
