@@ -290,3 +290,30 @@ def test_burn_in_is_shared_by_a_paired_counterfactual():
     paired = daily_table(simulate(s, counterfactual=no_system(s)))
     whole = daily_table(simulate(whole_s, counterfactual=no_system(whole_s)))
     assert paired.equals(whole.slice(CHANGE - 1))
+
+
+def test_r0_with_a_schedule_counts_exactly_either_side_and_across_a_ramp():
+    """R0 (every citizen an adult, no deterrence, jaywalking not adapted) with jaywalking
+    doubled from day 182 and camera detection ramped 0.3 -> 0.9 over days 91-181 in 30-day
+    steps (the minority's own detection, 0.6, stays).  Committed jaywalks: Binomial(N x days,
+    p) per period (sd sqrt(N days p (1 - p))); recorded majority jaywalks given committed:
+    Binomial with each day's detection, summed over days."""
+    n = 50_000
+    s = load_scenario(R0, {"population.size": n, "run.start": "2018-01-01", "schedule": [
+        {"from": "2018-04-01", "to": "2018-06-30", "ramp": {
+            "channels.traffic_cameras.detection": 0.9}},
+        {"date": "2018-07-01", "set": {"behaviours.jaywalk.daily_rate": 0.004}}]}).scenario
+    daily = daily_table(simulate(s)).to_pandas()
+    committed = daily.groupby("day").jaywalk_committed.sum().to_numpy()
+    for days, p in ((slice(0, 181), 0.002), (slice(181, 365), 0.004)):
+        trials = n * (days.stop - days.start)
+        _within(committed[days].sum(), trials * p, trials * p * (1 - p))
+    majority = daily[daily.group == "majority"]
+    detection = np.full(365, 0.3)
+    for period in periods(s):
+        detection[period.first_day - 1:] = period.scenario.channels[
+            "traffic_cameras"].detection
+    assert sorted(set(np.round(detection, 6))) == [0.3, 0.5, 0.7, 0.9]  # days 121, 151, 181
+    c = majority.jaywalk_committed.to_numpy()
+    _within(majority.jaywalk_recorded.sum(), (c * detection).sum(),
+            (c * detection * (1 - detection)).sum())
