@@ -105,6 +105,15 @@ def describe(s: Scenario) -> Description:
         d.facts.append(("households", f"{kinds}; neighbourhoods of {h.neighbourhood_size} "
                                       f"citizens, {h.contacts_per_citizen:g} contacts each"))
 
+    if pop.turnover is not None:
+        tu = pop.turnover
+        deaths = ", ".join(f"{band} {tu.deaths_per_1000.get(band, 0.0):g}"
+                           for band in ("child", "adult", "elder"))
+        d.facts.append(("turnover", f"deaths per 1,000 a year: {deaths}; births "
+                                    f"{tu.births_per_1000:g} per 1,000; children come of age "
+                                    f"at {tu.adult_age}, adults become elders at "
+                                    f"{tu.elder_age}"))
+
     d.world_facts = len(d.facts)
     channel_of = {b: (name, ch) for name, ch in s.channels.items() for b in ch.records}
     for name, b in s.behaviours.items():
