@@ -156,3 +156,23 @@ def test_a_traced_citizen_who_dies_has_no_event_after_death():
             break
     else:
         pytest.fail("no traced citizen died")
+
+
+def test_a_run_folder_with_turnover_reads_back(tmp_path):
+    """The stored run is checked on reading: its day-0 citizens (the ledger's) are the first
+    day's population less that day's births plus its deaths."""
+    import tomli_w
+    from typer.testing import CliRunner
+
+    from scsim.cli import app
+    from scsim.io.stored_run import read_run
+
+    raw = _world(BUSY)
+    raw["population"]["size"] = 3000
+    toml = tmp_path / "turnover.toml"
+    toml.write_text(tomli_w.dumps(raw))
+    result = CliRunner().invoke(app, ["run", str(toml), "--out", str(tmp_path / "run"),
+                                      "--quiet", "--report"])
+    assert result.exit_code == 0, result.output
+    run = read_run(tmp_path / "run")
+    assert run.daily["births"].sum() > 0

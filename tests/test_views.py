@@ -390,6 +390,16 @@ def test_figures_of_a_dated_run_have_date_axes_and_mark_the_schedule(dated_runs)
     plt.close(fig)
 
 
+def test_the_report_of_a_scheduled_run_has_its_timeline(dated_runs):
+    from scsim.report import run_report
+
+    _, whole, late = dated_runs
+    page = run_report(whole)
+    assert '<h2 id="timeline">Timeline</h2>' in page
+    assert "channels.traffic_cameras.detection: 0.3 &rarr; 0.9" in page
+    assert "the burn-in ends" in run_report(late)
+
+
 def test_compare_runs_over_different_periods_on_their_common_dates(dated_runs):
     """The whole run and its burn-in twin share every draw, so on their common dates every
     total that is a sum of daily counts is the same; counts of citizens are not compared."""

@@ -271,6 +271,30 @@ def provenance_html(run: StoredRun) -> str:
         f"<code>{_esc(command)}</code></p>")
 
 
+def timeline_html(s) -> str:
+    """The schedule as a table in date order: when, what changes (from what to what), and
+    the entry's note; and, for a year-by-year reading, the ledger's calendar years."""
+    from scsim.scenario.schedule import entry_changes
+
+    if not s.schedule and s.run.report_from is None:
+        return ""
+    rows = []
+    for _, entry, changes in entry_changes(s):
+        what = [f"{path}: {old:g} &rarr; {new:g}" for path, old, new in changes]
+        what += [f"{section} comes into force" for section in entry.in_force]
+        when = (str(entry.date) if entry.date is not None
+                else f"{entry.from_} to {entry.to} (steps of {entry.step_days} days)")
+        rows.append(f"<tr><td>{_esc(when)}</td><td style='text-align:left'>"
+                    + "<br>".join(_esc(w).replace("&amp;rarr;", "&rarr;") for w in what)
+                    + f"</td><td style='text-align:left'>{_esc(entry.note)}</td></tr>")
+    if s.run.report_from is not None:
+        rows.append(f"<tr><td>{_esc(s.run.report_from)}</td><td style='text-align:left'>the "
+                    "burn-in ends: tables and ledger count from here</td><td></td></tr>")
+    return ("<table><tr><th>when</th><th>what changes</th><th>note</th></tr>"
+            + "".join(rows) + "</table><p class='note'>Figures mark each dated change with a "
+            "dotted line and shade each ramp.</p>")
+
+
 def page(title: str, sections: Iterable[tuple[str, str, str]]) -> str:
     """A whole page from (heading, anchor, HTML content) sections."""
     body = "\n".join(f'<h2 id="{_esc(anchor)}">{_esc(heading)}</h2>\n{content}'
@@ -308,6 +332,7 @@ def run_report(run: StoredRun) -> str:
         [
             ("What was simulated", "scenario",
              description_html(s) + cf),
+            *((("Timeline", "timeline", timeline),) if (timeline := timeline_html(s)) else ()),
             ("Headline: benefit and harm", "ledger",
              headline_html(run.ledger, s.population.size, run.declared_population, s)),
             ("Figures", "figures", figures_html),

@@ -59,20 +59,13 @@ def _date(s, day: int) -> str:
 def _changes(s) -> dict[int, str]:
     """What the schedule changes, in words, on the first day of each entry (a ramp is told
     once, where it starts: from what to what, by when)."""
-    from scsim.scenario.schedule import day_of, effective_value, periods
-
-    cut = periods(s)
-
-    def before(day: int):  # the values in force the day before ``day``
-        return next(p.scenario for p in reversed(cut) if p.first_day < max(day, 2))
+    from scsim.scenario.schedule import entry_changes
 
     said: dict[int, list[str]] = {}
-    for entry in s.schedule:
-        day = max(day_of(s, entry.first), 1)
-        old = before(day)
-        words = [f"{path} {effective_value(old, path):g} -> {value:g}"
+    for day, entry, changes in entry_changes(s):
+        words = [f"{path} {old:g} -> {new:g}"
                  + ("" if entry.date is not None else f" by {entry.to}")
-                 for path, value in entry.changes.items()]
+                 for path, old, new in changes]
         words += [f"{section} comes into force" for section in entry.in_force]
         verb = "changes" if entry.date is not None else "starts to move"
         said.setdefault(day, []).append(

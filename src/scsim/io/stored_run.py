@@ -442,8 +442,11 @@ def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES,
         ledger = stored_ledger.model_dump(mode="json")
     if "daily.parquet" in found:
         daily = _daily(path / "daily.parquet", scenario, counterfactual)
-        if ledger is not None and [int(x) for x in daily["population"][0]] != [
-                g["citizens"] for g in ledger["by_group"].values()]:
+        first = daily["population"][0]
+        if scenario.population.turnover is not None:  # the ledger's are day 0's citizens
+            first = first - daily["births"][0] + daily["deaths"][0]
+        if ledger is not None and scenario.run.report_from is None and [
+                int(x) for x in first] != [g["citizens"] for g in ledger["by_group"].values()]:
             raise RunFolderError(f"{path / 'ledger.json'}: citizens per group disagree with "
                                  "daily.parquet")
     if "score_histogram.parquet" in found:

@@ -411,3 +411,20 @@ def world_schedule(s: Scenario) -> list[dict[str, Any]]:
 def without_policy(s: Scenario) -> list[ScheduleEntry]:
     """The entries of ``s`` reduced to their world paths (a counterfactual's schedule)."""
     return [ScheduleEntry.model_validate(e) for e in world_schedule(s)]
+
+
+def entry_changes(s: Scenario) -> list[tuple[int, ScheduleEntry, list[tuple[str, float, float]]]]:
+    """Each entry with its first day and, per path, the value in force before it and the value
+    it sets (a ramp: the value it reaches), for telling the schedule in words."""
+    cut = periods(s)
+
+    def before(day: int) -> Scenario:
+        return next(p.scenario for p in reversed(cut) if p.first_day < max(day, 2))
+
+    out = []
+    for entry in s.schedule:
+        day = max(day_of(s, entry.first), 1)
+        old = before(day)
+        out.append((day, entry, [(path, effective_value(old, path), value)
+                                 for path, value in entry.changes.items()]))
+    return out
