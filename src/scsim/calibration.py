@@ -22,6 +22,7 @@ from scsim.kernels.layout import Q_SANCTIONED
 from scsim.results import daily_table
 from scsim.scenario.load import DATED_METRICS
 from scsim.scenario.model import CALIBRATION_METRICS, CalibrationTarget
+from scsim.scenario.schedule import day_of
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,7 @@ def _per_scored_year(kind: int, with_false: bool) -> Metric:
 
 def _through(columns, result, target) -> np.ndarray:
     """The daily rows up to and including the target's date."""
-    s = result.scenario
-    day = (target.on - s.run.start).days + 1
-    return columns["day"] <= day
+    return columns["day"] <= day_of(result.scenario, target.on)
 
 
 def _cumulative(column: str) -> Metric:
@@ -86,7 +85,7 @@ def _cumulative(column: str) -> Metric:
 
 
 def _blacklisted_on(columns, result, groups, scale, target):
-    day = (target.on - result.scenario.run.start).days + 1
+    day = day_of(result.scenario, target.on)
     return float(columns["blacklisted"][columns["day"] == day].sum()) * scale
 
 

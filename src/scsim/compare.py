@@ -17,6 +17,7 @@ import numpy as np
 from scsim.io.stored_run import StoredRun
 from scsim.ledger import quantities_in
 from scsim.scenario.pairing import world_differences
+from scsim.scenario.schedule import dates_of
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,8 @@ def _span(run: StoredRun) -> tuple:
 def _rows_in(run: StoredRun, window: tuple) -> np.ndarray:
     """Which of the run's daily rows fall in ``window`` (dates or day numbers, inclusive)."""
     days = run.daily["day"][:, 0]
-    start = run.scenario.run.start
     if isinstance(window[0], dt.date):
-        x = np.datetime64(start, "D") + (days - 1).astype("timedelta64[D]")
+        x = dates_of(run.scenario, days)
         lo, hi = np.datetime64(window[0], "D"), np.datetime64(window[1], "D")
     else:
         x, (lo, hi) = days, window
@@ -100,12 +100,7 @@ def _total_in(run: StoredRun, q, rows: np.ndarray) -> int | None:
     """A quantity's total over some days, from the daily columns it is the sum of."""
     if not q.daily or run.ledger["totals"].get(q.name) is None:
         return None
-    total = 0
-    for column in q.daily:
-        name = column.lstrip("-")
-        if name in run.daily:
-            total += (-1 if column.startswith("-") else 1) * int(run.daily[name][rows].sum())
-    return total
+    return q.daily_total(run.daily, rows)
 
 
 def compare_runs(runs: list[StoredRun]) -> Comparison:

@@ -83,6 +83,16 @@ class Quantity:
     subtracted, where the table has it: a paired run's counterfactual column); none for
     counts of citizens, which a day-by-day sum would count once per day or year."""
 
+    def daily_total(self, columns, rows) -> int:
+        """The quantity's total over some days (``rows`` of the daily ``columns``, a mapping
+        of column name to values) from the daily columns it is the sum of."""
+        total = 0
+        for column in self.daily:
+            name = column.lstrip("-")
+            if name in columns:
+                total += (-1 if column.startswith("-") else 1) * int(columns[name][rows].sum())
+        return total
+
     def measure(self, paired: bool) -> str:
         """What a figure of this quantity is: a level or a paired difference (see MEASURES)."""
         if not paired:
@@ -399,13 +409,7 @@ def by_year(result: SimulationResult, listed: tuple[Quantity, ...]) -> dict:
         rows = years == year
         totals = {}
         for q in listed:
-            if not q.daily or (q.needs_counterfactual and not paired):
-                continue
-            total = 0
-            for column in q.daily:
-                name = column.lstrip("-")
-                if name in columns:
-                    total += (-1 if column.startswith("-") else 1) * int(columns[name][rows].sum())
-            totals[q.name] = total
+            if q.daily and not (q.needs_counterfactual and not paired):
+                totals[q.name] = q.daily_total(columns, rows)
         out["years"][str(year)] = {"days": int(rows.sum()) // groups, "totals": totals}
     return out

@@ -85,11 +85,10 @@ def groups_note(run: StoredRun) -> str:
 
 def _days(run: StoredRun) -> np.ndarray:
     """The x values of daily series: dates when the run has a start date, else day numbers."""
+    from scsim.scenario.schedule import dates_of
+
     days = run.daily["day"][:, 0]
-    start = run.scenario.run.start
-    if start is None:
-        return days
-    return np.datetime64(start, "D") + (days - 1).astype("timedelta64[D]")
+    return days if run.scenario.run.start is None else dates_of(run.scenario, days)
 
 
 def _time_axis(ax, run: StoredRun) -> None:

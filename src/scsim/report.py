@@ -272,20 +272,20 @@ def provenance_html(run: StoredRun) -> str:
 
 
 def timeline_html(s) -> str:
-    """The schedule as a table in date order: when, what changes (from what to what), and
-    the entry's note; and, for a year-by-year reading, the ledger's calendar years."""
+    """The schedule as a table in date order: when, what changes (from what to what), the
+    entry's note; and the end of a burn-in."""
     from scsim.scenario.schedule import entry_changes
 
     if not s.schedule and s.run.report_from is None:
         return ""
     rows = []
     for _, entry, changes in entry_changes(s):
-        what = [f"{path}: {old:g} &rarr; {new:g}" for path, old, new in changes]
-        what += [f"{section} comes into force" for section in entry.in_force]
+        what = [f"{_esc(path)}: {old:g} &rarr; {new:g}" for path, old, new in changes]
+        what += [f"{_esc(section)} comes into force" for section in entry.in_force]
         when = (str(entry.date) if entry.date is not None
                 else f"{entry.from_} to {entry.to} (steps of {entry.step_days} days)")
         rows.append(f"<tr><td>{_esc(when)}</td><td style='text-align:left'>"
-                    + "<br>".join(_esc(w).replace("&amp;rarr;", "&rarr;") for w in what)
+                    + "<br>".join(what)
                     + f"</td><td style='text-align:left'>{_esc(entry.note)}</td></tr>")
     if s.run.report_from is not None:
         rows.append(f"<tr><td>{_esc(s.run.report_from)}</td><td style='text-align:left'>the "

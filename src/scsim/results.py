@@ -41,6 +41,7 @@ from scsim.kernels.layout import (
 from scsim.mechanisms import daily_columns as mechanism_columns
 from scsim.mechanisms import reported
 from scsim.scenario.model import Scenario
+from scsim.scenario.schedule import dates_of
 
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -201,8 +202,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
         for name in TURNOVER_COLUMNS:
             columns[name] = per_row(_named(flows, layout, name))
     if s.run.start is not None:
-        dates = (np.datetime64(s.run.start) + np.arange(first - 1, s.run.days)
-                 .astype("timedelta64[D]"))
+        dates = dates_of(s, np.arange(first, s.run.days + 1))
         columns = {"day": columns.pop("day"), "date": np.repeat(dates, len(groups)), **columns}
     expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels,
                              extra, dated=s.run.start is not None, turnover=turnover)

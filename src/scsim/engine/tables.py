@@ -37,6 +37,8 @@ from scsim.scenario.schedule import Period
 OFFENCE, SPEECH, GOOD_DEED = 0, 1, 2
 KIND_CODES = {"offence": OFFENCE, "speech": SPEECH, "good_deed": GOOD_DEED}
 ADULT, ELDER, CHILD = 0, 1, 2
+NEVER = 1 << 62
+"""A day after every horizon (the kernel's 'never', in its tables too)."""
 SCORED_AGES = ("adult", "elder")
 
 
@@ -217,14 +219,12 @@ def _wakes(periods: list[Period], cumprod: np.ndarray, false_cumprod: np.ndarray
     wake = restart_b | restart_f
     wake[1:] |= (blacklist_below[1:] != blacklist_below[:-1])[:, None]
     wake |= np.array([p.first_day in forced for p in periods])[:, None]
-    next_wake = np.full((n_periods, n_classes), NEVER_DAY, dtype=np.int64)
+    next_wake = np.full((n_periods, n_classes), NEVER, dtype=np.int64)
     for k in range(n_periods - 2, -1, -1):
         next_wake[k] = np.where(wake[k + 1], periods[k + 1].first_day, next_wake[k + 1])
     return restart_b, restart_f, next_wake
 
 
-NEVER_DAY = 1 << 62
-"""The kernel's NEVER: a day after every horizon."""
 
 
 def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> KernelTables:
@@ -247,7 +247,7 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     behaviour_cumprod = np.stack([b[0] for b, _ in processes])
     false_cumprod = np.stack([f[0] for _, f in processes])
     blacklist_below = np.array([q.blacklist_below for q in per], dtype=np.int64)
-    report_day = s.run.first_reported_day if s.run.first_reported_day > 1 else NEVER_DAY
+    report_day = s.run.first_reported_day if s.run.first_reported_day > 1 else NEVER
     restart_b, restart_f, next_wake = _wakes(periods, behaviour_cumprod, false_cumprod,
                                              blacklist_below, forced_cuts(s))
     scheme, deterrence = s.scheme, s.deterrence

@@ -264,9 +264,10 @@ def _daily(path: Path, s: Scenario, counterfactual: Scenario | None
     if table.column("group").to_pylist() != groups * days:
         raise RunFolderError(f"{path}: groups differ from the scenario's, or are out of order")
     if s.run.start is not None:
-        start = np.datetime64(s.run.start, "D")
+        from scsim.scenario.schedule import dates_of
+
         dates = table.column("date").to_numpy(zero_copy_only=False).astype("datetime64[D]")
-        if not np.array_equal(dates, start + (day - 1).astype("timedelta64[D]")):
+        if not np.array_equal(dates, dates_of(s, day)):
             raise RunFolderError(f"{path}: dates do not follow run.start {s.run.start} day by day")
     daily = {name: table.column(name).to_numpy(zero_copy_only=False).reshape(days, -1)
              for name in names if name not in ("group", "date")}

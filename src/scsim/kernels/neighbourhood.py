@@ -36,6 +36,7 @@ from scsim.engine.tables import (  # (the mechanisms' hooks use these names too)
     CHILD,
     ELDER,
     GOOD_DEED,  # noqa: F401
+    NEVER,
     OFFENCE,
     SPEECH,
 )
@@ -158,7 +159,6 @@ REMOVE_REPAIR = 16
 BEHAVIOUR_PROCESS = 0
 FALSE_PROCESS = 1
 _SELECT_STRIDE = 4096  # streams of SELECT draws: process * stride + step
-NEVER = 1 << 62
 
 
 @njit(inline="always", cache=True)
@@ -239,13 +239,12 @@ def _death_day(u, age_days, h_child, h_adult, h_elder, adult_days, elder_days, h
         elif age < elder_days:
             h, end = h_adult, elder_days
         else:
-            if h_elder <= 0.0:
-                return NEVER
-            day = int(time + need / h_elder) + 1
-            return day if day <= horizon else NEVER
-        if h * (end - age) >= need:
+            h, end = h_elder, math.inf  # the last band never ends
+        if h > 0.0 and h * (end - age) >= need:
             day = int(time + need / h) + 1
             return day if day <= horizon else NEVER
+        if end == math.inf:
+            return NEVER
         need -= h * (end - age)
         time += end - age
         age = end

@@ -165,6 +165,13 @@ def date_of(s: Scenario, day: int) -> datetime.date:
     return s.run.start + datetime.timedelta(days=day - 1)
 
 
+def dates_of(s: Scenario, days):
+    """The dates (numpy datetime64[D]) of an array of the run's day numbers."""
+    import numpy as np
+
+    return np.datetime64(s.run.start, "D") + (np.asarray(days) - 1).astype("timedelta64[D]")
+
+
 def is_world(path: str) -> bool:
     return path.startswith(WORLD_PREFIXES)
 
@@ -245,7 +252,7 @@ def schedule_problems(s: Scenario) -> list[tuple[str, str]]:
         return problems
     if s.run.start is None:
         return [("schedule", "dated changes need run.start (the date of day 1)")]
-    end = date_of(s, s.run.days)
+    end = s.run.last_date
     raw = _base_raw(s)
     ramps: dict[str, tuple[int, datetime.date, datetime.date]] = {}
     previous = None
@@ -314,8 +321,7 @@ class ScheduleError(ValueError):
 
 def _base_raw(s: Scenario) -> dict[str, Any]:
     # (a period's values are checked as a scenario; what it is compared with is not a value)
-    raw = s.model_dump(mode="json", by_alias=True, exclude={"schedule", "calibration"})
-    return raw
+    return s.model_dump(mode="json", by_alias=True, exclude={"schedule", "calibration"})
 
 
 def periods(s: Scenario) -> list[Period]:
@@ -343,6 +349,7 @@ def periods(s: Scenario) -> list[Period]:
     days = sorted({e[0] for e in events} | forced)
     current = _base_raw(s)
     starts: dict[tuple[int, str], float] = {}
+    first = copy.deepcopy(current)  # the first period's values
     cuts: list[tuple[int, dict[str, Any], tuple[str, ...]]] = []
     k = 0
     for day in days:
@@ -359,26 +366,17 @@ def periods(s: Scenario) -> list[Period]:
                 _set(current, path, value)
                 changed.append(path)
             k += 1
-        if day == 1:
-            continue  # changes on the first day are the first period's values
-        if changed or day in forced:
+        if day == 1:  # changes on the first day are the first period's values
+            first = copy.deepcopy(current)
+        elif changed or day in forced:
             cuts.append((day, copy.deepcopy(current), tuple(dict.fromkeys(changed))))
         if len(cuts) >= MAX_PERIODS:
             raise ScheduleError([("schedule", f"cuts the run into more than {MAX_PERIODS:,} "
                                               "periods; use longer ramp steps (step_days)")])
-    cuts.insert(0, (1, _first_values(s, events), ()))
+    cuts.insert(0, (1, first, ()))
     ends = [day - 1 for day, _, _ in cuts[1:]] + [s.run.days]
     return [_period(s, raw, first, last, changed)
             for (first, raw, changed), last in zip(cuts, ends, strict=True)]
-
-
-def _first_values(s: Scenario, events: list) -> dict[str, Any]:
-    """The values in force on day 1: the scenario's, with the changes dated on day 1."""
-    raw = _base_raw(s)
-    for day, _, _, path, target, _ in events:
-        if day == 1:
-            _set(raw, path, round(target) if _integral(path) else target)
-    return raw
 
 
 def _period(s: Scenario, raw: dict[str, Any], first_day: int, last_day: int,
