@@ -184,7 +184,27 @@ CASES = {
     ),
     "schedule of a value that cannot change": (
         DATED + '\n[[schedule]]\ndate = 2018-03-01\nset = { "population.size" = 5 }\n', [],
-        "schedule[0].set.population.size: cannot change over time (schedulable: behaviour",
+        "schedule[0].set.population.size: cannot change over time: the population is drawn "
+        "once",
+    ),
+    "schedule of a value fixed for the run": (
+        DATED + '\n[[schedule]]\ndate = 2018-03-01\nset = { "scheme.start_score" = 900 }\n',
+        [], "schedule[0].set.scheme.start_score: cannot change over time: the score every "
+        "citizen starts with is fixed for the run",
+    ),
+    "schedule of a path nothing can schedule": (
+        DATED + '\n[[schedule]]\ndate = 2018-03-01\nset = { "measures.travel_ban.x" = 1 }\n',
+        [], "schedule[0].set.measures.travel_ban.x: cannot change over time (schedulable: "
+        "behaviour rates",
+    ),
+    "schedule of a retention the scenario lacks": (
+        DATED + '\n[[schedule]]\ndate = 2018-03-01\nset = { "scheme.retention_days" = 30 }\n',
+        [], "schedule[0].set.scheme.retention_days: records never expire in this scenario",
+    ),
+    "schedule of a whole number as a fraction": (
+        DATED + '\n[[schedule]]\ndate = 2018-03-01\nset = { "scheme.points.jaywalk" = -2.5 }'
+        '\n', [], "schedule[0]: on 2018-03-01: scheme.points.jaywalk: Input should be a valid "
+        "integer, got a number with a fractional part",
     ),
     "schedule of an unknown channel": (
         DATED + '\n[[schedule]]\ndate = 2018-03-01\nset = { "channels.bils.detection" = 0.5 }'

@@ -85,6 +85,24 @@ def test_hook_variables_are_renamed_apart_and_params_indexed():
     assert "mp[1].trip_prob[c]" in text and "mp[0].day" in text
 
 
+def test_values_per_period_are_indexed_only_in_kernels_with_a_schedule():
+    """``P.x[k]`` of a per-period field is the value itself without a schedule (no index, no
+    cost), and ``if SCHEDULED:`` keeps its own kind's branch."""
+    modules = [BY_NAME["human_review"], BY_NAME["travel_ban"]]
+    plain = kernel_source(modules)
+    scheduled = kernel_source(modules, scheduled=True)
+    assert "mp[0].catch > 0.0" in plain and "mp[0].catch[k] > 0.0" in scheduled
+
+    def close_spell(text: str) -> str:
+        return text.split("def _close_spell(")[1].split("@njit")[0]
+
+    assert "refused_on_listed_days(key, _travel_ban__TRIP" in close_spell(plain)
+    assert "_by_period(" not in close_spell(plain)
+    assert ("refused_on_listed_days_by_period(key, _travel_ban__TRIP"
+            in close_spell(scheduled))
+    assert "mp[1].trip_prob[:, c], mp[1].period_of_day" in close_spell(scheduled)
+
+
 def test_warm_up_loads_the_kernel_of_the_scenario_it_is_given():
     """``scsim run`` warms up before the clock starts: the run's own kernel, not another's."""
     from scsim.engine.warmup import warm_up

@@ -190,12 +190,13 @@ def simulate(
     tables = compile_tables(scenario, deepest)
     tables_cf = compile_tables(counterfactual, deepest) if counterfactual is not None else tables
     mechanisms = in_kernel(scenario, counterfactual)
-    kernel = kernel_for(mechanisms, scheduled=has_schedule(scenario, counterfactual),
+    scheduled = has_schedule(scenario, counterfactual)
+    kernel = kernel_for(mechanisms, scheduled=scheduled,
                         turnover=scenario.population.turnover is not None)
     layout = KernelLayout.of(mechanisms)
-    params = parameters(mechanisms, scenario, tables)
-    params_cf = (parameters(mechanisms, counterfactual, tables_cf) if counterfactual is not None
-                 else params)
+    params = parameters(mechanisms, scenario, tables, scheduled)
+    params_cf = (parameters(mechanisms, counterfactual, tables_cf, scheduled)
+                 if counterfactual is not None else params)
     unit = tables.unit_size
     chunk_size = -(-chunk_size // unit) * unit
     n = scenario.population.size

@@ -250,11 +250,11 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     report_day = s.run.first_reported_day if s.run.first_reported_day > 1 else NEVER
     restart_b, restart_f, next_wake = _wakes(periods, behaviour_cumprod, false_cumprod,
                                              blacklist_below, forced_cuts(s))
-    scheme, deterrence = s.scheme, s.deterrence
+    scheme = s.scheme
     households = pop.households
-    spill = deterrence is not None and (
-        deterrence.household_sanction > 0 or deterrence.contact_sanction > 0
-    )
+    spill = any(  # spillovers in any period: members of a neighbourhood interact
+        d is not None and (d.household_sanction > 0 or d.contact_sanction > 0)
+        for d in (p.scenario.deterrence for p in periods))
     unit_size = households.neighbourhood_size if households is not None else 1
     types = households.types if households is not None else []
     return KernelTables(

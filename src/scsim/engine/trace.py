@@ -101,11 +101,12 @@ class Tracer:
         self.key = np.uint64(seed_key(scenario.run.seed))
         mechanisms = in_kernel(scenario, counterfactual)
         self.mechanisms = mechanisms
-        self.kernel = kernel_for(mechanisms, scheduled=has_schedule(scenario, counterfactual),
-                        turnover=scenario.population.turnover is not None)
+        scheduled = has_schedule(scenario, counterfactual)
+        self.kernel = kernel_for(mechanisms, scheduled=scheduled,
+                                 turnover=scenario.population.turnover is not None)
         self.layout = KernelLayout.of(mechanisms)
-        self.params = parameters(mechanisms, scenario, self.tables)
-        self.params_cf = (parameters(mechanisms, counterfactual, self.tables_cf)
+        self.params = parameters(mechanisms, scenario, self.tables, scheduled)
+        self.params_cf = (parameters(mechanisms, counterfactual, self.tables_cf, scheduled)
                           if counterfactual is not None else self.params)
 
     def trace(self, citizen: int) -> CitizenTrace:

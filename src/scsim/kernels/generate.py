@@ -19,9 +19,12 @@ A hook is checked before it is spliced: its parameters must be variables of
 the kernel at its site (``SITES``), it may not return (a hook is a
 module's function, so Python itself refuses a ``break`` outside its loops), its own variables are
 renamed apart (``_NAME_var``), ``P.x`` becomes the mechanism's entry of the
-kernel's parameter tuple, ``FLOW.x``, ``OUT.x`` and ``Q.x`` become column
-numbers, and names of the mechanism's module are imported under a prefixed
-alias; any other name must be one of the kernel's own.
+kernel's parameter tuple (in a kernel without a schedule, ``P.x[k, ...]`` of a
+``per_period`` field drops its period index, the field being the one period's
+value, and ``if SCHEDULED:`` keeps the branch of the kernel's kind), ``FLOW.x``,
+``OUT.x`` and ``Q.x`` become column numbers, and names of the mechanism's
+module are imported under a prefixed alias; any other name must be one of the
+kernel's own.
 """
 
 from __future__ import annotations
@@ -77,8 +80,9 @@ def _template_names(template: str) -> frozenset[str]:
 class _Splicer(ast.NodeTransformer):
     def __init__(self, mechanism: Mechanism, position: int | None, layout: KernelLayout,
                  parameters: set[str], local: set[str], kernel_names: frozenset[str],
-                 imports: dict[str, str], where: str):
+                 imports: dict[str, str], where: str, scheduled: bool = False):
         self.m = mechanism
+        self.scheduled = scheduled
         self.position = position
         self.layout = layout
         self.parameters = parameters
@@ -92,6 +96,27 @@ class _Splicer(ast.NodeTransformer):
     def _fail(self, node: ast.AST, why: str) -> HookError:
         return HookError(f"mechanism {self.m.name}, line {getattr(node, 'lineno', '?')} of its "
                          f"{self.where}: {why}")
+
+    def visit_If(self, node: ast.If) -> ast.AST | list[ast.stmt]:
+        """``if SCHEDULED:`` keeps the branch of this kernel's kind (so each branch may use
+        its own kind's parameters)."""
+        if isinstance(node.test, ast.Name) and node.test.id == "SCHEDULED":
+            return [self.visit(stmt) for stmt in (node.body if self.scheduled else node.orelse)]
+        return self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        """``P.x[k, ...]`` of a ``per_period`` field: in a kernel without a schedule the field
+        is the one period's value, so the period index is dropped."""
+        value = node.value
+        if (not self.scheduled and isinstance(value, ast.Attribute)
+                and isinstance(value.value, ast.Name) and value.value.id == "P"
+                and value.attr in self.m.per_period):
+            rest = node.slice.elts[1:] if isinstance(node.slice, ast.Tuple) else []
+            if not rest:
+                return self.visit(value)
+            index = rest[0] if len(rest) == 1 else ast.Tuple(rest, ast.Load())
+            node = ast.copy_location(ast.Subscript(value, index, node.ctx), node)
+        return self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if isinstance(node.value, ast.Name) and node.value.id in _COLUMNS:
@@ -145,8 +170,13 @@ def _parse(m: Mechanism, function, what: str) -> tuple[ast.FunctionDef, list[ast
     return node, body
 
 
+def _flat(statements: list) -> list[ast.stmt]:
+    return [s for item in statements for s in (item if isinstance(item, list) else [item])]
+
+
 def _hook_source(m: Mechanism, position: int, site: str, layout: KernelLayout,
-                 kernel_names: frozenset[str], imports: dict[str, str]) -> str:
+                 kernel_names: frozenset[str], imports: dict[str, str],
+                 scheduled: bool = False) -> str:
     function, body = _parse(m, m.hooks[site], f"{site} hook")
     parameters = {a.arg for a in function.args.args}
     available = SITES[site][1] | {"P"}
@@ -159,13 +189,13 @@ def _hook_source(m: Mechanism, position: int, site: str, layout: KernelLayout,
         raise HookError(f"mechanism {m.name}, {site} hook: {sorted(clash)} are names of the "
                         "kernel; give its variables other names")
     splicer = _Splicer(m, position, layout, parameters, local, kernel_names, imports,
-                       f"{site} hook")
-    spliced = [splicer.visit(stmt) for stmt in body]
+                       f"{site} hook", scheduled)
+    spliced = _flat([splicer.visit(stmt) for stmt in body]) or [ast.Pass()]
     return "\n".join(ast.unparse(ast.fix_missing_locations(stmt)) for stmt in spliced)
 
 
 def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: frozenset[str],
-                   imports: dict[str, str]) -> str:
+                   imports: dict[str, str], scheduled: bool = False) -> str:
     """A helper of a mechanism as a numba function of the generated module (its columns
     numbered like its hooks'): for code several hooks share."""
     function, body = _parse(m, helper, f"helper {helper.__name__}")
@@ -173,8 +203,8 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
     local = {n.id for stmt in body for n in ast.walk(stmt)
              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - parameters
     splicer = _Splicer(m, None, layout, parameters, local, kernel_names, imports,
-                       f"helper {helper.__name__}")
-    function.body = [splicer.visit(stmt) for stmt in body]
+                       f"helper {helper.__name__}", scheduled)
+    function.body = _flat([splicer.visit(stmt) for stmt in body]) or [ast.Pass()]
     function.name = _helper_name(m, helper.__name__)
     function.decorator_list = []
     function.returns = None
@@ -201,12 +231,13 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
         parts = [f"{indent}# @hook {site}"]
         for position, m in enumerate(mechanisms):
             if site in m.hooks:
-                code = _hook_source(m, position, site, layout, kernel_names, imports)
+                code = _hook_source(m, position, site, layout, kernel_names, imports,
+                                    scheduled)
                 parts.append(f"{indent}# {m.name}\n" + textwrap.indent(code, indent))
         return "\n".join(parts)
 
     text = _SITE.sub(splice, template)
-    helpers = [_helper_source(m, h, layout, kernel_names, imports)
+    helpers = [_helper_source(m, h, layout, kernel_names, imports, scheduled)
                for m in mechanisms for h in m.helpers]
     if helpers:
         text += "\n\n# --- helpers of the mechanisms ---\n\n\n" + "\n\n\n".join(helpers) + "\n"

@@ -303,6 +303,20 @@ def refused_on_listed_days(key, purpose, first_day, last_day, rate, flows, g, co
     return refused
 
 
+@njit(cache=True)
+def refused_on_listed_days_by_period(key, purpose, first_day, last_day, rates, period_of_day,
+                                     flows, g, column):
+    """As ``refused_on_listed_days``, where the rate may change: ``rates[k]`` in period k (of
+    each day: ``period_of_day``); no draw is made on a day of rate 0."""
+    refused = 0
+    for d in range(first_day, last_day + 1):
+        rate = rates[period_of_day[d]]
+        if rate > 0.0 and uniform(key, purpose, 0, d) < rate:
+            flows[d, g, column] += 1
+            refused += 1
+    return refused
+
+
 @njit(inline="always", cache=True)
 def _add_level(levels, day, horizon, g, column, delta):
     if day <= horizon:
@@ -419,6 +433,7 @@ def _enter_blacklist(
     m,
     ob,
     day,
+    k,
     state,
     risk,
     outcomes,
@@ -464,6 +479,7 @@ def _leave_blacklist(
     m,
     ob,
     day,
+    k,
     key,
     state,
     outcomes,
@@ -940,8 +956,8 @@ def simulate_batch(
                     if state[m, S_BLACKLISTED]:
                         if false_active_before > 0:
                             levels[day, g, LEVEL_BLACKLISTED_WITH_FALSE] -= 1
-                        _leave_blacklist(m, ob, day, key, state, outcomes, spells, spell_count,
-                                         horizon, mp, flows, levels)
+                        _leave_blacklist(m, ob, day, k, key, state, outcomes, spells,
+                                         spell_count, horizon, mp, flows, levels)
                     # @hook died
                     score = state[m, S_SCORE]
                     levels[day, g, LEVEL_SCORE_SUM] -= score
@@ -1141,6 +1157,7 @@ def simulate_batch(
                             m,
                             ob,
                             day,
+                            k,
                             state,
                             risk,
                             outcomes,
@@ -1158,6 +1175,7 @@ def simulate_batch(
                             m,
                             ob,
                             day,
+                            k,
                             key,
                             state,
                             outcomes,

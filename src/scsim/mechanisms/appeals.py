@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+
 from scsim.mechanisms.base import FLOW, Mechanism
 from scsim.scenario.fields import Days, Probability, Strict
 
@@ -37,9 +39,12 @@ class Appeals(Strict):
 
 
 class Params(NamedTuple):
-    contest: float
-    success: float
-    delay: int
+    """Per period of the schedule (a record's appeal follows the values of the day it is
+    made)."""
+
+    contest: np.ndarray
+    success: np.ndarray
+    delay: np.ndarray
 
 
 def params(s: Scenario, tables) -> Params:
@@ -47,11 +52,11 @@ def params(s: Scenario, tables) -> Params:
     return Params(a.contest_share, a.success_rate, a.delay_days) if a else Params(0.0, 0.0, 0)
 
 
-def false_scheduled(P: Params, g, f, day, key, flows, due, flags) -> None:
-    if P.contest > 0.0 and uniform(key, APPEAL, f, day) < P.contest:
+def false_scheduled(P: Params, g, f, k, day, key, flows, due, flags) -> None:
+    if P.contest[k] > 0.0 and uniform(key, APPEAL, f, day) < P.contest[k]:
         flows[day, g, FLOW.appeals] += 1
-        if uniform(key, APPEAL, SUCCESS + f, day) < P.success and day + P.delay < due:
-            due = day + P.delay
+        if uniform(key, APPEAL, SUCCESS + f, day) < P.success[k] and day + P.delay[k] < due:
+            due = day + P.delay[k]
             flags = (flags & (FLAG_FALSE | FLAG_LISTS)) | REMOVE_APPEAL
 
 
@@ -72,4 +77,7 @@ MECHANISM = Mechanism(
     purposes={"APPEAL": APPEAL},
     describe=_describe,
     inputs=("scheme.appeals.*",),
+    schedulable=("scheme.appeals.contest_share", "scheme.appeals.success_rate",
+                 "scheme.appeals.delay_days"),
+    per_period=("contest", "success", "delay"),
 )

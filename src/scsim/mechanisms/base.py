@@ -38,25 +38,25 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
     "committed": ("Observation", _EVENT | {"blocked"}),
     "recorded": ("Observation", _EVENT | {"risk"}),
     "false_recorded": ("False attribution", frozenset({
-        "m", "g", "c", "f", "day", "key", "state", "risk", "flows", "outcomes", "ob",
+        "m", "g", "c", "f", "k", "day", "key", "state", "risk", "flows", "outcomes", "ob",
         "horizon", "t"})),
     "true_scheduled": ("Observation", _EVENT | {"due", "flags"}),
     "true_counted": ("Observation", _EVENT | {"due", "flags"}),
     "record_removed": ("Removals", frozenset({"m", "g", "day", "state", "flows", "flags"})),
-    "listing": ("Measures", frozenset({"m", "g", "c", "day", "state", "new_score",
+    "listing": ("Measures", frozenset({"m", "g", "c", "k", "day", "state", "new_score",
                                        "now_blacklisted", "t"})),
     "false_counted": ("False attribution", frozenset({
-        "m", "g", "c", "f", "day", "key", "state", "flows", "outcomes", "ob", "t", "due",
+        "m", "g", "c", "f", "k", "day", "key", "state", "flows", "outcomes", "ob", "t", "due",
         "flags"})),
     "false_attributed": ("False attribution", frozenset({
-        "m", "g", "c", "f", "day", "key", "state", "flows", "outcomes", "ob", "t", "caught"})),
+        "m", "g", "c", "f", "k", "day", "key", "state", "flows", "outcomes", "ob", "t", "caught"})),
     "false_scheduled": ("False attribution", frozenset({
-        "m", "g", "c", "f", "day", "key", "state", "flows", "outcomes", "ob", "t", "due",
+        "m", "g", "c", "f", "k", "day", "key", "state", "flows", "outcomes", "ob", "t", "due",
         "flags"})),
-    "listed": ("Measures", frozenset({"m", "g", "c", "day", "state", "risk", "levels", "flows",
+    "listed": ("Measures", frozenset({"m", "g", "c", "k", "day", "state", "risk", "levels", "flows",
                                       "outcomes", "horizon", "ob", "members", "n_members",
                                       "seed_key", "interacting"})),
-    "delisted": ("Measures", frozenset({"m", "g", "c", "day", "state", "levels", "flows",
+    "delisted": ("Measures", frozenset({"m", "g", "c", "k", "day", "state", "levels", "flows",
                                         "outcomes", "horizon", "ob"})),
     "spell_closed": (
         "Measures",
@@ -70,7 +70,7 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "grade_changed": (
         "Scoring",
-        frozenset({"m", "g", "c", "day", "grade", "new_grade", "state", "levels", "flows",
+        frozenset({"m", "g", "c", "k", "day", "grade", "new_grade", "state", "levels", "flows",
                    "t"}),
     ),
     "ledger": ("Comparison", frozenset({"m", "g", "run", "counterfactual", "ledger",
@@ -83,6 +83,9 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
                                            "t"})),
 }
 """Where hooks can be spliced: site -> (phase of the day, variables of the kernel there).
+
+Wherever a site has ``day``, ``k`` is the period of the schedule in force on it (0 without a
+schedule): a parameter with a period axis (``Mechanism.per_period``) is read as ``P.x[k]``.
 
 * ``member_started``: scored member ``m`` is set up before day 1 (set its ``state``).
 * ``rate``: candidate event ``b`` of member ``m`` will be committed with probability ``p``
@@ -224,6 +227,15 @@ class Mechanism:
     can_start_later: bool = False
     """A schedule may bring it into force on a date (``in_force``); its parameters then carry
     ``from_day`` and its hooks act only from that day."""
+
+    schedulable: tuple[str, ...] = ()
+    """Scenario paths of its section (fnmatch patterns, ``*``: one name) that a schedule may
+    change (``scsim.scenario.schedule``)."""
+    per_period: tuple[str, ...] = ()
+    """Fields of its parameters that get a leading period axis (one entry per period of the
+    schedule, one without a schedule): those the ``schedulable`` paths feed.  A hook reads
+    them at the period of its day (``P.x[k]``); one that spans days (``spell_closed``,
+    ``neighbourhood_closed``) looks up each day's period."""
 
     def columns(self, paired: bool) -> tuple[str, ...]:
         """Its daily.parquet columns (those of a module that is not always reported come

@@ -39,8 +39,10 @@ class CreditRepair(Strict):
 class Params(NamedTuple):
     repairable: np.ndarray
     """(behaviours,) int64 1 if its records can be repaired."""
-    share: float
-    delay: int
+    share: np.ndarray
+    """(periods,) share of a record made in the period that is repaired ..."""
+    delay: np.ndarray
+    """(periods,) ... after these days."""
 
 
 def params(s: Scenario, tables) -> Params:
@@ -53,9 +55,10 @@ def params(s: Scenario, tables) -> Params:
                   repair.delay_days)
 
 
-def true_scheduled(P: Params, b, day, key, due, flags) -> None:
-    if (P.repairable[b] and uniform(key, REPAIR, b, day) < P.share) and day + P.delay < due:
-        due = day + P.delay
+def true_scheduled(P: Params, b, k, day, key, due, flags) -> None:
+    if (P.repairable[b] and uniform(key, REPAIR, b, day) < P.share[k]
+            and day + P.delay[k] < due):
+        due = day + P.delay[k]
         flags = (flags & FLAG_LISTS) | REMOVE_REPAIR
 
 
@@ -86,4 +89,6 @@ MECHANISM = Mechanism(
     purposes={"REPAIR": REPAIR},
     describe=_describe,
     inputs=("scheme.credit_repair.*",),
+    schedulable=("scheme.credit_repair.share", "scheme.credit_repair.delay_days"),
+    per_period=("share", "delay"),
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
+import numpy as np
 from pydantic import Field
 
 from scsim.mechanisms.base import Mechanism, S, inline
@@ -70,12 +71,14 @@ class Deterrence(Strict):
 class Params(NamedTuple):
     on: bool
     inv_decay: float
-    own_record: float
-    own_sanction: float
-    household: float
-    contact: float
-    offence_sensitivity: float
-    speech_sensitivity: float
+    own_record: np.ndarray
+    """(periods,) the jump of perceived risk on one's own record, in each period ..."""
+    own_sanction: np.ndarray
+    household: np.ndarray
+    contact: np.ndarray
+    offence_sensitivity: np.ndarray
+    """(periods,) how much risk deters an offence committed in the period."""
+    speech_sensitivity: np.ndarray
     contact_prob: float
 
 
@@ -141,38 +144,39 @@ def member_started(m, state, risk) -> None:
     risk[m, F_PENDING] = 0.0
 
 
-def thinning(P: Params, m, kind, day, state, risk, p) -> None:
+def thinning(P: Params, m, k, kind, day, state, risk, p) -> None:
     """Risk lowers the rate of offences and speech (good deeds are not deterred)."""
     if P.on and kind != GOOD_DEED:
-        sensitivity = P.offence_sensitivity if kind == OFFENCE else P.speech_sensitivity
+        sensitivity = P.offence_sensitivity[k] if kind == OFFENCE else P.speech_sensitivity[k]
         if sensitivity > 0.0:
             p *= math.exp(-sensitivity * risk_at(state, risk, m, day, P.inv_decay))
 
 
-def recorded(P: Params, m, kind, day, state, risk) -> None:
+def recorded(P: Params, m, k, kind, day, state, risk) -> None:
     if kind != GOOD_DEED:
-        jump_risk(state, risk, m, day, P.own_record, P.inv_decay)
+        jump_risk(state, risk, m, day, P.own_record[k], P.inv_decay)
 
 
-def false_recorded(P: Params, m, day, state, risk) -> None:
-    jump_risk(state, risk, m, day, P.own_record, P.inv_decay)
+def false_recorded(P: Params, m, k, day, state, risk) -> None:
+    jump_risk(state, risk, m, day, P.own_record[k], P.inv_decay)
 
 
-def listed(P: Params, m, day, state, risk, members, n_members, seed_key, interacting) -> None:
+def listed(P: Params, m, k, day, state, risk, members, n_members, seed_key,
+           interacting) -> None:
     """One's own listing, and with spillovers a household member's or a contact's."""
     if P.on:
-        jump_risk(state, risk, m, day, P.own_sanction, P.inv_decay)
+        jump_risk(state, risk, m, day, P.own_sanction[k], P.inv_decay)
         if interacting:
-            for k in range(n_members):
-                other = members[k]
+            for position in range(n_members):
+                other = members[position]
                 if other == m:
                     continue
                 if state[other, S_HOUSEHOLD] == state[m, S_HOUSEHOLD]:
-                    jump_risk(state, risk, other, day, P.household, P.inv_decay)
-                elif P.contact > 0.0 and are_contacts(
+                    jump_risk(state, risk, other, day, P.household[k], P.inv_decay)
+                elif P.contact[k] > 0.0 and are_contacts(
                     seed_key, state[m, S_ID], state[other, S_ID], P.contact_prob
                 ):
-                    jump_risk(state, risk, other, day, P.contact, P.inv_decay)
+                    jump_risk(state, risk, other, day, P.contact[k], P.inv_decay)
 
 
 def _describe(s: Scenario) -> str:
@@ -206,4 +210,9 @@ MECHANISM = Mechanism(
     state=("risk_day", "pending_day"),
     describe=_describe,
     inputs=("deterrence.*", "population.households.*"),
+    schedulable=("deterrence.own_record", "deterrence.own_sanction",
+                 "deterrence.household_sanction", "deterrence.contact_sanction",
+                 "deterrence.offence_sensitivity", "deterrence.speech_sensitivity"),
+    per_period=("own_record", "own_sanction", "household", "contact", "offence_sensitivity",
+                "speech_sensitivity"),
 )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+
 from scsim.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
@@ -18,18 +20,18 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
 
 
 class Params(NamedTuple):
-    days: int
-    """Days a record lasts; 0: records never expire."""
+    days: np.ndarray
+    """(periods,) days a record made in the period lasts; 0: records never expire."""
 
 
 def params(s: Scenario, tables) -> Params:
     return Params(s.scheme.retention_days or 0)
 
 
-def scheduled(P: Params, day, due, flags) -> None:
-    """A record, true or false, is set to expire."""
-    if P.days > 0 and day + P.days < due:
-        due = day + P.days  # (the kernel's due and flags)
+def scheduled(P: Params, k, day, due, flags) -> None:
+    """A record, true or false, is set to expire (by the retention of the day it is made)."""
+    if P.days[k] > 0 and day + P.days[k] < due:
+        due = day + P.days[k]  # (the kernel's due and flags)
         flags |= REMOVE_EXPIRE
 
 
@@ -50,5 +52,7 @@ MECHANISM = Mechanism(
     hooks={"true_scheduled": scheduled, "false_scheduled": scheduled},
     describe=_describe,
     inputs=("scheme.retention_days",),
+    schedulable=("scheme.retention_days",),
+    per_period=("days",),
     order=-1,
 )

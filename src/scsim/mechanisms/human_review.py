@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+
 from scsim.mechanisms.base import FLOW, Mechanism
 from scsim.scenario.fields import Probability, Strict
 
@@ -28,7 +30,8 @@ class HumanReview(Strict):
 
 
 class Params(NamedTuple):
-    catch: float
+    catch: np.ndarray
+    """(periods,) share of false records caught in each period."""
 
 
 def params(s: Scenario, tables) -> Params:
@@ -36,8 +39,8 @@ def params(s: Scenario, tables) -> Params:
     return Params(review.false_record_catch if review else 0.0)
 
 
-def false_attributed(P: Params, g, f, day, key, flows, caught) -> None:
-    if P.catch > 0.0 and uniform(key, REVIEW, f, day) < P.catch:
+def false_attributed(P: Params, g, f, k, day, key, flows, caught) -> None:
+    if P.catch[k] > 0.0 and uniform(key, REVIEW, f, day) < P.catch[k]:
         flows[day, g, FLOW.false_records_caught_by_review] += 1
         caught = True  # noqa: F841  (the kernel's: the record is discarded)
 
@@ -59,4 +62,6 @@ MECHANISM = Mechanism(
     purposes={"REVIEW": REVIEW},
     describe=_describe,
     inputs=("scheme.human_review.*",),
+    schedulable=("scheme.human_review.false_record_catch",),
+    per_period=("catch",),
 )

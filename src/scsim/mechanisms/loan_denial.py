@@ -20,7 +20,12 @@ from scsim.scenario.fields import Probability, Strict
 from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
-    from scsim.kernels.neighbourhood import _add_to_ledger, refused_on_listed_days
+    from scsim.kernels.neighbourhood import (
+        SCHEDULED,
+        _add_to_ledger,
+        refused_on_listed_days,
+        refused_on_listed_days_by_period,
+    )
     from scsim.scenario.model import Scenario
 
 LOAN = 12
@@ -38,22 +43,30 @@ class LoanDenial(Strict):
 
 class Params(NamedTuple):
     application_prob: np.ndarray
-    """(classes,) daily probability of a loan application (0: no loan denial)."""
+    """(periods, classes) daily probability of a loan application (0: no loan denial)."""
     from_day: int
     """The first day loans are refused (1, unless a schedule says later)."""
+    period_of_day: np.ndarray
+    """The period of each day (the tables'), for the rate of each listed day."""
 
 
 def params(s: Scenario, tables) -> Params:
     denial = s.measures.loan_denial
     rate = denial.daily_application_rate if denial is not None else 0.0
-    return Params(np.full(tables.n_classes, rate), in_force_day(s, "measures.loan_denial"))
+    return Params(np.full(tables.n_classes, rate), in_force_day(s, "measures.loan_denial"),
+                  tables.period_of_day)
 
 
 def spell_closed(P: Params, key, first, last_day, m, ob, g, c, flows, outcomes) -> None:
     """Each blacklisted day it is in force, a loan applied for that day is refused."""
-    outcomes[ob + m, OUT.loans_denied] += refused_on_listed_days(
-        key, LOAN, max(first, P.from_day), last_day, P.application_prob[c], flows, g,
-        FLOW.loans_denied)
+    if SCHEDULED:  # (the generator keeps the branch of the kernel's kind)
+        outcomes[ob + m, OUT.loans_denied] += refused_on_listed_days_by_period(
+            key, LOAN, max(first, P.from_day), last_day, P.application_prob[:, c],
+            P.period_of_day, flows, g, FLOW.loans_denied)
+    else:
+        outcomes[ob + m, OUT.loans_denied] += refused_on_listed_days(
+            key, LOAN, max(first, P.from_day), last_day, P.application_prob[0, c], flows, g,
+            FLOW.loans_denied)
 
 
 def ledger(m, g, run, counterfactual, ledger) -> None:
@@ -90,4 +103,6 @@ MECHANISM = Mechanism(
     describe=_describe,
     inputs=("measures.loan_denial.*",),
     can_start_later=True,
+    schedulable=("measures.loan_denial.daily_application_rate",),
+    per_period=("application_prob",),
 )

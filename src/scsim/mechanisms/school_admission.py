@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
+import numpy as np
 from pydantic import Field
 
 from scsim.ledger import Quantity
@@ -50,7 +51,8 @@ class SchoolAdmission(Strict):
 class Params(NamedTuple):
     day: int
     """Day of the year admissions are decided; 0: no school admission measure."""
-    share: float
+    share: np.ndarray
+    """(periods,) share of children who apply, in the period of the admission day."""
     from_day: int
     """The first day refusals happen (1, unless a schedule says later)."""
 
@@ -64,7 +66,7 @@ def params(s: Scenario, tables) -> Params:
 
 
 def neighbourhood_closed(P: Params, size, ob, seed_key, horizon, state, outcomes, spells,
-                         spell_lo, spell_hi, flows) -> None:
+                         spell_lo, spell_hi, flows, t) -> None:
     """Each child applies in a year with some probability; refused if a parent is listed."""
     if P.day > 0:
         for child in range(size):
@@ -75,7 +77,8 @@ def neighbourhood_closed(P: Params, size, ob, seed_key, horizon, state, outcomes
             year = 0
             while year * 365 + P.day <= horizon:
                 on = year * 365 + P.day
-                if uniform(child_key, SCHOOL, 0, year) < P.share:
+                share = P.share[t.period_of_day[on]]
+                if uniform(child_key, SCHOOL, 0, year) < share:
                     flows[on, child_group, FLOW.school_applications] += 1
                     refused = False
                     for row in range(spell_lo, spell_hi if on >= P.from_day else spell_lo):
@@ -140,4 +143,6 @@ MECHANISM = Mechanism(
     inputs=("measures.school_admission.*",),
     always_reported=True,
     can_start_later=True,
+    schedulable=("measures.school_admission.applying_share",),
+    per_period=("share",),
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 
+import numpy as np
 from pydantic import Field
 
 from scsim.mechanisms.base import FLOW, LEVEL, OUT, Level, Mechanism, S
@@ -36,7 +37,8 @@ class SpeechSuspension(Strict):
 class Params(NamedTuple):
     on_speech: bool
     on_blacklist: bool
-    days: int
+    days: np.ndarray
+    """(periods,) days a suspension lasts when its trigger happens in the period."""
     from_day: int
     """The first day a trigger suspends an account (1, unless a schedule says later)."""
 
@@ -76,9 +78,9 @@ def committed(m, g, kind, day, state, flows, outcomes, ob, blocked) -> None:
         blocked = True  # noqa: F841  (a variable of the kernel: the event is not recorded)
 
 
-def recorded(P: Params, m, g, kind, day, state, levels, horizon) -> None:
+def recorded(P: Params, m, g, k, kind, day, state, levels, horizon) -> None:
     if kind == SPEECH and P.on_speech and day >= P.from_day:
-        suspend(state, levels, horizon, m, g, day + 1, day + P.days)
+        suspend(state, levels, horizon, m, g, day + 1, day + P.days[k])
 
 
 def listed(P: Params, m, g, day, state, levels, horizon) -> None:
@@ -102,10 +104,11 @@ def died(m, g, day, state, levels, horizon) -> None:
         state[m, S.suspended_until] = day - 1
 
 
-def delisted(P: Params, m, g, day, state, levels, horizon) -> None:
+def delisted(P: Params, m, g, k, day, state, levels, horizon) -> None:
     if P.on_blacklist and state[m, S.suspended_until] == NEVER:  # (suspended while listed)
-        # the open suspension ends ``days`` after the last blacklisted day
-        state[m, S.suspended_until] = day - 1 + P.days
+        # the open suspension ends ``days`` (those in force on the day it leaves) after the
+        # last blacklisted day
+        state[m, S.suspended_until] = day - 1 + P.days[k]
         _add_level(levels, state[m, S.suspended_until] + 1, horizon, g,
                    LEVEL.suspended_accounts, -1)
 
@@ -154,4 +157,6 @@ MECHANISM = Mechanism(
     inputs=("measures.speech_suspension.*",),
     always_reported=True,
     can_start_later=True,
+    schedulable=("measures.speech_suspension.days",),
+    per_period=("days",),
 )

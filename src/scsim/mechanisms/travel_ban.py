@@ -19,7 +19,12 @@ from scsim.scenario.fields import Probability, Strict
 from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
-    from scsim.kernels.neighbourhood import _add_to_ledger, refused_on_listed_days
+    from scsim.kernels.neighbourhood import (
+        SCHEDULED,
+        _add_to_ledger,
+        refused_on_listed_days,
+        refused_on_listed_days_by_period,
+    )
     from scsim.scenario.model import Scenario
 
 TRIP = 6
@@ -37,23 +42,30 @@ class TravelBan(Strict):
 
 class Params(NamedTuple):
     trip_prob: np.ndarray
-    """(classes,) daily probability of a trip attempt (0: no ban)."""
+    """(periods, classes) daily probability of a trip attempt (0: no ban)."""
     from_day: int
     """The first day the ban is in force (1, unless a schedule says later)."""
+    period_of_day: np.ndarray
+    """The period of each day (the tables'), for the rate of each listed day."""
 
 
 def params(s: Scenario, tables) -> Params:
     ban = s.measures.travel_ban
     n_classes = tables.n_classes
     return Params(np.full(n_classes, ban.daily_trip_rate if ban is not None else 0.0),
-                  in_force_day(s, "measures.travel_ban"))
+                  in_force_day(s, "measures.travel_ban"), tables.period_of_day)
 
 
 def spell_closed(P: Params, key, first, last_day, m, ob, g, c, flows, outcomes) -> None:
     """Each blacklisted day the ban is in force, a trip attempted that day is refused."""
-    outcomes[ob + m, OUT.trips_denied] += refused_on_listed_days(
-        key, TRIP, max(first, P.from_day), last_day, P.trip_prob[c], flows, g,
-        FLOW.denied_trips)
+    if SCHEDULED:  # (the generator keeps the branch of the kernel's kind)
+        outcomes[ob + m, OUT.trips_denied] += refused_on_listed_days_by_period(
+            key, TRIP, max(first, P.from_day), last_day, P.trip_prob[:, c], P.period_of_day,
+            flows, g, FLOW.denied_trips)
+    else:
+        outcomes[ob + m, OUT.trips_denied] += refused_on_listed_days(
+            key, TRIP, max(first, P.from_day), last_day, P.trip_prob[0, c], flows, g,
+            FLOW.denied_trips)
 
 
 def ledger(m, g, run, counterfactual, ledger) -> None:
@@ -91,4 +103,6 @@ MECHANISM = Mechanism(
     inputs=("measures.travel_ban.*",),
     always_reported=True,
     can_start_later=True,
+    schedulable=("measures.travel_ban.daily_trip_rate",),
+    per_period=("trip_prob",),
 )

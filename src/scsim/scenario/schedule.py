@@ -26,8 +26,10 @@ geometric gaps restart where a class's candidate rates change).
 The schedule cuts the run into *periods*; each period's values form a
 complete scenario, validated like any scenario (a value a field would
 refuse is refused with the entry and field named).  Only values the kernel
-tabulates per period can be scheduled (``SCHEDULABLE``); everything else is
-refused by name rather than ignored.
+holds per period can be scheduled: those it tabulates (``SCHEDULABLE``) and
+the values of mechanisms (``Mechanism.schedulable``), which a hook reads at
+the period of the day an event happens; everything else is refused by name,
+with the reason (``FIXED``), rather than ignored.
 """
 
 from __future__ import annotations
@@ -63,7 +65,26 @@ SCHEDULABLE = (
     "scheme.blacklist_below",
     "adaptation.rate_factor_when_recorded.*",
 )
-"""Dotted paths a schedule may change (``*``: any one name)."""
+"""Dotted paths of the tables a schedule may change (``*``: any one name); the mechanisms
+add theirs (``schedulable_paths``)."""
+FIXED = (
+    ("run.*", "the run's calendar and seed are fixed"),
+    ("population.*", "the population is drawn once, when each neighbourhood is set up (its "
+                     "turnover rates too)"),
+    ("scheme.start_score", "the score every citizen starts with is fixed for the run"),
+    ("scheme.min_score", "the score scale (its bounds, and the histogram's bins) is fixed "
+                         "for the run"),
+    ("scheme.max_score", "the score scale (its bounds, and the histogram's bins) is fixed "
+                         "for the run"),
+    ("scheme.grades*", "the grades' bounds are fixed for the run"),
+    ("deterrence.decay_days", "perceived risk decays at one rate over the whole run"),
+    ("measures.school_admission.day_of_year", "the day admissions are decided is fixed for "
+                                              "the run"),
+    ("measures.employment_penalty.levels_down", "it sets which candidate events both sides "
+                                                "of a pair draw, so it is fixed for the run"),
+    ("output.*", "an output setting is not a value of the model"),
+)
+"""(pattern, why) for values a schedule may not change."""
 WORLD_PREFIXES = ("behaviours.",)
 """Scheduled paths that belong to the world (shared by both sides of a pair); the rest are
 the system's, the policy side."""
@@ -213,8 +234,18 @@ def _set(raw: dict[str, Any], path: str, value: float) -> None:
     node[leaf] = value
 
 
-def _integral(path: str) -> bool:
-    return path == "scheme.blacklist_below" or path.startswith("scheme.points.")
+def _integral(raw: dict[str, Any], path: str) -> bool:
+    """Whether the field at ``path`` holds whole numbers (days, points, a threshold)."""
+    value = _number_at(raw, path)
+    return (path == "scheme.blacklist_below" or path.startswith("scheme.points.")
+            or (isinstance(value, int) and not isinstance(value, bool)))
+
+
+def schedulable_paths() -> tuple[str, ...]:
+    """Every pattern a schedule may change: the tables' and the mechanisms'."""
+    from scsim.mechanisms import MECHANISMS
+
+    return SCHEDULABLE + tuple(p for m in MECHANISMS for p in m.schedulable)
 
 
 def path_problem(s: Scenario, raw: dict[str, Any], path: str) -> str | None:
@@ -222,16 +253,23 @@ def path_problem(s: Scenario, raw: dict[str, Any], path: str) -> str | None:
     from scsim.scenario.load import override_problem
 
     if not any(fnmatchcase(path, pattern) and path.count(".") == pattern.count(".")
-               for pattern in SCHEDULABLE):
-        return ("cannot change over time (schedulable: behaviour rates and multipliers, "
+               for pattern in schedulable_paths()):
+        why = next((why for pattern, why in FIXED if fnmatchcase(path, pattern)), None)
+        return (f"cannot change over time: {why}" if why is not None else
+                "cannot change over time (schedulable: behaviour rates and multipliers, "
                 "channel coverage, detection and false attribution, points, "
-                "scheme.blacklist_below, adaptation)")
+                "scheme.blacklist_below, adaptation, and the values of measures, safeguards "
+                "and deterrence)")
     problem = override_problem(raw, path, may_add=False)
     if problem is not None:
         return problem
     parent = path.rsplit(".", 1)[0]
     if not isinstance(_number_at(raw, parent), dict) and parent != "scheme":
         return f"{parent} is not set in the scenario, so nothing of it can change"
+    if path == "scheme.retention_days" and s.scheme.retention_days is None:
+        return ("records never expire in this scenario, so their retention cannot change; "
+                "give scheme.retention_days (longer than the run keeps every record until "
+                "the change)")
     if path == "scheme.blacklist_below" and s.scheme.blacklist_below is None:
         return ("the scenario has no score threshold to change; give scheme.blacklist_below "
                 "(for a threshold that starts later, min_score keeps everybody off the list)")
@@ -360,8 +398,9 @@ def periods(s: Scenario) -> list[Period]:
             if s.schedule[i].ramp:
                 start = starts.setdefault((i, path), _effective(current, path))
                 value = start + (target - start) * fraction
-            if _integral(path):
-                value = round(value)
+            if _integral(current, path) and (s.schedule[i].ramp
+                                             or float(value).is_integer()):
+                value = round(value)  # (a whole-number field's ramp steps are rounded)
             if _number_at(current, path) != value:
                 _set(current, path, value)
                 changed.append(path)
