@@ -87,9 +87,23 @@ def test_cli_trace_tells_and_saves(tmp_path):
     assert len(saved["stories"]) == 3
 
 
+def test_cli_trace_finds_a_detained_citizen_and_tells_the_case(tmp_path):
+    scenario = tmp_path / "prosecuted.toml"
+    scenario.write_text(R0.read_text() + '\n[measures.prosecution]\nbehaviours = ["speech"]\n'
+                        'probability = 0.5\ndelay_days = 3\ndetention_days = 30\n')
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["run", str(scenario), "--population", "300", "--days", "200",
+                               "--out", str(out), "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["trace", str(out), "--sample", "1", "--only", "detained"])
+    assert result.exit_code == 0, result.output
+    for line in ("prosecuted for a post", "detained", "released from detention"):
+        assert line in result.output
+
+
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
+        ("no_prosecution", "--only prosecuted: this run has no measures.prosecution"),
         ("missing", "no such run folder"),
         ("corrupt", "summary.json: unreadable or corrupt"),
         ("out_of_range", "--citizen: 999 is not in this run (ids 0 to 99)"),
@@ -103,7 +117,8 @@ def test_cli_trace_refuses_bad_input(tmp_path, setup, message):
                                    "--out", str(out), "--quiet"]).exit_code == 0
     if setup == "corrupt":
         (out / "summary.json").write_text('{"scenario": ')
-    args = {"nothing": []}.get(setup, ["--citizen", "999" if setup == "out_of_range" else "1"])
+    args = {"nothing": [], "no_prosecution": ["--sample", "1", "--only", "prosecuted"]}.get(
+        setup, ["--citizen", "999" if setup == "out_of_range" else "1"])
     result = runner.invoke(app, ["trace", str(out), *args])
     assert result.exit_code == 2
     assert message in result.output

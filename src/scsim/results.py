@@ -195,6 +195,8 @@ def daily_table(result: SimulationResult) -> pa.Table:
         if not m.always_reported:
             for f in m.flows:
                 columns[f.name] = per_row(_named(flows, layout, f.name))
+            for level in m.levels:
+                columns[level.name] = per_row(_level(levels, result.kernel_layout, level.name))
             if paired:
                 for column, name in m.counterfactual_flows:
                     columns[column] = per_row(_named(cf_flows, cf_layout, name))

@@ -38,6 +38,8 @@ SECTIONS = {  # a section that makes each module act
     "expiry": {"scheme__retention_days": 60},
     "human_review": {"scheme__human_review": {"false_record_catch": 0.5}},
     "loan_denial": {"measures__loan_denial": {"daily_application_rate": 0.05}},
+    "prosecution": {"measures__prosecution": {"behaviours": ["speech"], "probability": 0.2,
+                                              "detention_days": 20, "refusal_share": 0.5}},
     "school_admission": {"measures__school_admission": {"day_of_year": 200,
                                                         "applying_share": 1.0}},
     "speech_suspension": {"measures__speech_suspension": {"days": 20}},

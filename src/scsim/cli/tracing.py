@@ -25,6 +25,13 @@ class OnlyCitizens(StrEnum):
     any = "any"
     sanctioned = "sanctioned"
     false_records = "false-records"
+    prosecuted = "prosecuted"
+    detained = "detained"
+
+
+ONLY_QUANTITY = {OnlyCitizens.prosecuted: ("prosecuted", "measures.prosecution"),
+                 OnlyCitizens.detained: ("ever_detained", "measures.prosecution")}
+"""--only choices that are a ledger quantity of a mechanism: (quantity, its section)."""
 
 
 @app.command()
@@ -38,7 +45,8 @@ def trace(
     ] = None,
     only: Annotated[
         OnlyCitizens, typer.Option(help="With --sample: draw only among citizens who were "
-                                   "sanctioned, or who received false records.")
+                                   "sanctioned, received false records, were prosecuted "
+                                   "or detained.")
     ] = OnlyCitizens.any,
     sample_seed: Annotated[int, typer.Option(help="Seed of the --sample draw.")] = 0,
     search_seconds: Annotated[
@@ -78,11 +86,19 @@ def trace(
     stories = [tell(tracer.trace(c)) for c in citizen or []]
     if sample is not None:
         rng = np.random.default_rng(sample_seed)
-        wanted = {
-            OnlyCitizens.any: lambda t: True,
-            OnlyCitizens.sanctioned: lambda t: t.ledger[Q_SANCTIONED] > 0,
-            OnlyCitizens.false_records: lambda t: t.ledger[Q_FALSE_RECORDS] > 0,
-        }[only]
+        if only in ONLY_QUANTITY:
+            name, section = ONLY_QUANTITY[only]
+            if name not in tracer.layout.quantities:
+                raise fail(f"--only {only.value}: this run has no {section}, so nobody in it "
+                           f"is {only.value}")
+            column = tracer.layout.quantities.index(name)
+            wanted = lambda t: t.ledger[column] > 0  # noqa: E731
+        else:
+            wanted = {
+                OnlyCitizens.any: lambda t: True,
+                OnlyCitizens.sanctioned: lambda t: t.ledger[Q_SANCTIONED] > 0,
+                OnlyCitizens.false_records: lambda t: t.ledger[Q_FALSE_RECORDS] > 0,
+            }[only]
         tries = 0
         found = 0
         deadline = time.perf_counter() + search_seconds

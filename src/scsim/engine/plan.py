@@ -80,6 +80,7 @@ PLAN: tuple[Phase, ...] = (
                   "member's outcomes start from zero", (),
                   lambda s: s.run.report_from is not None),
         Site("period_started"),
+        Site("timer"),
     )),
     Phase("Behaviour", (
         Mechanism("candidate events", "each behaviour fires at its highest reachable rate; the "

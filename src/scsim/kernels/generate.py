@@ -251,6 +251,8 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
         f"N_QUANTITIES = {len(layout.quantities)}  # {', '.join(layout.quantities)}\n"
         f"SCHEDULED = {scheduled}  # values change over the run\n"
         f"TURNOVER = {turnover}  # citizens age, are born and die\n"
+        f"TIMED = {any('timer' in m.hooks for m in mechanisms)}  # a mechanism wakes members "
+        "on days of its own (S_TIMER)\n"
         + "".join(f"{line}  # noqa: E402\n" for line in imports.values())
         + "# --- end of the layout ---\n"
     )

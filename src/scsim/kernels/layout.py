@@ -36,7 +36,7 @@ N_CORE_LEVELS = len(CORE_LEVELS)
 CORE_STATE = ("id", "class", "group", "household", "age", "score", "grade", "blacklisted",
               "since", "false_active", "next_behaviour", "behaviour_index",
               "next_false", "false_index", "next_timed", "records_head", "next", "next_wake",
-              "death", "elder_day", "start")
+              "death", "elder_day", "start", "timer")
 N_CORE_STATE = len(CORE_STATE)
 
 # Flow columns: first the named flows (the core's below, then those the

@@ -107,6 +107,7 @@ N_OUTCOMES = N_CORE_OUTCOMES
 N_QUANTITIES = N_CORE_QUANTITIES
 SCHEDULED = False  # values change over the run (tables have more than one period)
 TURNOVER = False  # citizens age, are born and die
+TIMED = False  # a mechanism wakes members on days of its own (S_TIMER)
 # --- end of the layout ----------------------------------------------------------------
 
 _SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
@@ -134,6 +135,7 @@ S_NEXT_WAKE = 17  # the next day a period starts that changes the member's class
 S_DEATH = 18  # population turnover: the day the member dies (NEVER: not in the run)
 S_ELDER_DAY = 19  # the day an adult becomes an elder
 S_START = 20  # the first day a member is scored (a child coming of age; else 0)
+S_TIMER = 21  # the next day a mechanism needs the member (its ``timer`` hooks re-arm it)
 # float64 columns of ``risk`` (kept by the deterrence module): the value on its risk day, and
 # a jump pending from its pending day.
 F_RISK = 0
@@ -874,6 +876,7 @@ def simulate_batch(
                 state[m, S_BEHAVIOUR_INDEX] = 0
                 state[m, S_FALSE_INDEX] = 0
                 state[m, S_NEXT_TIMED] = NEVER
+                state[m, S_TIMER] = NEVER
                 state[m, S_RECORDS_HEAD] = -1
                 for b in range(multiplier.shape[1]):
                     multiplier[m, b] = 1.0
@@ -907,6 +910,8 @@ def simulate_batch(
                 if TURNOVER:
                     state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_DEATH],
                                            state[m, S_ELDER_DAY])
+                if TIMED:
+                    state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_TIMER])
             progress[P_MEMBERS] = n_members
             progress[P_HEAP] = n_members
             progress[P_CURRENT] = 0
@@ -974,6 +979,7 @@ def simulate_batch(
                     state[m, S_NEXT_WAKE] = NEVER
                     state[m, S_ELDER_DAY] = NEVER
                     state[m, S_DEATH] = NEVER
+                    state[m, S_TIMER] = NEVER
                     state[m, S_NEXT] = NEVER
                     if use_heap:
                         n_heap -= 1
@@ -1020,6 +1026,12 @@ def simulate_batch(
                             outcomes[ob + m, o] = 0
                         outcomes[ob + m, OUT_FALSE_IN_BURN_IN] = burnt  # (the shadow needs it)
                     state[m, S_NEXT_WAKE] = t.next_wake[k, c]
+
+                if TIMED and state[m, S_TIMER] == day:
+                    # A day a mechanism asked for (a case coming to court, a release): its
+                    # hooks act, and each re-arms the timer for its next such day.
+                    state[m, S_TIMER] = NEVER
+                    # @hook timer
 
                 if state[m, S_NEXT_BEHAVIOUR] == day:
                     step = 0
@@ -1198,6 +1210,8 @@ def simulate_batch(
                 if TURNOVER:
                     state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_DEATH],
                                            state[m, S_ELDER_DAY])
+                if TIMED:
+                    state[m, S_NEXT] = min(state[m, S_NEXT], state[m, S_TIMER])
                 if use_heap:
                     if state[m, S_NEXT] > horizon:
                         n_heap -= 1

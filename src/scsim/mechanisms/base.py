@@ -79,6 +79,8 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
                                             "flows", "outcomes", "ob", "horizon", "t"})),
     "died": ("Turnover", frozenset({"m", "g", "c", "k", "day", "state", "levels", "flows",
                                     "outcomes", "ob", "horizon", "t"})),
+    "timer": ("Set-up", frozenset({"m", "g", "c", "k", "day", "key", "state", "levels",
+                                   "flows", "outcomes", "ob", "horizon", "t"})),
     "came_of_age": ("Turnover", frozenset({"m", "g", "c", "day", "state", "levels", "horizon",
                                            "t"})),
 }
@@ -123,6 +125,10 @@ schedule): a parameter with a period axis (``Mechanism.per_period``) is read as 
   with the start score and grade: count what a scored citizen of that grade has.
 * ``died``: scored member ``m`` dies on ``day`` (population turnover), after leaving the
   list: end what the mechanism keeps going (a suspension, a reward).
+* ``timer``: member ``m`` wakes on ``day`` because a mechanism set ``state[m, S_TIMER]`` to
+  it (a case coming to court, a release), before that day's events; the core has reset the
+  timer to NEVER, so every mechanism with a later day pending sets it again to the earliest
+  (``min``).  A hook anywhere may set it to a later day of the member's.
 * ``period_started``: scored member ``m`` wakes on ``day``, the first day of a period of the
   schedule (``k``) that changes its class's values or brings a mechanism into force
   (``P.from_day``), before that day's events.
@@ -239,8 +245,9 @@ class Mechanism:
 
     def columns(self, paired: bool) -> tuple[str, ...]:
         """Its daily.parquet columns (those of a module that is not always reported come
-        after every other column): its flows, and its counterfactual's when paired."""
-        return (*(f.name for f in self.flows),
+        after every other column): its flows, its levels, and its counterfactual's flows when
+        paired."""
+        return (*(f.name for f in self.flows), *(level.name for level in self.levels),
                 *((c for c, _ in self.counterfactual_flows) if paired else ()))
 
     @property

@@ -40,9 +40,9 @@ def params(s: Scenario, tables) -> Params:
 
 
 def false_attributed(P: Params, g, f, k, day, key, flows, caught) -> None:
-    if P.catch[k] > 0.0 and uniform(key, REVIEW, f, day) < P.catch[k]:
+    if not caught and P.catch[k] > 0.0 and uniform(key, REVIEW, f, day) < P.catch[k]:
         flows[day, g, FLOW.false_records_caught_by_review] += 1
-        caught = True  # noqa: F841  (the kernel's: the record is discarded)
+        caught = True  # (the kernel's: the record is discarded)
 
 
 def _describe(s: Scenario) -> str:

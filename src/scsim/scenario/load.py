@@ -476,7 +476,9 @@ def _mechanism_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     nothing, mechanisms that cannot act), and sanctions of a blacklist nobody can be on."""
     from scsim.mechanisms import MECHANISMS  # (the schema imports their sections)
 
-    blacklist_possible = s.scheme.blacklist_below is not None or s.scheme.blacklist_behaviours
+    prosecution = s.measures.prosecution
+    blacklist_possible = (s.scheme.blacklist_below is not None or s.scheme.blacklist_behaviours
+                          or (prosecution is not None and prosecution.refusal_share > 0))
     for m in MECHANISMS:
         if not m.active(s):
             continue
@@ -484,7 +486,8 @@ def _mechanism_problems(s: Scenario) -> Iterator[tuple[str, str]]:
         if m.acts_on_blacklist and not blacklist_possible:
             yield m.section, (
                 f"the {m.title} acts on the blacklist, but the scheme has none: set "
-                "scheme.blacklist_below or scheme.blacklist_behaviours"
+                "scheme.blacklist_below or scheme.blacklist_behaviours (or a prosecution "
+                "whose refusals list)"
             )
 
 

@@ -20,6 +20,7 @@ from scsim.mechanisms.deterrence import Deterrence
 from scsim.mechanisms.employment_penalty import EmploymentPenalty
 from scsim.mechanisms.human_review import HumanReview
 from scsim.mechanisms.loan_denial import LoanDenial
+from scsim.mechanisms.prosecution import Prosecution
 from scsim.mechanisms.school_admission import SchoolAdmission
 from scsim.mechanisms.speech_suspension import SpeechSuspension
 from scsim.mechanisms.travel_ban import TravelBan
@@ -333,6 +334,9 @@ class Measures(Strict):
     """Deposit waivers for high grades; none if absent."""
     loan_denial: LoanDenial | None = None
     """Bank loans refused to the blacklisted; none if absent."""
+    prosecution: Prosecution | None = None
+    """Prosecution of recorded speech (detention, fines, listing on refusal); none if
+    absent."""
 
 
 class Adaptation(Strict):
