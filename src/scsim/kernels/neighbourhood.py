@@ -319,6 +319,24 @@ def refused_on_listed_days_by_period(key, purpose, first_day, last_day, rates, p
     return refused
 
 
+@njit(cache=True)
+def parent_listed(spells, spell_lo, spell_hi, ob, state, child, day):
+    """Whether an adult of the child's household is listed on ``day`` (spells of the
+    neighbourhood: rows ``spell_lo .. spell_hi - 1``; for mechanism hooks).  School
+    admission writes the same loop out in its hook: called there, once per application, the
+    call cost about 3% of the national preset's time."""
+    for row in range(spell_lo, spell_hi):
+        parent = spells[row, 0] - ob
+        if (
+            state[parent, S_HOUSEHOLD] == state[child, S_HOUSEHOLD]
+            and state[parent, S_AGE] == ADULT
+            and spells[row, 1] <= day
+            and day <= spells[row, 2]
+        ):
+            return True
+    return False
+
+
 @njit(inline="always", cache=True)
 def _add_level(levels, day, horizon, g, column, delta):
     if day <= horizon:

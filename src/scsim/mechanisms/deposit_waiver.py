@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scsim.mechanisms.base import LEVEL, Level, Mechanism
+from scsim.mechanisms.base import LEVEL, Level, Mechanism, unknown_grades
 from scsim.scenario.fields import Strict
 from scsim.scenario.schedule import in_force_day
 
@@ -82,11 +82,8 @@ def _describe(s: Scenario) -> str:
 
 
 def check(s: Scenario) -> Iterator[tuple[str, str]]:
-    grades = [g.name for g in s.scheme.grades]
-    for k, g in enumerate(s.measures.deposit_waiver.grades):
-        if g not in grades:
-            yield f"measures.deposit_waiver.grades[{k}]", (
-                f"unknown grade {g!r} (known: {', '.join(grades) or 'none: define scheme.grades'})")
+    yield from unknown_grades(s, "measures.deposit_waiver.grades",
+                              s.measures.deposit_waiver.grades)
 
 
 MECHANISM = Mechanism(

@@ -22,6 +22,7 @@ from scsim.mechanisms.human_review import HumanReview
 from scsim.mechanisms.loan_denial import LoanDenial
 from scsim.mechanisms.prosecution import Prosecution
 from scsim.mechanisms.school_admission import SchoolAdmission
+from scsim.mechanisms.school_priority import SchoolPriority
 from scsim.mechanisms.speech_suspension import SpeechSuspension
 from scsim.mechanisms.travel_ban import TravelBan
 from scsim.scenario.fields import (  # noqa: F401  (re-exported)
@@ -334,6 +335,8 @@ class Measures(Strict):
     """Deposit waivers for high grades; none if absent."""
     loan_denial: LoanDenial | None = None
     """Bank loans refused to the blacklisted; none if absent."""
+    school_priority: SchoolPriority | None = None
+    """School places for children of parents in high grades; none if absent."""
     prosecution: Prosecution | None = None
     """Prosecution of recorded speech (detention, fines, listing on refusal); none if
     absent."""
