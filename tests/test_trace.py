@@ -100,6 +100,15 @@ def test_cli_trace_finds_a_detained_citizen_and_tells_the_case(tmp_path):
         assert line in result.output
 
 
+def test_each_only_choice_of_a_mechanism_is_a_quantity_of_its_module():
+    from scsim.cli.tracing import ONLY_QUANTITY
+    from scsim.mechanisms import MECHANISMS
+
+    for quantity, section in ONLY_QUANTITY.values():
+        module = next(m for m in MECHANISMS if m.section == section)
+        assert quantity in [q.name for q in module.quantities]
+
+
 @pytest.mark.parametrize(
     ("setup", "message"),
     [

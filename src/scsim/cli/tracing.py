@@ -27,10 +27,12 @@ class OnlyCitizens(StrEnum):
     false_records = "false-records"
     prosecuted = "prosecuted"
     detained = "detained"
+    advantaged = "advantaged"
 
 
 ONLY_QUANTITY = {OnlyCitizens.prosecuted: ("prosecuted", "measures.prosecution"),
-                 OnlyCitizens.detained: ("ever_detained", "measures.prosecution")}
+                 OnlyCitizens.detained: ("ever_detained", "measures.prosecution"),
+                 OnlyCitizens.advantaged: ("children_advantaged", "measures.school_priority")}
 """--only choices that are a ledger quantity of a mechanism: (quantity, its section)."""
 
 
@@ -45,8 +47,9 @@ def trace(
     ] = None,
     only: Annotated[
         OnlyCitizens, typer.Option(help="With --sample: draw only among citizens who were "
-                                   "sanctioned, received false records, were prosecuted "
-                                   "or detained.")
+                                   "sanctioned, received false records, were prosecuted, "
+                                   "detained, or given a school place for a parent's "
+                                   "grade.")
     ] = OnlyCitizens.any,
     sample_seed: Annotated[int, typer.Option(help="Seed of the --sample draw.")] = 0,
     search_seconds: Annotated[
