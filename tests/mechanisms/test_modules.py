@@ -25,10 +25,14 @@ WORLD = {  # what the world needs for a module to act (both sides of the pair ha
                                "neighbourhood_size": 12, "contacts_per_citizen": 2},
     "scheme__grades": [{"name": "a", "min_score": 1000}, {"name": "b", "min_score": 0}],
     "measures__travel_ban": None,
+    "behaviours__prayer": {"kind": "lawful", "daily_rate": 0.003},  # (flagged with camps)
 }
 SECTIONS = {  # a section that makes each module act
     "appeals": {"scheme__appeals": {"contest_share": 0.8, "success_rate": 0.5,
                                     "delay_days": 20}},
+    "camps": {"channels__platform": {"records": ["prayer"], "detection": 0.5},
+              "measures__camps": {"behaviours": ["prayer"], "conversion": 0.5,
+                                  "term_days": 30}},
     "court_list": {"scheme__blacklist_behaviours": ["debt"], "scheme__blacklist_below": None},
     "credit_repair": {"scheme__credit_repair": {"share": 0.5, "delay_days": 20}},
     "deposit_waiver": {"measures__deposit_waiver": {"grades": ["a"]}},

@@ -34,8 +34,10 @@ import numpy as np
 from scsim.scenario.model import Scenario
 from scsim.scenario.schedule import Period
 
-OFFENCE, SPEECH, GOOD_DEED = 0, 1, 2
-KIND_CODES = {"offence": OFFENCE, "speech": SPEECH, "good_deed": GOOD_DEED}
+OFFENCE, SPEECH, GOOD_DEED, LAWFUL = 0, 1, 2, 3
+KIND_CODES = {"offence": OFFENCE, "speech": SPEECH, "good_deed": GOOD_DEED, "lawful": LAWFUL}
+"""A lawful activity is neither an offence nor speech: what a monitoring platform flags in
+a targeted region (its suppression is a harm, never an offence prevented)."""
 ADULT, ELDER, CHILD = 0, 1, 2
 NEVER = 1 << 62
 """A day after every horizon (the kernel's 'never', in its tables too)."""
@@ -57,7 +59,7 @@ class KernelTables(NamedTuple):
     record_prob: np.ndarray  # (K, C, B) probability a committed event is recorded
     points: np.ndarray  # (K, B) int64 points per recorded event
     adapt_factor: np.ndarray  # (K, B) rate factor per recorded event (1 = none)
-    kind: np.ndarray  # (B,) int64 OFFENCE / SPEECH / GOOD_DEED
+    kind: np.ndarray  # (B,) int64 OFFENCE / SPEECH / GOOD_DEED / LAWFUL
     false_cumprod: np.ndarray  # (K, C, F+1)
     false_q: np.ndarray  # (K, C)
     false_inv_log_none: np.ndarray  # (K, C)

@@ -36,6 +36,7 @@ from scsim.engine.tables import (  # (the mechanisms' hooks use these names too)
     CHILD,
     ELDER,
     GOOD_DEED,  # noqa: F401
+    LAWFUL,  # noqa: F401
     NEVER,
     OFFENCE,
     SPEECH,

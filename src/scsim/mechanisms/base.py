@@ -163,6 +163,22 @@ def unknown_grades(s: Scenario, field: str, names: Iterable[str]) -> Iterable[tu
                                     f"{', '.join(grades) or 'none: define scheme.grades'})")
 
 
+def behaviours_of_kind(s: Scenario, field: str, names: Iterable[str],
+                       kind: str) -> Iterable[tuple[str, str]]:
+    """(field[k], reason) for each name of a section's list of behaviours that is not a
+    behaviour of the scenario, or not of ``kind`` (for a mechanism's ``check``)."""
+    from scsim.scenario.load import known_names
+
+    of_kind = [b for b, v in s.behaviours.items() if v.kind == kind]
+    for k, b in enumerate(names):
+        if b not in s.behaviours:
+            yield f"{field}[{k}]", (
+                f"unknown behaviour {b!r} (known: {known_names(list(s.behaviours))})")
+        elif b not in of_kind:
+            yield f"{field}[{k}]", (f"{b!r} is not of kind \"{kind}\" ({kind} behaviours: "
+                                    f"{known_names(of_kind) or 'none'})")
+
+
 def inline(helper: Callable) -> Callable:
     """Mark a helper to be inlined where it is called (for small ones on hot paths)."""
     helper.inline = True

@@ -145,7 +145,8 @@ def member_started(m, state, risk) -> None:
 
 
 def thinning(P: Params, m, k, kind, day, state, risk, p) -> None:
-    """Risk lowers the rate of offences and speech (good deeds are not deterred)."""
+    """Risk lowers the rate of offences and speech, and of a lawful activity the system
+    flags (chilled like speech; good deeds are not deterred)."""
     if P.on and kind != GOOD_DEED:
         sensitivity = P.offence_sensitivity[k] if kind == OFFENCE else P.speech_sensitivity[k]
         if sensitivity > 0.0:

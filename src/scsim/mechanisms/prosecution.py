@@ -28,7 +28,17 @@ import numpy as np
 from pydantic import Field
 
 from scsim.ledger import Quantity
-from scsim.mechanisms.base import FLOW, LEVEL, OUT, Flow, Level, Mechanism, Q, S
+from scsim.mechanisms.base import (
+    FLOW,
+    LEVEL,
+    OUT,
+    Flow,
+    Level,
+    Mechanism,
+    Q,
+    S,
+    behaviours_of_kind,
+)
 from scsim.scenario.fields import MAX_DAYS, Days, Probability, Strict
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
@@ -231,17 +241,8 @@ def _describe(s: Scenario) -> str:
 
 
 def check(s: Scenario) -> Iterator[tuple[str, str]]:
-    from scsim.scenario.load import known_names
-
-    speech = [b for b, v in s.behaviours.items() if v.kind == "speech"]
-    for k, b in enumerate(s.measures.prosecution.behaviours):
-        if b not in s.behaviours:
-            yield f"measures.prosecution.behaviours[{k}]", (
-                f"unknown behaviour {b!r} (known: {known_names(list(s.behaviours))})")
-        elif b not in speech:
-            yield f"measures.prosecution.behaviours[{k}]", (
-                f"{b!r} is not of kind \"speech\" (speech behaviours: "
-                f"{known_names(speech) or 'none'})")
+    yield from behaviours_of_kind(s, "measures.prosecution.behaviours",
+                                  s.measures.prosecution.behaviours, "speech")
 
 
 MECHANISM = Mechanism(

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from scsim.mechanisms.appeals import Appeals
+from scsim.mechanisms.camps import Camps
 from scsim.mechanisms.credit_repair import CreditRepair
 from scsim.mechanisms.deposit_waiver import DepositWaiver
 from scsim.mechanisms.deterrence import Deterrence
@@ -208,8 +209,9 @@ class Population(Strict):
 class Behaviour(Strict):
     """A behaviour citizens may commit, as independent daily Bernoulli events."""
 
-    kind: Literal["offence", "speech", "good_deed"] = "offence"
-    """What the behaviour is: an offence, online speech, or a good deed."""
+    kind: Literal["offence", "speech", "good_deed", "lawful"] = "offence"
+    """What the behaviour is: an offence, online speech, a good deed, or a lawful everyday
+    activity (that a platform may flag; deterred like speech, never an offence)."""
     daily_rate: Probability
     """Probability that a citizen commits it on a given day, before multipliers."""
     multiplier_by_group: dict[str, Multiplier] = {}
@@ -337,6 +339,8 @@ class Measures(Strict):
     """Bank loans refused to the blacklisted; none if absent."""
     school_priority: SchoolPriority | None = None
     """School places for children of parents in high grades; none if absent."""
+    camps: Camps | None = None
+    """Detention in camps for flags of lawful activity; none if absent."""
     prosecution: Prosecution | None = None
     """Prosecution of recorded speech (detention, fines, listing on refusal); none if
     absent."""

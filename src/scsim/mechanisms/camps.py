@@ -1,0 +1,216 @@
+"""Detention in camps: a flag of lawful everyday activity may send a citizen to a camp.
+
+In Xinjiang a police platform flags people for ordinary lawful behaviour,
+and in one week of 2017 about 62% of the flagged in part of the south were
+sent to camps (sources §3.2).  As statistics only: a recorded event of one
+of ``behaviours`` (of kind "lawful", so its suppression is a harm, never an
+offence prevented) is a flag; with ``conversion`` (a draw keyed by the
+citizen, CAMP, the behaviour and the day) it sends the citizen to a camp
+``delay_days`` later, for ``term_days``.  While held a citizen commits
+nothing (every candidate event is thinned away, with the same draws) and no
+false record is attributed to them; a citizen flagged while an admission is
+pending is not sent twice.  Admission and release happen on their own days
+(the member's timer, as in ``prosecution``); a camp is not the blacklist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, NamedTuple
+
+import numpy as np
+from pydantic import Field
+
+from scsim.ledger import Quantity
+from scsim.mechanisms.base import (
+    FLOW,
+    LEVEL,
+    OUT,
+    Flow,
+    Level,
+    Mechanism,
+    Q,
+    S,
+    behaviours_of_kind,
+)
+from scsim.scenario.fields import MAX_DAYS, Days, Probability, Strict
+
+if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
+    from scsim.kernels.neighbourhood import (
+        LAWFUL,
+        NEVER,
+        S_TIMER,
+        _add_level,
+        _add_to_ledger,
+        uniform,
+    )
+    from scsim.scenario.model import Scenario
+
+CAMP = 17
+"""Random-number purpose: does a flag (a record of behaviour b, counter = its day) send the
+citizen to a camp."""
+
+
+class Camps(Strict):
+    """Detention in camps of citizens flagged for lawful activity (statistics only)."""
+
+    behaviours: Annotated[list[str], Field(min_length=1)]
+    """Lawful behaviours whose records are flags (each of kind "lawful")."""
+    conversion: Probability
+    """Probability that a flag sends the citizen to a camp."""
+    delay_days: Days = 0
+    """Days from the flag to the admission."""
+    term_days: Annotated[int, Field(gt=0, le=MAX_DAYS)]
+    """Days a citizen is held."""
+
+
+class Params(NamedTuple):
+    flagged: np.ndarray
+    """(behaviours,) int64 1 if its records are flags."""
+    conversion: float
+    delay: int
+    term: int
+
+
+def params(s: Scenario, tables) -> Params:
+    camps = s.measures.camps
+    names = list(s.behaviours)
+    if camps is None:
+        return Params(np.zeros(len(names), dtype=np.int64), 0.0, 0, 1)
+    return Params(np.array([b in camps.behaviours for b in names], dtype=np.int64),
+                  camps.conversion, camps.delay_days, camps.term_days)
+
+
+def arm(state, m, day):
+    """Set the member's timer to its next admission or release after ``day`` (the earliest
+    of its own and any other mechanism's)."""
+    for next_day in (state[m, S.camp_day], state[m, S.camp_until] + 1):
+        if day < next_day < NEVER and next_day < state[m, S_TIMER]:
+            state[m, S_TIMER] = next_day
+
+
+def admit(state, levels, flows, outcomes, m, g, ob, day, horizon, term):
+    state[m, S.camp_day] = NEVER
+    state[m, S.camp_from] = day
+    state[m, S.camp_until] = day + term - 1
+    _add_level(levels, day, horizon, g, LEVEL.held_in_camps, 1)
+    flows[day, g, FLOW.camp_admissions] += 1
+    outcomes[ob + m, OUT.ever_held_in_camps] = 1
+    outcomes[ob + m, OUT.days_in_camps] += min(day + term - 1, horizon) - day + 1
+
+
+def member_started(m, state) -> None:
+    state[m, S.camp_day] = NEVER
+    state[m, S.camp_from] = NEVER
+    state[m, S.camp_until] = -1
+
+
+def thinning(m, day, state, p) -> None:
+    """Held: nothing is committed (the candidate's draws are made all the same)."""
+    if state[m, S.camp_from] <= day and day <= state[m, S.camp_until]:
+        p = 0.0  # noqa: F841  (the kernel's)
+
+
+def false_attributed(m, day, state, caught) -> None:
+    """Held: no false record is attributed."""
+    if state[m, S.camp_from] <= day and day <= state[m, S.camp_until]:
+        caught = True  # noqa: F841  (the kernel's: discarded, and counted nowhere)
+
+
+def committed(m, kind, outcomes, ob) -> None:
+    """Lawful activity done (in both variants: what the system suppresses is a harm)."""
+    if kind == LAWFUL:
+        outcomes[ob + m, OUT.lawful_activity] += 1
+
+
+def recorded(P: Params, m, g, b, kind, day, key, state, levels, flows, outcomes, ob,
+             horizon) -> None:
+    """A flag may send the member to a camp (not twice while an admission is pending)."""
+    if (kind == LAWFUL and P.flagged[b] and state[m, S.camp_day] == NEVER
+            and P.conversion > 0.0 and uniform(key, CAMP, b, day) < P.conversion):
+        on = day + P.delay
+        if on <= horizon:
+            state[m, S.camp_day] = on
+            if on == day:
+                admit(state, levels, flows, outcomes, m, g, ob, day, horizon, P.term)
+            arm(state, m, day)
+
+
+def timer(P: Params, m, g, day, state, levels, flows, outcomes, ob, horizon) -> None:
+    if state[m, S.camp_until] + 1 == day:
+        _add_level(levels, day, horizon, g, LEVEL.held_in_camps, -1)
+        flows[day, g, FLOW.camp_releases] += 1
+        state[m, S.camp_from] = NEVER
+        state[m, S.camp_until] = -1
+    if state[m, S.camp_day] == day:
+        admit(state, levels, flows, outcomes, m, g, ob, day, horizon, P.term)
+    arm(state, m, day)
+
+
+def died(m, g, day, state, levels, outcomes, ob, horizon) -> None:
+    """A death in a camp ends the detention (its remaining days are not counted)."""
+    if state[m, S.camp_from] <= day and day <= state[m, S.camp_until]:
+        _add_level(levels, day, horizon, g, LEVEL.held_in_camps, -1)
+        outcomes[ob + m, OUT.days_in_camps] -= min(state[m, S.camp_until], horizon) - day + 1
+    state[m, S.camp_day] = NEVER
+    state[m, S.camp_from] = NEVER
+    state[m, S.camp_until] = -1
+
+
+def ledger(m, g, run, counterfactual, ledger, paired) -> None:
+    _add_to_ledger(ledger, g, Q.ever_held_in_camps, run[m, OUT.ever_held_in_camps])
+    _add_to_ledger(ledger, g, Q.days_in_camps, run[m, OUT.days_in_camps])
+    if paired:
+        _add_to_ledger(ledger, g, Q.lawful_activity_suppressed,
+                       counterfactual[m, OUT.lawful_activity] - run[m, OUT.lawful_activity])
+
+
+def _describe(s: Scenario) -> str:
+    c = s.measures.camps
+    return (f"camps: {c.conversion:.0%} of flags of {', '.join(c.behaviours)} send the citizen "
+            f"to a camp after {c.delay_days} days, for {c.term_days} days" if c else "")
+
+
+def check(s: Scenario) -> Iterator[tuple[str, str]]:
+    yield from behaviours_of_kind(s, "measures.camps.behaviours", s.measures.camps.behaviours,
+                                  "lawful")
+
+
+MECHANISM = Mechanism(
+    check=check,
+    name="camps",
+    title="detention in camps",
+    what="a flag of lawful activity may send the citizen to a camp for a term",
+    plan={"recorded": ("a flag (a record of a lawful activity) may send the member to a camp",
+                       ("CAMP",)),
+          "timer": ("admission to a camp; release", ()),
+          "thinning": ("a member held in a camp commits nothing", ()),
+          "false_attributed": ("nor is a false record attributed to them", ()),
+          "committed": ("lawful activity is counted (its suppression is a harm)", ()),
+          "died": ("a death ends a detention", ())},
+    section="measures.camps",
+    active=lambda s: s.measures.camps is not None,
+    params=params,
+    hooks={"member_started": member_started, "thinning": thinning,
+           "false_attributed": false_attributed, "committed": committed,
+           "recorded": recorded, "timer": timer, "died": died, "ledger": ledger},
+    helpers=(arm, admit),
+    purposes={"CAMP": CAMP},
+    state=("camp_day", "camp_from", "camp_until"),
+    flows=(Flow("camp_admissions", "citizens sent to a camp for a flag of lawful activity",
+                "sent to a camp for a flagged lawful activity"),
+           Flow("camp_releases", "citizens released from a camp", "released from a camp")),
+    levels=(Level("held_in_camps", "citizens held in camps at the end of the day"),),
+    outcomes=("ever_held_in_camps", "days_in_camps", "lawful_activity"),
+    quantities=(
+        Quantity("ever_held_in_camps", True, "harm", "citizens", False,
+                 "citizens sent to a camp for a flag of lawful activity"),
+        Quantity("days_in_camps", False, "harm", "days", False,
+                 "days held in camps (to the horizon)"),
+        Quantity("lawful_activity_suppressed", False, "harm", "events", True,
+                 "lawful activity not done (held, or deterred), against the counterfactual"),
+    ),
+    describe=_describe,
+    inputs=("measures.camps.*",),
+    order=-2,
+)
