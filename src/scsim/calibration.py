@@ -94,6 +94,24 @@ def _sanctioned_share(columns, result, groups, scale):
     return None if scored == 0 else float(result.ledger_sum[groups, Q_SANCTIONED].sum()) / scored
 
 
+def _held_share_at_end(columns, result, groups, scale):
+    """Held in camps at the end of the last day, over the population then."""
+    if "held_in_camps" not in columns:
+        return None
+    last = columns["day"] == result.scenario.run.days
+    population = float(columns["population"][last].sum())
+    return None if population == 0 else float(columns["held_in_camps"][last].sum()) / population
+
+
+def _ever_held_share(columns, result, groups, scale):
+    quantities = result.kernel_layout.quantities
+    scored = float(result.scored[groups].sum())
+    if "ever_held_in_camps" not in quantities or scored == 0:
+        return None
+    column = quantities.index("ever_held_in_camps")
+    return float(result.ledger_sum[groups, column].sum()) / scored
+
+
 METRICS: dict[str, tuple[str, Metric]] = {
     "blacklist_entries_per_year": ("citizens put on the blacklist per year (person-times)",
                                    _per_year("entered_blacklist")),
@@ -114,6 +132,10 @@ METRICS: dict[str, tuple[str, Metric]] = {
     "cumulative_travel_blocks": ("trips denied since the first reported day, to the date",
                                  _cumulative("denied_trips")),
     "blacklisted_on": ("citizens on the blacklist on the date", _blacklisted_on),
+    "held_in_camps_share_at_end": ("share of the population held in camps at the end of the "
+                                   "run", _held_share_at_end),
+    "ever_held_in_camps_share_of_scored": ("share of scored citizens sent to a camp in the run",
+                                           _ever_held_share),
 }
 DATED = frozenset(DATED_METRICS)
 assert tuple(METRICS) == CALIBRATION_METRICS

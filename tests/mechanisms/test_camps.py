@@ -45,6 +45,21 @@ def test_every_flag_sends_to_a_camp_when_certain():
     assert (_column(table, "camp_admissions") == flags).all()
 
 
+def test_a_false_match_of_the_flagged_activity_is_a_flag_too():
+    """Conversion 1, no delay, a false-attribution stream claiming the flagged activity: each
+    false record that counts sends its citizen that day (one already held that day is
+    attributed none), and the admissions are the true flags plus these."""
+    platform = {**FLAGGED["channels__platform"],
+                "false_attribution": {"behaviour": "prayer", "daily_rate": 0.002}}
+    table = daily_table(simulate(scenario(**{**_camps(conversion=1.0),
+                                             "channels__platform": platform})))
+    false_flags = _column(table, "false_records_by_platform")
+    assert false_flags.sum() > 50
+    assert (_column(table, "camp_admissions_for_false_flags") == false_flags).all()
+    assert (_column(table, "camp_admissions")
+            == _column(table, "prayer_recorded") + false_flags).all()
+
+
 def test_the_held_count_is_admissions_minus_releases_and_not_a_listing():
     term = 60
     table = daily_table(simulate(scenario(**_camps(conversion=0.6, delay_days=7),

@@ -39,7 +39,7 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
     "recorded": ("Observation", _EVENT | {"risk"}),
     "false_recorded": ("False attribution", frozenset({
         "m", "g", "c", "f", "k", "day", "key", "state", "risk", "flows", "outcomes", "ob",
-        "horizon", "t"})),
+        "horizon", "levels", "t"})),
     "true_scheduled": ("Observation", _EVENT | {"due", "flags"}),
     "true_counted": ("Observation", _EVENT | {"due", "flags"}),
     "record_removed": ("Removals", frozenset({"m", "g", "day", "state", "flows", "flags"})),

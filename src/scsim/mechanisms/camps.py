@@ -47,8 +47,9 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.scenario.model import Scenario
 
 CAMP = 17
-"""Random-number purpose: does a flag (a record of behaviour b, counter = its day) send the
-citizen to a camp."""
+"""Random-number purpose: does a flag (a record of behaviour b, counter = its day; a false
+record of stream f: index FALSE_FLAG + f) send the citizen to a camp."""
+FALSE_FLAG = 4096
 
 
 class Camps(Strict):
@@ -67,6 +68,8 @@ class Camps(Strict):
 class Params(NamedTuple):
     flagged: np.ndarray
     """(behaviours,) int64 1 if its records are flags."""
+    false_flagged: np.ndarray
+    """(false-record streams,) int64 1 if the behaviour the stream claims is flagged."""
     conversion: float
     delay: int
     term: int
@@ -75,10 +78,13 @@ class Params(NamedTuple):
 def params(s: Scenario, tables) -> Params:
     camps = s.measures.camps
     names = list(s.behaviours)
-    if camps is None:
-        return Params(np.zeros(len(names), dtype=np.int64), 0.0, 0, 1)
-    return Params(np.array([b in camps.behaviours for b in names], dtype=np.int64),
-                  camps.conversion, camps.delay_days, camps.term_days)
+    streams = [c.false_attribution.behaviour for c in s.channels.values()
+               if c.false_attribution]
+    flagged = set(camps.behaviours) if camps is not None else set()
+    return Params(np.array([b in flagged for b in names], dtype=np.int64),
+                  np.array([b in flagged for b in streams], dtype=np.int64),
+                  camps.conversion if camps else 0.0, camps.delay_days if camps else 0,
+                  camps.term_days if camps else 1)
 
 
 def arm(state, m, day):
@@ -90,6 +96,10 @@ def arm(state, m, day):
 
 
 def admit(state, levels, flows, outcomes, m, g, ob, day, horizon, term):
+    if state[m, S.camp_false]:  # sent for a false match
+        flows[day, g, FLOW.camp_admissions_for_false_flags] += 1
+        outcomes[ob + m, OUT.held_for_false_flags] = 1
+        state[m, S.camp_false] = 0
     state[m, S.camp_day] = NEVER
     state[m, S.camp_from] = day
     state[m, S.camp_until] = day + term - 1
@@ -100,6 +110,7 @@ def admit(state, levels, flows, outcomes, m, g, ob, day, horizon, term):
 
 
 def member_started(m, state) -> None:
+    state[m, S.camp_false] = 0
     state[m, S.camp_day] = NEVER
     state[m, S.camp_from] = NEVER
     state[m, S.camp_until] = -1
@@ -136,6 +147,20 @@ def recorded(P: Params, m, g, b, kind, day, key, state, levels, flows, outcomes,
             arm(state, m, day)
 
 
+def false_recorded(P: Params, m, g, f, day, key, state, levels, flows, outcomes, ob,
+                   horizon) -> None:
+    """A false record of a flagged behaviour (a false match) is a flag too."""
+    if (P.false_flagged[f] and state[m, S.camp_day] == NEVER and P.conversion > 0.0
+            and uniform(key, CAMP, FALSE_FLAG + f, day) < P.conversion):
+        on = day + P.delay
+        if on <= horizon:
+            state[m, S.camp_day] = on
+            state[m, S.camp_false] = 1
+            if on == day:
+                admit(state, levels, flows, outcomes, m, g, ob, day, horizon, P.term)
+            arm(state, m, day)
+
+
 def timer(P: Params, m, g, day, state, levels, flows, outcomes, ob, horizon) -> None:
     if state[m, S.camp_until] + 1 == day:
         _add_level(levels, day, horizon, g, LEVEL.held_in_camps, -1)
@@ -153,6 +178,7 @@ def died(m, g, day, state, levels, outcomes, ob, horizon) -> None:
         _add_level(levels, day, horizon, g, LEVEL.held_in_camps, -1)
         outcomes[ob + m, OUT.days_in_camps] -= min(state[m, S.camp_until], horizon) - day + 1
     state[m, S.camp_day] = NEVER
+    state[m, S.camp_false] = 0
     state[m, S.camp_from] = NEVER
     state[m, S.camp_until] = -1
 
@@ -160,6 +186,7 @@ def died(m, g, day, state, levels, outcomes, ob, horizon) -> None:
 def ledger(m, g, run, counterfactual, ledger, paired) -> None:
     _add_to_ledger(ledger, g, Q.ever_held_in_camps, run[m, OUT.ever_held_in_camps])
     _add_to_ledger(ledger, g, Q.days_in_camps, run[m, OUT.days_in_camps])
+    _add_to_ledger(ledger, g, Q.held_for_false_flags, run[m, OUT.held_for_false_flags])
     if paired:
         _add_to_ledger(ledger, g, Q.lawful_activity_suppressed,
                        counterfactual[m, OUT.lawful_activity] - run[m, OUT.lawful_activity])
@@ -187,26 +214,33 @@ MECHANISM = Mechanism(
           "thinning": ("a member held in a camp commits nothing", ()),
           "false_attributed": ("nor is a false record attributed to them", ()),
           "committed": ("lawful activity is counted (its suppression is a harm)", ()),
+          "false_recorded": ("a false match of a flagged activity is a flag too", ("CAMP",)),
           "died": ("a death ends a detention", ())},
     section="measures.camps",
     active=lambda s: s.measures.camps is not None,
     params=params,
     hooks={"member_started": member_started, "thinning": thinning,
            "false_attributed": false_attributed, "committed": committed,
-           "recorded": recorded, "timer": timer, "died": died, "ledger": ledger},
+           "recorded": recorded, "false_recorded": false_recorded, "timer": timer,
+           "died": died, "ledger": ledger},
     helpers=(arm, admit),
     purposes={"CAMP": CAMP},
-    state=("camp_day", "camp_from", "camp_until"),
+    state=("camp_day", "camp_false", "camp_from", "camp_until"),
     flows=(Flow("camp_admissions", "citizens sent to a camp for a flag of lawful activity",
                 "sent to a camp for a flagged lawful activity"),
+           Flow("camp_admissions_for_false_flags",
+                "admissions for a false match of a flagged activity",
+                "sent to a camp for a FALSE match"),
            Flow("camp_releases", "citizens released from a camp", "released from a camp")),
     levels=(Level("held_in_camps", "citizens held in camps at the end of the day"),),
-    outcomes=("ever_held_in_camps", "days_in_camps", "lawful_activity"),
+    outcomes=("ever_held_in_camps", "days_in_camps", "lawful_activity", "held_for_false_flags"),
     quantities=(
         Quantity("ever_held_in_camps", True, "harm", "citizens", False,
                  "citizens sent to a camp for a flag of lawful activity"),
         Quantity("days_in_camps", False, "harm", "days", False,
                  "days held in camps (to the horizon)"),
+        Quantity("held_for_false_flags", True, "harm", "citizens", False,
+                 "citizens sent to a camp for a false match of a flagged activity"),
         Quantity("lawful_activity_suppressed", False, "harm", "events", True,
                  "lawful activity not done (held, or deterred), against the counterfactual"),
     ),

@@ -437,6 +437,8 @@ CALIBRATION_METRICS = (
     "cumulative_blacklist_entries",
     "cumulative_travel_blocks",
     "blacklisted_on",
+    "held_in_camps_share_at_end",
+    "ever_held_in_camps_share_of_scored",
 )
 """What ``scsim calibrate`` can compare with a published figure (see ``scsim.calibration``)."""
 
