@@ -145,7 +145,7 @@ def _assumption_lines(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("name", (*PRESETS, "sesame"))
 def test_sources_table_is_in_step_with_the_comments(name):
     """Every value marked ASSUMPTION on its own line is in [sources] as an assumption, and
     every assumption's value lies within its plausible range."""
@@ -174,6 +174,34 @@ def test_bad_sources_are_rejected(tmp_path, entry, message):
                     .replace("jaywalkk", "jaywalkk" if "names" in message else "jaywalk"))
     with pytest.raises(ScenarioError, match=re.escape(message)):
         load_scenario(path)
+
+
+def test_sesame_waives_each_service_at_its_rate_for_the_citizens_of_its_grades():
+    """Uses are Bernoulli per citizen-day: the waivers are within 5 sd of the sum over
+    services of rate x citizen-days in the service's grades (the grade of the day before;
+    no deterrence, so no use is thinned)."""
+    import numpy as np
+
+    from scsim.kernels.layout import grade_column
+    from scsim.results import daily_table
+
+    s = load_scenario(SCENARIOS / "sesame.toml", {"population.size": 20_000,
+                                                  "run.days": 365}).scenario
+    result = simulate(s)
+    table = daily_table(result)
+    start = s.scheme.grades[[g.min_score <= s.scheme.start_score for g in s.scheme.grades]
+                            .index(True)].name
+    expected = variance = 0.0
+    for service in s.measures.deposits.services:
+        rate = s.behaviours[service.behaviour].daily_rate
+        held = sum(table.column(grade_column(g)).to_numpy() for g in service.grades)
+        before = np.concatenate([[int(result.scored.sum()) if start in service.grades else 0],
+                                 held[:-1]])
+        expected += rate * before.sum()
+        variance += rate * (1 - rate) * before.sum()
+    waived = table.column("deposits_waived").to_numpy().sum()
+    assert expected > 1000
+    assert abs(waived - expected) <= 5 * variance ** 0.5
 
 
 def test_the_historical_preset_is_national_with_a_calendar():

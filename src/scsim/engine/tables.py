@@ -106,8 +106,8 @@ def _process_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_classes, n_streams = p.shape
     cumprod = np.ones((n_classes, n_streams + 1))
     cumprod[:, 1:] = np.cumprod(1.0 - p, axis=1)
-    log_none = np.log1p(-p).sum(axis=1) if n_streams else np.zeros(n_classes)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore"):  # (a rate of 1: log 0 = -inf, a gap of one day)
+        log_none = np.log1p(-p).sum(axis=1) if n_streams else np.zeros(n_classes)
         inv = np.where(log_none < 0.0, 1.0 / log_none, 0.0)
     return cumprod, -np.expm1(log_none), inv
 

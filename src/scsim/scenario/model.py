@@ -17,6 +17,7 @@ from scsim.mechanisms.appeals import Appeals
 from scsim.mechanisms.camps import Camps
 from scsim.mechanisms.credit_repair import CreditRepair
 from scsim.mechanisms.deposit_waiver import DepositWaiver
+from scsim.mechanisms.deposits import Deposits
 from scsim.mechanisms.deterrence import Deterrence
 from scsim.mechanisms.employment_penalty import EmploymentPenalty
 from scsim.mechanisms.human_review import HumanReview
@@ -339,6 +340,8 @@ class Measures(Strict):
     """Bank loans refused to the blacklisted; none if absent."""
     school_priority: SchoolPriority | None = None
     """School places for children of parents in high grades; none if absent."""
+    deposits: Deposits | None = None
+    """Deposits waived, use by use in yuan, for high grades; none if absent."""
     camps: Camps | None = None
     """Detention in camps for flags of lawful activity; none if absent."""
     prosecution: Prosecution | None = None
