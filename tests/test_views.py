@@ -339,6 +339,7 @@ def test_the_demo_measures_both_sides_of_its_ledger(tmp_path):
 def test_the_report_says_what_each_headline_figure_rests_on(tmp_path):
     from scsim.provenance import rests_on
     from scsim.scenario import load_scenario
+    from scsim.scenario.pairing import no_system
 
     out = _run(tmp_path / "nat", str(SCENARIOS / "national.toml"), "--population", "3000",
                "--days", "30", "--counterfactual", "none")
@@ -350,7 +351,7 @@ def test_the_report_says_what_each_headline_figure_rests_on(tmp_path):
     assert "channels.courts.false_attribution.daily_rate" in assumed
     assert not any(p.startswith(("deterrence.", "measures.")) for p in assumed)
     assert f"rests on {wrongly.sentence()}" in page
-    assert page.count('class="measure rests"') == sum(1 for q in plots_quantities())
+    assert page.count('class="measure rests"') == len(plots_quantities(s, no_system(s)))
     assert "id='sources-table'" in page and "deterrence.speech_sensitivity" in page
     demo = runner.invoke(app, ["report", str(_run(tmp_path / "demo", str(SCENARIOS / "demo.toml"),
                                                   "--population", "500", "--days", "10"))])
@@ -358,10 +359,11 @@ def test_the_report_says_what_each_headline_figure_rests_on(tmp_path):
     assert "no <code>[sources]</code> table" in (tmp_path / "demo" / "report.html").read_text()
 
 
-def plots_quantities():
+def plots_quantities(s=None, counterfactual=None):
+    """The quantities a report shows (those of the run's modules too, given its scenario)."""
     from scsim.ledger import quantities
 
-    return [q for q in quantities() if q.name != "counterfactual_sanctioned"]
+    return [q for q in quantities(s, counterfactual) if q.name != "counterfactual_sanctioned"]
 
 
 @pytest.fixture(scope="module")
