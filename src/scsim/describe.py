@@ -74,6 +74,25 @@ def _overrides(base: float, by: dict[str, float]) -> str:
     return text
 
 
+def _points(s: Scenario, behaviour: str) -> str:
+    """The behaviour's points in each scheme that gives it any (national first)."""
+    national = (f"{s.scheme.points[behaviour]:+d}" if behaviour in s.scheme.points
+                else "0")
+    pilots = [f"{name} {p.points[behaviour]:+d}" for name, p in s.pilots.items()
+              if behaviour in p.points]
+    only = " (only in pilots)" if s.behaviours[behaviour].pilots_only else ""
+    if not pilots:
+        return national + only
+    return (f"{national} nationally, " if not only else "") + ", ".join(pilots) + only
+
+
+def _pilot(p) -> str:
+    grades = ("; grades " + ", ".join(f"{g.name.upper()} from {g.min_score}" for g in p.grades)
+              if p.grades else "; no grades")
+    return (f"{p.share_of_region:.2%} of {p.region}: scores start at {p.start_score} and stay "
+            f"within [{p.min_score}, {p.max_score}]" + grades)
+
+
 def describe(s: Scenario) -> Description:
     """The scenario as sentences and a behaviour table."""
     pop = s.population
@@ -132,7 +151,7 @@ def describe(s: Scenario) -> Description:
             "per million a day": per_million(b.daily_rate),
             "multipliers": multipliers or "-", "recorded by": ch_name,
             "recorded with probability": recording,
-            "points": f"{s.scheme.points.get(name, 0):+d}" if name in s.scheme.points else "0",
+            "points": _points(s, name),
             "when recorded": "-" if factor is None else f"rate x{factor:g}",
         })
     for name, ch in s.channels.items():
@@ -156,6 +175,8 @@ def describe(s: Scenario) -> Description:
                     + ("blacklisted " + " or ".join(listing) if listing else "no blacklist")
                     + ("; grades " + ", ".join(f"{g.name.upper()} from {g.min_score}"
                                               for g in sc.grades) if sc.grades else "")))
+    for name, p in s.pilots.items():
+        d.facts.append((f"pilot {name}", _pilot(p)))
     safeguards = [m.describe(s) for m in MECHANISMS if m.section.startswith("scheme.")]
     d.facts.append(("safeguards", "; ".join(filter(None, safeguards)) or "none"))
     measures = [

@@ -383,7 +383,40 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
         "overall": overall,
         "by_group": by_group,
         "disparity": disparity,
+        **({"by_scheme": by_scheme(result, listed, paired)} if s.pilots else {}),
     }
+
+
+def by_scheme(result: SimulationResult, listed: tuple[Quantity, ...], paired: bool) -> dict:
+    """Each scheme's citizens (the national one's and each pilot's): how many, their final
+    scores and grades, and every quantity (the schemes' totals add up to the overall)."""
+    s = result.scenario
+    layout = result.kernel_layout
+    end = result.run.levels[-1].sum(axis=0)  # the last day's levels, all groups together
+    scales = [s.scheme, *s.pilots.values()]
+    grade_index = {g.name: k for k, g in enumerate(s.all_grades())}
+    out = {}
+    for k, (name, scale) in enumerate(zip(s.scheme_names(), scales, strict=True)):
+        citizens, scored, score_sum = (int(x) for x in result.by_scheme_cells[k].sum(axis=0))
+        entry: dict = {"citizens": citizens, "small_group": citizens < SMALL_GROUP,
+                       "scored": scored}
+        if k > 0:
+            pilot = s.pilots[name]
+            entry["region"] = pilot.region
+            entry["share_of_region"] = pilot.share_of_region
+        entry["mean_final_score"] = score_sum / scored if scored else None
+        entry["scale"] = [scale.min_score, scale.max_score]
+        entry["grades_at_end"] = {g.name: int(end[layout.first_grade + grade_index[g.name]])
+                                  for g in scale.grades}
+        entry["quantities"] = {}
+        for q in listed:
+            column = layout.quantity(q.name)
+            total = int(result.by_scheme_sum[k, :, column].sum()) if column is not None else 0
+            squares = (float(result.by_scheme_sum_squares[k, :, column].sum())
+                       if column is not None else 0.0)
+            entry["quantities"][q.name] = _entry(q, total, squares, citizens, paired)
+        out[name] = entry
+    return out
 
 
 

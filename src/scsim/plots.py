@@ -239,7 +239,7 @@ def denied_trips(run: StoredRun) -> Figure | None:
 
 def grade_transitions(run: StoredRun) -> Figure | None:
     """Moves between grades over the run, all groups: a from x to matrix; None without grades."""
-    grades = [g.name for g in run.scenario.scheme.grades]
+    grades = [g.name for g in run.scenario.all_grades()]
     if not grades or run.transitions is None:
         return None
     table = run.transitions

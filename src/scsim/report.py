@@ -225,6 +225,36 @@ def groups_html(ledger: dict) -> str:
             f"</th>{head}</tr>" + "\n".join(body) + f"</table></div>{note}")
 
 
+def schemes_html(ledger: dict) -> str:
+    """Each scheme's citizens (the national one's and each pilot's): scale, final scores,
+    grades at the end, and the rate of every quantity."""
+    schemes = ledger["by_scheme"]
+    head = "".join(f"<th>{_esc(name)}<br><span class='note'>{x['citizens']:,} citizens"
+                   + (f", {x['share_of_region']:.2%} of {_esc(x['region'])}" if "region" in x
+                      else "") + "</span></th>" for name, x in schemes.items())
+
+    def row(label: str, cells: Iterable[str]) -> str:
+        return f"<tr><td>{label}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+    rows = [
+        row("score scale", (f"{x['scale'][0]:,} to {x['scale'][1]:,}"
+                            for x in schemes.values())),
+        row("mean final score", (_number(x["mean_final_score"]) for x in schemes.values())),
+        row("grades at the end", (", ".join(f"{_esc(g)} {n:,}"
+                                            for g, n in x["grades_at_end"].items()) or "none"
+                                  for x in schemes.values())),
+        *(row(f"{_esc(q.name.replace('_', ' '))}<br><span class='measure'>"
+              f"{_esc(_measure(ledger, q.name))}</span>",
+              (_rate(x["quantities"].get(q.name, ABSENT)) for x in schemes.values()))
+          for q in quantities_in(ledger)),
+    ]
+    return (f"<div class='wide'><table id='scheme-table'><tr><th>per 100,000 [95% "
+            f"interval]</th>{head}</tr>" + "\n".join(rows) + "</table></div>"
+            "<p class='note'>The national scheme is everyone outside the pilots; the court "
+            "list and its measures apply in every scheme. The schemes' counts add up to the "
+            "totals.</p>")
+
+
 def stories_html(traces: dict | None) -> str:
     if not traces or not traces.get("stories"):
         return ("<p class='note'>No life stories saved with this run; "
@@ -337,6 +367,8 @@ def run_report(run: StoredRun) -> str:
              headline_html(run.ledger, s.population.size, run.declared_population, s)),
             ("Figures", "figures", figures_html),
             ("By group", "groups", groups_html(run.ledger)),
+            *((("By scheme: the national scheme and its pilots", "schemes",
+                schemes_html(run.ledger)),) if "by_scheme" in run.ledger else ()),
             ("Life stories of sampled citizens", "stories", stories_html(run.traces)),
             ("What the figures rest on", "sources", sources_html(s)),
             ("Provenance", "provenance", provenance_html(run)),

@@ -180,7 +180,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
         columns[f"score_p{round(q * 100):02d}"] = per_row(
             score_quantiles(hist, scored, t.min_score, t.score_bin_width, q)
         )
-    for k, grade in enumerate(s.scheme.grades):
+    for k, grade in enumerate(s.all_grades()):
         columns[grade_column(grade.name)] = per_row(
             levels[:, :, result.kernel_layout.first_grade + k])
     for k, b in enumerate(behaviours):
@@ -206,7 +206,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
     if s.run.start is not None:
         dates = dates_of(s, np.arange(first, s.run.days + 1))
         columns = {"day": columns.pop("day"), "date": np.repeat(dates, len(groups)), **columns}
-    expected = daily_columns(behaviours, [g.name for g in s.scheme.grades], paired, channels,
+    expected = daily_columns(behaviours, [g.name for g in s.all_grades()], paired, channels,
                              extra, dated=s.run.start is not None, turnover=turnover)
     if list(columns) != expected:  # a name collision the loader failed to reject
         raise AssertionError(f"daily columns {list(columns)} differ from the layout {expected}")
@@ -234,7 +234,7 @@ def false_channels(s: Scenario) -> list[str]:
 def transitions_table(result: SimulationResult) -> pa.Table:
     """Moves between grades: (day, group, from_grade, to_grade, citizens), nonzero rows only."""
     s = result.scenario
-    grades = np.array([g.name for g in s.scheme.grades], dtype=object)
+    grades = np.array([g.name for g in s.all_grades()], dtype=object)
     groups = np.array([c.name for c in s.population.groups], dtype=object)
     n_g = len(grades)
     first = s.run.first_reported_day

@@ -86,11 +86,12 @@ def tell(trace: CitizenTrace) -> Story:
     false_streams = [(name, ch.false_attribution.behaviour) for name, ch in s.channels.items()
                      if ch.false_attribution is not None]
     layout = FlowLayout.of(s, trace.kernel_layout)
-    grades = [g.name.upper() for g in s.scheme.grades]
+    grades = [g.name.upper() for g in s.all_grades()]
     flows, levels = trace.flows, trace.levels
     scored = levels[0, LEVEL_SCORED] == 1
     who = (f"citizen {me.citizen}: {me.age}, group {me.group}, income {me.income}, "
            f"region {me.region}"
+           + (f" (pilot {me.scheme})" if me.scheme != "national" else "")
            + (f", propensity {me.propensity}" if len(s.population.propensity_levels) > 1 else "")
            + ("" if scored else " (children are not scored)"))
     household = ", ".join(f"{m.citizen} ({m.age})" for m in trace.household) or "lives alone"

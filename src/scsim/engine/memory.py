@@ -49,9 +49,10 @@ class MemoryEstimate:
 def _tally_bytes(s: Scenario, copies: int, layout: KernelLayout) -> int:
     days = s.run.days + 1
     groups = len(s.population.groups)
-    bins = (s.scheme.max_score - s.scheme.min_score) // s.output.score_bin_width + 1
+    low, high = s.score_range()
+    bins = (high - low) // s.output.score_bin_width + 1
     columns = (FlowLayout.of(s, layout).width
-               + layout.n_levels(len(s.scheme.grades)) + bins)
+               + layout.n_levels(len(s.all_grades())) + bins)
     return copies * days * groups * columns * 8
 
 

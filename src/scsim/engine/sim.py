@@ -19,6 +19,7 @@ from scsim.engine.tables import (
 )
 from scsim.kernels.generate import kernel_for
 from scsim.kernels.layout import (
+    CELL_COLUMNS,
     LEDGER_SQ_HIGH,
     LEDGER_SQ_LOW,
     LEDGER_SUM,
@@ -76,6 +77,14 @@ class SimulationResult:
     n_workers: int
     chunk_size: int
     timings: dict[str, float] = field(default_factory=dict)
+    by_scheme_sum: np.ndarray | None = None
+    """With pilots, (S, G, quantities) the sums of each scheme's citizens (they add up to
+    ``ledger_sum``), else None."""
+    by_scheme_sum_squares: np.ndarray | None = None
+    """With pilots, (S, G, quantities) the sums of their squares."""
+    by_scheme_cells: np.ndarray | None = None
+    """With pilots, (S, G, 3) each scheme's citizens, scored citizens and their summed
+    final scores (``layout.CELL_COLUMNS``)."""
 
     @property
     def flows(self) -> np.ndarray:
@@ -120,10 +129,13 @@ class Variant:
 
 def _fill_initial_state(v: Variant, scored: np.ndarray, levels0: np.ndarray,
                         hist0: np.ndarray) -> None:
-    """Day-0 levels: every scored citizen starts at the start score with no records."""
+    """Day-0 levels: every scored citizen starts at the start score with no records (with
+    pilots, whose schemes start apart, the kernel counts each citizen's day 0 itself)."""
     t = v.tables
-    levels0[:, LEVEL_SCORE_SUM] = scored * t.start_score
     levels0[:, LEVEL_BLACKLISTED] = 0  # the schema keeps start_score >= blacklist_below
+    if t.n_schemes > 1:
+        return
+    levels0[:, LEVEL_SCORE_SUM] = scored * t.start_score
     if len(t.grade_min):
         start_grade = int(np.argmax(t.start_score >= t.grade_min))
         levels0[:, v.layout.first_grade + start_grade] = scored
@@ -142,11 +154,24 @@ def _tallies(v: Variant, flows: np.ndarray, levels: np.ndarray, hist: np.ndarray
                    np.cumsum(hist_total, axis=0))
 
 
-def _exact_squares(ledger: np.ndarray) -> np.ndarray:
-    """Sum the two-word sums of squares of all workers with Python integers."""
+def _exact_squares(ledger: np.ndarray, schemes: int = 1) -> np.ndarray:
+    """Sum the two-word sums of squares of all workers with Python integers: (rows, Q), or
+    (schemes, rows / schemes, Q) when there are several schemes."""
     high = ledger[..., LEDGER_SQ_HIGH].astype(object).sum(axis=0)
     low = ledger[..., LEDGER_SQ_LOW].astype(object).sum(axis=0)
-    return (high * (1 << 62) + low).astype(np.float64)
+    exact = high * (1 << 62) + low
+    if schemes > 1:
+        exact = exact.reshape(schemes, -1, exact.shape[-1])
+    return exact.astype(np.float64)
+
+
+def ledger_buffer(n_workers: int, groups: int, layout: KernelLayout,
+                  t: KernelTables) -> np.ndarray:
+    """The workers' ledgers: a row per group, or with pilots per (scheme, group) with the
+    rows' citizens and scores after the quantities (``layout.CELL_COLUMNS``)."""
+    extra = len(CELL_COLUMNS) if t.n_schemes > 1 else 0
+    return np.zeros((n_workers, t.n_schemes * groups, len(layout.quantities) + extra, 3),
+                    dtype=np.int64)
 
 
 ProgressCallback = Callable[[int], None]
@@ -158,7 +183,7 @@ def _buffers(s: Scenario, t: KernelTables, layout: KernelLayout, n_workers: int,
     shape = (n_workers, s.run.days + 1, len(s.population.groups) + extra_groups)
     return (
         np.zeros((*shape, FlowLayout.of(s, layout).width), dtype=np.int64),
-        np.zeros((*shape, layout.n_levels(len(s.scheme.grades))), dtype=np.int64),
+        np.zeros((*shape, layout.n_levels(len(s.all_grades()))), dtype=np.int64),
         np.zeros((*shape, n_score_bins(t)), dtype=np.int64),
     )
 
@@ -192,7 +217,8 @@ def simulate(
     mechanisms = in_kernel(scenario, counterfactual)
     scheduled = has_schedule(scenario, counterfactual)
     kernel = kernel_for(mechanisms, scheduled=scheduled,
-                        turnover=scenario.population.turnover is not None)
+                        turnover=scenario.population.turnover is not None,
+                        pilots=bool(scenario.pilots))
     layout = KernelLayout.of(mechanisms)
     params = parameters(mechanisms, scenario, tables, scheduled)
     params_cf = (parameters(mechanisms, counterfactual, tables_cf, scheduled)
@@ -207,8 +233,7 @@ def simulate(
         flows_cf, levels_cf, hist_cf = _buffers(counterfactual, tables_cf, layout, n_workers)
     else:
         flows_cf = levels_cf = hist_cf = np.zeros((n_workers, 1, 1, 1), dtype=np.int64)
-    ledger = np.zeros((n_workers, len(scenario.population.groups), len(layout.quantities), 3),
-                      dtype=np.int64)
+    ledger = ledger_buffer(n_workers, len(scenario.population.groups), layout, tables)
     final_score = np.empty(n, dtype=np.int16)
     final_false = np.empty(n, dtype=np.uint8)
     key = np.uint64(seed_key(scenario.run.seed))
@@ -244,6 +269,17 @@ def simulate(
     t2 = time.perf_counter()
 
     run = _tallies(Variant(tables, params, mechanisms, layout), flows, levels, hist)
+    n_q = len(layout.quantities)
+    schemes = tables.n_schemes
+    by_scheme = by_scheme_squares = cells = None
+    if schemes > 1:
+        sums = ledger[..., LEDGER_SUM].sum(axis=0).reshape(schemes, -1, ledger.shape[2])
+        by_scheme, cells = sums[..., :n_q], sums[..., n_q:]
+        by_scheme_squares = _exact_squares(ledger[:, :, :n_q], schemes)
+        ledger_sum, ledger_sum_squares = by_scheme.sum(axis=0), by_scheme_squares.sum(axis=0)
+    else:
+        ledger_sum = ledger[..., LEDGER_SUM].sum(axis=0)
+        ledger_sum_squares = _exact_squares(ledger)
     result = SimulationResult(
         scenario=scenario,
         tables=tables,
@@ -257,13 +293,16 @@ def simulate(
             else None
         ),
         kernel_layout=layout,
-        ledger_sum=ledger[..., LEDGER_SUM].sum(axis=0),
-        ledger_sum_squares=_exact_squares(ledger),
+        ledger_sum=ledger_sum,
+        ledger_sum_squares=ledger_sum_squares,
         final_score=final_score,
         final_false_records=final_false,
         first_id=first_id,
         n_workers=n_workers,
         chunk_size=chunk_size,
+        by_scheme_sum=by_scheme,
+        by_scheme_sum_squares=by_scheme_squares,
+        by_scheme_cells=cells,
     )
     result.timings = {
         "setup_s": t1 - t0,

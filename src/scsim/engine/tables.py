@@ -71,10 +71,10 @@ class KernelTables(NamedTuple):
     restart_false: np.ndarray  # (K, C) bool: its false-attribution rates change
     next_wake: np.ndarray  # (K, C) int64 first day of a later period that changes the class
     report_day: int  # the first reported day of a burn-in (run.report_from), else NEVER
-    grade_min: np.ndarray  # (G,) int64, highest first
-    start_score: int
-    min_score: int
-    max_score: int
+    grade_min: np.ndarray  # (G,) int64, every scheme's grades, each scheme's highest first
+    start_score: int  # the national scheme's
+    min_score: int  # the lowest score of any scheme (the histogram's first bin)
+    max_score: int  # the highest
     score_bin_width: int
     n_classes: int
     n_incomes: int
@@ -92,6 +92,18 @@ class KernelTables(NamedTuple):
     band_days: np.ndarray  # (3,) float64 ages in days: adult_age, elder_age, max_age
     birth_q: float  # daily probability that an adult has a child
     birth_inv_log_none: float  # 1 / log(1 - birth_q), or 0
+    # pilots: city schemes inside regions (scheme 0 is the national one; one scheme without):
+    n_schemes: int
+    class_scheme: np.ndarray  # (C,) int64 the scheme of each class
+    pilot_cum: np.ndarray  # (R, max(1, pilots per region)) cumulative shares; -1 pads
+    pilot_class_region: np.ndarray  # (R, same) the class region of each such pilot
+    scheme_points: np.ndarray  # (K, S, B) int64 points per recorded event in each scheme
+    scheme_false_points: np.ndarray  # (K, S, F) int64
+    scheme_start: np.ndarray  # (S,) int64 start score of each scheme
+    scheme_min: np.ndarray  # (S,) int64 its bounds
+    scheme_max: np.ndarray  # (S,) int64
+    grade_lo: np.ndarray  # (S,) int64 its grades are grade_min[grade_lo:grade_hi]
+    grade_hi: np.ndarray  # (S,) int64
 
 
 def _cumulative_shares(shares: list[float]) -> np.ndarray:
@@ -119,6 +131,32 @@ def class_index(group: int, income: int, region: int, propensity: int, age: int,
     ) * len(SCORED_AGES) + age
 
 
+def class_regions(s: Scenario) -> list[tuple[str, int]]:
+    """(region, scheme) of each class region: the regions (national scheme 0), then one per
+    pilot (its region, scheme 1 + its position), so that a pilot's citizens have classes of
+    their own and take every value of their region."""
+    return ([(c.name, 0) for c in s.population.regions]
+            + [(p.region, 1 + k) for k, p in enumerate(s.pilots.values())])
+
+
+def _pilot_tables(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per region, the cumulative shares of its pilots and their class regions."""
+    regions = [c.name for c in s.population.regions]
+    inside: dict[str, list[tuple[float, int]]] = {r: [] for r in regions}
+    for k, p in enumerate(s.pilots.values()):
+        inside[p.region].append((p.share_of_region, len(regions) + k))
+    width = max(1, *(len(v) for v in inside.values()))
+    cum = np.full((len(regions), width), -1.0)
+    where = np.full((len(regions), width), -1, dtype=np.int64)
+    for r, name in enumerate(regions):
+        total = 0.0
+        for j, (share, class_region) in enumerate(inside[name]):
+            total += share
+            cum[r, j] = total
+            where[r, j] = class_region
+    return cum, where
+
+
 def penalty_levels(s: Scenario) -> int:
     penalty = s.measures.employment_penalty
     return penalty.levels_down if penalty is not None else 0
@@ -133,6 +171,8 @@ class _PeriodTables(NamedTuple):
     adapt: np.ndarray
     false_points: np.ndarray
     blacklist_below: int
+    scheme_points: np.ndarray
+    scheme_false_points: np.ndarray
 
 
 def _period_tables(s: Scenario, candidate_levels_down: int | None) -> _PeriodTables:
@@ -140,7 +180,7 @@ def _period_tables(s: Scenario, candidate_levels_down: int | None) -> _PeriodTab
     pop = s.population
     groups = [c.name for c in pop.groups]
     incomes = [c.name for c in pop.income_levels]
-    regions = [c.name for c in pop.regions]
+    regions = class_regions(s)
     propensities = [c.name for c in pop.propensity_levels]
     behaviours = list(s.behaviours)
     n_b = len(behaviours)
@@ -151,13 +191,16 @@ def _period_tables(s: Scenario, candidate_levels_down: int | None) -> _PeriodTab
     down = min(penalty_levels(s), len(incomes) - 1)
     candidate_down = min(max(down, candidate_levels_down or 0), len(incomes) - 1)
 
-    def rate(b: str, g: str, i: int, r: str, pr: str, a: str) -> float:
+    def rate(b: str, g: str, i: int, r: tuple[str, int], pr: str, a: str) -> float:
         spec = s.behaviours[b]
+        region, scheme = r
+        if spec.pilots_only and scheme == 0:
+            return 0.0
         return (
             spec.daily_rate
             * spec.multiplier_by_group.get(g, 1.0)
             * spec.multiplier_by_income.get(incomes[i], 1.0)
-            * spec.multiplier_by_region.get(r, 1.0)
+            * spec.multiplier_by_region.get(region, 1.0)
             * spec.multiplier_by_propensity.get(pr, 1.0)
             * spec.multiplier_by_age.get(a, 1.0)
         )
@@ -181,13 +224,17 @@ def _period_tables(s: Scenario, candidate_levels_down: int | None) -> _PeriodTab
             channel = channel_of.get(b)
             if channel is not None:
                 record[c, bi] = channel.coverage_by_region.get(
-                    r, channel.coverage
+                    r[0], channel.coverage
                 ) * channel.detection_by_group.get(g, channel.detection)
         for fi, fa in enumerate(false_streams):
+            if s.behaviours[fa.behaviour].pilots_only and r[1] == 0:
+                continue  # (nobody outside the pilots is recorded for it, falsely or not)
             p_false[c, fi] = fa.rate_by_group.get(g, fa.daily_rate) * fa.multiplier_by_region.get(
-                r, 1.0
+                r[0], 1.0
             )
     scheme = s.scheme
+    lowest = s.score_range()[0]
+    scales = [scheme, *s.pilots.values()]
     return _PeriodTables(
         p_candidate, accept, record, p_false,
         points=np.array([scheme.points.get(b, 0) for b in behaviours], dtype=np.int64),
@@ -195,7 +242,12 @@ def _period_tables(s: Scenario, candidate_levels_down: int | None) -> _PeriodTab
         false_points=np.array([scheme.points.get(fa.behaviour, 0) for fa in false_streams],
                               dtype=np.int64),
         blacklist_below=(scheme.blacklist_below if scheme.blacklist_below is not None
-                         else scheme.min_score),
+                         else lowest),
+        scheme_points=np.array([[x.points.get(b, 0) for b in behaviours] for x in scales],
+                               dtype=np.int64).reshape(len(scales), n_b),
+        scheme_false_points=np.array(
+            [[x.points.get(fa.behaviour, 0) for fa in false_streams] for x in scales],
+            dtype=np.int64).reshape(len(scales), len(false_streams)),
     )
 
 
@@ -253,6 +305,16 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     restart_b, restart_f, next_wake = _wakes(periods, behaviour_cumprod, false_cumprod,
                                              blacklist_below, forced_cuts(s))
     scheme = s.scheme
+    scales = [scheme, *s.pilots.values()]
+    grade_counts = [len(x.grades) for x in scales]
+    grade_hi = np.cumsum(grade_counts, dtype=np.int64)
+    lowest, highest = s.score_range()
+    pilot_cum, pilot_class_region = _pilot_tables(s)
+    class_scheme = np.array([
+        scheme_of
+        for _g, _i, (_r, scheme_of), _p, _a in itertools.product(
+            pop.groups, incomes, class_regions(s), propensities, SCORED_AGES)
+    ], dtype=np.int64)
     households = pop.households
     spill = any(  # spillovers in any period: members of a neighbourhood interact
         d is not None and (d.household_sanction > 0 or d.contact_sanction > 0)
@@ -288,14 +350,14 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         restart_false=restart_f,
         next_wake=next_wake,
         report_day=report_day,
-        grade_min=np.array([g.min_score for g in scheme.grades], dtype=np.int64),
+        grade_min=np.array([g.min_score for g in s.all_grades()], dtype=np.int64),
         start_score=scheme.start_score,
-        min_score=scheme.min_score,
-        max_score=scheme.max_score,
+        min_score=lowest,
+        max_score=highest,
         score_bin_width=s.output.score_bin_width,
         n_classes=behaviour_cumprod.shape[1],
         n_incomes=len(incomes),
-        n_regions=len(regions),
+        n_regions=len(class_regions(s)),
         n_propensities=len(propensities),
         interacting=spill,
         households=households is not None,
@@ -305,6 +367,17 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         household_elders=np.array([t.elders for t in types] or [0], dtype=np.int64),
         household_children=np.array([t.children for t in types] or [0], dtype=np.int64),
         **_turnover_tables(s),
+        n_schemes=len(scales),
+        class_scheme=class_scheme,
+        pilot_cum=pilot_cum,
+        pilot_class_region=pilot_class_region,
+        scheme_points=np.stack([q.scheme_points for q in per]),
+        scheme_false_points=np.stack([q.scheme_false_points for q in per]),
+        scheme_start=np.array([x.start_score for x in scales], dtype=np.int64),
+        scheme_min=np.array([x.min_score for x in scales], dtype=np.int64),
+        scheme_max=np.array([x.max_score for x in scales], dtype=np.int64),
+        grade_lo=grade_hi - np.array(grade_counts, dtype=np.int64),
+        grade_hi=grade_hi,
     )
 
 

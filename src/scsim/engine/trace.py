@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scsim.engine.sim import Variant, _buffers, _fill_initial_state
+from scsim.engine.sim import Variant, _buffers, _fill_initial_state, ledger_buffer
 from scsim.engine.tables import compile_tables, n_score_bins, penalty_levels
 from scsim.kernels.generate import kernel_for
 from scsim.kernels.layout import LEDGER_SUM, LEVEL_SCORED, KernelLayout
@@ -37,6 +37,8 @@ class Member:
     household: int
     """Index of the household inside its neighbourhood."""
     propensity: str
+    scheme: str = "national"
+    """The scheme scoring the citizen: 'national' or a pilot's name."""
 
 
 @dataclass
@@ -66,7 +68,7 @@ def _members(s: Scenario, key: np.uint64, unit_first: int, size: int, tables) ->
         Member(unit_first + m, pop.groups[traits[m, 0]].name,
                pop.income_levels[traits[m, 1]].name, pop.regions[traits[m, 2]].name,
                AGE_BANDS[traits[m, 3]], int(traits[m, 4]),
-               pop.propensity_levels[traits[m, 5]].name)
+               pop.propensity_levels[traits[m, 5]].name, s.scheme_names()[traits[m, 6]])
         for m in range(size)
     ]
 
@@ -103,7 +105,8 @@ class Tracer:
         self.mechanisms = mechanisms
         scheduled = has_schedule(scenario, counterfactual)
         self.kernel = kernel_for(mechanisms, scheduled=scheduled,
-                                 turnover=scenario.population.turnover is not None)
+                                 turnover=scenario.population.turnover is not None,
+                        pilots=bool(scenario.pilots))
         self.layout = KernelLayout.of(mechanisms)
         self.params = parameters(mechanisms, scenario, self.tables, scheduled)
         self.params_cf = (parameters(mechanisms, counterfactual, self.tables_cf, scheduled)
@@ -130,7 +133,7 @@ class Tracer:
                                                     extra_groups=1)
         else:
             flows_cf = levels_cf = hist_cf = np.zeros((1, 1, 1, 1), dtype=np.int64)
-        ledger = np.zeros((1, groups + 1, len(self.layout.quantities), 3), dtype=np.int64)
+        ledger = ledger_buffer(1, groups + 1, self.layout, tables)
         self.kernel.simulate_worker(
             np.int64(unit_first), np.int64(size), np.int64(0), np.int64(1), self.key,
             np.int64(scenario.run.days), tables, tables_cf, self.params, self.params_cf,
@@ -152,7 +155,8 @@ class Tracer:
             levels=run[1],
             counterfactual_flows=None if cf is None else cf[0],
             counterfactual_levels=None if cf is None else cf[1],
-            ledger=ledger[0, groups, :, LEDGER_SUM].copy(),
+            ledger=ledger[0, :, :len(self.layout.quantities), LEDGER_SUM].reshape(
+                tables.n_schemes, groups + 1, -1)[:, groups].sum(axis=0),
             kernel_layout=self.layout,
         )
 

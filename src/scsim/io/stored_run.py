@@ -244,7 +244,7 @@ def _daily(path: Path, s: Scenario, counterfactual: Scenario | None
     paired = counterfactual is not None
     groups = [g.name for g in s.population.groups]
     channels = [name for name, c in s.channels.items() if c.false_attribution is not None]
-    names = daily_columns(list(s.behaviours), [g.name for g in s.scheme.grades], paired,
+    names = daily_columns(list(s.behaviours), [g.name for g in s.all_grades()], paired,
                           channels, mechanism_columns(s, counterfactual),
                           dated=s.run.start is not None,
                           turnover=s.population.turnover is not None)
@@ -313,7 +313,8 @@ def _histogram(path: Path, s: Scenario) -> pa.Table:
     first = s.run.first_reported_day
     if table.num_rows and ((day < first) | (day > s.run.days)).any():
         raise RunFolderError(f"{path}: days outside {first}..{s.run.days}")
-    if table.num_rows and ((low < s.scheme.min_score) | (high > s.scheme.max_score)
+    lowest, highest = s.score_range()
+    if table.num_rows and ((low < lowest) | (high > highest)
                            | (low > high) | (citizens <= 0)).any():
         raise RunFolderError(f"{path}: a bin outside the score range, or a count that is not "
                              "positive")
@@ -326,7 +327,7 @@ def _transitions(path: Path, s: Scenario) -> pa.Table:
     table = _parquet(path)
     _check_types(path, table, {"day": "int", "group": "string", "from_grade": "string",
                                "to_grade": "string", "citizens": "int"})
-    grades = [g.name for g in s.scheme.grades]
+    grades = [g.name for g in s.all_grades()]
     day = table.column("day").to_numpy()
     first = s.run.first_reported_day
     if table.num_rows and (((day < first) | (day > s.run.days)).any()

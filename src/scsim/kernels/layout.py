@@ -74,8 +74,10 @@ OUT_EVER_BLACKLISTED = 4
 OUT_FALSE_RECORDS = 5  # false records that counted
 OUT_GROUP = 6  # the citizen's group (copied in by the batch, for the ledger)
 OUT_FALSE_IN_BURN_IN = 7  # false records that counted before a burn-in ended (not reported)
+OUT_CELL = 8  # with pilots: the citizen's ledger row, group + groups x scheme
+OUT_SCORE = 9  # with pilots: the final score, or -1 for a citizen never scored
 CORE_OUTCOMES = ("offences", "speech", "speech_blocked", "days_blacklisted", "ever_blacklisted",
-                 "false_records", "group", "false_records_in_burn_in")
+                 "false_records", "group", "false_records_in_burn_in", "cell", "score")
 N_CORE_OUTCOMES = len(CORE_OUTCOMES)
 
 # Ledger quantities: per citizen, the run minus the counterfactual (or the run
@@ -97,6 +99,9 @@ CORE_QUANTITIES = ("sanctioned", "wrongly_sanctioned", "speech_lost", "speech_ch
 """The ledger's names of the Q_* columns, in order."""
 N_CORE_QUANTITIES = len(CORE_QUANTITIES)
 LEDGER_SUM, LEDGER_SQ_LOW, LEDGER_SQ_HIGH = 0, 1, 2
+CELL_COLUMNS = ("citizens", "scored", "score_sum")
+"""With pilots, the ledger's last columns (after the quantities, sums only) count each
+row's citizens, its scored citizens and their final scores."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ class FlowLayout:
     @classmethod
     def of(cls, s: Scenario, kernel: KernelLayout) -> FlowLayout:
         """The flows of scenario ``s`` simulated by the kernel whose layout is ``kernel``."""
-        return cls(len(s.behaviours), len(s.scheme.grades),
+        return cls(len(s.behaviours), len(s.all_grades()),
                    sum(1 for c in s.channels.values() if c.false_attribution is not None),
                    kernel.flows)
 

@@ -67,12 +67,14 @@ from scsim.kernels.layout import (
     N_CORE_OUTCOMES,
     N_CORE_QUANTITIES,
     N_CORE_STATE,
+    OUT_CELL,
     OUT_DAYS_BLACKLISTED,
     OUT_EVER_BLACKLISTED,
     OUT_FALSE_IN_BURN_IN,
     OUT_FALSE_RECORDS,
     OUT_GROUP,
     OUT_OFFENCES,
+    OUT_SCORE,
     OUT_SPEECH,
     OUT_SPEECH_BLOCKED,
     Q_BEHAVIOURS_PREVENTED,
@@ -109,6 +111,7 @@ N_QUANTITIES = N_CORE_QUANTITIES
 SCHEDULED = False  # values change over the run (tables have more than one period)
 TURNOVER = False  # citizens age, are born and die
 TIMED = False  # a mechanism wakes members on days of its own (S_TIMER)
+PILOTS = False  # cities with point schemes of their own (tables.n_schemes > 1)
 # --- end of the layout ----------------------------------------------------------------
 
 _SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
@@ -290,6 +293,31 @@ def _grade(score, grade_min):
         if score >= grade_min[k]:
             return k
     return grade_min.shape[0] - 1
+
+
+@njit(inline="always", cache=True)
+def _scheme_grade(score, grade_min, lo, hi):
+    """The grade of a score among one scheme's grades ``lo .. hi - 1`` of every scheme's;
+    a scheme without grades gives ``grade_min.shape[0]`` (no grade: nothing counts it)."""
+    if lo == hi:
+        return grade_min.shape[0]
+    for k in range(lo, hi):
+        if score >= grade_min[k]:
+            return k
+    return hi - 1
+
+
+@njit(inline="always", cache=True)
+def _class_region(unit_key, region, pilot_cum, pilot_class_region):
+    """The class region of a neighbourhood of ``region``: a pilot's, if the neighbourhood
+    is in one (a draw of its own, so that pilots move no other draw), else the region."""
+    if pilot_cum[region, 0] < 0.0:
+        return region
+    u = uniform(unit_key, TRAIT, 6, 0)
+    for j in range(pilot_cum.shape[1]):
+        if u < pilot_cum[region, j]:
+            return pilot_class_region[region, j]
+    return region
 
 
 @njit(cache=True)
@@ -556,13 +584,14 @@ N_PROGRESS = 6
 
 @njit(cache=True)
 def neighbourhood_members(seed_key, unit_first, size, t):
-    """(size, 6) group, income, region, age band, household and propensity of each member.
+    """(size, 7) group, income, region, age band, household, propensity and scheme of each
+    member.
 
     The same derivation as the start of a neighbourhood in ``simulate_batch``
     (which cannot call it without slowing down), for ``scsim trace``; a test
     checks that the two agree.
     """
-    traits = np.zeros((size, 6), dtype=np.int64)
+    traits = np.zeros((size, 7), dtype=np.int64)
     if not t.households:
         key = citizen_key(seed_key, unit_first)
         traits[0, 2] = _trait(key, 2, t.region_cum)
@@ -570,8 +599,12 @@ def neighbourhood_members(seed_key, unit_first, size, t):
         traits[0, 1] = _trait(key, 1, t.income_cum)
         traits[0, 3] = ADULT
         traits[0, 5] = _trait(key, 4, t.propensity_cum)
+        rc = _class_region(key, traits[0, 2], t.pilot_cum, t.pilot_class_region)
+        traits[0, 6] = t.class_scheme[rc * t.n_propensities * 2]
         return traits
     r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
+    rc = _class_region(citizen_key(seed_key, unit_first), r, t.pilot_cum, t.pilot_class_region)
+    scheme = t.class_scheme[rc * t.n_propensities * 2]
     position = 0
     household = 0
     while position < size:
@@ -590,6 +623,7 @@ def neighbourhood_members(seed_key, unit_first, size, t):
             traits[m, 3] = ADULT if k < adults else (ELDER if k < adults + elders else CHILD)
             traits[m, 4] = household
             traits[m, 5] = _trait(citizen_key(seed_key, unit_first + m), 4, t.propensity_cum)
+            traits[m, 6] = scheme
         position += total
         household += 1
     return traits
@@ -670,6 +704,12 @@ def _tally_ledger(n, run, counterfactual, wrongly, paired, mp, ledger):
     counterfactual (ledger.json reports them as not measured)."""
     for m in range(n):
         g = run[m, OUT_GROUP]
+        if PILOTS:  # a row per group and scheme, and each row's citizens and scores
+            g = run[m, OUT_CELL]
+            ledger[g, N_QUANTITIES, LEDGER_SUM] += 1
+            if run[m, OUT_SCORE] >= 0:
+                ledger[g, N_QUANTITIES + 1, LEDGER_SUM] += 1
+                ledger[g, N_QUANTITIES + 2, LEDGER_SUM] += run[m, OUT_SCORE]
         _add_to_ledger(ledger, g, Q_SANCTIONED, run[m, OUT_EVER_BLACKLISTED])
         _add_to_ledger(ledger, g, Q_SPEECH_BLOCKED, run[m, OUT_SPEECH_BLOCKED])
         _add_to_ledger(ledger, g, Q_FALSE_RECORDS, run[m, OUT_FALSE_RECORDS])
@@ -774,15 +814,22 @@ def simulate_batch(
                 g = _group(key, t.group_cum, r)
                 i = _trait(key, 1, t.income_cum)
                 prop = _trait(key, 4, t.propensity_cum)
+                rc = r
+                if PILOTS:
+                    rc = _class_region(key, r, t.pilot_cum, t.pilot_class_region)
                 state[0, S_ID] = unit_first
                 state[0, S_GROUP] = g
                 state[0, S_HOUSEHOLD] = 0
                 state[0, S_AGE] = ADULT
                 state[0, S_CLASS] = (
-                    ((g * t.n_incomes + i) * t.n_regions + r) * t.n_propensities + prop
+                    ((g * t.n_incomes + i) * t.n_regions + rc) * t.n_propensities + prop
                 ) * 2 + ADULT
             else:
                 r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
+                rc = r
+                if PILOTS:
+                    rc = _class_region(citizen_key(seed_key, unit_first), r, t.pilot_cum,
+                                       t.pilot_class_region)
                 position = 0
                 household = 0
                 while position < size:
@@ -807,7 +854,7 @@ def simulate_batch(
                                 citizen_key(seed_key, unit_first + m), 4, t.propensity_cum
                             )
                         state[m, S_CLASS] = (
-                            ((g * t.n_incomes + i) * t.n_regions + r) * t.n_propensities + prop
+                            ((g * t.n_incomes + i) * t.n_regions + rc) * t.n_propensities + prop
                         ) * 2 + age_column
                     position += total
                     household += 1
@@ -872,19 +919,29 @@ def simulate_batch(
                 c = state[m, S_CLASS]
                 g = state[m, S_GROUP]
                 first = state[m, S_START] if TURNOVER else 0  # a child is scored from its day
-                state[m, S_SCORE] = t.start_score
-                state[m, S_GRADE] = (
-                    _grade(t.start_score, t.grade_min) if t.grade_min.shape[0] > 0 else 0
-                )
-                if first == 0:
+                if PILOTS:
+                    sc = t.class_scheme[c]
+                    start_score = t.scheme_start[sc]
+                    state[m, S_SCORE] = start_score
+                    state[m, S_GRADE] = _scheme_grade(start_score, t.grade_min, t.grade_lo[sc],
+                                                      t.grade_hi[sc])
+                else:
+                    start_score = t.start_score
+                    state[m, S_SCORE] = start_score
+                    state[m, S_GRADE] = (
+                        _grade(start_score, t.grade_min) if t.grade_min.shape[0] > 0 else 0
+                    )
+                if first == 0 and not PILOTS:
                     levels[0, g, LEVEL_SCORED] += 1
-                else:  # (day 0 is filled in from the day-0 count; a late start adds its own)
+                else:  # (day 0 is filled in from the day-0 count, except with pilots, whose
+                    # schemes start apart; a late start adds its own)
                     levels[first, g, LEVEL_SCORED] += 1
-                    levels[first, g, LEVEL_SCORE_SUM] += t.start_score
-                    hist[first, g, (t.start_score - t.min_score) // t.score_bin_width] += 1
-                    if t.grade_min.shape[0] > 0:
+                    levels[first, g, LEVEL_SCORE_SUM] += start_score
+                    hist[first, g, (start_score - t.min_score) // t.score_bin_width] += 1
+                    if state[m, S_GRADE] < t.grade_min.shape[0]:
                         levels[first, g, N_NAMED_LEVELS + state[m, S_GRADE]] += 1
-                    flows[first, g, FLOW_CAME_OF_AGE] += 1
+                    if first > 0:
+                        flows[first, g, FLOW_CAME_OF_AGE] += 1
                     day = first  # (the day, for the hooks)
                     # @hook came_of_age
                 k0 = t.period_of_day[first] if SCHEDULED else 0
@@ -987,7 +1044,7 @@ def simulate_batch(
                     levels[day, g, LEVEL_SCORE_SUM] -= score
                     levels[day, g, LEVEL_SCORED] -= 1
                     hist[day, g, (score - t.min_score) // t.score_bin_width] -= 1
-                    if t.grade_min.shape[0] > 0:
+                    if state[m, S_GRADE] < t.grade_min.shape[0]:
                         levels[day, g, N_NAMED_LEVELS + state[m, S_GRADE]] -= 1
                     if false_active_before > 0:
                         levels[day, g, LEVEL_WITH_FALSE_RECORDS] -= 1
@@ -1081,12 +1138,13 @@ def simulate_batch(
                                 if due == day:  # removed at once: never counts
                                     flows[day, g, _removal_flow(flags)] += 1
                                 else:
-                                    change += t.points[k, b]
+                                    points = (t.scheme_points[k, t.class_scheme[c], b] if PILOTS
+                                              else t.points[k, b])
+                                    change += points
                                     # @hook true_counted
                                     if due <= horizon:
                                         _schedule_removal(
-                                            state, records, free_head, m, due, t.points[k, b],
-                                            flags
+                                            state, records, free_head, m, due, points, flags
                                         )
                                 # @hook recorded
                         step += 1
@@ -1121,13 +1179,15 @@ def simulate_batch(
                             else:
                                 new_false += 1
                                 flows[day, g, col_false_stream + f] += 1
-                                change += t.false_points[k, f]
+                                points = (
+                                    t.scheme_false_points[k, t.class_scheme[c], f] if PILOTS
+                                    else t.false_points[k, f])
+                                change += points
                                 state[m, S_FALSE_ACTIVE] += 1
                                 # @hook false_counted
                                 if due <= horizon:
                                     _schedule_removal(
-                                        state, records, free_head, m, due, t.false_points[k, f],
-                                        flags
+                                        state, records, free_head, m, due, points, flags
                                     )
                                 # @hook false_recorded
                         step += 1
@@ -1151,7 +1211,11 @@ def simulate_batch(
 
                 # Scoring and measures at the end of the day.
                 score = state[m, S_SCORE]
-                new_score = min(max(score + change, t.min_score), t.max_score)
+                if PILOTS:
+                    sc = t.class_scheme[c]
+                    new_score = min(max(score + change, t.scheme_min[sc]), t.scheme_max[sc])
+                else:
+                    new_score = min(max(score + change, t.min_score), t.max_score)
                 if new_score != score:
                     levels[day, g, LEVEL_SCORE_SUM] += new_score - score
                     width = t.score_bin_width
@@ -1160,9 +1224,15 @@ def simulate_batch(
                     if old_bin != new_bin:
                         hist[day, g, old_bin] -= 1
                         hist[day, g, new_bin] += 1
-                    if t.grade_min.shape[0] > 0:
+                    if (t.grade_hi[t.class_scheme[c]] > t.grade_lo[t.class_scheme[c]] if PILOTS
+                            else t.grade_min.shape[0] > 0):
                         grade = state[m, S_GRADE]
-                        new_grade = _grade(new_score, t.grade_min)
+                        if PILOTS:
+                            sc = t.class_scheme[c]
+                            new_grade = _scheme_grade(new_score, t.grade_min, t.grade_lo[sc],
+                                                      t.grade_hi[sc])
+                        else:
+                            new_grade = _grade(new_score, t.grade_min)
                         if new_grade != grade:
                             levels[day, g, N_NAMED_LEVELS + grade] -= 1
                             levels[day, g, N_NAMED_LEVELS + new_grade] += 1
@@ -1273,10 +1343,18 @@ def simulate_batch(
         progress[P_PHASE] = PHASE_FRESH
         for m in range(size):
             outcomes[ob + m, OUT_GROUP] = state[m, S_GROUP]
+            if PILOTS:
+                child = state[m, S_AGE] == CHILD and (not TURNOVER or state[m, S_START] > horizon)
+                sc = t.class_scheme[state[m, S_CLASS]]
+                outcomes[ob + m, OUT_CELL] = state[m, S_GROUP] + levels.shape[1] * sc
+                # (a citizen who died keeps the score of their last day)
+                outcomes[ob + m, OUT_SCORE] = -1 if child else state[m, S_SCORE]
         if final_score.shape[0] > 0:
             for m in range(size):
                 child = state[m, S_AGE] == CHILD and (not TURNOVER or state[m, S_START] > horizon)
-                final_score[offset + m] = t.start_score if child else state[m, S_SCORE]
+                start_score = (t.scheme_start[t.class_scheme[state[m, S_CLASS]]] if PILOTS
+                               else t.start_score)
+                final_score[offset + m] = start_score if child else state[m, S_SCORE]
                 final_false[offset + m] = min(outcomes[ob + m, OUT_FALSE_RECORDS], 255)
         u += 1
     spell_start[hi - lo] = spell_count[0]

@@ -156,7 +156,7 @@ S = _Columns("S")
 def unknown_grades(s: Scenario, field: str, names: Iterable[str]) -> Iterable[tuple[str, str]]:
     """(field[k], reason) for each name of a section's list of grades that is not a grade of
     the scheme (for a mechanism's ``check``)."""
-    grades = [g.name for g in s.scheme.grades]
+    grades = [g.name for g in s.all_grades()]
     for k, name in enumerate(names):
         if name not in grades:
             yield f"{field}[{k}]", (f"unknown grade {name!r} (known: "

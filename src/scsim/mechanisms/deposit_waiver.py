@@ -39,7 +39,9 @@ class Params(NamedTuple):
 def params(s: Scenario, tables) -> Params:
     waiver = s.measures.deposit_waiver
     rewarded = set(waiver.grades) if waiver is not None else set()
-    return Params(np.array([g.name in rewarded for g in s.scheme.grades], dtype=np.int64),
+    # (one more entry, 0: the "no grade" of a citizen whose scheme has none)
+    return Params(np.array([g.name in rewarded for g in s.all_grades()] + [False],
+                           dtype=np.int64),
                   in_force_day(s, "measures.deposit_waiver") if waiver is not None else 1)
 
 
@@ -63,8 +65,9 @@ def died(P: Params, m, g, day, state, levels) -> None:
 
 
 def came_of_age(P: Params, m, g, day, state, levels) -> None:
-    """A child scored from today holds the start grade, which may earn the waiver."""
-    if day >= P.from_day and P.rewarded[state[m, S_GRADE]]:
+    """A child scored from today holds the start grade, which may earn the waiver (day 0
+    too, with pilots: a waiver in force from day 1 is held on day 0, as ``start_levels``)."""
+    if max(day, 1) >= P.from_day and P.rewarded[state[m, S_GRADE]]:
         levels[day, g, LEVEL.deposit_waived] += 1
 
 

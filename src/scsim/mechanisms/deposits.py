@@ -51,8 +51,9 @@ class Params(NamedTuple):
 
 def params(s: Scenario, tables) -> Params:
     names = list(s.behaviours)
-    grades = [g.name for g in s.scheme.grades]
-    waived = np.zeros((len(names), max(len(grades), 1)), dtype=np.int64)
+    grades = [g.name for g in s.all_grades()]
+    # (one more column, 0: the "no grade" of a citizen whose scheme has none)
+    waived = np.zeros((len(names), len(grades) + 1), dtype=np.int64)
     deposits = s.measures.deposits
     for service in deposits.services if deposits is not None else []:
         for grade in service.grades:
@@ -83,14 +84,14 @@ def _describe(s: Scenario) -> str:
 def check(s: Scenario) -> Iterator[tuple[str, str]]:
     from scsim.scenario.load import known_names
 
-    if not s.scheme.grades:
+    if not s.all_grades():
         yield "measures.deposits", "deposits are waived by grade: define scheme.grades"
     for k, service in enumerate(s.measures.deposits.services):
         field = f"measures.deposits.services[{k}]"
         if service.behaviour not in s.behaviours:
             yield f"{field}.behaviour", (f"unknown behaviour {service.behaviour!r} (known: "
                                          f"{known_names(list(s.behaviours))})")
-        if s.scheme.grades:
+        if s.all_grades():
             yield from unknown_grades(s, f"{field}.grades", service.grades)
 
 

@@ -72,11 +72,12 @@ class Params(NamedTuple):
 
 def params(s: Scenario, tables) -> Params:
     priority, school = s.measures.school_priority, s.measures.school_admission
-    grades = [g.name for g in s.scheme.grades]
+    grades = [g.name for g in s.all_grades()]
     if priority is None or school is None:
-        return Params(0, 0.0, np.zeros(len(grades), dtype=np.int64), 0.0, 1)
+        return Params(0, 0.0, np.zeros(len(grades) + 1, dtype=np.int64), 0.0, 1)
+    # (one more entry, 0: the "no grade" of a citizen whose scheme has none)
     return Params(school.day_of_year, school.applying_share,
-                  np.array([g in priority.grades for g in grades], dtype=np.int64),
+                  np.array([g in priority.grades for g in grades] + [False], dtype=np.int64),
                   priority.share, in_force_day(s, "measures.school_admission"))
 
 

@@ -30,6 +30,8 @@ MAX_CATEGORIES = 1_000
 MAX_BEHAVIOURS = 200
 MAX_CHANNELS = 200
 MAX_GRADES = 64
+"""Grades of a scheme, and of all schemes (the national one and its pilots) together."""
+MAX_PILOTS = 64
 MAX_CLASSES = 2**20
 """Combinations of traits the kernel tabulates rates for."""
 

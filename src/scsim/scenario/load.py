@@ -26,7 +26,7 @@ from scsim.kernels.layout import (
     false_records_column,
     grade_column,
 )
-from scsim.scenario.model import MAX_CLASSES, Scenario
+from scsim.scenario.model import MAX_CLASSES, MAX_GRADES, SHARE_TOLERANCE, Scenario
 
 LEDGER_EXACT_LIMIT = 2**31
 """A citizen's total of a ledger quantity must stay below this: its square is summed exactly."""
@@ -464,11 +464,63 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
                 )
 
     yield from unknown("scheme.points", s.scheme.points, behaviours, "behaviour")
+    yield from _pilot_problems(s)
     yield from _mechanism_problems(s)
     yield from _representation_problems(s)
     yield from _source_problems(s)
     yield from unknown("adaptation.rate_factor_when_recorded",
                        s.adaptation.rate_factor_when_recorded, behaviours, "behaviour")
+
+
+def _pilot_problems(s: Scenario) -> Iterator[tuple[str, str]]:
+    """Pilots lie in regions that exist, fill at most all of one, score behaviours that
+    exist, and name grades no other scheme uses."""
+    regions = [c.name for c in s.population.regions]
+    behaviours = list(s.behaviours)
+    share_of: dict[str, float] = {}
+    grade_owner = {g.name: "scheme.grades" for g in s.scheme.grades}
+    for name, pilot in s.pilots.items():
+        where = f"pilots.{name}"
+        if name == "national":
+            yield where, "'national' names the national scheme (the scheme table); rename it"
+        if pilot.region not in regions:
+            yield f"{where}.region", (
+                f"unknown region {pilot.region!r} (known: {known_names(regions)})")
+        else:
+            share_of[pilot.region] = share_of.get(pilot.region, 0.0) + pilot.share_of_region
+            if share_of[pilot.region] > 1.0 + SHARE_TOLERANCE:
+                yield f"{where}.share_of_region", (
+                    f"the pilots of region {pilot.region!r} cover "
+                    f"{share_of[pilot.region]:.6g} of it, more than all of it")
+        for point_name in pilot.points:
+            if point_name not in s.behaviours:
+                yield f"{where}.points.{point_name}", (
+                    f"unknown behaviour {point_name!r} (known: {known_names(behaviours)})")
+        for g in pilot.grades:
+            if g.name in grade_owner:
+                yield f"{where}.grades", (
+                    f"grade {g.name!r} is already a grade of {grade_owner[g.name]}; grades "
+                    "name one scheme's band everywhere (outputs, measures), so give it a name "
+                    f"of its own (e.g. {name}_{g.name})")
+            grade_owner[g.name] = f"{where}.grades"
+    if len(grade_owner) > MAX_GRADES:
+        yield "pilots", (f"the schemes have {len(grade_owner)} grades together; at most "
+                         f"{MAX_GRADES} can be tabulated")
+    if s.pilots and s.scheme.blacklist_below is not None:
+        yield "scheme.blacklist_below", (
+            "a score threshold cannot list citizens of pilots, whose scores are on scales of "
+            "their own: with pilots the blacklist is scheme.blacklist_behaviours (a court list)")
+    for b, spec in s.behaviours.items():
+        if not spec.pilots_only:
+            continue
+        if not s.pilots:
+            yield f"behaviours.{b}.pilots_only", (
+                "there are no pilots, so nobody would ever commit it; add a pilot or drop the "
+                "field")
+        elif b in s.scheme.points:
+            yield f"scheme.points.{b}", (
+                f"{b!r} is pilots_only: no citizen of the national scheme commits it, so "
+                "national points for it would never count")
 
 
 def _mechanism_problems(s: Scenario) -> Iterator[tuple[str, str]]:
@@ -495,7 +547,7 @@ def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     """Scenarios the engine could not represent: column-name collisions, too many classes,
     per-citizen totals that would overflow the ledger's exact sums."""
     pop = s.population
-    grades = [g.name for g in s.scheme.grades]
+    grades = [g.name for g in s.all_grades()]
     channels = [name for name, c in s.channels.items() if c.false_attribution is not None]
     from scsim.mechanisms import MECHANISMS  # (the schema imports their sections)
 
@@ -507,7 +559,7 @@ def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     for column in columns:
         counts[column] = counts.get(column, 0) + 1
     owners = {c: f"behaviours.{b}" for b in s.behaviours for c in behaviour_columns(b)}
-    owners |= {grade_column(g): f"scheme.grades ({g!r})" for g in grades}
+    owners |= {grade_column(g): f"grades ({g!r})" for g in grades}
     owners |= {false_records_column(c): f"channels.{c}" for c in channels}
     for column, n in counts.items():
         if n > 1:
@@ -516,11 +568,12 @@ def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:
                 f"the name makes the output column {column!r}, which another column of "
                 "daily.parquet already uses; rename it"
             )
-    classes = (len(pop.groups) * len(pop.income_levels) * len(pop.regions)
+    classes = (len(pop.groups) * len(pop.income_levels) * (len(pop.regions) + len(s.pilots))
                * len(pop.propensity_levels) * 2)
     if classes > MAX_CLASSES:
         yield "population", (
-            f"groups x income levels x regions x propensity levels x 2 age bands = "
+            f"groups x income levels x regions{' (with pilots)' if s.pilots else ''} x "
+            f"propensity levels x 2 age bands = "
             f"{classes:,} classes; at most {MAX_CLASSES:,} can be tabulated"
         )
     turnover = pop.turnover

@@ -37,6 +37,7 @@ from scsim.scenario.fields import (  # noqa: F401  (re-exported)
     MAX_GRADES,
     MAX_MULTIPLIER,
     MAX_NAME_LENGTH,
+    MAX_PILOTS,
     MAX_POINTS,
     MAX_POPULATION,
     MAX_RISK,
@@ -225,6 +226,9 @@ class Behaviour(Strict):
     """Rate multipliers for some personal propensity levels (missing levels: 1)."""
     multiplier_by_age: dict[str, Multiplier] = {}
     """Rate multipliers for ``adult`` or ``elder`` (children never commit scored behaviour)."""
+    pilots_only: bool = False
+    """Simulated only for citizens of a pilot scheme, its false records too: a behaviour
+    that only pilots score need not cost events for a billion citizens outside them."""
 
 
 class FalseAttribution(Strict):
@@ -268,6 +272,26 @@ class Grade(Strict):
     _check_name = field_validator("name")(check_name)
 
 
+def _check_bounds_and_grades(start: int, low: int, high: int, grades: list[Grade]) -> None:
+    """A score scale is consistent: start within bounds, grades highest first covering it."""
+    if not low <= start <= high:
+        raise ValueError(
+            f"need min_score <= start_score <= max_score, got {low} <= {start} <= {high}"
+        )
+    if grades:
+        mins = [g.min_score for g in grades]
+        if any(a <= b for a, b in itertools.pairwise(mins)):
+            raise ValueError(f"grades must be listed highest first, got min_scores {mins}")
+        if mins[-1] > low:
+            raise ValueError(
+                f"grades: the lowest band starts at {mins[-1]}, above min_score "
+                f"{low}, so some scores would have no grade"
+            )
+        names = [g.name for g in grades]
+        if len(set(names)) != len(names):
+            raise ValueError(f"grades: names are not unique: {names}")
+
+
 class Scheme(Strict):
     """The scoring rules."""
 
@@ -298,28 +322,43 @@ class Scheme(Strict):
 
     @model_validator(mode="after")
     def _bounds(self) -> Scheme:
-        if not self.min_score <= self.start_score <= self.max_score:
-            raise ValueError(
-                f"need min_score <= start_score <= max_score, got "
-                f"{self.min_score} <= {self.start_score} <= {self.max_score}"
-            )
+        _check_bounds_and_grades(self.start_score, self.min_score, self.max_score, self.grades)
         if self.blacklist_below is not None and self.blacklist_below > self.start_score:
             raise ValueError(
                 f"blacklist_below {self.blacklist_below} is above start_score "
                 f"{self.start_score}: every citizen would start on the blacklist"
             )
-        if self.grades:
-            mins = [g.min_score for g in self.grades]
-            if any(a <= b for a, b in itertools.pairwise(mins)):
-                raise ValueError(f"grades must be listed highest first, got min_scores {mins}")
-            if mins[-1] > self.min_score:
-                raise ValueError(
-                    f"grades: the lowest band starts at {mins[-1]}, above min_score "
-                    f"{self.min_score}, so some scores would have no grade"
-                )
-            names = [g.name for g in self.grades]
-            if len(set(names)) != len(names):
-                raise ValueError(f"grades: names are not unique: {names}")
+        return self
+
+
+class Pilot(Strict):
+    """A city's own point scheme inside a region (Rongcheng in Shandong, say).
+
+    Its citizens are scored on its scale with its points and grades instead of
+    the national scheme's; everything else (the blacklist and its measures,
+    retention, appeals, repair, review) applies to them as to everyone.  Which
+    neighbourhoods of the region belong to it is part of the world, drawn apart
+    from every other trait, so adding a pilot changes no other citizen's draws.
+    """
+
+    region: str
+    """The region (province) the city lies in."""
+    share_of_region: Annotated[float, Field(gt=0.0, le=1.0)]
+    """The city's share of the region's population."""
+    start_score: Score
+    """Every citizen's score on day 0 in this scheme."""
+    min_score: Score
+    """Lower bound of this scheme's scale."""
+    max_score: Score
+    """Upper bound of this scheme's scale."""
+    points: dict[str, Points] = {}
+    """Points per recorded (true or false) event of each behaviour (missing: 0)."""
+    grades: list[Grade] = Field(default=[], max_length=MAX_GRADES)
+    """Grade bands, highest first; names must differ from every other scheme's."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Pilot:
+        _check_bounds_and_grades(self.start_score, self.min_score, self.max_score, self.grades)
         return self
 
 
@@ -516,7 +555,9 @@ class Scenario(Strict):
     channels: dict[str, Channel] = Field(default={}, max_length=MAX_CHANNELS)
     """Surveillance channels, keyed by name."""
     scheme: Scheme
-    """Scoring rules."""
+    """Scoring rules (the national scheme: every citizen outside a pilot)."""
+    pilots: dict[str, Pilot] = Field(default={}, max_length=MAX_PILOTS)
+    """City pilots with their own point schemes, keyed by name, inside the regions."""
     measures: Measures = Measures()
     """Sanctions and rewards."""
     adaptation: Adaptation = Adaptation()
@@ -533,9 +574,22 @@ class Scenario(Strict):
     """Where values come from, by dotted path (e.g. "deterrence.speech_sensitivity"): a
     section of docs/sources.md, or an ASSUMPTION with its plausible range."""
 
-    @field_validator("behaviours", "channels")
+    @field_validator("behaviours", "channels", "pilots")
     @classmethod
     def _names(cls, value: dict) -> dict:
         for name in value:
             check_name(name)
         return value
+
+    def scheme_names(self) -> list[str]:
+        """The schemes citizens are scored under: 'national' (``scheme``), then the pilots."""
+        return ["national", *self.pilots]
+
+    def all_grades(self) -> list[Grade]:
+        """Every scheme's grades, the national scheme's first, then each pilot's in order."""
+        return [*self.scheme.grades, *(g for p in self.pilots.values() for g in p.grades)]
+
+    def score_range(self) -> tuple[int, int]:
+        """The lowest and highest score of any scheme (the histogram's range)."""
+        scales = [self.scheme, *self.pilots.values()]
+        return min(x.min_score for x in scales), max(x.max_score for x in scales)

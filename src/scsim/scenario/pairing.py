@@ -44,6 +44,7 @@ def no_system(s: Scenario) -> Scenario:
             "name": f"{s.name} without the system",
             "channels": {},
             "scheme": scheme,
+            "pilots": {name: p.model_copy(update={"points": {}}) for name, p in s.pilots.items()},
             "measures": Measures(),
             "adaptation": Adaptation(),
             "deterrence": None,
@@ -53,6 +54,11 @@ def no_system(s: Scenario) -> Scenario:
                         if path.split(".")[0] in WORLD_FIELDS},
         }
     )
+
+
+def _pilot_places(s: Scenario) -> dict[str, tuple[str, float]]:
+    """Where each pilot is: which citizens belong to it is part of the world."""
+    return {name: (p.region, p.share_of_region) for name, p in s.pilots.items()}
 
 
 def world_differences(run: Scenario, counterfactual: Scenario) -> list[tuple[str, str]]:
@@ -69,6 +75,10 @@ def world_differences(run: Scenario, counterfactual: Scenario) -> list[tuple[str
          "(population, behaviours, run) so that both sides share every random draw")
         for name in WORLD_FIELDS if mine[name] != theirs[name]
     ]
+    if _pilot_places(run) != _pilot_places(counterfactual):
+        problems.append(("pilots", "lie elsewhere than the run's (their regions and shares are "
+                                   "part of the world, which both sides of a pair share); a "
+                                   "counterfactual may change a pilot's points, not its place"))
     if world_schedule(run) != world_schedule(counterfactual):
         problems.append(("schedule", "changes the world (behaviours) differently from the "
                                      "run's; both sides of a pair must share the world's "

@@ -77,6 +77,7 @@ FIXED = (
     ("scheme.max_score", "the score scale (its bounds, and the histogram's bins) is fixed "
                          "for the run"),
     ("scheme.grades*", "the grades' bounds are fixed for the run"),
+    ("pilots.*", "a pilot's place, scale, grades and points are fixed for the run"),
     ("deterrence.decay_days", "perceived risk decays at one rate over the whole run"),
     ("measures.school_admission.day_of_year", "the day admissions are decided is fixed for "
                                               "the run"),
