@@ -44,7 +44,7 @@ from pathlib import Path
 from types import ModuleType
 
 from scsim.kernels.cache import CACHE_DIR
-from scsim.kernels.layout import KernelLayout
+from scsim.kernels.layout import PILOT_OUTCOMES, KernelLayout
 from scsim.mechanisms.base import SITES, Mechanism
 
 TEMPLATE = Path(__file__).with_name("neighbourhood.py")
@@ -241,13 +241,14 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
                for m in mechanisms for h in m.helpers]
     if helpers:
         text += "\n\n# --- helpers of the mechanisms ---\n\n\n" + "\n\n\n".join(helpers) + "\n"
+    outcomes = (*layout.outcomes, *(PILOT_OUTCOMES if pilots else ()))
     block = (
         "# --- the layout of this kernel: written by scsim.kernels.generate ---\n"
         f"MECHANISMS = {tuple(m.name for m in mechanisms)!r}\n"
         f"N_NAMED_FLOWS = {len(layout.flows)}  # {', '.join(layout.flows)}\n"
         f"N_NAMED_LEVELS = {len(layout.levels)}  # {', '.join(layout.levels)}\n"
         f"N_STATE = {len(layout.state)}  # {', '.join(layout.state)}\n"
-        f"N_OUTCOMES = {len(layout.outcomes)}  # {', '.join(layout.outcomes)}\n"
+        f"N_OUTCOMES = {len(outcomes)}  # {', '.join(outcomes)}\n"
         f"N_QUANTITIES = {len(layout.quantities)}  # {', '.join(layout.quantities)}\n"
         f"SCHEDULED = {scheduled}  # values change over the run\n"
         f"TURNOVER = {turnover}  # citizens age, are born and die\n"

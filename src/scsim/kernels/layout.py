@@ -74,10 +74,12 @@ OUT_EVER_BLACKLISTED = 4
 OUT_FALSE_RECORDS = 5  # false records that counted
 OUT_GROUP = 6  # the citizen's group (copied in by the batch, for the ledger)
 OUT_FALSE_IN_BURN_IN = 7  # false records that counted before a burn-in ended (not reported)
-OUT_CELL = 8  # with pilots: the citizen's ledger row, group + groups x scheme
-OUT_SCORE = 9  # with pilots: the final score, or -1 for a citizen never scored
 CORE_OUTCOMES = ("offences", "speech", "speech_blocked", "days_blacklisted", "ever_blacklisted",
-                 "false_records", "group", "false_records_in_burn_in", "cell", "score")
+                 "false_records", "group", "false_records_in_burn_in")
+PILOT_OUTCOMES = ("cell", "score")
+"""With pilots, two more outcomes after the mechanisms': the citizen's ledger row (group +
+groups x scheme) and final score (-1 for a citizen never scored); a kernel without pilots
+lacks them (they would widen every citizen's row of outcomes for nothing)."""
 N_CORE_OUTCOMES = len(CORE_OUTCOMES)
 
 # Ledger quantities: per citizen, the run minus the counterfactual (or the run

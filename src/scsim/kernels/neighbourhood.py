@@ -67,14 +67,12 @@ from scsim.kernels.layout import (
     N_CORE_OUTCOMES,
     N_CORE_QUANTITIES,
     N_CORE_STATE,
-    OUT_CELL,
     OUT_DAYS_BLACKLISTED,
     OUT_EVER_BLACKLISTED,
     OUT_FALSE_IN_BURN_IN,
     OUT_FALSE_RECORDS,
     OUT_GROUP,
     OUT_OFFENCES,
-    OUT_SCORE,
     OUT_SPEECH,
     OUT_SPEECH_BLOCKED,
     Q_BEHAVIOURS_PREVENTED,
@@ -113,6 +111,8 @@ TURNOVER = False  # citizens age, are born and die
 TIMED = False  # a mechanism wakes members on days of its own (S_TIMER)
 PILOTS = False  # cities with point schemes of their own (tables.n_schemes > 1)
 # --- end of the layout ----------------------------------------------------------------
+OUT_CELL = N_OUTCOMES - 2  # with pilots only (layout.PILOT_OUTCOMES, last)
+OUT_SCORE = N_OUTCOMES - 1
 
 _SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
 
