@@ -27,11 +27,11 @@ runner = CliRunner()
 
 READS = {
     "report": {"summary.json", "ledger.json", "daily.parquet", "score_histogram.parquet",
-               "grade_transitions.parquet", "traces.json"},
+               "grade_transitions.parquet", "traces.json", "stories.json"},
     "plot": {"summary.json", "ledger.json", "daily.parquet", "score_histogram.parquet",
-             "grade_transitions.parquet", "traces.json"},
+             "grade_transitions.parquet", "traces.json", "stories.json"},
     "compare": {"summary.json", "ledger.json", "daily.parquet", "score_histogram.parquet"},
-    "trace": {"summary.json"},
+    "trace": {"summary.json", "stories.json"},
 }
 
 
@@ -98,7 +98,7 @@ def _retyped(column: str):
 
 
 DEEP = '{"a": ' * 5000 + "1" + "}" * 5000
-JSON_FILES = ("summary.json", "ledger.json", "traces.json")
+JSON_FILES = ("summary.json", "ledger.json", "traces.json", "stories.json")
 PARQUET_FILES = ("daily.parquet", "score_histogram.parquet", "grade_transitions.parquet")
 
 DAMAGE: dict[str, tuple[str, Callable[[Path], None]]] = {}
@@ -152,6 +152,10 @@ DAMAGE |= {
         "traces.json", _set("stories", "none"))),
     "traces: an event without text": ("traces.json", _edit_json(
         "traces.json", lambda d: d["stories"][0]["events"].append({"day": 1, "date": "x"}))),
+    "stories: an example not of the run": ("stories.json", _edit_json(
+        "stories.json", lambda d: d["examples"]["sanctioned"].append(10**9))),
+    "stories: a story without its kind": ("stories.json", _edit_json(
+        "stories.json", lambda d: d["stories"][0].pop("kind"))),
     "daily: rows reversed": ("daily.parquet", _table("daily.parquet", _reversed)),
     "daily: a column dropped": ("daily.parquet", _table(
         "daily.parquet", lambda t: t.drop_columns(["blacklisted"]))),
@@ -180,7 +184,7 @@ DAMAGE |= {
     "transitions: counts as text": ("grade_transitions.parquet", _table(
         "grade_transitions.parquet", _retyped("citizens"))),
 }
-OPTIONAL = {"grade_transitions.parquet", "traces.json"}
+OPTIONAL = {"grade_transitions.parquet", "traces.json", "stories.json"}
 
 
 def _invoke(command: str, folder: Path, pristine: Path, tmp_path: Path):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numba
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from scsim.cli import app
-from scsim.engine.sim import simulate
+from scsim.engine.sim import EXAMPLES, simulate
 from scsim.engine.trace import Tracer
 from scsim.kernels.layout import LEVEL_SCORE_SUM, LEVEL_SCORED
 from scsim.scenario import load_scenario
@@ -40,8 +41,12 @@ def test_traces_of_every_citizen_add_up_to_the_run(small_region):
     ledger = np.zeros_like(result.ledger_sum[0])
     groups = [g.name for g in s.population.groups]
     population = np.zeros(len(groups), dtype=np.int64)
+    positive: dict[str, list[int]] = {}
     for k in range(s.population.size):
         trace = tracer.trace(1000 + k)
+        for q, name in enumerate(result.kernel_layout.quantities):
+            if trace.ledger[q] > 0:
+                positive.setdefault(name, []).append(1000 + k)
         flows += trace.flows
         levels += trace.levels
         ledger += trace.ledger
@@ -53,6 +58,19 @@ def test_traces_of_every_citizen_add_up_to_the_run(small_region):
     assert np.array_equal(ledger, result.ledger_sum.sum(axis=0))
     assert np.array_equal(population, result.population)
     assert ledger.any()
+    # the run's examples of each quantity are its citizens of smallest id with a positive value
+    assert result.examples == {q: ids[:EXAMPLES] for q, ids in positive.items()}
+    assert len(result.examples) >= 4
+
+
+def test_examples_do_not_depend_on_threads_or_chunks(small_region):
+    s, result = small_region
+    numba.set_num_threads(1)
+    try:
+        other = simulate(s, counterfactual=no_system(s), first_id=1000, chunk_size=77)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert other.examples == result.examples
 
 
 def test_story_of_a_wrongly_listed_citizen(small_region):
@@ -101,6 +119,25 @@ def test_cli_trace_finds_a_detained_citizen_and_tells_the_case(tmp_path):
     assert result.exit_code == 0, result.output
     for line in ("prosecuted for a post", "detained", "released from detention"):
         assert line in result.output
+    # the first citizen told is the run's first example of the kind (stories.json)
+    stories = json.loads((out / "stories.json").read_text())
+    assert f"citizen {stories['examples']['ever_detained'][0]}" in result.output
+    kinds = [story["kind"] for story in stories["stories"]]
+    assert {"sanctioned", "prosecuted", "ever_detained"} <= set(kinds)
+    told = [story["citizen"] for story in stories["stories"]]
+    assert len(told) == len(set(told))  # each kind a citizen not told before
+
+
+def test_cli_trace_says_when_a_run_has_nobody_of_the_kind(tmp_path):
+    scenario = tmp_path / "never.toml"
+    scenario.write_text(R0.read_text() + '\n[measures.prosecution]\nbehaviours = ["speech"]\n'
+                        'probability = 0.0\n')
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["run", str(scenario), "--population", "100", "--days", "20",
+                               "--out", str(out), "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["trace", str(out), "--sample", "1", "--only", "prosecuted"])
+    assert result.exit_code == 2
+    assert "nobody in this run is prosecuted" in result.output
 
 
 def test_each_only_choice_of_a_mechanism_is_a_quantity_of_its_module():

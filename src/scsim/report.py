@@ -255,17 +255,35 @@ def schemes_html(ledger: dict) -> str:
             "totals.</p>")
 
 
-def stories_html(traces: dict | None) -> str:
-    if not traces or not traces.get("stories"):
-        return ("<p class='note'>No life stories saved with this run; "
-                "<code>scsim trace RUN --sample 3 --save</code> adds some.</p>")
-    parts = [f"<p class='note'>{_esc(traces.get('date_note', ''))}</p>"]
-    for story in traces["stories"]:
+def stories_html(traces: dict | None, kinds: dict | None = None) -> str:
+    """One story of each kind the run has (stories.json), then the sampled ones (traces.json,
+    written by ``scsim trace --save``)."""
+    parts = []
+    if kinds and kinds.get("stories"):
+        parts.append("<h3>One citizen of each kind</h3><p class='note'>The citizen of each "
+                     "kind with the smallest id (ids are drawn apart from every trait, so "
+                     "this is as good as a random pick). "
+                     f"{_esc(kinds.get('date_note', ''))}</p>")
+        parts.append(_stories(kinds["stories"], captioned=True))
+    if traces and traces.get("stories"):
+        parts.append("<h3>Sampled citizens</h3><p class='note'>"
+                     f"{_esc(traces.get('date_note', ''))}</p>")
+        parts.append(_stories(traces["stories"]))
+    else:
+        parts.append("<p class='note'>No sampled life stories saved with this run; "
+                     "<code>scsim trace RUN --sample 3 --save</code> adds some.</p>")
+    return "\n".join(parts)
+
+
+def _stories(stories: list[dict], captioned: bool = False) -> str:
+    parts = []
+    for story in stories:
         events = "".join(f"<tr><td>{e['day']}</td><td>{_esc(e['date'])}</td>"
                          f"<td style='text-align:left'>{_esc(e['text'])}</td></tr>"
                          for e in story["events"])
+        title = (f"{_esc(story['caption'])}: " if captioned else "") + _esc(story["who"])
         parts.append(
-            f"<h3>{_esc(story['who'])}</h3><p>Household: {_esc(story['household'])}</p>"
+            f"<h4>{title}</h4><p>Household: {_esc(story['household'])}</p>"
             + (f"<table><tr><th>day</th><th>date</th><th>what happened</th></tr>{events}"
                "</table>" if events else "<p>Nothing happened to this citizen.</p>")
             + f"<p>{_esc(story['outcome'])}</p>"
@@ -369,7 +387,7 @@ def run_report(run: StoredRun) -> str:
             ("By group", "groups", groups_html(run.ledger)),
             *((("By scheme: the national scheme and its pilots", "schemes",
                 schemes_html(run.ledger)),) if "by_scheme" in run.ledger else ()),
-            ("Life stories of sampled citizens", "stories", stories_html(run.traces)),
+            ("Life stories", "stories", stories_html(run.traces, run.stories)),
             ("What the figures rest on", "sources", sources_html(s)),
             ("Provenance", "provenance", provenance_html(run)),
         ],

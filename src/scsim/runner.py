@@ -86,6 +86,19 @@ def build_summary(loaded: LoadedScenario, result: SimulationResult, wall_s: floa
     }
 
 
+def stories_document(result: SimulationResult, counterfactual: Counterfactual | None) -> dict:
+    """``stories.json``: the run's examples of each ledger quantity (citizen ids), and the
+    life of one citizen of each kind it has (``scsim.story.STORY_KINDS``), re-simulated."""
+    from scsim.engine.trace import Tracer
+    from scsim.story import DATE_NOTE, kind_stories
+
+    tracer = Tracer(result.scenario, result.counterfactual, result.first_id)
+    return {"counterfactual": counterfactual.label if counterfactual else None,
+            "date_note": DATE_NOTE if result.scenario.run.start is None else "",
+            "examples": result.examples,
+            "stories": kind_stories(tracer, result.examples)}
+
+
 def write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
@@ -121,6 +134,8 @@ def run_to_folder(
         write_parquet(transitions_table(result), tmp / "grade_transitions.parquet")
         ledger = build_ledger(result, counterfactual.label if counterfactual else None)
         (tmp / "ledger.json").write_text(json.dumps(ledger, indent=2) + "\n")
+        (tmp / "stories.json").write_text(json.dumps(
+            stories_document(result, counterfactual), indent=2) + "\n")
         summary = build_summary(loaded, result, time.perf_counter() - start, counterfactual)
         write_parquet(run_row(out.name, summary, ledger, varied, replicate, point),
                       tmp / "run.parquet")

@@ -203,3 +203,36 @@ def tell(trace: CitizenTrace) -> Story:
                     for q in quantities(s, trace.counterfactual)
                     if wrong_cf or not q.needs_counterfactual}
     return story
+
+
+STORY_KINDS = (
+    ("wrongly_sanctioned", "listed wrongly"),
+    ("sanctioned", "listed"),
+    ("prosecuted", "prosecuted for speech"),
+    ("ever_detained", "detained"),
+    ("ever_held_in_camps", "held in a camp"),
+    ("held_for_false_flags", "held in a camp on a false flag"),
+    ("children_penalised", "refused a school place for a parent's listing"),
+    ("children_advantaged", "given a school place for a parent's grade"),
+    ("loans_denied", "refused a loan"),
+    ("deposits_waived_yuan", "spared deposits"),
+    ("false_records", "given a false record"),
+)
+"""The kinds of citizen whose story a run keeps (a ledger quantity, a caption), in the
+order the report shows them; a kind the run has no example of is left out."""
+DATE_NOTE = "dates are illustrative: day 1 is shown as 2026-01-01"
+
+
+def kind_stories(tracer, examples: dict[str, list[int]]) -> list[dict]:
+    """One story of each kind the run has (``SimulationResult.examples``), each of a citizen
+    not already told as an earlier kind, with its kind and caption."""
+    told: set[int] = set()
+    stories = []
+    for kind, caption in STORY_KINDS:
+        citizen = next((c for c in examples.get(kind, []) if c not in told), None)
+        if citizen is None:
+            continue
+        told.add(citizen)
+        stories.append({"kind": kind, "caption": caption,
+                        **tell(tracer.trace(citizen)).as_dict()})
+    return stories

@@ -34,6 +34,8 @@ ONLY_QUANTITY = {OnlyCitizens.prosecuted: ("prosecuted", "measures.prosecution")
                  OnlyCitizens.detained: ("ever_detained", "measures.prosecution"),
                  OnlyCitizens.advantaged: ("children_advantaged", "measures.school_priority")}
 """--only choices that are a ledger quantity of a mechanism: (quantity, its section)."""
+ONLY_KIND = {OnlyCitizens.sanctioned: "sanctioned", OnlyCitizens.false_records: "false_records"}
+"""The core's --only choices, by their ledger quantity."""
 
 
 @app.command()
@@ -63,6 +65,9 @@ def trace(
 ) -> None:
     """Tell the life of synthetic citizens of a run: records, false matches, score, sanctions.
 
+    With --only, the run's own examples of the kind (stories.json) come first, then
+    citizens drawn at random until enough are found.
+
     The citizen's neighbourhood is simulated again from the stored scenario,
     which reproduces the run exactly; dates are illustrative (day 1 is shown
     as 2026-01-01).
@@ -77,7 +82,7 @@ def trace(
 
     if not citizen and sample is None:
         raise fail("trace: name citizens with --citizen ID or draw some with --sample K")
-    stored = _read_run(run_folder, ("summary.json",), ())
+    stored = _read_run(run_folder, ("summary.json",), ("stories.json",))
     s = stored.scenario
     first, last = stored.first_id, stored.first_id + s.population.size - 1
     for c in citizen or []:
@@ -104,6 +109,17 @@ def trace(
             }[only]
         tries = 0
         found = 0
+        # the run's examples of the kind first (stories.json; a rare kind, such as the few
+        # hundred prosecuted of a national run, is hopeless to find by drawing)
+        kind = ONLY_QUANTITY[only][0] if only in ONLY_QUANTITY else ONLY_KIND.get(only)
+        examples = (stored.stories or {}).get("examples", {}).get(kind, []) if kind else []
+        if kind and stored.stories is not None and not examples:
+            # (the run keeps examples of every quantity any citizen has)
+            raise fail(f"--only {only.value}: nobody in this run is {only.value.replace('-', ' ')}"
+                       " (stories.json has no example)")
+        for candidate in examples[:sample]:
+            stories.append(tell(tracer.trace(candidate)))
+            found += 1
         deadline = time.perf_counter() + search_seconds
         with console.status(f"drawing {sample} citizens ({only.value})...", spinner="dots"):
             while found < sample and (tries < sample or time.perf_counter() < deadline):

@@ -12,6 +12,7 @@ import numpy as np
 
 from scsim.engine import DEFAULT_CHUNK_SIZE
 from scsim.engine.tables import (
+    NEVER,
     KernelTables,
     compile_tables,
     n_score_bins,
@@ -37,6 +38,24 @@ from scsim.scenario.pairing import world_differences
 from scsim.scenario.schedule import has_schedule
 
 NOT_TRACED = np.int64(-1)
+EXAMPLES = 4
+"""Citizens kept per ledger quantity as examples (the smallest ids with a positive value)."""
+
+
+def example_buffer(n_workers: int, layout: KernelLayout) -> np.ndarray:
+    """The workers' examples: per quantity, ids kept in increasing order (NEVER: none)."""
+    return np.full((n_workers, len(layout.quantities), EXAMPLES), NEVER, dtype=np.int64)
+
+
+def merge_examples(examples: np.ndarray, layout: KernelLayout) -> dict[str, list[int]]:
+    """The smallest ids over all workers, per quantity that has any."""
+    merged = {}
+    for q, name in enumerate(layout.quantities):
+        ids = np.unique(examples[:, q].ravel())
+        ids = ids[ids < NEVER][:EXAMPLES]
+        if len(ids):
+            merged[name] = [int(x) for x in ids]
+    return merged
 
 
 @dataclass
@@ -82,6 +101,9 @@ class SimulationResult:
     ``ledger_sum``), else None."""
     by_scheme_sum_squares: np.ndarray | None = None
     """With pilots, (S, G, quantities) the sums of their squares."""
+    examples: dict[str, list[int]] = field(default_factory=dict)
+    """Per ledger quantity, the smallest ids (up to ``EXAMPLES``) of citizens with a positive
+    value of it: whom to tell the story of, for each kind the run has."""
     by_scheme_cells: np.ndarray | None = None
     """With pilots, (S, G, 3) each scheme's citizens, scored citizens and their summed
     final scores (``layout.CELL_COLUMNS``)."""
@@ -234,6 +256,7 @@ def simulate(
     else:
         flows_cf = levels_cf = hist_cf = np.zeros((n_workers, 1, 1, 1), dtype=np.int64)
     ledger = ledger_buffer(n_workers, len(scenario.population.groups), layout, tables)
+    examples = example_buffer(n_workers, layout)
     final_score = np.empty(n, dtype=np.int16)
     final_false = np.empty(n, dtype=np.uint8)
     key = np.uint64(seed_key(scenario.run.seed))
@@ -245,7 +268,7 @@ def simulate(
         kernel.simulate_worker(
             np.int64(first_id + start), np.int64(count), np.int64(lo), np.int64(hi), key,
             np.int64(horizon), tables, tables_cf, params, params_cf, paired, flows[w],
-            levels[w], hist[w], flows_cf[w], levels_cf[w], hist_cf[w], ledger[w],
+            levels[w], hist[w], flows_cf[w], levels_cf[w], hist_cf[w], ledger[w], examples[w],
             final_score[start : start + count], final_false[start : start + count], NOT_TRACED,
         )
 
@@ -303,6 +326,7 @@ def simulate(
         by_scheme_sum=by_scheme,
         by_scheme_sum_squares=by_scheme_squares,
         by_scheme_cells=cells,
+        examples=merge_examples(examples, layout),
     )
     result.timings = {
         "setup_s": t1 - t0,

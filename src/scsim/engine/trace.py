@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scsim.engine.sim import Variant, _buffers, _fill_initial_state, ledger_buffer
+from scsim.engine.sim import (
+    Variant,
+    _buffers,
+    _fill_initial_state,
+    example_buffer,
+    ledger_buffer,
+)
 from scsim.engine.tables import compile_tables, n_score_bins, penalty_levels
 from scsim.kernels.generate import kernel_for
 from scsim.kernels.layout import LEDGER_SUM, LEVEL_SCORED, KernelLayout
@@ -138,6 +144,7 @@ class Tracer:
             np.int64(unit_first), np.int64(size), np.int64(0), np.int64(1), self.key,
             np.int64(scenario.run.days), tables, tables_cf, self.params, self.params_cf,
             paired, flows[0], levels[0], hist[0], flows_cf[0], levels_cf[0], hist_cf[0], ledger[0],
+            example_buffer(1, self.layout)[0],
             np.empty(size, dtype=np.int16), np.empty(size, dtype=np.uint8), np.int64(citizen),
         )
         run = _citizen_tallies(Variant(tables, self.params, self.mechanisms, self.layout),

@@ -12,7 +12,8 @@ A run folder is data a user may have edited, copied half-way or damaged, so
   their types, and the rows in day-then-group order;
 * ``score_histogram.parquet`` and ``grade_transitions.parquet``: schema, known
   groups and grades, days in range, rows in order;
-* ``traces.json``: the stories' structure.
+* ``traces.json`` and ``stories.json``: the stories' structure (and the examples'
+  citizens are of the run).
 
 Any problem is a :class:`RunFolderError` naming the file and what is wrong.
 """
@@ -42,7 +43,7 @@ from scsim.scenario.load import (
 from scsim.scenario.model import Scenario
 
 REQUIRED_FILES = ("summary.json", "ledger.json", "daily.parquet", "score_histogram.parquet")
-OPTIONAL_FILES = ("grade_transitions.parquet", "traces.json")
+OPTIONAL_FILES = ("grade_transitions.parquet", "traces.json", "stories.json")
 MAX_JSON_BYTES = 256 * 2**20
 
 
@@ -151,6 +152,18 @@ class StoredTraces(_Document):
     counterfactual: str | None = None
     date_note: str = ""
     stories: list[StoredStory]
+
+
+class StoredKindStory(StoredStory):
+    kind: str
+    caption: str
+
+
+class StoredKindStories(_Document):
+    counterfactual: str | None = None
+    date_note: str = ""
+    examples: dict[str, list[NonNegativeInt]]
+    stories: list[StoredKindStory]
 
 
 def _pydantic_problem(exc: ValidationError) -> str:
@@ -392,6 +405,8 @@ class StoredRun:
     histogram: pa.Table | None = None
     transitions: pa.Table | None = None
     traces: dict[str, Any] | None = None
+    stories: dict[str, Any] | None = None
+    """stories.json: examples of each kind and one story of each (runs before it: None)."""
 
     @property
     def first_id(self) -> int:
@@ -437,7 +452,7 @@ def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES,
                                    summary.counterfactual.scenario_sha256,
                                    f"{where}: counterfactual.scenario")
     found = set(required) | {name for name in optional if (path / name).exists()}
-    ledger = daily = histogram = transitions = traces = None
+    ledger = daily = histogram = transitions = traces = stories = None
     if "ledger.json" in found:
         stored_ledger = _document(path / "ledger.json", StoredLedger)
         _check_ledger(path / "ledger.json", stored_ledger, scenario, counterfactual)
@@ -457,6 +472,13 @@ def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES,
         transitions = _transitions(path / "grade_transitions.parquet", scenario)
     if "traces.json" in found:
         traces = _document(path / "traces.json", StoredTraces).model_dump(mode="json")
+    if "stories.json" in found:
+        stories = _document(path / "stories.json", StoredKindStories).model_dump(mode="json")
+        first = summary.first_citizen_id
+        if any(not first <= c < first + scenario.population.size
+               for ids in stories["examples"].values() for c in ids):
+            raise RunFolderError(f"{path / 'stories.json'}: an example is not a citizen of "
+                                 "this run")
     return StoredRun(path, summary.model_dump(mode="json"), scenario, counterfactual,
                      summary.counterfactual.label if summary.counterfactual else None,
-                     ledger, daily, histogram, transitions, traces)
+                     ledger, daily, histogram, transitions, traces, stories)

@@ -645,6 +645,24 @@ def _add_to_ledger(ledger, g, q, value):
     ledger[g, q, LEDGER_SQ_LOW] = low
 
 
+@njit(inline="always", cache=True)
+def _tally(ledger, examples, citizen, g, q, value):
+    """Add a citizen's value of quantity ``q`` to the ledger, and keep the citizen among the
+    quantity's examples (its ``examples.shape[1]`` smallest ids with a positive value, so the
+    same whatever the threads or chunks) for the stories of each kind."""
+    if value == 0:
+        return
+    _add_to_ledger(ledger, g, q, value)
+    last = examples.shape[1] - 1
+    if value < 0 or citizen >= examples[q, last]:
+        return
+    j = last
+    while j > 0 and examples[q, j - 1] > citizen:
+        examples[q, j] = examples[q, j - 1]
+        j -= 1
+    examples[q, j] = citizen
+
+
 @njit(cache=True)
 def _wrongly_blacklisted(
     citizen,
@@ -699,10 +717,11 @@ def _wrongly_blacklisted(
 
 
 @njit(inline="always", cache=True)
-def _tally_ledger(n, run, counterfactual, wrongly, paired, mp, ledger):
+def _tally_ledger(n, run, counterfactual, wrongly, paired, mp, ledger, examples, first):
     """Each citizen's ledger quantities; an unpaired run skips those that need a
     counterfactual (ledger.json reports them as not measured)."""
     for m in range(n):
+        citizen = first + m
         g = run[m, OUT_GROUP]
         if PILOTS:  # a row per group and scheme, and each row's citizens and scores
             g = run[m, OUT_CELL]
@@ -710,26 +729,24 @@ def _tally_ledger(n, run, counterfactual, wrongly, paired, mp, ledger):
             if run[m, OUT_SCORE] >= 0:
                 ledger[g, N_QUANTITIES + 1, LEDGER_SUM] += 1
                 ledger[g, N_QUANTITIES + 2, LEDGER_SUM] += run[m, OUT_SCORE]
-        _add_to_ledger(ledger, g, Q_SANCTIONED, run[m, OUT_EVER_BLACKLISTED])
-        _add_to_ledger(ledger, g, Q_SPEECH_BLOCKED, run[m, OUT_SPEECH_BLOCKED])
-        _add_to_ledger(ledger, g, Q_FALSE_RECORDS, run[m, OUT_FALSE_RECORDS])
-        _add_to_ledger(ledger, g, Q_DAYS_BLACKLISTED, run[m, OUT_DAYS_BLACKLISTED])
+        _tally(ledger, examples, citizen, g, Q_SANCTIONED, run[m, OUT_EVER_BLACKLISTED])
+        _tally(ledger, examples, citizen, g, Q_SPEECH_BLOCKED, run[m, OUT_SPEECH_BLOCKED])
+        _tally(ledger, examples, citizen, g, Q_FALSE_RECORDS, run[m, OUT_FALSE_RECORDS])
+        _tally(ledger, examples, citizen, g, Q_DAYS_BLACKLISTED, run[m, OUT_DAYS_BLACKLISTED])
         if paired:
             published_run = run[m, OUT_SPEECH] - run[m, OUT_SPEECH_BLOCKED]
             published_cf = counterfactual[m, OUT_SPEECH] - counterfactual[m, OUT_SPEECH_BLOCKED]
-            _add_to_ledger(ledger, g, Q_WRONGLY_SANCTIONED, 1 if wrongly[m] > 0 else 0)
-            _add_to_ledger(ledger, g, Q_DAYS_WRONGLY_BLACKLISTED, wrongly[m])
-            _add_to_ledger(ledger, g, Q_SPEECH_LOST, published_cf - published_run)
-            _add_to_ledger(
-                ledger, g, Q_SPEECH_CHILLED, counterfactual[m, OUT_SPEECH] - run[m, OUT_SPEECH]
-            )
-            _add_to_ledger(
-                ledger, g, Q_BEHAVIOURS_PREVENTED,
+            _tally(ledger, examples, citizen, g, Q_WRONGLY_SANCTIONED, 1 if wrongly[m] > 0 else 0)
+            _tally(ledger, examples, citizen, g, Q_DAYS_WRONGLY_BLACKLISTED, wrongly[m])
+            _tally(ledger, examples, citizen, g, Q_SPEECH_LOST, published_cf - published_run)
+            _tally(ledger, examples, citizen, g, Q_SPEECH_CHILLED,
+                   counterfactual[m, OUT_SPEECH] - run[m, OUT_SPEECH])
+            _tally(
+                ledger, examples, citizen, g, Q_BEHAVIOURS_PREVENTED,
                 counterfactual[m, OUT_OFFENCES] - run[m, OUT_OFFENCES],
             )
-            _add_to_ledger(
-                ledger, g, Q_COUNTERFACTUAL_SANCTIONED, counterfactual[m, OUT_EVER_BLACKLISTED]
-            )
+            _tally(ledger, examples, citizen, g, Q_COUNTERFACTUAL_SANCTIONED,
+                   counterfactual[m, OUT_EVER_BLACKLISTED])
         # @hook ledger
 
 
@@ -1449,6 +1466,7 @@ def simulate_worker(
     levels_cf_w,
     hist_cf_w,
     ledger_w,
+    examples_w,
     final_score,
     final_false,
     traced_id,
@@ -1599,4 +1617,5 @@ def simulate_worker(
                             horizon,
                             levels_w,
                         )
-        _tally_ledger(n, run_out, cf_out, wrongly, paired, mp, ledger_w)
+        _tally_ledger(n, run_out, cf_out, wrongly, paired, mp, ledger_w, examples_w,
+                      first_id + batch_lo * unit)

@@ -74,7 +74,7 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
                    "t"}),
     ),
     "ledger": ("Comparison", frozenset({"m", "g", "run", "counterfactual", "ledger",
-                                        "paired"})),
+                                        "paired", "examples", "citizen"})),
     "period_started": ("Set-up", frozenset({"m", "g", "c", "k", "day", "key", "state", "levels",
                                             "flows", "outcomes", "ob", "horizon", "t"})),
     "died": ("Turnover", frozenset({"m", "g", "c", "k", "day", "state", "levels", "flows",

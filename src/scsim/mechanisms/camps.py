@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
         NEVER,
         S_TIMER,
         _add_level,
-        _add_to_ledger,
+        _tally,
         uniform,
     )
     from scsim.scenario.model import Scenario
@@ -183,12 +183,12 @@ def died(m, g, day, state, levels, outcomes, ob, horizon) -> None:
     state[m, S.camp_until] = -1
 
 
-def ledger(m, g, run, counterfactual, ledger, paired) -> None:
-    _add_to_ledger(ledger, g, Q.ever_held_in_camps, run[m, OUT.ever_held_in_camps])
-    _add_to_ledger(ledger, g, Q.days_in_camps, run[m, OUT.days_in_camps])
-    _add_to_ledger(ledger, g, Q.held_for_false_flags, run[m, OUT.held_for_false_flags])
+def ledger(m, g, run, counterfactual, ledger, paired, examples, citizen) -> None:
+    _tally(ledger, examples, citizen, g, Q.ever_held_in_camps, run[m, OUT.ever_held_in_camps])
+    _tally(ledger, examples, citizen, g, Q.days_in_camps, run[m, OUT.days_in_camps])
+    _tally(ledger, examples, citizen, g, Q.held_for_false_flags, run[m, OUT.held_for_false_flags])
     if paired:
-        _add_to_ledger(ledger, g, Q.lawful_activity_suppressed,
+        _tally(ledger, examples, citizen, g, Q.lawful_activity_suppressed,
                        counterfactual[m, OUT.lawful_activity] - run[m, OUT.lawful_activity])
 
 

@@ -22,7 +22,7 @@ from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q, unknown_grades
 from scsim.scenario.fields import Strict
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
-    from scsim.kernels.neighbourhood import S_GRADE, _add_to_ledger
+    from scsim.kernels.neighbourhood import S_GRADE, _tally
     from scsim.scenario.model import Scenario
 
 
@@ -69,8 +69,8 @@ def committed(P: Params, m, g, b, day, state, flows, outcomes, ob) -> None:
         outcomes[ob + m, OUT.deposits_waived_yuan] += yuan
 
 
-def ledger(m, g, run, counterfactual, ledger) -> None:
-    _add_to_ledger(ledger, g, Q.deposits_waived_yuan,
+def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
+    _tally(ledger, examples, citizen, g, Q.deposits_waived_yuan,
                    run[m, OUT.deposits_waived_yuan] - counterfactual[m, OUT.deposits_waived_yuan])
 
 

@@ -24,7 +24,7 @@ from scsim.scenario.fields import MAX_CATEGORIES, Strict
 from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
-    from scsim.kernels.neighbourhood import S_BLACKLISTED, _add_to_ledger
+    from scsim.kernels.neighbourhood import S_BLACKLISTED, _tally
     from scsim.scenario.model import Scenario
 
 
@@ -96,8 +96,8 @@ def spell_closed(P: Params, m, ob, c, first, last_day, outcomes) -> None:
         outcomes[ob + m, OUT.income_lost] += paid_less * P.income_loss[c]
 
 
-def ledger(m, g, run, counterfactual, ledger) -> None:
-    _add_to_ledger(ledger, g, Q.income_lost,
+def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
+    _tally(ledger, examples, citizen, g, Q.income_lost,
                    run[m, OUT.income_lost] - counterfactual[m, OUT.income_lost])
 
 

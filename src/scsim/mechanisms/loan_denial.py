@@ -22,7 +22,7 @@ from scsim.scenario.schedule import in_force_day
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import (
         SCHEDULED,
-        _add_to_ledger,
+        _tally,
         refused_on_listed_days,
         refused_on_listed_days_by_period,
     )
@@ -69,8 +69,8 @@ def spell_closed(P: Params, key, first, last_day, m, ob, g, c, flows, outcomes) 
             FLOW.loans_denied)
 
 
-def ledger(m, g, run, counterfactual, ledger) -> None:
-    _add_to_ledger(ledger, g, Q.loans_denied,
+def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
+    _tally(ledger, examples, citizen, g, Q.loans_denied,
                    run[m, OUT.loans_denied] - counterfactual[m, OUT.loans_denied])
 
 

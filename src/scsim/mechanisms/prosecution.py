@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
         S_TIMER,
         SPEECH,
         _add_level,
-        _add_to_ledger,
+        _tally,
         uniform,
     )
     from scsim.scenario.model import Scenario
@@ -219,14 +219,14 @@ def died(m, g, day, state, levels, outcomes, ob, horizon) -> None:
     state[m, S.speech_until] = -1
 
 
-def ledger(m, g, run, ledger) -> None:
+def ledger(m, g, run, ledger, examples, citizen) -> None:
     """The run's own counts (with a counterfactual, the run's too: nobody is prosecuted
     without the system)."""
-    _add_to_ledger(ledger, g, Q.prosecuted, run[m, OUT.prosecuted])
-    _add_to_ledger(ledger, g, Q.ever_detained, run[m, OUT.ever_detained])
-    _add_to_ledger(ledger, g, Q.days_detained, run[m, OUT.days_detained])
-    _add_to_ledger(ledger, g, Q.listed_for_speech, run[m, OUT.listed_for_speech])
-    _add_to_ledger(ledger, g, Q.fines_yuan, run[m, OUT.fines_yuan])
+    _tally(ledger, examples, citizen, g, Q.prosecuted, run[m, OUT.prosecuted])
+    _tally(ledger, examples, citizen, g, Q.ever_detained, run[m, OUT.ever_detained])
+    _tally(ledger, examples, citizen, g, Q.days_detained, run[m, OUT.days_detained])
+    _tally(ledger, examples, citizen, g, Q.listed_for_speech, run[m, OUT.listed_for_speech])
+    _tally(ledger, examples, citizen, g, Q.fines_yuan, run[m, OUT.fines_yuan])
 
 
 def _describe(s: Scenario) -> str:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
         S_GROUP,
         S_HOUSEHOLD,
         S_ID,
-        _add_to_ledger,
+        _tally,
         citizen_key,
         uniform,
     )
@@ -97,8 +97,8 @@ def neighbourhood_closed(P: Params, size, ob, seed_key, horizon, state, outcomes
                 year += 1
 
 
-def ledger(m, g, run, counterfactual, ledger) -> None:
-    _add_to_ledger(ledger, g, Q.children_penalised,
+def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
+    _tally(ledger, examples, citizen, g, Q.children_penalised,
                    run[m, OUT.children_penalised] - counterfactual[m, OUT.children_penalised])
 
 

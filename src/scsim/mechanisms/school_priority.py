@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
         S_ID,
         S_START,
         TURNOVER,
-        _add_to_ledger,
+        _tally,
         citizen_key,
         parent_listed,
         uniform,
@@ -149,8 +149,8 @@ def neighbourhood_closed(P: Params, size, ob, seed_key, horizon, state, outcomes
                 year += 1
 
 
-def ledger(m, g, run, counterfactual, ledger) -> None:
-    _add_to_ledger(ledger, g, Q.children_advantaged,
+def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
+    _tally(ledger, examples, citizen, g, Q.children_advantaged,
                    run[m, OUT.children_advantaged] - counterfactual[m, OUT.children_advantaged])
 
 
