@@ -108,13 +108,20 @@ def test_cli_trace_tells_and_saves(tmp_path):
     assert len(saved["stories"]) == 3
 
 
-def test_cli_trace_finds_a_detained_citizen_and_tells_the_case(tmp_path):
+def _prosecuting_run(tmp_path, prosecution: str, population: int, days: int):
+    """An R0 run with prosecution for speech (the section's fields after behaviours)."""
     scenario = tmp_path / "prosecuted.toml"
     scenario.write_text(R0.read_text() + '\n[measures.prosecution]\nbehaviours = ["speech"]\n'
-                        'probability = 0.5\ndelay_days = 3\ndetention_days = 30\n')
+                        + prosecution)
     out = tmp_path / "run"
-    assert runner.invoke(app, ["run", str(scenario), "--population", "300", "--days", "200",
-                               "--out", str(out), "--quiet"]).exit_code == 0
+    assert runner.invoke(app, ["run", str(scenario), "--population", str(population), "--days",
+                               str(days), "--out", str(out), "--quiet"]).exit_code == 0
+    return out
+
+
+def test_cli_trace_finds_a_detained_citizen_and_tells_the_case(tmp_path):
+    out = _prosecuting_run(tmp_path, "probability = 0.5\ndelay_days = 3\ndetention_days = 30\n",
+                           300, 200)
     result = runner.invoke(app, ["trace", str(out), "--sample", "1", "--only", "detained"])
     assert result.exit_code == 0, result.output
     for line in ("prosecuted for a post", "detained", "released from detention"):
@@ -129,12 +136,7 @@ def test_cli_trace_finds_a_detained_citizen_and_tells_the_case(tmp_path):
 
 
 def test_cli_trace_says_when_a_run_has_nobody_of_the_kind(tmp_path):
-    scenario = tmp_path / "never.toml"
-    scenario.write_text(R0.read_text() + '\n[measures.prosecution]\nbehaviours = ["speech"]\n'
-                        'probability = 0.0\n')
-    out = tmp_path / "run"
-    assert runner.invoke(app, ["run", str(scenario), "--population", "100", "--days", "20",
-                               "--out", str(out), "--quiet"]).exit_code == 0
+    out = _prosecuting_run(tmp_path, "probability = 0.0\n", 100, 20)
     result = runner.invoke(app, ["trace", str(out), "--sample", "1", "--only", "prosecuted"])
     assert result.exit_code == 2
     assert "nobody in this run is prosecuted" in result.output
