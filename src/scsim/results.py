@@ -236,16 +236,17 @@ def transitions_table(result: SimulationResult) -> pa.Table:
     s = result.scenario
     grades = np.array([g.name for g in s.all_grades()], dtype=object)
     groups = np.array([c.name for c in s.population.groups], dtype=object)
-    n_g = len(grades)
     first = s.run.first_reported_day
-    moves = result.flows[first:, :, FlowLayout.of(s, result.kernel_layout).transitions]
+    layout = FlowLayout.of(s, result.kernel_layout)
+    pairs = np.array(layout.transition_pairs(), dtype=np.int64).reshape(-1, 2)
+    moves = result.flows[first:, :, layout.transitions]
     day, group, cell = np.nonzero(moves)
     return pa.table(
         {
             "day": (day + first).astype(np.int32),
             "group": groups[group],
-            "from_grade": grades[cell // n_g],
-            "to_grade": grades[cell % n_g],
+            "from_grade": grades[pairs[cell, 0]],
+            "to_grade": grades[pairs[cell, 1]],
             "citizens": moves[day, group, cell],
         },
         schema=pa.schema([("day", pa.int32()), ("group", pa.string()),

@@ -104,6 +104,8 @@ class KernelTables(NamedTuple):
     scheme_max: np.ndarray  # (S,) int64
     grade_lo: np.ndarray  # (S,) int64 its grades are grade_min[grade_lo:grade_hi]
     grade_hi: np.ndarray  # (S,) int64
+    transition_offset: np.ndarray  # (S,) int64 first transition column of each scheme's block
+    n_transitions: int  # transition columns: the sum over schemes of grades squared
 
 
 def _cumulative_shares(shares: list[float]) -> np.ndarray:
@@ -378,6 +380,9 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         scheme_max=np.array([x.max_score for x in scales], dtype=np.int64),
         grade_lo=grade_hi - np.array(grade_counts, dtype=np.int64),
         grade_hi=grade_hi,
+        transition_offset=np.cumsum([0, *(n * n for n in grade_counts)],
+                                    dtype=np.int64)[:-1],
+        n_transitions=sum(n * n for n in grade_counts),
     )
 
 

@@ -177,13 +177,33 @@ class FlowLayout:
     grades: int = 0
     false_streams: int = 0
     named_flows: tuple[str, ...] = CORE_FLOWS
+    scheme_grades: tuple[int, ...] = ()
+    """Grades per scheme (the national one's, then each pilot's): transitions happen only
+    within a scheme, so each has its own block of them; () is one scheme of ``grades``."""
 
     @classmethod
     def of(cls, s: Scenario, kernel: KernelLayout) -> FlowLayout:
         """The flows of scenario ``s`` simulated by the kernel whose layout is ``kernel``."""
         return cls(len(s.behaviours), len(s.all_grades()),
                    sum(1 for c in s.channels.values() if c.false_attribution is not None),
-                   kernel.flows)
+                   kernel.flows,
+                   tuple(len(x.grades) for x in (s.scheme, *s.pilots.values())))
+
+    @property
+    def _blocks(self) -> tuple[int, ...]:
+        return self.scheme_grades or (self.grades,)
+
+    @property
+    def n_transitions(self) -> int:
+        return sum(n * n for n in self._blocks)
+
+    def transition_pairs(self) -> list[tuple[int, int]]:
+        """(from, to) grade of each transition column, in column order."""
+        pairs, first = [], 0
+        for n in self._blocks:
+            pairs += [(first + i, first + j) for i in range(n) for j in range(n)]
+            first += n
+        return pairs
 
     @property
     def named(self) -> int:
@@ -200,15 +220,17 @@ class FlowLayout:
         return self.named_flows.index(name) if name in self.named_flows else None
 
     def transition(self, from_grade: int, to_grade: int) -> int:
-        return self.named + 2 * self.behaviours + from_grade * self.grades + to_grade
+        """The column of moves from one grade to another of the same scheme."""
+        return self.named + 2 * self.behaviours + self.transition_pairs().index(
+            (from_grade, to_grade))
 
     def false_stream(self, f: int) -> int:
-        return self.named + 2 * self.behaviours + self.grades * self.grades + f
+        return self.named + 2 * self.behaviours + self.n_transitions + f
 
     @property
     def transitions(self) -> slice:
-        first = self.transition(0, 0)
-        return slice(first, first + self.grades * self.grades)
+        first = self.named + 2 * self.behaviours
+        return slice(first, first + self.n_transitions)
 
     @property
     def width(self) -> int:

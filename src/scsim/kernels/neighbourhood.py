@@ -809,7 +809,7 @@ def simulate_batch(
     col_committed = N_NAMED_FLOWS
     col_recorded = N_NAMED_FLOWS + n_behaviours
     col_transitions = N_NAMED_FLOWS + 2 * n_behaviours
-    col_false_stream = col_transitions + t.grade_min.shape[0] ** 2
+    col_false_stream = col_transitions + t.n_transitions
     u = progress[P_UNIT]
     while u < hi:
         if progress[P_PHASE] == PHASE_FRESH:
@@ -1253,9 +1253,14 @@ def simulate_batch(
                         if new_grade != grade:
                             levels[day, g, N_NAMED_LEVELS + grade] -= 1
                             levels[day, g, N_NAMED_LEVELS + new_grade] += 1
-                            flows[
-                                day, g, col_transitions + grade * t.grade_min.shape[0] + new_grade
-                            ] += 1
+                            if PILOTS:  # (a block of transitions per scheme)
+                                first_grade = t.grade_lo[sc]
+                                flows[day, g, col_transitions + t.transition_offset[sc]
+                                      + (grade - first_grade) * (t.grade_hi[sc] - first_grade)
+                                      + new_grade - first_grade] += 1
+                            else:
+                                flows[day, g, col_transitions + grade * t.grade_min.shape[0]
+                                      + new_grade] += 1
                             # @hook grade_changed
                             state[m, S_GRADE] = new_grade
                     state[m, S_SCORE] = new_score
