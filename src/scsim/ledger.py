@@ -310,37 +310,23 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
     squares = {q.name: (result.ledger_sum_squares[:, k] if k is not None else zeros)
                for q, k in zip(listed, columns, strict=True)}
     reference = groups[0]
-
-    by_group = {}
-    for g, name in enumerate(groups):
-        by_group[name] = {
-            "citizens": citizens[g],
-            "small_group": citizens[g] < SMALL_GROUP,
-            "quantities": {
-                q.name: _entry(q, int(sums[q.name][g]), float(squares[q.name][g]), citizens[g],
-                               paired)
-                for q in listed
-            },
-        }
+    by_group, disparity = _by_axis(groups, sums, squares, citizens, listed, paired)
     n_all = sum(citizens)
     overall = {
         q.name: _entry(q, int(sums[q.name].sum()), float(squares[q.name].sum()), n_all, paired)
         for q in listed
     }
-    def spread(g: int, q: Quantity) -> tuple[float, float]:
-        if g == 0:
-            return 0.0, 0.0  # the reference over itself is exactly 1
-        return tuple(_relative_se(int(sums[q.name][k]), float(squares[q.name][k]), citizens[k])
-                     for k in (g, 0))
-
-    disparity = {
-        q.name: {
-            name: _ratio(by_group[name]["quantities"][q.name],
-                         by_group[reference]["quantities"][q.name], reference, spread(g, q))
-            for g, name in enumerate(groups)
-        }
-        for q in listed
-    }
+    # by income level: the cells (scheme, income, group) summed over schemes and groups
+    incomes = [c.name for c in s.population.income_levels]
+    income_citizens = [int(x) for x in result.cells[..., 0].sum(axis=(0, 2))]
+    income_sums = {q.name: (result.cell_sum[..., k].sum(axis=(0, 2)) if k is not None
+                            else np.zeros(len(incomes), dtype=np.int64))
+                   for q, k in zip(listed, columns, strict=True)}
+    income_squares = {q.name: (result.cell_sum_squares[..., k].sum(axis=(0, 2)) if k is not None
+                               else np.zeros(len(incomes)))
+                      for q, k in zip(listed, columns, strict=True)}
+    by_income, income_disparity = _by_axis(incomes, income_sums, income_squares,
+                                           income_citizens, listed, paired)
     return {
         "format": LEDGER_FORMAT,
         "scenario": s.name,
@@ -383,8 +369,46 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
         "overall": overall,
         "by_group": by_group,
         "disparity": disparity,
+        "reference_income_level": incomes[0],
+        "by_income": by_income,
+        "disparity_by_income": income_disparity,
         **({"by_scheme": by_scheme(result, listed, paired)} if s.pilots else {}),
     }
+
+
+def _by_axis(names: list[str], sums: dict, squares: dict, citizens: list[int],
+             listed: tuple[Quantity, ...], paired: bool) -> tuple[dict, dict]:
+    """Per category of one axis (groups, income levels): each quantity's entry, and each
+    category's ratio to the first (the reference)."""
+    reference = names[0]
+    by = {
+        name: {
+            "citizens": citizens[k],
+            "small_group": citizens[k] < SMALL_GROUP,
+            "quantities": {
+                q.name: _entry(q, int(sums[q.name][k]), float(squares[q.name][k]), citizens[k],
+                               paired)
+                for q in listed
+            },
+        }
+        for k, name in enumerate(names)
+    }
+
+    def spread(k: int, q: Quantity) -> tuple[float, float]:
+        if k == 0:
+            return 0.0, 0.0  # the reference over itself is exactly 1
+        return tuple(_relative_se(int(sums[q.name][j]), float(squares[q.name][j]), citizens[j])
+                     for j in (k, 0))
+
+    disparity = {
+        q.name: {
+            name: _ratio(by[name]["quantities"][q.name], by[reference]["quantities"][q.name],
+                         reference, spread(k, q))
+            for k, name in enumerate(names)
+        }
+        for q in listed
+    }
+    return by, disparity
 
 
 def by_scheme(result: SimulationResult, listed: tuple[Quantity, ...], paired: bool) -> dict:
@@ -397,7 +421,7 @@ def by_scheme(result: SimulationResult, listed: tuple[Quantity, ...], paired: bo
     grade_index = {g.name: k for k, g in enumerate(s.all_grades())}
     out = {}
     for k, (name, scale) in enumerate(zip(s.scheme_names(), scales, strict=True)):
-        citizens, scored, score_sum = (int(x) for x in result.by_scheme_cells[k].sum(axis=0))
+        citizens, scored, score_sum = (int(x) for x in result.cells[k].sum(axis=(0, 1)))
         entry: dict = {"citizens": citizens, "small_group": citizens < SMALL_GROUP,
                        "scored": scored}
         if k > 0:
@@ -411,8 +435,8 @@ def by_scheme(result: SimulationResult, listed: tuple[Quantity, ...], paired: bo
         entry["quantities"] = {}
         for q in listed:
             column = layout.quantity(q.name)
-            total = int(result.by_scheme_sum[k, :, column].sum()) if column is not None else 0
-            squares = (float(result.by_scheme_sum_squares[k, :, column].sum())
+            total = int(result.cell_sum[k, ..., column].sum()) if column is not None else 0
+            squares = (float(result.cell_sum_squares[k, ..., column].sum())
                        if column is not None else 0.0)
             entry["quantities"][q.name] = _entry(q, total, squares, citizens, paired)
         out[name] = entry

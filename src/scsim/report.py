@@ -180,24 +180,34 @@ MAX_GROUP_COLUMNS = 6
 """With more groups than this, the group table has a row per group instead of a column."""
 
 
-def _group_cell(ledger: dict, g: str, quantity: str) -> str:
-    entry = ledger["by_group"][g]["quantities"].get(quantity, ABSENT)
-    disparity = ledger["disparity"].get(quantity, {}).get(g, {})
+AXES = {"groups": ("by_group", "disparity", "reference_group", "group-table"),
+        "incomes": ("by_income", "disparity_by_income", "reference_income_level",
+                    "income-table")}
+"""The ledger's axes the report tabulates: its keys for the categories, the ratios, the
+reference category, and the table's id."""
+
+
+def _group_cell(ledger: dict, g: str, quantity: str, axis: str = "groups") -> str:
+    by, ratios, reference_key, _ = AXES[axis]
+    entry = ledger[by][g]["quantities"].get(quantity, ABSENT)
+    disparity = ledger[ratios].get(quantity, {}).get(g, {})
     ratio = disparity.get("ratio")
     shown = _rate(entry)
-    if g != ledger["reference_group"] and ratio is not None:
+    if g != ledger[reference_key] and ratio is not None:
         ci = disparity.get("ci95")
         interval = f" [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else ""
         few = disparity.get("status", "").startswith("too few")
         flag = ' <span class="flag" title="too few events">&dagger;</span>' if few else ""
         shown += (f'<br><span class="note">x{ratio:.3g}{interval} of '
-                  f'{_esc(ledger["reference_group"])}</span>{flag}')
+                  f'{_esc(ledger[reference_key])}</span>{flag}')
     return f"<td>{shown}</td>"
 
 
-def groups_html(ledger: dict) -> str:
-    """Rates per group with intervals, and each group's ratio to the reference group."""
-    groups = list(ledger["by_group"])
+def groups_html(ledger: dict, axis: str = "groups") -> str:
+    """Rates per group (or income level) with intervals, and each one's ratio to the
+    reference (the first)."""
+    by, _, _, table_id = AXES[axis]
+    groups = list(ledger[by])
     note = ("<p class='note'>* fewer than "
             f"{ledger['small_group_threshold']} citizens: unreliable. &dagger; a ratio resting "
             f"on fewer than {ledger.get('min_events_for_ratio', 10)} events in a group: "
@@ -209,19 +219,19 @@ def groups_html(ledger: dict) -> str:
                        for q in quantities_in(ledger))
         body = "\n".join(
             f"<tr data-group='{_esc(g)}'><td>{_esc(g)}<br><span class='note'>"
-            f"{ledger['by_group'][g]['citizens']:,} citizens</span></td>"
-            + "".join(_group_cell(ledger, g, q.name) for q in quantities_in(ledger))
+            f"{ledger[by][g]['citizens']:,} citizens</span></td>"
+            + "".join(_group_cell(ledger, g, q.name, axis) for q in quantities_in(ledger))
             + "</tr>"
             for g in groups)
-        return (f"<div class='wide'><table id='group-table'><tr><th>per 100,000 [95% "
+        return (f"<div class='wide'><table id='{table_id}'><tr><th>per 100,000 [95% "
                 f"interval]</th>{head}</tr>{body}</table></div>{note}")
     head = "".join(f"<th>{_esc(g)}<br><span class='note'>"
-                   f"{ledger['by_group'][g]['citizens']:,} citizens</span></th>" for g in groups)
+                   f"{ledger[by][g]['citizens']:,} citizens</span></th>" for g in groups)
     body = [f'<tr data-quantity="{q.name}"><td>{_esc(q.name.replace("_", " "))}<br>'
             f'<span class="measure">{_esc(_measure(ledger, q.name))}</span></td>'
-            + "".join(_group_cell(ledger, g, q.name) for g in groups) + "</tr>"
+            + "".join(_group_cell(ledger, g, q.name, axis) for g in groups) + "</tr>"
             for q in quantities_in(ledger)]
-    return (f"<div class='wide'><table id='group-table'><tr><th>per 100,000 [95% interval]"
+    return (f"<div class='wide'><table id='{table_id}'><tr><th>per 100,000 [95% interval]"
             f"</th>{head}</tr>" + "\n".join(body) + f"</table></div>{note}")
 
 
@@ -385,6 +395,8 @@ def run_report(run: StoredRun) -> str:
              headline_html(run.ledger, s.population.size, run.declared_population, s)),
             ("Figures", "figures", figures_html),
             ("By group", "groups", groups_html(run.ledger)),
+            *((("By income level", "incomes", groups_html(run.ledger, "incomes")),)
+              if "by_income" in run.ledger else ()),
             *((("By scheme: the national scheme and its pilots", "schemes",
                 schemes_html(run.ledger)),) if "by_scheme" in run.ledger else ()),
             ("Life stories", "stories", stories_html(run.traces, run.stories)),

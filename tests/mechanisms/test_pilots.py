@@ -139,7 +139,7 @@ def test_results_do_not_depend_on_the_chunk_size():
     s = _world(pilots={"town": _pilot(points={"jaywalk": -20})})
     a, b = simulate(s, chunk_size=1000), simulate(s, chunk_size=7)
     assert daily_table(a).equals(daily_table(b))
-    assert np.array_equal(a.by_scheme_sum, b.by_scheme_sum)
+    assert np.array_equal(a.cell_sum, b.cell_sum)
     assert np.array_equal(a.final_score, b.final_score)
 
 

@@ -96,17 +96,17 @@ class SimulationResult:
     n_workers: int
     chunk_size: int
     timings: dict[str, float] = field(default_factory=dict)
-    by_scheme_sum: np.ndarray | None = None
-    """With pilots, (S, G, quantities) the sums of each scheme's citizens (they add up to
-    ``ledger_sum``), else None."""
-    by_scheme_sum_squares: np.ndarray | None = None
-    """With pilots, (S, G, quantities) the sums of their squares."""
+    cell_sum: np.ndarray | None = None
+    """(schemes, income levels, groups, quantities) the sums of each cell's citizens (they
+    add up to ``ledger_sum``): the ledger by scheme and by income."""
+    cell_sum_squares: np.ndarray | None = None
+    """The same cells' sums of squares (summed exactly, then rounded)."""
     examples: dict[str, list[int]] = field(default_factory=dict)
     """Per ledger quantity, the smallest ids (up to ``EXAMPLES``) of citizens with a positive
     value of it: whom to tell the story of, for each kind the run has."""
-    by_scheme_cells: np.ndarray | None = None
-    """With pilots, (S, G, 3) each scheme's citizens, scored citizens and their summed
-    final scores (``layout.CELL_COLUMNS``)."""
+    cells: np.ndarray | None = None
+    """(schemes, income levels, groups, 3) each cell's citizens, and with pilots its scored
+    citizens and their summed final scores (``layout.CELL_COLUMNS``)."""
 
     @property
     def flows(self) -> np.ndarray:
@@ -176,24 +176,19 @@ def _tallies(v: Variant, flows: np.ndarray, levels: np.ndarray, hist: np.ndarray
                    np.cumsum(hist_total, axis=0))
 
 
-def _exact_squares(ledger: np.ndarray, schemes: int = 1) -> np.ndarray:
-    """Sum the two-word sums of squares of all workers with Python integers: (rows, Q), or
-    (schemes, rows / schemes, Q) when there are several schemes."""
+def _exact_squares(ledger: np.ndarray) -> np.ndarray:
+    """Sum the two-word sums of squares of all workers with Python integers: (rows, Q)."""
     high = ledger[..., LEDGER_SQ_HIGH].astype(object).sum(axis=0)
     low = ledger[..., LEDGER_SQ_LOW].astype(object).sum(axis=0)
-    exact = high * (1 << 62) + low
-    if schemes > 1:
-        exact = exact.reshape(schemes, -1, exact.shape[-1])
-    return exact.astype(np.float64)
+    return high * (1 << 62) + low
 
 
 def ledger_buffer(n_workers: int, groups: int, layout: KernelLayout,
                   t: KernelTables) -> np.ndarray:
-    """The workers' ledgers: a row per group, or with pilots per (scheme, group) with the
-    rows' citizens and scores after the quantities (``layout.CELL_COLUMNS``)."""
-    extra = len(CELL_COLUMNS) if t.n_schemes > 1 else 0
-    return np.zeros((n_workers, t.n_schemes * groups, len(layout.quantities) + extra, 3),
-                    dtype=np.int64)
+    """The workers' ledgers: a row per (scheme, income level, group) cell, the rows'
+    citizens (and with pilots their scores) after the quantities (``layout.CELL_COLUMNS``)."""
+    return np.zeros((n_workers, t.n_schemes * t.n_incomes * groups,
+                     len(layout.quantities) + len(CELL_COLUMNS), 3), dtype=np.int64)
 
 
 ProgressCallback = Callable[[int], None]
@@ -293,16 +288,12 @@ def simulate(
 
     run = _tallies(Variant(tables, params, mechanisms, layout), flows, levels, hist)
     n_q = len(layout.quantities)
-    schemes = tables.n_schemes
-    by_scheme = by_scheme_squares = cells = None
-    if schemes > 1:
-        sums = ledger[..., LEDGER_SUM].sum(axis=0).reshape(schemes, -1, ledger.shape[2])
-        by_scheme, cells = sums[..., :n_q], sums[..., n_q:]
-        by_scheme_squares = _exact_squares(ledger[:, :, :n_q], schemes)
-        ledger_sum, ledger_sum_squares = by_scheme.sum(axis=0), by_scheme_squares.sum(axis=0)
-    else:
-        ledger_sum = ledger[..., LEDGER_SUM].sum(axis=0)
-        ledger_sum_squares = _exact_squares(ledger)
+    shape = (tables.n_schemes, tables.n_incomes, len(scenario.population.groups))
+    sums = ledger[..., LEDGER_SUM].sum(axis=0).reshape(*shape, ledger.shape[2])
+    exact = _exact_squares(ledger[:, :, :n_q]).reshape(*shape, n_q)
+    cell_sum, cells = sums[..., :n_q], sums[..., n_q:]
+    ledger_sum = cell_sum.sum(axis=(0, 1))
+    ledger_sum_squares = exact.sum(axis=(0, 1)).astype(np.float64)  # (exact, then rounded)
     result = SimulationResult(
         scenario=scenario,
         tables=tables,
@@ -323,9 +314,9 @@ def simulate(
         first_id=first_id,
         n_workers=n_workers,
         chunk_size=chunk_size,
-        by_scheme_sum=by_scheme,
-        by_scheme_sum_squares=by_scheme_squares,
-        by_scheme_cells=cells,
+        cell_sum=cell_sum,
+        cell_sum_squares=exact.astype(np.float64),
+        cells=cells,
         examples=merge_examples(examples, layout),
     )
     result.timings = {

@@ -163,7 +163,7 @@ class Tracer:
             counterfactual_flows=None if cf is None else cf[0],
             counterfactual_levels=None if cf is None else cf[1],
             ledger=ledger[0, :, :len(self.layout.quantities), LEDGER_SUM].reshape(
-                tables.n_schemes, groups + 1, -1)[:, groups].sum(axis=0),
+                -1, groups + 1, len(self.layout.quantities))[:, groups].sum(axis=0),
             kernel_layout=self.layout,
         )
 

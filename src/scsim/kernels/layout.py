@@ -36,7 +36,7 @@ N_CORE_LEVELS = len(CORE_LEVELS)
 CORE_STATE = ("id", "class", "group", "household", "age", "score", "grade", "blacklisted",
               "since", "false_active", "next_behaviour", "behaviour_index",
               "next_false", "false_index", "next_timed", "records_head", "next", "next_wake",
-              "death", "elder_day", "start", "timer")
+              "death", "elder_day", "start", "timer", "ledger_cell")
 N_CORE_STATE = len(CORE_STATE)
 
 # Flow columns: first the named flows (the core's below, then those the
@@ -72,14 +72,14 @@ OUT_SPEECH_BLOCKED = 2
 OUT_DAYS_BLACKLISTED = 3
 OUT_EVER_BLACKLISTED = 4
 OUT_FALSE_RECORDS = 5  # false records that counted
-OUT_GROUP = 6  # the citizen's group (copied in by the batch, for the ledger)
+OUT_GROUP = 6  # the citizen's ledger row: group + groups x (income + incomes x scheme)
 OUT_FALSE_IN_BURN_IN = 7  # false records that counted before a burn-in ended (not reported)
 CORE_OUTCOMES = ("offences", "speech", "speech_blocked", "days_blacklisted", "ever_blacklisted",
                  "false_records", "group", "false_records_in_burn_in")
-PILOT_OUTCOMES = ("cell", "score")
-"""With pilots, two more outcomes after the mechanisms': the citizen's ledger row (group +
-groups x scheme) and final score (-1 for a citizen never scored); a kernel without pilots
-lacks them (they would widen every citizen's row of outcomes for nothing)."""
+PILOT_OUTCOMES = ("score",)
+"""With pilots, one more outcome after the mechanisms': the final score (-1 for a citizen
+never scored), for each scheme's mean; a kernel without pilots lacks it (it would widen
+every citizen's row of outcomes for nothing)."""
 N_CORE_OUTCOMES = len(CORE_OUTCOMES)
 
 # Ledger quantities: per citizen, the run minus the counterfactual (or the run
@@ -102,8 +102,8 @@ CORE_QUANTITIES = ("sanctioned", "wrongly_sanctioned", "speech_lost", "speech_ch
 N_CORE_QUANTITIES = len(CORE_QUANTITIES)
 LEDGER_SUM, LEDGER_SQ_LOW, LEDGER_SQ_HIGH = 0, 1, 2
 CELL_COLUMNS = ("citizens", "scored", "score_sum")
-"""With pilots, the ledger's last columns (after the quantities, sums only) count each
-row's citizens, its scored citizens and their final scores."""
+"""The ledger's last columns (after the quantities, sums only): each row's citizens, and
+with pilots its scored citizens and their final scores."""
 
 
 @dataclass(frozen=True)

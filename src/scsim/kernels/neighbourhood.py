@@ -111,8 +111,7 @@ TURNOVER = False  # citizens age, are born and die
 TIMED = False  # a mechanism wakes members on days of its own (S_TIMER)
 PILOTS = False  # cities with point schemes of their own (tables.n_schemes > 1)
 # --- end of the layout ----------------------------------------------------------------
-OUT_CELL = N_OUTCOMES - 2  # with pilots only (layout.PILOT_OUTCOMES, last)
-OUT_SCORE = N_OUTCOMES - 1
+OUT_SCORE = N_OUTCOMES - 1  # with pilots only (layout.PILOT_OUTCOMES, last)
 
 _SQ_BASE = 1 << 62  # squares are summed exactly in two int64 words: low < 2**62
 
@@ -140,6 +139,7 @@ S_DEATH = 18  # population turnover: the day the member dies (NEVER: not in the 
 S_ELDER_DAY = 19  # the day an adult becomes an elder
 S_START = 20  # the first day a member is scored (a child coming of age; else 0)
 S_TIMER = 21  # the next day a mechanism needs the member (its ``timer`` hooks re-arm it)
+S_LEDGER_CELL = 22  # income + incomes x scheme: with the group, the member's ledger row
 # float64 columns of ``risk`` (kept by the deterrence module): the value on its risk day, and
 # a jump pending from its pending day.
 F_RISK = 0
@@ -722,13 +722,11 @@ def _tally_ledger(n, run, counterfactual, wrongly, paired, mp, ledger, examples,
     counterfactual (ledger.json reports them as not measured)."""
     for m in range(n):
         citizen = first + m
-        g = run[m, OUT_GROUP]
-        if PILOTS:  # a row per group and scheme, and each row's citizens and scores
-            g = run[m, OUT_CELL]
-            ledger[g, N_QUANTITIES, LEDGER_SUM] += 1
-            if run[m, OUT_SCORE] >= 0:
-                ledger[g, N_QUANTITIES + 1, LEDGER_SUM] += 1
-                ledger[g, N_QUANTITIES + 2, LEDGER_SUM] += run[m, OUT_SCORE]
+        g = run[m, OUT_GROUP]  # a row per (scheme, income, group), counting its citizens
+        ledger[g, N_QUANTITIES, LEDGER_SUM] += 1
+        if PILOTS and run[m, OUT_SCORE] >= 0:  # and each row's scored citizens and scores
+            ledger[g, N_QUANTITIES + 1, LEDGER_SUM] += 1
+            ledger[g, N_QUANTITIES + 2, LEDGER_SUM] += run[m, OUT_SCORE]
         _tally(ledger, examples, citizen, g, Q_SANCTIONED, run[m, OUT_EVER_BLACKLISTED])
         _tally(ledger, examples, citizen, g, Q_SPEECH_BLOCKED, run[m, OUT_SPEECH_BLOCKED])
         _tally(ledger, examples, citizen, g, Q_FALSE_RECORDS, run[m, OUT_FALSE_RECORDS])
@@ -841,6 +839,9 @@ def simulate_batch(
                 state[0, S_CLASS] = (
                     ((g * t.n_incomes + i) * t.n_regions + rc) * t.n_propensities + prop
                 ) * 2 + ADULT
+                state[0, S_LEDGER_CELL] = i
+                if PILOTS and rc >= t.region_cum.shape[0]:  # a pilot's class region
+                    state[0, S_LEDGER_CELL] += t.n_incomes * (rc - t.region_cum.shape[0] + 1)
             else:
                 r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
                 rc = r
@@ -873,6 +874,10 @@ def simulate_batch(
                         state[m, S_CLASS] = (
                             ((g * t.n_incomes + i) * t.n_regions + rc) * t.n_propensities + prop
                         ) * 2 + age_column
+                        state[m, S_LEDGER_CELL] = i
+                        if PILOTS and rc >= t.region_cum.shape[0]:  # a pilot's class region
+                            state[m, S_LEDGER_CELL] += t.n_incomes * (
+                                rc - t.region_cum.shape[0] + 1)
                     position += total
                     household += 1
             n_members = 0
@@ -1364,11 +1369,10 @@ def simulate_batch(
         # @hook neighbourhood_closed
         progress[P_PHASE] = PHASE_FRESH
         for m in range(size):
-            outcomes[ob + m, OUT_GROUP] = state[m, S_GROUP]
+            outcomes[ob + m, OUT_GROUP] = state[m, S_GROUP] + levels.shape[1] * state[
+                m, S_LEDGER_CELL]
             if PILOTS:
                 child = state[m, S_AGE] == CHILD and (not TURNOVER or state[m, S_START] > horizon)
-                sc = t.class_scheme[state[m, S_CLASS]]
-                outcomes[ob + m, OUT_CELL] = state[m, S_GROUP] + levels.shape[1] * sc
                 # (a citizen who died keeps the score of their last day)
                 outcomes[ob + m, OUT_SCORE] = -1 if child else state[m, S_SCORE]
         if final_score.shape[0] > 0:
@@ -1611,7 +1615,7 @@ def simulate_worker(
                             or t.interacting):
                         wrongly[k] = _wrongly_blacklisted(
                             k,
-                            run_out[k, OUT_GROUP],
+                            run_out[k, OUT_GROUP] % levels_w.shape[1],  # the group
                             run_spells,
                             run_start[u],
                             run_start[u + 1],
