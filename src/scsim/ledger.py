@@ -316,17 +316,9 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
         q.name: _entry(q, int(sums[q.name].sum()), float(squares[q.name].sum()), n_all, paired)
         for q in listed
     }
-    # by income level: the cells (scheme, income, group) summed over schemes and groups
     incomes = [c.name for c in s.population.income_levels]
-    income_citizens = [int(x) for x in result.cells[..., 0].sum(axis=(0, 2))]
-    income_sums = {q.name: (result.cell_sum[..., k].sum(axis=(0, 2)) if k is not None
-                            else np.zeros(len(incomes), dtype=np.int64))
-                   for q, k in zip(listed, columns, strict=True)}
-    income_squares = {q.name: (result.cell_sum_squares[..., k].sum(axis=(0, 2)) if k is not None
-                               else np.zeros(len(incomes)))
-                      for q, k in zip(listed, columns, strict=True)}
-    by_income, income_disparity = _by_axis(incomes, income_sums, income_squares,
-                                           income_citizens, listed, paired)
+    by_income, income_disparity = _by_axis(incomes, *_cell_sums(result, listed, INCOME_AXIS),
+                                           listed, paired)
     return {
         "format": LEDGER_FORMAT,
         "scenario": s.name,
@@ -376,6 +368,26 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
     }
 
 
+SCHEME_AXIS, INCOME_AXIS = 0, 1
+"""Axes of the kernel's ledger cells (scheme, income level, group)."""
+
+
+def _cell_sums(result: SimulationResult, listed: tuple[Quantity, ...],
+               axis: int) -> tuple[dict, dict, list[int]]:
+    """Per category of one axis of the cells, summed over the others: each quantity's sums
+    and sums of squares, and the citizens."""
+    others = tuple(a for a in range(3) if a != axis)
+    citizens = [int(x) for x in result.cells[..., 0].sum(axis=others)]
+    sums, squares = {}, {}
+    for q in listed:
+        column = result.kernel_layout.quantity(q.name)
+        sums[q.name] = (result.cell_sum[..., column].sum(axis=others) if column is not None
+                        else np.zeros(len(citizens), dtype=np.int64))
+        squares[q.name] = (result.cell_sum_squares[..., column].sum(axis=others)
+                           if column is not None else np.zeros(len(citizens)))
+    return sums, squares, citizens
+
+
 def _by_axis(names: list[str], sums: dict, squares: dict, citizens: list[int],
              listed: tuple[Quantity, ...], paired: bool) -> tuple[dict, dict]:
     """Per category of one axis (groups, income levels): each quantity's entry, and each
@@ -415,31 +427,22 @@ def by_scheme(result: SimulationResult, listed: tuple[Quantity, ...], paired: bo
     """Each scheme's citizens (the national one's and each pilot's): how many, their final
     scores and grades, and every quantity (the schemes' totals add up to the overall)."""
     s = result.scenario
-    layout = result.kernel_layout
     end = result.run.levels[-1].sum(axis=0)  # the last day's levels, all groups together
-    scales = [s.scheme, *s.pilots.values()]
     grade_index = {g.name: k for k, g in enumerate(s.all_grades())}
-    out = {}
-    for k, (name, scale) in enumerate(zip(s.scheme_names(), scales, strict=True)):
-        citizens, scored, score_sum = (int(x) for x in result.cells[k].sum(axis=(0, 1)))
-        entry: dict = {"citizens": citizens, "small_group": citizens < SMALL_GROUP,
-                       "scored": scored}
+    names = s.scheme_names()
+    out, _ = _by_axis(names, *_cell_sums(result, listed, SCHEME_AXIS), listed, paired)
+    for k, (name, scale) in enumerate(zip(names, s.scales(), strict=True)):
+        _, scored, score_sum = (int(x) for x in result.cells[k].sum(axis=(0, 1)))
+        entry = out[name]
+        entry["scored"] = scored
         if k > 0:
-            pilot = s.pilots[name]
-            entry["region"] = pilot.region
-            entry["share_of_region"] = pilot.share_of_region
+            entry["region"] = s.pilots[name].region
+            entry["share_of_region"] = s.pilots[name].share_of_region
         entry["mean_final_score"] = score_sum / scored if scored else None
         entry["scale"] = [scale.min_score, scale.max_score]
-        entry["grades_at_end"] = {g.name: int(end[layout.first_grade + grade_index[g.name]])
-                                  for g in scale.grades}
-        entry["quantities"] = {}
-        for q in listed:
-            column = layout.quantity(q.name)
-            total = int(result.cell_sum[k, ..., column].sum()) if column is not None else 0
-            squares = (float(result.cell_sum_squares[k, ..., column].sum())
-                       if column is not None else 0.0)
-            entry["quantities"][q.name] = _entry(q, total, squares, citizens, paired)
-        out[name] = entry
+        entry["grades_at_end"] = {
+            g.name: int(end[result.kernel_layout.first_grade + grade_index[g.name]])
+            for g in scale.grades}
     return out
 
 

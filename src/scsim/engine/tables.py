@@ -169,12 +169,10 @@ class _PeriodTables(NamedTuple):
     accept: np.ndarray
     record: np.ndarray
     p_false: np.ndarray
-    points: np.ndarray
     adapt: np.ndarray
-    false_points: np.ndarray
     blacklist_below: int
-    scheme_points: np.ndarray
-    scheme_false_points: np.ndarray
+    scheme_points: np.ndarray  # (S, B): the national scheme's first
+    scheme_false_points: np.ndarray  # (S, F)
 
 
 def _period_tables(s: Scenario, candidate_levels_down: int | None) -> _PeriodTables:
@@ -236,13 +234,10 @@ def _period_tables(s: Scenario, candidate_levels_down: int | None) -> _PeriodTab
             )
     scheme = s.scheme
     lowest = s.score_range()[0]
-    scales = [scheme, *s.pilots.values()]
+    scales = s.scales()
     return _PeriodTables(
         p_candidate, accept, record, p_false,
-        points=np.array([scheme.points.get(b, 0) for b in behaviours], dtype=np.int64),
         adapt=np.array([s.adaptation.rate_factor_when_recorded.get(b, 1.0) for b in behaviours]),
-        false_points=np.array([scheme.points.get(fa.behaviour, 0) for fa in false_streams],
-                              dtype=np.int64),
         blacklist_below=(scheme.blacklist_below if scheme.blacklist_below is not None
                          else lowest),
         scheme_points=np.array([[x.points.get(b, 0) for b in behaviours] for x in scales],
@@ -307,7 +302,9 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     restart_b, restart_f, next_wake = _wakes(periods, behaviour_cumprod, false_cumprod,
                                              blacklist_below, forced_cuts(s))
     scheme = s.scheme
-    scales = [scheme, *s.pilots.values()]
+    scales = s.scales()
+    scheme_points = np.stack([q.scheme_points for q in per])
+    scheme_false_points = np.stack([q.scheme_false_points for q in per])
     grade_counts = [len(x.grades) for x in scales]
     grade_hi = np.cumsum(grade_counts, dtype=np.int64)
     lowest, highest = s.score_range()
@@ -339,13 +336,13 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         behaviour_inv_log_none=np.stack([b[2] for b, _ in processes]),
         accept_ratio=np.stack([q.accept for q in per]),
         record_prob=np.stack([q.record for q in per]),
-        points=np.stack([q.points for q in per]),
+        points=np.ascontiguousarray(scheme_points[:, 0]),  # the national scheme's
         adapt_factor=np.stack([q.adapt for q in per]),
         kind=np.array([KIND_CODES[s.behaviours[b].kind] for b in behaviours], dtype=np.int64),
         false_cumprod=false_cumprod,
         false_q=np.stack([f[1] for _, f in processes]),
         false_inv_log_none=np.stack([f[2] for _, f in processes]),
-        false_points=np.stack([q.false_points for q in per]),
+        false_points=np.ascontiguousarray(scheme_false_points[:, 0]),
         blacklist_below=blacklist_below,
         period_of_day=_period_index(periods, s.run.days),
         restart_behaviour=restart_b,
@@ -373,8 +370,8 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
         class_scheme=class_scheme,
         pilot_cum=pilot_cum,
         pilot_class_region=pilot_class_region,
-        scheme_points=np.stack([q.scheme_points for q in per]),
-        scheme_false_points=np.stack([q.scheme_false_points for q in per]),
+        scheme_points=scheme_points,
+        scheme_false_points=scheme_false_points,
         scheme_start=np.array([x.start_score for x in scales], dtype=np.int64),
         scheme_min=np.array([x.min_score for x in scales], dtype=np.int64),
         scheme_max=np.array([x.max_score for x in scales], dtype=np.int64),

@@ -187,7 +187,7 @@ class FlowLayout:
         return cls(len(s.behaviours), len(s.all_grades()),
                    sum(1 for c in s.channels.values() if c.false_attribution is not None),
                    kernel.flows,
-                   tuple(len(x.grades) for x in (s.scheme, *s.pilots.values())))
+                   tuple(len(x.grades) for x in s.scales()))
 
     @property
     def _blocks(self) -> tuple[int, ...]:

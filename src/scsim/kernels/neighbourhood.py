@@ -308,6 +308,12 @@ def _scheme_grade(score, grade_min, lo, hi):
 
 
 @njit(inline="always", cache=True)
+def _scheme_of(class_region, n_regions):
+    """The scheme of a class region: 0 (national) for a region, 1 + k for pilot k's."""
+    return 0 if class_region < n_regions else class_region - n_regions + 1
+
+
+@njit(inline="always", cache=True)
 def _class_region(unit_key, region, pilot_cum, pilot_class_region):
     """The class region of a neighbourhood of ``region``: a pilot's, if the neighbourhood
     is in one (a draw of its own, so that pilots move no other draw), else the region."""
@@ -600,11 +606,11 @@ def neighbourhood_members(seed_key, unit_first, size, t):
         traits[0, 3] = ADULT
         traits[0, 5] = _trait(key, 4, t.propensity_cum)
         rc = _class_region(key, traits[0, 2], t.pilot_cum, t.pilot_class_region)
-        traits[0, 6] = t.class_scheme[rc * t.n_propensities * 2]
+        traits[0, 6] = _scheme_of(rc, t.region_cum.shape[0])
         return traits
     r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
     rc = _class_region(citizen_key(seed_key, unit_first), r, t.pilot_cum, t.pilot_class_region)
-    scheme = t.class_scheme[rc * t.n_propensities * 2]
+    scheme = _scheme_of(rc, t.region_cum.shape[0])
     position = 0
     household = 0
     while position < size:
@@ -830,8 +836,10 @@ def simulate_batch(
                 i = _trait(key, 1, t.income_cum)
                 prop = _trait(key, 4, t.propensity_cum)
                 rc = r
+                cell = i  # the ledger cell: income + incomes x scheme
                 if PILOTS:
                     rc = _class_region(key, r, t.pilot_cum, t.pilot_class_region)
+                    cell += t.n_incomes * _scheme_of(rc, t.region_cum.shape[0])
                 state[0, S_ID] = unit_first
                 state[0, S_GROUP] = g
                 state[0, S_HOUSEHOLD] = 0
@@ -839,15 +847,15 @@ def simulate_batch(
                 state[0, S_CLASS] = (
                     ((g * t.n_incomes + i) * t.n_regions + rc) * t.n_propensities + prop
                 ) * 2 + ADULT
-                state[0, S_LEDGER_CELL] = i
-                if PILOTS and rc >= t.region_cum.shape[0]:  # a pilot's class region
-                    state[0, S_LEDGER_CELL] += t.n_incomes * (rc - t.region_cum.shape[0] + 1)
+                state[0, S_LEDGER_CELL] = cell
             else:
                 r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
                 rc = r
+                scheme_cells = 0  # incomes x scheme, the scheme's part of the ledger cell
                 if PILOTS:
                     rc = _class_region(citizen_key(seed_key, unit_first), r, t.pilot_cum,
                                        t.pilot_class_region)
+                    scheme_cells = t.n_incomes * _scheme_of(rc, t.region_cum.shape[0])
                 position = 0
                 household = 0
                 while position < size:
@@ -874,10 +882,7 @@ def simulate_batch(
                         state[m, S_CLASS] = (
                             ((g * t.n_incomes + i) * t.n_regions + rc) * t.n_propensities + prop
                         ) * 2 + age_column
-                        state[m, S_LEDGER_CELL] = i
-                        if PILOTS and rc >= t.region_cum.shape[0]:  # a pilot's class region
-                            state[m, S_LEDGER_CELL] += t.n_incomes * (
-                                rc - t.region_cum.shape[0] + 1)
+                        state[m, S_LEDGER_CELL] = i + scheme_cells
                     position += total
                     household += 1
             n_members = 0
@@ -1246,15 +1251,13 @@ def simulate_batch(
                     if old_bin != new_bin:
                         hist[day, g, old_bin] -= 1
                         hist[day, g, new_bin] += 1
-                    if (t.grade_hi[t.class_scheme[c]] > t.grade_lo[t.class_scheme[c]] if PILOTS
+                    # (sc: the member's scheme, from the clipping above)
+                    if (t.grade_hi[sc] > t.grade_lo[sc] if PILOTS
                             else t.grade_min.shape[0] > 0):
                         grade = state[m, S_GRADE]
-                        if PILOTS:
-                            sc = t.class_scheme[c]
-                            new_grade = _scheme_grade(new_score, t.grade_min, t.grade_lo[sc],
-                                                      t.grade_hi[sc])
-                        else:
-                            new_grade = _grade(new_score, t.grade_min)
+                        new_grade = (_scheme_grade(new_score, t.grade_min, t.grade_lo[sc],
+                                                   t.grade_hi[sc]) if PILOTS
+                                     else _grade(new_score, t.grade_min))
                         if new_grade != grade:
                             levels[day, g, N_NAMED_LEVELS + grade] -= 1
                             levels[day, g, N_NAMED_LEVELS + new_grade] += 1

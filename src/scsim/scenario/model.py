@@ -585,11 +585,16 @@ class Scenario(Strict):
         """The schemes citizens are scored under: 'national' (``scheme``), then the pilots."""
         return ["national", *self.pilots]
 
+    def scales(self) -> list[Scheme | Pilot]:
+        """The scoring scales in scheme order (``scheme_names``): the national scheme, then
+        each pilot (both have start_score, min_score, max_score, points and grades)."""
+        return [self.scheme, *self.pilots.values()]
+
     def all_grades(self) -> list[Grade]:
         """Every scheme's grades, the national scheme's first, then each pilot's in order."""
-        return [*self.scheme.grades, *(g for p in self.pilots.values() for g in p.grades)]
+        return [g for x in self.scales() for g in x.grades]
 
     def score_range(self) -> tuple[int, int]:
         """The lowest and highest score of any scheme (the histogram's range)."""
-        scales = [self.scheme, *self.pilots.values()]
+        scales = self.scales()
         return min(x.min_score for x in scales), max(x.max_score for x in scales)
