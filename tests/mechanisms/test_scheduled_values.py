@@ -26,8 +26,8 @@ from mechanism_base import scenario
 START = datetime.date(2020, 1, 1)
 D = 151  # the day of the change (2020-05-30), before the admission day (200)
 CHANGE = (START + datetime.timedelta(days=D - 1)).isoformat()
-MODULES = ("appeals", "credit_repair", "deterrence", "expiry", "human_review", "loan_denial",
-           "school_admission", "speech_suspension", "travel_ban")
+MODULES = ("appeals", "credit_repair", "deterrence", "expiry", "human_review", "judgments",
+           "loan_denial", "school_admission", "speech_suspension", "travel_ban")
 EVERYTHING = {key: value for name in MODULES for key, value in SECTIONS[name].items()}
 NEW_VALUE = {  # path -> the value from D on
     "scheme.appeals.contest_share": 0.0,
@@ -43,6 +43,11 @@ NEW_VALUE = {  # path -> the value from D on
     "deterrence.offence_sensitivity": 2.0,
     "deterrence.speech_sensitivity": 2.0,
     "scheme.human_review.false_record_catch": 1.0,
+    "scheme.judgments.performance_share": 0.3,
+    "scheme.judgments.delay_days": 5,
+    "scheme.judgments.anyway_share": 0.0,
+    "scheme.judgments.delist_unable_share": 1.0,
+    "scheme.judgments.delist_unable_delay_days": 3,
     "measures.loan_denial.daily_application_rate": 1.0,
     "measures.school_admission.applying_share": 0.0,
     "measures.speech_suspension.days": 100,

@@ -114,6 +114,7 @@ PLAN: tuple[Phase, ...] = (
                   "removed and their points restored", (),
                   lambda s: (s.scheme.retention_days is not None
                              or s.scheme.credit_repair is not None
+                             or s.scheme.judgments is not None
                              or s.scheme.appeals is not None)),
         Site("record_removed"),
     )),

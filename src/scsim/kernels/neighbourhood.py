@@ -450,7 +450,7 @@ def _removal_flow(flags):
 
 
 @njit(cache=True)
-def _remove_due(state, records, free_head, m, day, mp, flows, g):
+def _remove_due(state, records, free_head, m, day, mp, flows, g, outcomes, ob):
     """Remove the member's records due on ``day``; return the points restored."""
     restored = 0
     next_due = NEVER
@@ -463,8 +463,9 @@ def _remove_due(state, records, free_head, m, day, mp, flows, g):
             restored -= records[k, R_POINTS]
             if flags & FLAG_FALSE:
                 state[m, S_FALSE_ACTIVE] -= 1
+            column = _removal_flow(flags)  # a hook may count the removal in a flow of its own
             # @hook record_removed
-            flows[day, g, _removal_flow(flags)] += 1
+            flows[day, g, column] += 1
             if previous < 0:
                 state[m, S_RECORDS_HEAD] = following
             else:
@@ -1234,7 +1235,9 @@ def simulate_batch(
                     )
 
                 if state[m, S_NEXT_TIMED] == day:
-                    change += _remove_due(state, records, free_head, m, day, mp, flows, g)
+                    change += _remove_due(
+                        state, records, free_head, m, day, mp, flows, g, outcomes, ob
+                    )
 
                 # Scoring and measures at the end of the day.
                 score = state[m, S_SCORE]

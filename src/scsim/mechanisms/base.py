@@ -42,7 +42,8 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
         "horizon", "levels", "t"})),
     "true_scheduled": ("Observation", _EVENT | {"due", "flags"}),
     "true_counted": ("Observation", _EVENT | {"due", "flags"}),
-    "record_removed": ("Removals", frozenset({"m", "g", "day", "state", "flows", "flags"})),
+    "record_removed": ("Removals", frozenset({"m", "g", "day", "state", "flows", "flags",
+                                              "outcomes", "ob", "column"})),
     "listing": ("Measures", frozenset({"m", "g", "c", "k", "day", "state", "new_score",
                                        "now_blacklisted", "t"})),
     "false_counted": ("False attribution", frozenset({
@@ -105,7 +106,9 @@ schedule): a parameter with a period axis (``Mechanism.per_period``) is read as 
 * ``false_scheduled``: as ``true_scheduled``, for a false record that was not caught.
 * ``true_counted`` / ``false_counted``: that record now counts against the member (its points
   are in the day's change).
-* ``record_removed``: a record of member ``m`` with ``flags`` is removed on ``day``.
+* ``record_removed``: a record of member ``m`` with ``flags`` is removed on ``day``; it is
+  counted in the daily flow ``column`` (the kernel's expired, repaired or appealed: set it to
+  count a removal of the mechanism's own).
 * ``listing``: whether member ``m`` is listed at the end of ``day``: ``now_blacklisted``
   (the score threshold's verdict; set it True to list).
 * ``false_recorded``: a false record of stream ``f`` now counts against member ``m``.

@@ -49,6 +49,9 @@ RECORD = 5  # is a committed event recorded by its channel
 # 11: SCHOOL (scsim.mechanisms.school_admission); 12: LOAN (scsim.mechanisms.loan_denial)
 LIFE = 13  # population turnover: a citizen's age within its band (stream 0), death (stream 1)
 BIRTH = 14  # births to an adult: the gap to the i-th (stream 0), that newborn's death (stream 1)
+# 15: PROSECUTE (scsim.mechanisms.prosecution); 16: SCHOOL_PRIORITY
+# (scsim.mechanisms.school_priority); 17: CAMP (scsim.mechanisms.camps);
+# 18: DEBTOR (scsim.mechanisms.judgments)
 
 
 @njit(uint64(uint64), cache=True)

@@ -21,6 +21,7 @@ from scsim.mechanisms.deposits import Deposits
 from scsim.mechanisms.deterrence import Deterrence
 from scsim.mechanisms.employment_penalty import EmploymentPenalty
 from scsim.mechanisms.human_review import HumanReview
+from scsim.mechanisms.judgments import Judgments
 from scsim.mechanisms.loan_denial import LoanDenial
 from scsim.mechanisms.prosecution import Prosecution
 from scsim.mechanisms.school_admission import SchoolAdmission
@@ -319,6 +320,9 @@ class Scheme(Strict):
     """Credit repair of true records; none if absent."""
     human_review: HumanReview | None = None
     """Human review of records before they count; none if absent."""
+    judgments: Judgments | None = None
+    """Judgment debtors (listing records): unable or unwilling to pay, performance under the
+    list's pressure, delisting of the unable; none if absent."""
 
     @model_validator(mode="after")
     def _bounds(self) -> Scheme:

@@ -37,6 +37,7 @@ def no_system(s: Scenario) -> Scenario:
             "appeals": None,
             "credit_repair": None,
             "human_review": None,
+            "judgments": None,
         }
     )
     return s.model_copy(

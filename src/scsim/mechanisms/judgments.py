@@ -1,0 +1,264 @@
+"""Judgment debtors: who cannot pay, who pays under the list's pressure, who would anyway.
+
+The court list's own headline benefit is debts paid under its pressure (FACTS
+in docs/sources.md section 2.1: 27% of the listed complied; 18.65 M debtors
+performed "under pressure" by 2025), and its documented wrong is listing
+debtors who were *unable*, not unwilling, to pay (the SPC's own admission in
+2026).  Each true record of a listing behaviour is a default by a debtor who
+is unable to pay with ``unable_share`` (by the debtor's income level; a draw
+keyed by (citizen, DEBTOR, behaviour, day)), else unwilling.
+
+* An unwilling debtor performs the judgment ``delay_days`` after the record with
+  ``performance_share`` (one uniform u of stream PERFORM): the record is then
+  removed as repaired (the SPC counts these exits as credit repair) and the
+  member leaves the list if nothing else holds them there.  The same u tells
+  whether they would have paid by then without the list: u < ``anyway_share``
+  (at most ``performance_share``: listing does not stop anyone paying), so the
+  run itself counts the judgments performed *under pressure*, with no paired
+  counterfactual (which, having no list, has no records to remove).  Another
+  removal that comes first (credit repair, expiry) takes the record instead.
+* An unable debtor never performs; their listing is a wrongful listing of its
+  own kind (``wrongly_listed_unable``), beside false matches.  The 2026 safeguard
+  of delisting the unable is ``delist_unable_share`` (a court finds the debtor
+  unable and removes the record after ``delist_unable_delay_days``; stream
+  SCREEN), which a schedule can bring in on a date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, NamedTuple
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from scsim.ledger import Quantity
+from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
+from scsim.scenario.fields import MAX_DAYS, Probability, Strict
+
+if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
+    from scsim.kernels.neighbourhood import FLAG_LISTS, REMOVE_REPAIR, _tally, uniform
+    from scsim.scenario.model import Scenario
+
+DEBTOR = 18
+"""Random-number purpose: is a debtor unable to pay (stream = behaviour), does an unwilling
+one perform (PERFORM + behaviour), is an unable one found and delisted (SCREEN + behaviour);
+counter = the record's day."""
+PERFORM = 4096
+SCREEN = 8192
+
+# Record flags of this module (above the kernel's FLAG_* and REMOVE_* bits).
+UNABLE = 1 << 10
+"""The record is a default by a debtor unable to pay."""
+PERFORMED = 1 << 11
+"""The record's removal is the judgment performed (with REMOVE_REPAIR)."""
+ANYWAY = 1 << 12
+"""... by a debtor who would have paid by then without the list."""
+DELISTED_UNABLE = 1 << 13
+"""The record's removal is a court finding the debtor unable to pay."""
+
+PositiveDays = Annotated[int, Field(gt=0, le=MAX_DAYS)]
+
+
+class Judgments(Strict):
+    """Judgment debtors: unable or unwilling to pay, and who performs under the list."""
+
+    behaviours: list[str] = []
+    """Listing behaviours whose records are judgments in default (empty: all of
+    ``scheme.blacklist_behaviours``)."""
+    unable_share: Probability = 0.0
+    """Share of defaults by debtors unable (not unwilling) to pay."""
+    unable_share_by_income: dict[str, Probability] = {}
+    """The share at named income levels (the others: ``unable_share``)."""
+    performance_share: Probability = 0.0
+    """Share of the unwilling who perform the judgment under the list's pressure ..."""
+    delay_days: PositiveDays = 180
+    """... this many days after the record, which is then removed."""
+    anyway_share: Probability = 0.0
+    """Share of the unwilling who would have performed by that day without the list (at
+    most ``performance_share``): the within-run counterfactual of the performed."""
+    delist_unable_share: Probability = 0.0
+    """Share of the unable whom a court finds unable to pay and delists (a safeguard; the
+    SPC's 2026 move) ..."""
+    delist_unable_delay_days: PositiveDays = 30
+    """... this many days after the record."""
+
+    @model_validator(mode="after")
+    def _anyway_at_most_performance(self) -> Judgments:
+        if self.anyway_share > self.performance_share:
+            raise ValueError(
+                f"anyway_share {self.anyway_share:g} is above performance_share "
+                f"{self.performance_share:g}: a debtor who would have paid without the list "
+                "does not stop paying because of it")
+        return self
+
+
+class Params(NamedTuple):
+    judgment: np.ndarray
+    """(behaviours,) int64 1 if its records are judgments in default."""
+    unable: np.ndarray
+    """(classes,) share of a class's defaults by debtors unable to pay."""
+    performance: np.ndarray
+    """(periods,) share of the unwilling, defaulting in the period, who perform ..."""
+    delay: np.ndarray
+    """(periods,) ... after these days."""
+    anyway: np.ndarray
+    """(periods,) share who would have performed anyway."""
+    delist: np.ndarray
+    """(periods,) share of the unable delisted ..."""
+    delist_delay: np.ndarray
+    """(periods,) ... after these days."""
+
+
+def _judgment_behaviours(s: Scenario) -> list[str]:
+    j = s.scheme.judgments
+    return list(j.behaviours or s.scheme.blacklist_behaviours) if j is not None else []
+
+
+def params(s: Scenario, tables) -> Params:
+    j = s.scheme.judgments
+    judged = set(_judgment_behaviours(s))
+    judgment = np.array([b in judged for b in s.behaviours], dtype=np.int64)
+    if j is None:
+        return Params(judgment, np.zeros(tables.n_classes), 0.0, 1, 0.0, 0.0, 1)
+    incomes = [level.name for level in s.population.income_levels]
+    by_level = np.array([j.unable_share_by_income.get(name, j.unable_share) for name in incomes])
+    # a class's income level: classes are (group, income, region, propensity, age) in order
+    inner = tables.n_classes // (len(s.population.groups) * len(incomes))
+    unable = by_level[(np.arange(tables.n_classes) // inner) % len(incomes)]
+    return Params(judgment, unable, j.performance_share, j.delay_days, j.anyway_share,
+                  j.delist_unable_share, j.delist_unable_delay_days)
+
+
+def true_scheduled(P: Params, b, c, k, day, key, due, flags) -> None:
+    """An unable debtor may be found and delisted; an unwilling one may perform."""
+    if P.judgment[b]:
+        if uniform(key, DEBTOR, b, day) < P.unable[c]:
+            flags |= UNABLE
+            if (P.delist[k] > 0.0 and uniform(key, DEBTOR, SCREEN + b, day) < P.delist[k]
+                    and day + P.delist_delay[k] < due):
+                due = day + P.delist_delay[k]
+                flags = (flags & (FLAG_LISTS | UNABLE)) | DELISTED_UNABLE
+        elif P.performance[k] > 0.0:
+            u = uniform(key, DEBTOR, PERFORM + b, day)
+            if u < P.performance[k] and day + P.delay[k] < due:
+                due = day + P.delay[k]
+                flags = (flags & FLAG_LISTS) | REMOVE_REPAIR | PERFORMED
+                if u < P.anyway[k]:
+                    flags |= ANYWAY
+
+
+def true_counted(m, g, day, flows, outcomes, ob, flags) -> None:
+    """A default by a debtor unable to pay now lists them."""
+    if flags & UNABLE:
+        flows[day, g, FLOW.listed_unable] += 1
+        outcomes[ob + m, OUT.listed_unable] += 1
+
+
+def record_removed(m, g, day, flows, outcomes, ob, flags, column) -> None:
+    if flags & PERFORMED:
+        flows[day, g, FLOW.judgments_performed] += 1
+        outcomes[ob + m, OUT.judgments_performed] += 1
+        if flags & ANYWAY:
+            flows[day, g, FLOW.judgments_performed_anyway] += 1
+            outcomes[ob + m, OUT.judgments_performed_anyway] += 1
+    elif flags & DELISTED_UNABLE:
+        column = FLOW.delisted_unable  # noqa: F841  (the kernel's: counted instead of expired)
+
+
+def ledger(m, g, run, ledger, examples, citizen) -> None:
+    """Levels of the run: its own draws say who would have paid anyway."""
+    performed = run[m, OUT.judgments_performed]
+    _tally(ledger, examples, citizen, g, Q.judgments_performed, performed)
+    _tally(ledger, examples, citizen, g, Q.judgments_performed_under_pressure,
+           performed - run[m, OUT.judgments_performed_anyway])
+    _tally(ledger, examples, citizen, g, Q.wrongly_listed_unable,
+           1 if run[m, OUT.listed_unable] > 0 else 0)
+
+
+def _describe(s: Scenario) -> str:
+    j = s.scheme.judgments
+    if j is None:
+        return ""
+    by_income = ", ".join(f"{k} {v:.0%}" for k, v in j.unable_share_by_income.items())
+    text = (f"judgment debtors: {j.unable_share:.0%} unable to pay"
+            + (f" ({by_income})" if by_income else "")
+            + f"; {j.performance_share:.0%} of the unwilling perform after {j.delay_days} "
+            f"days ({j.anyway_share:.0%} would have anyway)")
+    if j.delist_unable_share > 0:
+        text += (f"; {j.delist_unable_share:.0%} of the unable delisted after "
+                 f"{j.delist_unable_delay_days} days")
+    return text
+
+
+def check(s: Scenario) -> Iterator[tuple[str, str]]:
+    from scsim.scenario.load import known_names
+
+    j = s.scheme.judgments
+    listing = s.scheme.blacklist_behaviours
+    if not j.behaviours and not listing:
+        yield "scheme.judgments", ("no behaviour's records are judgments: the scheme lists on "
+                                   "no behaviour (scheme.blacklist_behaviours is empty) and "
+                                   "judgments.behaviours names none")
+    for k, b in enumerate(j.behaviours):
+        if b not in s.behaviours:
+            yield f"scheme.judgments.behaviours[{k}]", (
+                f"unknown behaviour {b!r} (known: {known_names(list(s.behaviours))})")
+        elif b not in listing:
+            yield f"scheme.judgments.behaviours[{k}]", (
+                f"{b!r} does not list (a judgment in default is a listing behaviour; "
+                f"scheme.blacklist_behaviours: {known_names(listing) or 'none'})")
+    incomes = [level.name for level in s.population.income_levels]
+    for name in j.unable_share_by_income:
+        if name not in incomes:
+            yield f"scheme.judgments.unable_share_by_income.{name}", (
+                f"unknown income level {name!r} (known: {known_names(incomes)})")
+
+
+MECHANISM = Mechanism(
+    check=check,
+    name="judgments",
+    title="judgment debtors",
+    what="a judgment in default is by a debtor unable or unwilling to pay; the unwilling may "
+         "perform, the unable may be delisted",
+    plan={"true_scheduled": ("a default is the unable's or the unwilling's; the unwilling may "
+                             "perform after a delay (would they have anyway: the same draw), "
+                             "the unable be delisted", ("DEBTOR",)),
+          "true_counted": ("an unable debtor's default now lists them", ()),
+          "record_removed": ("a performed judgment or an unable debtor's delisting is "
+                             "counted", ()),
+          "ledger": ("judgments performed, under pressure, and the unable listed", ())},
+    section="scheme.judgments",
+    active=lambda s: s.scheme.judgments is not None,
+    params=params,
+    hooks={"true_scheduled": true_scheduled, "true_counted": true_counted,
+           "record_removed": record_removed, "ledger": ledger},
+    purposes={"DEBTOR": DEBTOR},
+    flows=(Flow("judgments_performed", "judgments performed by listed debtors (their records "
+                "removed; also counted as repaired)",
+                "PERFORMED the judgment (paid): the court record is removed"),
+           Flow("judgments_performed_anyway", "of those, by debtors who would have paid by "
+                "then without the list"),
+           Flow("listed_unable", "defaults by debtors unable to pay that now list them",
+                "LISTED on a debt they were UNABLE to pay"),
+           Flow("delisted_unable", "records removed by a court finding the debtor unable to "
+                "pay", "DELISTED: a court found them unable to pay")),
+    outcomes=("judgments_performed", "judgments_performed_anyway", "listed_unable"),
+    quantities=(
+        Quantity("judgments_performed", False, "benefit", "judgments", False,
+                 "judgments performed (debts paid) by listed debtors",
+                 daily=("judgments_performed",)),
+        Quantity("judgments_performed_under_pressure", False, "benefit", "judgments", False,
+                 "of those, judgments the debtor would not have performed by then without the "
+                 "list (the run's own draws: anyway_share)",
+                 daily=("judgments_performed", "-judgments_performed_anyway")),
+        Quantity("wrongly_listed_unable", True, "harm", "citizens", False,
+                 "citizens listed on a debt they were unable (not unwilling) to pay"),
+    ),
+    describe=_describe,
+    inputs=("scheme.judgments.*",),
+    schedulable=("scheme.judgments.performance_share", "scheme.judgments.delay_days",
+                 "scheme.judgments.anyway_share", "scheme.judgments.delist_unable_share",
+                 "scheme.judgments.delist_unable_delay_days"),
+    per_period=("performance", "delay", "anyway", "delist", "delist_delay"),
+)
