@@ -319,6 +319,8 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
     incomes = [c.name for c in s.population.income_levels]
     by_income, income_disparity = _by_axis(incomes, *_cell_sums(result, listed, INCOME_AXIS),
                                            listed, paired)
+    regions, region_disparity = by_region(result, listed, paired)
+    ages, age_disparity = by_age(result, listed, paired)
     return {
         "format": LEDGER_FORMAT,
         "scenario": s.name,
@@ -364,28 +366,127 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
         "reference_income_level": incomes[0],
         "by_income": by_income,
         "disparity_by_income": income_disparity,
+        "reference_region": s.population.regions[0].name,
+        "by_region": regions,
+        "disparity_by_region": region_disparity,
+        "reference_age_band": AGE_BANDS[0],
+        "by_age": ages,
+        "disparity_by_age": age_disparity,
+        "false_positive_rate": false_positive_rates(result),
         **({"by_scheme": by_scheme(result, listed, paired)} if s.pilots else {}),
     }
 
 
-SCHEME_AXIS, INCOME_AXIS = 0, 1
-"""Axes of the kernel's ledger cells (scheme, income level, group)."""
+CLASS_REGION_AXIS, AGE_AXIS, INCOME_AXIS = 0, 1, 2
+"""Axes of the kernel's ledger cells (class region, age band on day 0, income level, group):
+a class region is a region, or a pilot's part of one (``engine.tables.class_regions``)."""
+AGE_BANDS = ("adult", "elder", "child")
+"""The age bands of the cells, in the kernel's order (``engine.tables``: ADULT, ELDER, CHILD)."""
 
 
-def _cell_sums(result: SimulationResult, listed: tuple[Quantity, ...],
-               axis: int) -> tuple[dict, dict, list[int]]:
+def _collapse(values: np.ndarray, axis: int, category: np.ndarray | None,
+              n: int) -> np.ndarray:
+    """``values`` (cells, then columns) summed over every cell axis but ``axis``, whose
+    entries are then added into ``n`` categories by ``category`` (None: one each)."""
+    others = tuple(a for a in range(4) if a != axis)
+    per = values.sum(axis=others)
+    if category is None:
+        return per
+    out = np.zeros((n, *per.shape[1:]), dtype=per.dtype)
+    np.add.at(out, category, per)
+    return out
+
+
+def _cell_sums(result: SimulationResult, listed: tuple[Quantity, ...], axis: int,
+               category: np.ndarray | None = None,
+               n: int = 0) -> tuple[dict, dict, list[int]]:
     """Per category of one axis of the cells, summed over the others: each quantity's sums
-    and sums of squares, and the citizens."""
-    others = tuple(a for a in range(3) if a != axis)
-    citizens = [int(x) for x in result.cells[..., 0].sum(axis=others)]
-    sums, squares = {}, {}
+    and sums of squares, and the citizens (the class regions added into their scheme or
+    region by ``category``)."""
+    citizens = [int(x) for x in _collapse(result.cells[..., 0], axis, category, n)]
+    sums = _collapse(result.cell_sum, axis, category, n)
+    squares = _collapse(result.cell_sum_squares, axis, category, n)
+    out_sums, out_squares = {}, {}
     for q in listed:
         column = result.kernel_layout.quantity(q.name)
-        sums[q.name] = (result.cell_sum[..., column].sum(axis=others) if column is not None
-                        else np.zeros(len(citizens), dtype=np.int64))
-        squares[q.name] = (result.cell_sum_squares[..., column].sum(axis=others)
-                           if column is not None else np.zeros(len(citizens)))
-    return sums, squares, citizens
+        out_sums[q.name] = (sums[:, column] if column is not None
+                            else np.zeros(len(citizens), dtype=np.int64))
+        out_squares[q.name] = (squares[:, column] if column is not None
+                               else np.zeros(len(citizens)))
+    return out_sums, out_squares, citizens
+
+
+def _schemes_of_class_regions(s: Scenario) -> np.ndarray:
+    from scsim.engine.tables import class_regions
+
+    return np.array([scheme for _, scheme in class_regions(s)], dtype=np.int64)
+
+
+def _regions_of_class_regions(s: Scenario) -> np.ndarray:
+    from scsim.engine.tables import class_regions
+
+    names = [r.name for r in s.population.regions]
+    return np.array([names.index(region) for region, _ in class_regions(s)], dtype=np.int64)
+
+
+def by_region(result: SimulationResult, listed: tuple[Quantity, ...],
+              paired: bool) -> tuple[dict, dict]:
+    """Each region's entries (a pilot's citizens counted in their region), ratios to the
+    first region."""
+    s = result.scenario
+    names = [r.name for r in s.population.regions]
+    return _by_axis(names, *_cell_sums(result, listed, CLASS_REGION_AXIS,
+                                       _regions_of_class_regions(s), len(names)),
+                    listed, paired)
+
+
+def by_age(result: SimulationResult, listed: tuple[Quantity, ...],
+           paired: bool) -> tuple[dict, dict]:
+    """Each age band on day 0 that has citizens (adults first: the reference)."""
+    sums, squares, citizens = _cell_sums(result, listed, AGE_AXIS)
+    present = [k for k in range(len(AGE_BANDS)) if citizens[k] > 0 or k == 0]
+    return _by_axis([AGE_BANDS[k] for k in present],
+                    {q: v[present] for q, v in sums.items()},
+                    {q: v[present] for q, v in squares.items()},
+                    [citizens[k] for k in present], listed, paired)
+
+
+FALSE_POSITIVE_NOTE = (
+    "false records per scored citizen-year, by group: a false record is by construction of "
+    "an event the citizen did not commit, so every scored citizen-year is exposed to it; "
+    "citizen-years are the daily counts of scored citizens summed over the reported days, "
+    "over 365; the interval is the quasi-Poisson Garwood interval of the false records")
+
+
+def false_positive_rates(result: SimulationResult) -> dict:
+    """Per group: false records per scored citizen-year, with its 95% interval."""
+    from scsim.kernels.neighbourhood import LEVEL_SCORED
+
+    s = result.scenario
+    column = result.kernel_layout.quantity("false_records")
+    first = max(s.run.first_reported_day, 1)  # (nothing is recorded on day 0)
+    if s.population.turnover is not None:
+        scored_days = result.levels[first:, :len(s.population.groups), LEVEL_SCORED].sum(axis=0)
+    else:
+        scored_days = result.scored * (s.run.days - first + 1)
+    out: dict = {"note": FALSE_POSITIVE_NOTE, "unit": "false records per citizen-year",
+                 "groups": {}}
+    for g, group in enumerate(s.population.groups):
+        records = int(result.ledger_sum[g, column])
+        years = float(scored_days[g]) / 365.0
+        if years == 0:
+            out["groups"][group.name] = {"false_records": records, "citizen_years": 0.0,
+                                         "rate": None, "ci95": None, "status": NO_CITIZENS}
+            continue
+        n = int(result.population[g])
+        interval = count_interval(records, float(result.ledger_sum_squares[g, column]), n)
+        out["groups"][group.name] = {
+            "false_records": records, "citizen_years": years, "rate": records / years,
+            "ci95": None if interval is None else [interval[0] * n / years,
+                                                   interval[1] * n / years],
+            "status": OK if records >= MIN_EVENTS else TOO_FEW,
+        }
+    return out
 
 
 def _by_axis(names: list[str], sums: dict, squares: dict, citizens: list[int],
@@ -430,9 +531,12 @@ def by_scheme(result: SimulationResult, listed: tuple[Quantity, ...], paired: bo
     end = result.run.levels[-1].sum(axis=0)  # the last day's levels, all groups together
     grade_index = {g.name: k for k, g in enumerate(s.all_grades())}
     names = s.scheme_names()
-    out, _ = _by_axis(names, *_cell_sums(result, listed, SCHEME_AXIS), listed, paired)
+    scheme_of = _schemes_of_class_regions(s)
+    out, _ = _by_axis(names, *_cell_sums(result, listed, CLASS_REGION_AXIS, scheme_of,
+                                         len(names)), listed, paired)
+    cells = _collapse(result.cells, CLASS_REGION_AXIS, scheme_of, len(names))
     for k, (name, scale) in enumerate(zip(names, s.scales(), strict=True)):
-        _, scored, score_sum = (int(x) for x in result.cells[k].sum(axis=(0, 1)))
+        _, scored, score_sum = (int(x) for x in cells[k])
         entry = out[name]
         entry["scored"] = scored
         if k > 0:

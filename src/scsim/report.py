@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import html
 import io
+import math
 from collections.abc import Iterable
 
 from matplotlib.figure import Figure
@@ -182,7 +183,9 @@ MAX_GROUP_COLUMNS = 6
 
 AXES = {"groups": ("by_group", "disparity", "reference_group", "group-table"),
         "incomes": ("by_income", "disparity_by_income", "reference_income_level",
-                    "income-table")}
+                    "income-table"),
+        "regions": ("by_region", "disparity_by_region", "reference_region", "region-table"),
+        "ages": ("by_age", "disparity_by_age", "reference_age_band", "age-table")}
 """The ledger's axes the report tabulates: its keys for the categories, the ratios, the
 reference category, and the table's id."""
 
@@ -233,6 +236,79 @@ def groups_html(ledger: dict, axis: str = "groups") -> str:
             for q in quantities_in(ledger)]
     return (f"<div class='wide'><table id='{table_id}'><tr><th>per 100,000 [95% interval]"
             f"</th>{head}</tr>" + "\n".join(body) + f"</table></div>{note}")
+
+
+AXIS_LABELS = {"groups": "group", "incomes": "income level", "regions": "region",
+               "ages": "age band"}
+TOP_DISPARITIES = 12
+
+
+def largest_disparities(ledger: dict, limit: int = TOP_DISPARITIES) -> list[dict]:
+    """The ratios on every axis whose 95% interval stays furthest from 1 (the log distance of
+    its nearer end: a wide interval from few events ranks low, one that holds 1 not at all),
+    largest first; only ratios resting on enough events and citizens (status ok)."""
+    found = []
+    for axis, (by, ratios, reference_key, _) in AXES.items():
+        if by not in ledger:
+            continue
+        for quantity, per in ledger[ratios].items():
+            for category, r in per.items():
+                ci = r.get("ci95")
+                if (category == ledger[reference_key] or r.get("status") != "ok"
+                        or not ci or ci[0] <= 0):
+                    continue
+                distance = max(math.log(ci[0]), -math.log(ci[1]), 0.0)
+                if distance > 0:
+                    found.append({"axis": axis, "quantity": quantity, "category": category,
+                                  "reference": ledger[reference_key], "ratio": r["ratio"],
+                                  "ci95": ci, "distance": distance})
+    found.sort(key=lambda d: (-d["distance"], d["axis"], d["quantity"], d["category"]))
+    return found[:limit]
+
+
+def disparities_html(ledger: dict) -> str:
+    """The largest disparities on any axis first, so the reader meets them before the
+    tables."""
+    rows = largest_disparities(ledger)
+    if not rows:
+        return ("<p class='note'>No disparity ratio rests on enough events (at least "
+                f"{ledger.get('min_events_for_ratio', 10)} in each category) with a 95% "
+                "interval that excludes 1.</p>")
+    body = "\n".join(
+        f"<tr data-axis='{d['axis']}'><td>{_esc(d['quantity'].replace('_', ' '))}</td>"
+        f"<td>{_esc(AXIS_LABELS[d['axis']])}</td><td>{_esc(d['category'])}</td>"
+        f"<td>x{d['ratio']:.3g}"
+        + (f" [{d['ci95'][0]:.3g}, {d['ci95'][1]:.3g}]" if d["ci95"] else "")
+        + f"</td><td>{_esc(d['reference'])}</td></tr>"
+        for d in rows)
+    return ("<div class='wide'><table id='disparity-table'><tr><th>quantity</th><th>axis</th>"
+            "<th>category</th><th>rate ratio [95% interval]</th><th>of the reference</th></tr>"
+            f"{body}</table></div><p class='note'>Rate ratios of each category to the first of "
+            "its axis, ranked by how far their 95% interval stays from 1 (its nearer end, on "
+            "the log scale: a ratio below 1 as far as its inverse above), so that a wide "
+            "interval from few events ranks low; ratios whose interval holds 1 are left out, "
+            "as are those with fewer than "
+            f"{ledger.get('min_events_for_ratio', 10)} events on a side or "
+            f"{ledger['small_group_threshold']} citizens. The tables below have all.</p>")
+
+
+def false_positives_html(ledger: dict) -> str:
+    """False records per scored citizen-year, by group."""
+    fpr = ledger.get("false_positive_rate")
+    if not fpr or not any(g["false_records"] for g in fpr["groups"].values()):
+        return ""
+    rows = "".join(
+        f"<tr><td>{_esc(name)}</td><td>{g['false_records']:,}</td>"
+        f"<td>{g['citizen_years']:,.0f}</td><td>"
+        + ("n/a" if g["rate"] is None else f"{g['rate']:.3g}"
+           + (f" [{g['ci95'][0]:.3g}, {g['ci95'][1]:.3g}]" if g["ci95"] else ""))
+        + ("" if g["status"] == "ok" else
+           ' <span class="flag" title="too few events">&dagger;</span>')
+        + "</td></tr>"
+        for name, g in fpr["groups"].items())
+    return ("<h3>False-positive rate</h3><table id='false-positive-table'><tr><th>group</th>"
+            "<th>false records</th><th>scored citizen-years</th><th>per citizen-year [95% "
+            f"interval]</th></tr>{rows}</table><p class='note'>{_esc(fpr['note'])}.</p>")
 
 
 def schemes_html(ledger: dict) -> str:
@@ -394,9 +470,14 @@ def run_report(run: StoredRun) -> str:
             ("Headline: benefit and harm", "ledger",
              headline_html(run.ledger, s.population.size, run.declared_population, s)),
             ("Figures", "figures", figures_html),
-            ("By group", "groups", groups_html(run.ledger)),
+            *((("Largest disparities", "disparities", disparities_html(run.ledger)),)
+              if "by_region" in run.ledger else ()),
+            ("By group", "groups", groups_html(run.ledger) + false_positives_html(run.ledger)),
             *((("By income level", "incomes", groups_html(run.ledger, "incomes")),)
               if "by_income" in run.ledger else ()),
+            *((("By region", "regions", groups_html(run.ledger, "regions")),
+               ("By age band on day 0", "ages", groups_html(run.ledger, "ages")))
+              if "by_region" in run.ledger else ()),
             *((("By scheme: the national scheme and its pilots", "schemes",
                 schemes_html(run.ledger)),) if "by_scheme" in run.ledger else ()),
             ("Life stories", "stories", stories_html(run.traces, run.stories)),

@@ -12,6 +12,7 @@ import numpy as np
 
 from scsim.engine import DEFAULT_CHUNK_SIZE
 from scsim.engine.tables import (
+    N_AGE_BANDS,
     NEVER,
     KernelTables,
     compile_tables,
@@ -97,15 +98,17 @@ class SimulationResult:
     chunk_size: int
     timings: dict[str, float] = field(default_factory=dict)
     cell_sum: np.ndarray | None = None
-    """(schemes, income levels, groups, quantities) the sums of each cell's citizens (they
-    add up to ``ledger_sum``): the ledger by scheme and by income."""
+    """(class regions, age bands on day 0, income levels, groups, quantities) the sums of each
+    cell's citizens (they add up to ``ledger_sum``): the ledger by scheme, region, age band
+    and income level (``scsim.ledger``)."""
     cell_sum_squares: np.ndarray | None = None
     """The same cells' sums of squares (summed exactly, then rounded)."""
     examples: dict[str, list[int]] = field(default_factory=dict)
     """Per ledger quantity, the smallest ids (up to ``EXAMPLES``) of citizens with a positive
     value of it: whom to tell the story of, for each kind the run has."""
     cells: np.ndarray | None = None
-    """(schemes, income levels, groups, 3) each cell's citizens, and with pilots its scored
+    """(class regions, age bands, income levels, groups, 3) each cell's citizens, and with
+    pilots its scored
     citizens and their summed final scores (``layout.CELL_COLUMNS``)."""
 
     @property
@@ -185,9 +188,10 @@ def _exact_squares(ledger: np.ndarray) -> np.ndarray:
 
 def ledger_buffer(n_workers: int, groups: int, layout: KernelLayout,
                   t: KernelTables) -> np.ndarray:
-    """The workers' ledgers: a row per (scheme, income level, group) cell, the rows'
-    citizens (and with pilots their scores) after the quantities (``layout.CELL_COLUMNS``)."""
-    return np.zeros((n_workers, t.n_schemes * t.n_incomes * groups,
+    """The workers' ledgers: a row per (class region, age band, income level, group) cell,
+    the rows' citizens (and with pilots their scores) after the quantities
+    (``layout.CELL_COLUMNS``)."""
+    return np.zeros((n_workers, t.n_regions * N_AGE_BANDS * t.n_incomes * groups,
                      len(layout.quantities) + len(CELL_COLUMNS), 3), dtype=np.int64)
 
 
@@ -288,12 +292,12 @@ def simulate(
 
     run = _tallies(Variant(tables, params, mechanisms, layout), flows, levels, hist)
     n_q = len(layout.quantities)
-    shape = (tables.n_schemes, tables.n_incomes, len(scenario.population.groups))
+    shape = (tables.n_regions, N_AGE_BANDS, tables.n_incomes, len(scenario.population.groups))
     sums = ledger[..., LEDGER_SUM].sum(axis=0).reshape(*shape, ledger.shape[2])
     exact = _exact_squares(ledger[:, :, :n_q]).reshape(*shape, n_q)
     cell_sum, cells = sums[..., :n_q], sums[..., n_q:]
-    ledger_sum = cell_sum.sum(axis=(0, 1))
-    ledger_sum_squares = exact.sum(axis=(0, 1)).astype(np.float64)  # (exact, then rounded)
+    ledger_sum = cell_sum.sum(axis=(0, 1, 2))
+    ledger_sum_squares = exact.sum(axis=(0, 1, 2)).astype(np.float64)  # (exact, then rounded)
     result = SimulationResult(
         scenario=scenario,
         tables=tables,

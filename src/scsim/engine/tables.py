@@ -39,6 +39,7 @@ KIND_CODES = {"offence": OFFENCE, "speech": SPEECH, "good_deed": GOOD_DEED, "law
 """A lawful activity is neither an offence nor speech: what a monitoring platform flags in
 a targeted region (its suppression is a harm, never an offence prevented)."""
 ADULT, ELDER, CHILD = 0, 1, 2
+N_AGE_BANDS = 3  # the ledger's age bands on day 0: ADULT, ELDER, CHILD
 NEVER = 1 << 62
 """A day after every horizon (the kernel's 'never', in its tables too)."""
 SCORED_AGES = ("adult", "elder")

@@ -37,6 +37,7 @@ from scsim.engine.tables import (  # (the mechanisms' hooks use these names too)
     ELDER,
     GOOD_DEED,  # noqa: F401
     LAWFUL,  # noqa: F401
+    N_AGE_BANDS,
     NEVER,
     OFFENCE,
     SPEECH,
@@ -139,7 +140,7 @@ S_DEATH = 18  # population turnover: the day the member dies (NEVER: not in the 
 S_ELDER_DAY = 19  # the day an adult becomes an elder
 S_START = 20  # the first day a member is scored (a child coming of age; else 0)
 S_TIMER = 21  # the next day a mechanism needs the member (its ``timer`` hooks re-arm it)
-S_LEDGER_CELL = 22  # income + incomes x scheme: with the group, the member's ledger row
+S_LEDGER_CELL = 22  # (class region, age band on day 0, income): with the group, the ledger row
 # float64 columns of ``risk`` (kept by the deterrence module): the value on its risk day, and
 # a jump pending from its pending day.
 F_RISK = 0
@@ -305,6 +306,13 @@ def _scheme_grade(score, grade_min, lo, hi):
         if score >= grade_min[k]:
             return k
     return hi - 1
+
+
+@njit(inline="always", cache=True)
+def _ledger_cell(income, age, class_region, n_incomes):
+    """A member's ledger cell, fixed at set-up: income + incomes x (age band + bands x class
+    region); the scheme and the region follow from the class region (``scsim.ledger``)."""
+    return income + n_incomes * (age + N_AGE_BANDS * class_region)
 
 
 @njit(inline="always", cache=True)
@@ -837,10 +845,8 @@ def simulate_batch(
                 i = _trait(key, 1, t.income_cum)
                 prop = _trait(key, 4, t.propensity_cum)
                 rc = r
-                cell = i  # the ledger cell: income + incomes x scheme
                 if PILOTS:
                     rc = _class_region(key, r, t.pilot_cum, t.pilot_class_region)
-                    cell += t.n_incomes * _scheme_of(rc, t.region_cum.shape[0])
                 state[0, S_ID] = unit_first
                 state[0, S_GROUP] = g
                 state[0, S_HOUSEHOLD] = 0
@@ -848,15 +854,13 @@ def simulate_batch(
                 state[0, S_CLASS] = (
                     ((g * t.n_incomes + i) * t.n_regions + rc) * t.n_propensities + prop
                 ) * 2 + ADULT
-                state[0, S_LEDGER_CELL] = cell
+                state[0, S_LEDGER_CELL] = _ledger_cell(i, ADULT, rc, t.n_incomes)
             else:
                 r = _trait(citizen_key(seed_key, unit_first), 2, t.region_cum)
                 rc = r
-                scheme_cells = 0  # incomes x scheme, the scheme's part of the ledger cell
                 if PILOTS:
                     rc = _class_region(citizen_key(seed_key, unit_first), r, t.pilot_cum,
                                        t.pilot_class_region)
-                    scheme_cells = t.n_incomes * _scheme_of(rc, t.region_cum.shape[0])
                 position = 0
                 household = 0
                 while position < size:
@@ -883,7 +887,7 @@ def simulate_batch(
                         state[m, S_CLASS] = (
                             ((g * t.n_incomes + i) * t.n_regions + rc) * t.n_propensities + prop
                         ) * 2 + age_column
-                        state[m, S_LEDGER_CELL] = i + scheme_cells
+                        state[m, S_LEDGER_CELL] = _ledger_cell(i, age, rc, t.n_incomes)
                     position += total
                     household += 1
             n_members = 0
