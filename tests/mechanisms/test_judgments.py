@@ -114,6 +114,24 @@ def test_delisting_every_unable_debtor_ends_their_listing_after_the_delay():
     ledger = build_ledger(result, None)
     assert ledger["totals"]["wrongly_listed_unable"] == ledger["totals"]["sanctioned"]
     assert ledger["totals"]["judgments_performed"] == 0
+    # each record listed 20 days, or to the horizon (day DAYS) if made in the last 20 days
+    days = np.arange(len(recorded))
+    assert ledger["totals"]["days_listed_unable"] == int(
+        (recorded * np.minimum(20, DAYS + 1 - days)).sum())
+
+
+def test_paired_with_the_run_without_delisting_the_days_listed_unable_fall():
+    """Delisting every unable debtor after 20 days, against the same world without it: the
+    paired difference of days listed unable is exactly the days cut short."""
+    never = _judged({"unable_share": 1.0})
+    delisted = _judged({"unable_share": 1.0, "delist_unable_share": 1.0,
+                        "delist_unable_delay_days": 20})
+    ledger = build_ledger(simulate(delisted, counterfactual=never), "never")
+    (recorded,) = _flows(simulate(never), "debt_recorded")
+    days = np.arange(len(recorded))
+    cut = (recorded * np.maximum(DAYS + 1 - days - 20, 0)).sum()
+    assert ledger["totals"]["days_listed_unable"] == -int(cut) < 0
+    assert ledger["quantities"]["days_listed_unable"]["measure"] == "paired difference"
 
 
 def test_the_unable_share_by_income_level_is_who_is_wrongly_listed():

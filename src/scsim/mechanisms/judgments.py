@@ -148,11 +148,13 @@ def true_scheduled(P: Params, b, c, k, day, key, due, flags) -> None:
                     flags |= ANYWAY
 
 
-def true_counted(m, g, day, flows, outcomes, ob, flags) -> None:
-    """A default by a debtor unable to pay now lists them."""
+def true_counted(m, g, day, horizon, flows, outcomes, ob, due, flags) -> None:
+    """A default by a debtor unable to pay now lists them, from its day to the day before its
+    removal (or to the horizon)."""
     if flags & UNABLE:
         flows[day, g, FLOW.listed_unable] += 1
         outcomes[ob + m, OUT.listed_unable] += 1
+        outcomes[ob + m, OUT.days_listed_unable] += min(due, horizon + 1) - day
 
 
 def record_removed(m, g, day, flows, outcomes, ob, flags, column) -> None:
@@ -166,14 +168,17 @@ def record_removed(m, g, day, flows, outcomes, ob, flags, column) -> None:
         column = FLOW.delisted_unable  # noqa: F841  (the kernel's: counted instead of expired)
 
 
-def ledger(m, g, run, ledger, examples, citizen) -> None:
-    """Levels of the run: its own draws say who would have paid anyway."""
+def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
+    """Levels of the run (its own draws say who would have paid anyway), and the days the
+    unable are listed beyond the counterfactual's (a safeguard's effect when paired)."""
     performed = run[m, OUT.judgments_performed]
     _tally(ledger, examples, citizen, g, Q.judgments_performed, performed)
     _tally(ledger, examples, citizen, g, Q.judgments_performed_under_pressure,
            performed - run[m, OUT.judgments_performed_anyway])
     _tally(ledger, examples, citizen, g, Q.wrongly_listed_unable,
            1 if run[m, OUT.listed_unable] > 0 else 0)
+    _tally(ledger, examples, citizen, g, Q.days_listed_unable,
+           run[m, OUT.days_listed_unable] - counterfactual[m, OUT.days_listed_unable])
 
 
 def _describe(s: Scenario) -> str:
@@ -243,7 +248,8 @@ MECHANISM = Mechanism(
                 "LISTED on a debt they were UNABLE to pay"),
            Flow("delisted_unable", "records removed by a court finding the debtor unable to "
                 "pay", "DELISTED: a court found them unable to pay")),
-    outcomes=("judgments_performed", "judgments_performed_anyway", "listed_unable"),
+    outcomes=("judgments_performed", "judgments_performed_anyway", "listed_unable",
+              "days_listed_unable"),
     quantities=(
         Quantity("judgments_performed", False, "benefit", "judgments", False,
                  "judgments performed (debts paid) by listed debtors",
@@ -254,6 +260,10 @@ MECHANISM = Mechanism(
                  daily=("judgments_performed", "-judgments_performed_anyway")),
         Quantity("wrongly_listed_unable", True, "harm", "citizens", False,
                  "citizens listed on a debt they were unable (not unwilling) to pay"),
+        Quantity("days_listed_unable", False, "harm", "days", False,
+                 "days on the list on a debt the debtor was unable to pay (each such record "
+                 "from its day to its removal or the horizon), beyond the counterfactual's",
+                 relative=True),
     ),
     describe=_describe,
     inputs=("scheme.judgments.*",),
