@@ -62,7 +62,9 @@ def test_plan_command():
     assert "1. Life and periods" in text and "2. Behaviour" in text and "7. Measures" in text
     assert "[off] turnover:" in text
     assert "[off] schedule:" in text and "[off] burn-in:" in text
-    assert "[on ] credit repair: a share of true records is set to be repaired" in text
+    assert "[off] credit repair:" in text
+    assert "[on ] judgment debtors: a default is the unable's or the unwilling's" in text
+    assert "(draws: DEBTOR; module judgments, at true_scheduled)" in text
     assert "[off] appeals:" in text
     assert "(draws: APPEAL; module appeals, at false_scheduled)" in text
     assert "[on ] deterrence: a listing raises" in text

@@ -81,7 +81,8 @@ def test_safeguards_is_national_with_safeguards_and_the_same_world():
     assert national.scheme.retention_days is None and national.scheme.appeals is None
     assert safeguards.scheme.retention_days == 730
     assert safeguards.scheme.appeals.delay_days == 20
-    assert safeguards.scheme.credit_repair == national.scheme.credit_repair
+    assert safeguards.scheme.judgments == national.scheme.judgments.model_copy(
+        update={"delist_unable_share": 0.5, "delist_unable_delay_days": 90})
     assert safeguards.measures == national.measures
 
 
