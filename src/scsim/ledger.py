@@ -78,6 +78,9 @@ class Quantity:
     counterfactuals cannot be compared on it)."""
     of_counterfactual: bool = False
     """A level of the counterfactual itself, not of the run."""
+    against: str = ""
+    """For a benefit counted in the run itself (a level): what it is counted against (its
+    own counterfactual, in words); a paired difference is against the run's counterfactual."""
     daily: tuple[str, ...] = ()
     """daily.parquet columns whose sum over days is the quantity's total (a leading '-':
     subtracted, where the table has it: a paired run's counterfactual column); none for
@@ -373,7 +376,52 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
         "by_age": ages,
         "disparity_by_age": age_disparity,
         "false_positive_rate": false_positive_rates(result),
+        "weighing": weighing(listed, overall, paired, counterfactual_label),
         **({"by_scheme": by_scheme(result, listed, paired)} if s.pilots else {}),
+    }
+
+
+def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
+             counterfactual_label: str | None) -> dict:
+    """Each benefit beside what it costs: every harm the run measured, per unit of each
+    benefit measured (a ratio of totals), with what the benefit is counted against.
+
+    The benefits and the harms come from the same system, so each harm is a cost of every
+    benefit; the reader weighs them.  A ratio has no interval: it says so, and a benefit of
+    fewer than ``MIN_EVENTS`` events is flagged."""
+    benefits = {}
+    for q in listed:
+        if q.side != "benefit" or overall[q.name]["value"] is None:
+            continue
+        value = overall[q.name]["value"]
+        if q.against:
+            against = q.against
+        elif q.relative and paired:
+            against = (f"the same citizens with the same draws under the counterfactual "
+                       f"{counterfactual_label!r}")
+        else:
+            against = "nothing: a count of the run's own"
+        benefits[q.name] = {
+            "value": value, "unit": q.unit, "measure": q.measure(paired), "against": against,
+            "status": ("no benefit measured: nothing to weigh" if value <= 0 else
+                       OK if value >= MIN_EVENTS else
+                       f"fewer than {MIN_EVENTS} events: the ratios are unreliable"),
+        }
+    harms = {}
+    for q in listed:
+        entry = overall[q.name]
+        if q.side != "harm" or q.of_counterfactual or entry["value"] is None:
+            continue
+        harms[q.name] = {
+            "value": entry["value"], "unit": q.unit, "measure": q.measure(paired),
+            "per_unit_of": {b: (entry["value"] / v["value"] if v["value"] > 0 else None)
+                            for b, v in benefits.items()},
+        }
+    return {
+        "note": "each harm's total divided by each benefit's total (ratios of totals, without "
+                "intervals); all come from the same run of the same system",
+        "benefits": benefits,
+        "harms": harms,
     }
 
 

@@ -140,10 +140,40 @@ def headline_html(ledger: dict, simulated: int | None = None, declared: int | No
         note += (f" This run simulated {numbers.count(simulated)} of the scenario's "
                  f"{numbers.count(declared)} citizens; the scaled column multiplies its totals "
                  f"by {numbers.rate(factor)}, assuming the sample is representative.")
-    return f"""<div class="side" id="headline">
+    return f"""{weighing_html(ledger)}<div class="side" id="headline">
 <div class="benefit"><h3>Claimed benefit</h3><table>{header}{rows("benefit")}</table></div>
 <div class="harm"><h3>Harm</h3><table>{header}{rows("harm")}</table></div>
 </div><p class="note">{note} Hover a quantity for its definition.</p>"""
+
+
+def weighing_html(ledger: dict) -> str:
+    """Each benefit beside the harms it costs: a column per benefit (what it is counted
+    against, its total), a row per harm (its total and its amount per unit of the benefit)."""
+    w = ledger.get("weighing")
+    if not w or not w["benefits"]:
+        return ('<p class="note" id="weighing">No benefit is measured in this run (an unpaired '
+                "run measures none of the deterred offences: run with --counterfactual "
+                "none), so nothing is weighed.</p>")
+    benefits = w["benefits"]
+    head = "".join(
+        f'<th data-benefit="{_esc(b)}">per unit of {_esc(b.replace("_", " "))}<br>'
+        f'<span class="total">{_number(v["value"])}</span> <span class="note">'
+        f'({_esc(v["unit"])}, {_esc(v["measure"])}; against {_esc(v["against"])})</span>'
+        + (f'<br><span class="flag">{_esc(v["status"])}</span>' if v["status"] != "ok" else "")
+        + "</th>"
+        for b, v in benefits.items())
+    rows = []
+    for name, h in w["harms"].items():
+        cells = "".join(
+            f"<td>{_fmt(r) if r is not None else 'n/a'}</td>"
+            for r in (h["per_unit_of"][b] for b in benefits))
+        rows.append(f'<tr data-harm="{_esc(name)}"><td>{_esc(name.replace("_", " "))} '
+                    f'<span class="note">({_esc(h["unit"])})</span></td>'
+                    f"<td>{_number(h['value'])}</td>{cells}</tr>")
+    return (f'<h3 id="weighing-title">Each benefit against what it costs</h3>'
+            f'<div class="wide"><table id="weighing"><tr><th>harm</th><th>total</th>{head}'
+            f'</tr>{"".join(rows)}</table></div><p class="note">{_esc(w["note"])}: read a '
+            "row as the harm that comes with one unit of each benefit.</p>")
 
 
 def _rests_on_html(scenario, quantity: str) -> str:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from scsim.engine.sim import simulate
 from scsim.kernels.layout import (
+    LEVEL_BLACKLISTED,
     Q_BEHAVIOURS_PREVENTED,
     Q_SPEECH_LOST,
 )
+from scsim.ledger import build_ledger
+from scsim.report import headline_html
+from scsim.results import daily_table
+from scsim.scenario.load import ScenarioError
 from scsim.scenario.pairing import no_system
 
 from mechanism_base import scenario
@@ -18,3 +26,114 @@ def test_deterrence_prevents_offences_against_no_system():
     result = simulate(s, counterfactual=no_system(s))
     assert result.ledger_sum[:, Q_BEHAVIOURS_PREVENTED].sum() > 0
     assert result.ledger_sum[:, Q_SPEECH_LOST].sum() > 0
+
+
+def _committed(result, behaviour: str) -> int:
+    b = list(result.scenario.behaviours).index(behaviour)
+    return int(result.flows[:, :, result.flow_layout.committed(b)].sum())
+
+
+def test_awareness_thins_each_behaviour_by_its_chance_of_being_recorded():
+    """Known surveillance alone: a candidate jaywalk (cameras, detection 0.5) is committed with
+    its rate times exp(-s * a * 0.5), a debt (courts, detection 1) with exp(-s * a).  Under
+    common random numbers each offence of the run without deterrence is kept with that factor
+    f, so the run's count is Binomial(n, f) given the other's n: within 5 sd, sqrt(n f (1-f))."""
+    s_off = scenario()
+    awareness, sensitivity = 2.0, 0.3
+    s_on = scenario(deterrence={"decay_days": 90, "awareness": awareness,
+                                "offence_sensitivity": sensitivity})
+    off, on = simulate(s_off), simulate(s_on)
+    for behaviour, recorded in (("jaywalk", 0.5), ("debt", 1.0)):
+        n = _committed(off, behaviour)
+        f = np.exp(-sensitivity * awareness * recorded)
+        assert abs(_committed(on, behaviour) - f * n) < 5 * np.sqrt(n * f * (1 - f)), behaviour
+    # speech has no sensitivity here: untouched
+    assert _committed(on, "speech") == _committed(off, "speech")
+
+
+def test_benefit_is_non_zero_with_general_deterrence_and_zero_without():
+    """No offence of one's own need be recorded for general deterrence to prevent some; with
+    no deterrence section the run's offences are exactly the counterfactual's."""
+    deterred = scenario(deterrence={"decay_days": 90, "awareness": 1.0,
+                                    "offence_sensitivity": 0.2, "speech_sensitivity": 0.5})
+    assert simulate(deterred, counterfactual=no_system(deterred)).ledger_sum[
+        :, Q_BEHAVIOURS_PREVENTED].sum() > 0
+    plain = scenario()
+    result = simulate(plain, counterfactual=no_system(plain))
+    assert result.ledger_sum[:, Q_BEHAVIOURS_PREVENTED].sum() == 0
+    assert result.ledger_sum[:, Q_SPEECH_LOST].sum() == 0
+
+
+NEIGHBOURHOODS = {"types": [{"adults": 2, "children": 1, "share": 0.5},
+                            {"adults": 1, "share": 0.5}], "neighbourhood_size": 16}
+
+
+def test_shaming_without_anyone_listed_deters_nobody():
+    """Nobody can be listed (listed below 0, the lowest score): shaming, however
+    strong, changes nothing, bit for bit."""
+    def run(shaming: float):
+        s = scenario(population__households=NEIGHBOURHOODS, scheme__blacklist_below=0,
+                     deterrence={"decay_days": 90, "shaming": shaming,
+                                 "offence_sensitivity": 1.0, "speech_sensitivity": 1.0})
+        result = simulate(s, counterfactual=no_system(s))
+        return result, daily_table(result)
+
+    (with_result, with_table), (without_result, without_table) = run(5.0), run(0.0)
+    assert with_result.levels[:, :, LEVEL_BLACKLISTED].sum() == 0  # (nobody listed)
+    assert with_table.equals(without_table)
+    assert np.array_equal(with_result.ledger_sum, without_result.ledger_sum)
+
+
+def test_shaming_deters_where_neighbours_are_listed():
+    """With listings (a debt lists while its record stands), seeing listed neighbours deters:
+    fewer offences than the same run without shaming, and a benefit against no system."""
+    def run(shaming: float):
+        s = scenario(population__households=NEIGHBOURHOODS,
+                     deterrence={"decay_days": 90, "shaming": shaming,
+                                 "offence_sensitivity": 1.0})
+        return simulate(s, counterfactual=no_system(s))
+
+    shamed, plain = run(2.0), run(0.0)
+    assert shamed.levels[:, :, LEVEL_BLACKLISTED].sum() > 0
+    assert _committed(shamed, "jaywalk") < _committed(plain, "jaywalk")
+    assert (shamed.ledger_sum[:, Q_BEHAVIOURS_PREVENTED].sum()
+            > plain.ledger_sum[:, Q_BEHAVIOURS_PREVENTED].sum())
+
+
+def test_shaming_needs_neighbourhoods():
+    with pytest.raises(ScenarioError) as raised:
+        scenario(deterrence={"decay_days": 90, "shaming": 1.0})
+    assert "deterrence.shaming" in str(raised.value)
+    assert "population.households" in str(raised.value)
+
+
+def test_the_ledger_weighs_each_benefit_against_every_harm():
+    """ledger.json's weighing: the offences prevented (against the counterfactual named),
+    and each harm's total per offence prevented, exactly the ratio of the totals; the report
+    leads its headline with that table."""
+    s = scenario(deterrence={"decay_days": 90, "awareness": 1.0, "offence_sensitivity": 0.2,
+                             "speech_sensitivity": 0.5})
+    ledger = build_ledger(simulate(s, counterfactual=no_system(s)), "none")
+    weighing = ledger["weighing"]
+    prevented = weighing["benefits"]["behaviours_prevented"]
+    assert prevented["value"] == ledger["totals"]["behaviours_prevented"] > 0
+    assert prevented["measure"] == "paired difference" and "'none'" in prevented["against"]
+    assert "counterfactual_sanctioned" not in weighing["harms"]
+    for name in ("sanctioned", "speech_lost", "trips_denied", "false_records"):
+        harm = weighing["harms"][name]
+        assert harm["per_unit_of"]["behaviours_prevented"] == (
+            ledger["totals"][name] / prevented["value"])
+    page = headline_html(ledger)
+    assert page.index('id="weighing"') < page.index('id="headline"')
+    assert 'data-harm="speech_lost"' in page
+
+
+def test_a_benefit_of_zero_is_weighed_against_nothing():
+    plain = scenario()
+    ledger = build_ledger(simulate(plain, counterfactual=no_system(plain)), "none")
+    prevented = ledger["weighing"]["benefits"]["behaviours_prevented"]
+    assert prevented["value"] == 0 and prevented["status"].startswith("no benefit")
+    assert ledger["weighing"]["harms"]["sanctioned"]["per_unit_of"]["behaviours_prevented"] is None
+    unpaired = build_ledger(simulate(plain), None)
+    assert "behaviours_prevented" not in unpaired["weighing"]["benefits"]
+    assert "nothing is weighed" in headline_html(unpaired)

@@ -42,6 +42,8 @@ NEW_VALUE = {  # path -> the value from D on
     "deterrence.contact_sanction": 3.0,
     "deterrence.offence_sensitivity": 2.0,
     "deterrence.speech_sensitivity": 2.0,
+    "deterrence.awareness": 3.0,
+    "deterrence.shaming": 3.0,
     "scheme.human_review.false_record_catch": 1.0,
     "scheme.judgments.performance_share": 0.3,
     "scheme.judgments.delay_days": 5,

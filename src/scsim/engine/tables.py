@@ -317,7 +317,7 @@ def compile_tables(s: Scenario, candidate_levels_down: int | None = None) -> Ker
     ], dtype=np.int64)
     households = pop.households
     spill = any(  # spillovers in any period: members of a neighbourhood interact
-        d is not None and (d.household_sanction > 0 or d.contact_sanction > 0)
+        d is not None and (d.household_sanction > 0 or d.contact_sanction > 0 or d.shaming > 0)
         for d in (p.scenario.deterrence for p in periods))
     unit_size = households.neighbourhood_size if households is not None else 1
     types = households.types if households is not None else []

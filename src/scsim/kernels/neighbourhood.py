@@ -553,6 +553,8 @@ def _leave_blacklist(
     mp,
     flows,
     levels,
+    members,
+    n_members,
 ):
     g = state[m, S_GROUP]
     c = state[m, S_CLASS]  # noqa: F841  (for the hooks)
@@ -1070,7 +1072,8 @@ def simulate_batch(
                         if false_active_before > 0:
                             levels[day, g, LEVEL_BLACKLISTED_WITH_FALSE] -= 1
                         _leave_blacklist(m, ob, day, k, key, state, outcomes, spells,
-                                         spell_count, horizon, mp, flows, levels)
+                                         spell_count, horizon, mp, flows, levels, members,
+                                         n_members)
                     # @hook died
                     score = state[m, S_SCORE]
                     levels[day, g, LEVEL_SCORE_SUM] -= score
@@ -1323,6 +1326,8 @@ def simulate_batch(
                             mp,
                             flows,
                             levels,
+                            members,
+                            n_members,
                         )
                     blacklisted = now_blacklisted
                 is_wrong = blacklisted and false_active > 0

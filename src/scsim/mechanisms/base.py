@@ -58,7 +58,7 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
                                       "outcomes", "horizon", "ob", "members", "n_members",
                                       "seed_key", "interacting"})),
     "delisted": ("Measures", frozenset({"m", "g", "c", "k", "day", "state", "levels", "flows",
-                                        "outcomes", "horizon", "ob"})),
+                                        "outcomes", "horizon", "ob", "members", "n_members"})),
     "spell_closed": (
         "Measures",
         frozenset({"m", "ob", "g", "c", "key", "first", "last_day", "state", "outcomes",

@@ -11,6 +11,15 @@ system.  Jumps count from the day after their cause.  A pair inside a
 neighbourhood is a contact with probability ``contacts_per_citizen / (size
 - 1)``, decided by a hash of the pair (purpose CONTACT), so no contact list is
 stored.
+
+General deterrence adds two terms that need nothing to happen to the citizen:
+``awareness`` times the chance that one instance of the behaviour is recorded
+where the citizen lives (the coverage and detection of the channel that
+watches it, which they know of), and ``shaming`` for each percent of their
+neighbourhood on the list (the public list, screens, notices), from the day
+after a neighbour's listing to their delisting.  Each member keeps the count
+of listed neighbours, as of the end of the day before, in three state
+columns, so no neighbourhood-wide array is needed.
 """
 
 from __future__ import annotations
@@ -66,6 +75,14 @@ class Deterrence(Strict):
     """How strongly risk deters offences."""
     speech_sensitivity: RiskWeight = 0.0
     """How strongly risk chills speech."""
+    awareness: RiskWeight = 0.0
+    """General deterrence from known surveillance: risk perceived before an offence or a
+    post, times the chance that the channel watching it records it (coverage x detection
+    in the citizen's region and group)."""
+    shaming: RiskWeight = 0.0
+    """General deterrence from public shaming: risk perceived for each percent of the
+    citizen's neighbourhood on the list (from the day after a listing to the delisting);
+    needs ``population.households`` (neighbourhoods)."""
 
 
 class Params(NamedTuple):
@@ -80,19 +97,32 @@ class Params(NamedTuple):
     """(periods,) how much risk deters an offence committed in the period."""
     speech_sensitivity: np.ndarray
     contact_prob: float
+    awareness: np.ndarray
+    """(periods,) risk per unit chance of being recorded."""
+    shaming: np.ndarray
+    """(periods,) risk per percent of the neighbourhood listed."""
+    percent_per_neighbour: float
+    """100 / the neighbourhood's size: the percent of it one listed neighbour is."""
+    counting: bool
+    """Whether members count their listed neighbours (shaming in some period)."""
 
 
 def params(s: Scenario, tables) -> Params:
     d = s.deterrence
     if d is None:
-        return Params(False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return Params(False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False)
     households = s.population.households
     size = households.neighbourhood_size if households is not None else 1
     contact_prob = (min(1.0, households.contacts_per_citizen / (size - 1))
                     if households is not None and size > 1 else 0.0)
+    from scsim.scenario.schedule import has_schedule, periods
+
+    scenarios = [p.scenario for p in periods(s)] if has_schedule(s) else [s]
+    counting = any(x.deterrence is not None and x.deterrence.shaming > 0.0 for x in scenarios)
     return Params(True, 1.0 / d.decay_days, d.own_record, d.own_sanction,
                   d.household_sanction, d.contact_sanction, d.offence_sensitivity,
-                  d.speech_sensitivity, contact_prob)
+                  d.speech_sensitivity, contact_prob, d.awareness, d.shaming,
+                  100.0 / size, counting)
 
 
 @inline
@@ -132,6 +162,23 @@ def jump_risk(state, risk, m, day, weight, inv_decay):
         risk[m, F_PENDING] += weight
 
 
+@inline
+def neighbours_listed(state, m, day):
+    """How many of the member's neighbours are listed, as of the end of ``day - 1``."""
+    if state[m, S.shamed_day] == day:
+        return state[m, S.shamed_before]
+    return state[m, S.shamed_now]
+
+
+@inline
+def count_listed_neighbour(state, other, day, delta):
+    """A neighbour of ``other`` enters (+1) or leaves (-1) the list on ``day``."""
+    if state[other, S.shamed_day] != day:
+        state[other, S.shamed_before] = state[other, S.shamed_now]
+        state[other, S.shamed_day] = day
+    state[other, S.shamed_now] += delta
+
+
 def are_contacts(seed_key, id_a, id_b, p):
     low = min(id_a, id_b)
     return uniform(citizen_key(seed_key, low), CONTACT, 0, max(id_a, id_b) - low) < p
@@ -142,15 +189,25 @@ def member_started(m, state, risk) -> None:
     state[m, S.pending_day] = NEVER
     risk[m, F_RISK] = 0.0
     risk[m, F_PENDING] = 0.0
+    state[m, S.shamed_now] = 0
+    state[m, S.shamed_before] = 0
+    state[m, S.shamed_day] = NEVER
 
 
-def thinning(P: Params, m, k, kind, day, state, risk, p) -> None:
+def thinning(P: Params, m, k, c, b, kind, day, state, risk, p, t) -> None:
     """Risk lowers the rate of offences and speech, and of a lawful activity the system
-    flags (chilled like speech; good deeds are not deterred)."""
+    flags (chilled like speech; good deeds are not deterred): one's own risk, plus what
+    the citizen knows of the watching channel and sees of the listed around them."""
     if P.on and kind != GOOD_DEED:
         sensitivity = P.offence_sensitivity[k] if kind == OFFENCE else P.speech_sensitivity[k]
         if sensitivity > 0.0:
-            p *= math.exp(-sensitivity * risk_at(state, risk, m, day, P.inv_decay))
+            perceived = risk_at(state, risk, m, day, P.inv_decay)
+            if P.awareness[k] > 0.0:
+                perceived += P.awareness[k] * t.record_prob[k, c, b]
+            if P.shaming[k] > 0.0:
+                perceived += (P.shaming[k] * P.percent_per_neighbour
+                              * neighbours_listed(state, m, day))
+            p *= math.exp(-sensitivity * perceived)
 
 
 def recorded(P: Params, m, k, kind, day, state, risk) -> None:
@@ -164,7 +221,8 @@ def false_recorded(P: Params, m, k, day, state, risk) -> None:
 
 def listed(P: Params, m, k, day, state, risk, members, n_members, seed_key,
            interacting) -> None:
-    """One's own listing, and with spillovers a household member's or a contact's."""
+    """One's own listing, and with spillovers a household member's or a contact's; with
+    shaming, every neighbour sees it."""
     if P.on:
         jump_risk(state, risk, m, day, P.own_sanction[k], P.inv_decay)
         if interacting:
@@ -172,12 +230,30 @@ def listed(P: Params, m, k, day, state, risk, members, n_members, seed_key,
                 other = members[position]
                 if other == m:
                     continue
+                if P.counting:
+                    count_listed_neighbour(state, other, day, 1)
                 if state[other, S_HOUSEHOLD] == state[m, S_HOUSEHOLD]:
                     jump_risk(state, risk, other, day, P.household[k], P.inv_decay)
                 elif P.contact[k] > 0.0 and are_contacts(
                     seed_key, state[m, S_ID], state[other, S_ID], P.contact_prob
                 ):
                     jump_risk(state, risk, other, day, P.contact[k], P.inv_decay)
+
+
+def delisted(P: Params, m, day, state, members, n_members) -> None:
+    """With shaming, the neighbours see the name leave the list."""
+    if P.counting:
+        for position in range(n_members):
+            other = members[position]
+            if other != m:
+                count_listed_neighbour(state, other, day, -1)
+
+
+def check(s: Scenario):
+    d = s.deterrence
+    if d is not None and d.shaming > 0.0 and s.population.households is None:
+        yield "deterrence.shaming", ("shaming needs population.households: a citizen sees who "
+                                     "is listed in their neighbourhood")
 
 
 def _describe(s: Scenario) -> str:
@@ -188,32 +264,43 @@ def _describe(s: Scenario) -> str:
             f"on one's listing, {t.household_sanction:g} on a household member's, "
             f"{t.contact_sanction:g} on a contact's, and decays over {t.decay_days:g} days; "
             f"it deters offences (sensitivity {t.offence_sensitivity:g}) and chills speech "
-            f"({t.speech_sensitivity:g})")
+            f"({t.speech_sensitivity:g})"
+            + (f"; known surveillance adds {t.awareness:g} times the chance of being recorded"
+               if t.awareness > 0 else "")
+            + (f"; each percent of the neighbourhood on the list adds {t.shaming:g}"
+               if t.shaming > 0 else ""))
 
 
 MECHANISM = Mechanism(
     name="deterrence",
     title="deterrence",
     what="perceived risk lowers the rates of offences and speech; records and listings "
-         "raise it, a listing also the household's and contacts' (from the next day)",
-    plan={"thinning": ("perceived risk lowers the rates of offences and speech", ()),
+         "raise it, a listing also the household's and contacts' (from the next day); "
+         "known surveillance and the neighbourhood's listed share add to it",
+    plan={"thinning": ("perceived risk (one's own, known surveillance, the neighbours "
+                       "listed) lowers the rates of offences and speech", ()),
           "recorded": ("one's own recorded offence or post raises perceived risk", ()),
           "false_recorded": ("so does a false record (the citizen cannot tell)", ()),
           "listed": ("a listing raises the risk of the member, and of the household and "
-                     "contacts (spillovers), from the next day", ("CONTACT",))},
+                     "contacts (spillovers), from the next day; with shaming the "
+                     "neighbours count it", ("CONTACT",)),
+          "delisted": ("with shaming, the neighbours count the delisting", ())},
     section="deterrence",
     active=lambda s: s.deterrence is not None,
     params=params,
     hooks={"member_started": member_started, "thinning": thinning, "recorded": recorded,
-           "false_recorded": false_recorded, "listed": listed},
-    helpers=(fold_pending, risk_at, jump_risk, are_contacts),
+           "false_recorded": false_recorded, "listed": listed, "delisted": delisted},
+    helpers=(fold_pending, risk_at, jump_risk, neighbours_listed, count_listed_neighbour,
+             are_contacts),
     purposes={"CONTACT": CONTACT},
-    state=("risk_day", "pending_day"),
+    state=("risk_day", "pending_day", "shamed_now", "shamed_before", "shamed_day"),
+    check=check,
     describe=_describe,
     inputs=("deterrence.*", "population.households.*"),
     schedulable=("deterrence.own_record", "deterrence.own_sanction",
                  "deterrence.household_sanction", "deterrence.contact_sanction",
-                 "deterrence.offence_sensitivity", "deterrence.speech_sensitivity"),
+                 "deterrence.offence_sensitivity", "deterrence.speech_sensitivity",
+                 "deterrence.awareness", "deterrence.shaming"),
     per_period=("own_record", "own_sanction", "household", "contact", "offence_sensitivity",
-                "speech_sensitivity"),
+                "speech_sensitivity", "awareness", "shaming"),
 )

@@ -253,10 +253,13 @@ MECHANISM = Mechanism(
     quantities=(
         Quantity("judgments_performed", False, "benefit", "judgments", False,
                  "judgments performed (debts paid) by listed debtors",
+                 against="nothing: it includes the debtors who would have paid anyway",
                  daily=("judgments_performed",)),
         Quantity("judgments_performed_under_pressure", False, "benefit", "judgments", False,
                  "of those, judgments the debtor would not have performed by then without the "
                  "list (the run's own draws: anyway_share)",
+                 against="the same debtors without the list's pressure: those drawn to have "
+                         "paid anyway (anyway_share) are not counted",
                  daily=("judgments_performed", "-judgments_performed_anyway")),
         Quantity("wrongly_listed_unable", True, "harm", "citizens", False,
                  "citizens listed on a debt they were unable (not unwilling) to pay"),
