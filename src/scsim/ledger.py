@@ -387,8 +387,11 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
     benefit measured (a ratio of totals), with what the benefit is counted against.
 
     The benefits and the harms come from the same system, so each harm is a cost of every
-    benefit; the reader weighs them.  A ratio has no interval: it says so, and a benefit of
-    fewer than ``MIN_EVENTS`` events is flagged."""
+    benefit; the reader weighs them.  Against ``none`` (or unpaired) every figure is what the
+    system does; against another scenario a paired difference is a change and a level is
+    the run's own, so only figures of the same measure are divided.  A ratio has no
+    interval: it says so, and a benefit of fewer than ``MIN_EVENTS`` events is flagged."""
+    whole_system = not paired or counterfactual_label == "none"
     benefits = {}
     for q in listed:
         if q.side != "benefit" or overall[q.name]["value"] is None:
@@ -403,7 +406,7 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
             against = "nothing: a count of the run's own"
         benefits[q.name] = {
             "value": value, "unit": q.unit, "measure": q.measure(paired), "against": against,
-            "status": ("no benefit measured: nothing to weigh" if value <= 0 else
+            "status": ("no benefit (0 or less): nothing to weigh" if value <= 0 else
                        OK if value >= MIN_EVENTS else
                        f"fewer than {MIN_EVENTS} events: the ratios are unreliable"),
         }
@@ -412,14 +415,21 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
         entry = overall[q.name]
         if q.side != "harm" or q.of_counterfactual or entry["value"] is None:
             continue
+        measure = q.measure(paired)
+        comparable = {b: whole_system or v["measure"] == measure for b, v in benefits.items()}
         harms[q.name] = {
-            "value": entry["value"], "unit": q.unit, "measure": q.measure(paired),
-            "per_unit_of": {b: (entry["value"] / v["value"] if v["value"] > 0 else None)
+            "value": entry["value"], "unit": q.unit, "measure": measure,
+            "per_unit_of": {b: (entry["value"] / v["value"]
+                                if v["value"] > 0 and comparable[b] else None)
                             for b, v in benefits.items()},
+            "not_comparable": [b for b, ok in comparable.items() if not ok],
         }
     return {
         "note": "each harm's total divided by each benefit's total (ratios of totals, without "
-                "intervals); all come from the same run of the same system",
+                "intervals); all come from the same run of the same system"
+                + ("" if whole_system else
+                   "; against a counterfactual other than none, a paired difference (a change) "
+                   "is divided only by a paired difference and a level only by a level"),
         "benefits": benefits,
         "harms": harms,
     }

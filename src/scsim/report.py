@@ -165,8 +165,10 @@ def weighing_html(ledger: dict) -> str:
     rows = []
     for name, h in w["harms"].items():
         cells = "".join(
-            f"<td>{_fmt(r) if r is not None else 'n/a'}</td>"
-            for r in (h["per_unit_of"][b] for b in benefits))
+            f"<td>{_fmt(h['per_unit_of'][b])}</td>" if h["per_unit_of"][b] is not None else
+            ('<td class="note" title="a change and a level: not divided">not comparable</td>'
+             if b in h.get("not_comparable", ()) else "<td>n/a</td>")
+            for b in benefits)
         rows.append(f'<tr data-harm="{_esc(name)}"><td>{_esc(name.replace("_", " "))} '
                     f'<span class="note">({_esc(h["unit"])})</span></td>'
                     f"<td>{_number(h['value'])}</td>{cells}</tr>")

@@ -137,3 +137,22 @@ def test_a_benefit_of_zero_is_weighed_against_nothing():
     unpaired = build_ledger(simulate(plain), None)
     assert "behaviours_prevented" not in unpaired["weighing"]["benefits"]
     assert "nothing is weighed" in headline_html(unpaired)
+
+
+def test_against_another_scenario_only_figures_of_one_measure_are_divided():
+    """Paired with a scenario other than none, a paired difference is a change and a level the
+    run's own: speech lost (a difference) is weighed per offence prevented (a difference),
+    the citizens sanctioned (a level) are not."""
+    weaker = scenario(deterrence={"decay_days": 90, "awareness": 0.5, "offence_sensitivity": 0.2,
+                                  "speech_sensitivity": 0.5})
+    stronger = scenario(deterrence={"decay_days": 90, "awareness": 2.0,
+                                    "offence_sensitivity": 0.2, "speech_sensitivity": 0.5})
+    ledger = build_ledger(simulate(stronger, counterfactual=weaker), "weaker.toml")
+    harms = ledger["weighing"]["harms"]
+    prevented = ledger["weighing"]["benefits"]["behaviours_prevented"]["value"]
+    assert prevented > 0
+    assert harms["speech_lost"]["per_unit_of"]["behaviours_prevented"] == (
+        ledger["totals"]["speech_lost"] / prevented)
+    assert harms["sanctioned"]["per_unit_of"]["behaviours_prevented"] is None
+    assert harms["sanctioned"]["not_comparable"] == ["behaviours_prevented"]
+    assert "not comparable" in headline_html(ledger)
