@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/scsim run scenarios/demo.toml --counterfactual none --out runs/demo --force --report
 
+# One test process per core (pytest-xdist), each file in one process: most of the
+# suite's time is numba compiling kernel variants, one core each.
 test: $(STAMP)
 	$(BIN)/ruff check src tests
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/scsim bench
