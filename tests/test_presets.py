@@ -74,6 +74,25 @@ def test_preset_reproduces_its_targets_on_a_sample(name, population):
         assert c.reproduced, (c.target.metric, c.simulated, c.target.published)
 
 
+def test_national_chills_a_quarter_of_critical_posts_and_prevents_some_defaults():
+    """General deterrence's one fitted magnitude (docs/calibration.md): against no system, a
+    quarter of critical posts are not written (list experiments: 24.5-26.5 points, sources
+    5), held here to 20% of 25.5% either way like the targets.  At 1e6 the counterfactual has
+    about 39,000 critical posts, so the share's sampling sd is about 0.002: the band is the
+    fit's tolerance, not noise.  The benefit side is not 0: defaults are prevented."""
+    from scsim.scenario.pairing import no_system
+
+    s = load_scenario(SCENARIOS / "national.toml", {"population.size": 1_000_000}).scenario
+    result = simulate(s, counterfactual=no_system(s))
+    day = daily_table(result).to_pydict()
+    chilled = result.ledger_sum[:, result.kernel_layout.quantity("speech_chilled")].sum()
+    counterfactual_posts = (sum(day["speech_events"]) - sum(day["speech_blocked"])
+                            + sum(day["speech_lost"]))
+    assert 0.8 * 0.255 <= chilled / counterfactual_posts <= 1.2 * 0.255
+    assert result.ledger_sum[:, result.kernel_layout.quantity("behaviours_prevented")].sum() > 0
+    assert sum(day["counterfactual_offences_committed"]) > sum(day["offences_committed"])
+
+
 def test_safeguards_is_national_with_safeguards_and_the_same_world():
     national = load_scenario(SCENARIOS / "national.toml").scenario
     safeguards = load_scenario(SCENARIOS / "safeguards.toml").scenario
