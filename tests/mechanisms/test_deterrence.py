@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scsim import numbers
+from scsim.cli.running import weighing_lines
 from scsim.engine.sim import simulate
 from scsim.kernels.layout import (
     LEVEL_BLACKLISTED,
@@ -156,3 +158,18 @@ def test_against_another_scenario_only_figures_of_one_measure_are_divided():
     assert harms["sanctioned"]["per_unit_of"]["behaviours_prevented"] is None
     assert harms["sanctioned"]["not_comparable"] == ["behaviours_prevented"]
     assert "not comparable" in headline_html(ledger)
+
+
+def test_the_command_line_prints_the_weighing_one_line_per_benefit():
+    s = scenario(deterrence={"decay_days": 90, "awareness": 1.0, "offence_sensitivity": 0.2,
+                             "speech_sensitivity": 0.5})
+    ledger = build_ledger(simulate(s, counterfactual=no_system(s)), "none")
+    lines = weighing_lines(ledger)
+    per_sanctioned = ledger["weighing"]["harms"]["sanctioned"]["per_unit_of"][
+        "behaviours_prevented"]
+    assert lines[0].startswith("per behaviours prevented (")
+    assert f"{numbers.rate(per_sanctioned)} ever blacklisted" in lines[0]
+    assert "'none'" in lines[-1]
+    plain = scenario()
+    assert weighing_lines(build_ledger(simulate(plain, counterfactual=no_system(plain)),
+                                       "none")) == []

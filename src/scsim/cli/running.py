@@ -255,6 +255,8 @@ def _print_summary(result, summary: dict, ledger: dict, out: Path,
                       "--counterfactual none")
     if any(ledger["by_group"][g]["small_group"] for g in groups):
         console.print(f"* fewer than {ledger['small_group_threshold']} citizens: unreliable")
+    for line in weighing_lines(ledger):
+        console.print(line, markup=False)
     simulated = result.scenario.population.size
     if declared_population > simulated:
         _print_scaled(ledger, shown, simulated, declared_population)
@@ -268,6 +270,32 @@ def _print_summary(result, summary: dict, ledger: dict, out: Path,
     console.print(f"wrote {out}/: daily.parquet, score_histogram.parquet, "
                   "grade_transitions.parquet, ledger.json, ledger.parquet, run.parquet, "
                   "summary.json")
+
+
+def weighing_lines(ledger: dict) -> list[str]:
+    """One line per benefit measured: the headline harms per unit of it (ledger.json's
+    weighing), with what the benefit is counted against."""
+    w = ledger.get("weighing")
+    if not w:
+        return []
+    labels = {**dict(HEADLINE), "income_lost": "yuan of income lost",
+              "wrongly_listed_unable": "listed while unable to pay",
+              "days_detained": "days detained"}
+    lines = []
+    for name, b in w["benefits"].items():
+        if b["value"] <= 0:
+            continue
+        costs = [f"{numbers.rate(h['per_unit_of'][name])} {labels.get(q, q.replace('_', ' '))}"
+                 for q, h in w["harms"].items()
+                 if q in labels and h["per_unit_of"][name] is not None]
+        flag = "" if b["status"] == "ok" else f" ({b['status']})"
+        lines.append(f"per {name.replace('_', ' ')} ({numbers.count(b['value'])}, "
+                     f"{b['measure']}{flag}): " + (", ".join(costs) or "no harm to weigh"))
+    if lines:
+        lines.append("ratios of totals, without intervals; benefits are counted against "
+                     + "; ".join(f"{n.replace('_', ' ')}: {b['against']}"
+                                 for n, b in w["benefits"].items() if b["value"] > 0))
+    return lines
 
 
 def _print_scaled(ledger: dict, shown: list[tuple[str, str]], simulated: int,
