@@ -112,7 +112,8 @@ def test_warm_up_loads_the_kernel_of_the_scenario_it_is_given():
     s = scenario(measures__loan_denial={"daily_application_rate": 0.01},
                  measures__travel_ban=None)
     warm_up(s)
-    assert kernel_for(in_kernel(s)).simulate_worker.signatures
+    single = s.population.households is None  # (a kernel of its own kind: see simulate)
+    assert kernel_for(in_kernel(s), single=single).simulate_worker.signatures
 
 
 def test_the_templates_state_columns_are_the_layouts_core_state():
@@ -132,3 +133,37 @@ def test_a_mechanism_cannot_take_a_name_already_used():
     clash = replace(BY_NAME["speech_suspension"], state=("score", "suspended_until"))
     with pytest.raises(ValueError, match=r"declare state \['score'\] that are already taken"):
         KernelLayout.of([clash])
+
+
+def test_the_kernel_for_one_citizen_neighbourhoods_gives_the_general_kernels_results(
+        monkeypatch):
+    """Without households every neighbourhood is one citizen, and simulate() uses a kernel
+    compiled for that (``single``: its sizes are constants). It must change speed only: the
+    same scenario, paired with none (so the shadow and counterfactual variants run too),
+    through the general kernel gives every table and ledger sum bit for bit."""
+    import numpy as np
+
+    from scsim.engine import sim
+    from scsim.scenario.pairing import no_system
+
+    s = load_scenario(R0.parent / "demo.toml", {"population.size": 3000}).scenario
+    assert s.population.households is None
+    chosen = []
+
+    def general(*args, **kwargs):
+        chosen.append(kwargs["single"])
+        return kernel_for(*args, **{**kwargs, "single": False})
+
+    single = sim.simulate(s, counterfactual=no_system(s))
+    monkeypatch.setattr(sim, "kernel_for", general)
+    other = sim.simulate(s, counterfactual=no_system(s))
+    assert chosen == [True]  # simulate() chose the single kernel; this run did not use it
+    for a, b in ((single.run, other.run),
+                 (single.counterfactual_tallies, other.counterfactual_tallies)):
+        for name in ("flows", "levels", "score_histogram"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    for name in ("ledger_sum", "ledger_sum_squares", "final_score", "final_false_records",
+                 "cell_sum"):
+        assert np.array_equal(getattr(single, name), getattr(other, name)), name
+    assert single.examples == other.examples
+    assert single.run.flows.sum() > 0 and single.ledger_sum.sum() > 0

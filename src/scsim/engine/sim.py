@@ -239,7 +239,8 @@ def simulate(
     scheduled = has_schedule(scenario, counterfactual)
     kernel = kernel_for(mechanisms, scheduled=scheduled,
                         turnover=scenario.population.turnover is not None,
-                        pilots=bool(scenario.pilots))
+                        pilots=bool(scenario.pilots),
+                        single=tables.unit_size == 1)
     layout = KernelLayout.of(mechanisms)
     params = parameters(mechanisms, scenario, tables, scheduled)
     params_cf = (parameters(mechanisms, counterfactual, tables_cf, scheduled)

@@ -112,7 +112,8 @@ class Tracer:
         scheduled = has_schedule(scenario, counterfactual)
         self.kernel = kernel_for(mechanisms, scheduled=scheduled,
                                  turnover=scenario.population.turnover is not None,
-                                 pilots=bool(scenario.pilots))
+                                 pilots=bool(scenario.pilots),
+                                 single=self.tables.unit_size == 1)
         self.layout = KernelLayout.of(mechanisms)
         self.params = parameters(mechanisms, scenario, self.tables, scheduled)
         self.params_cf = (parameters(mechanisms, counterfactual, self.tables_cf, scheduled)

@@ -44,7 +44,8 @@ def warm_up(scenario: Scenario | None = None, counterfactual: Scenario | None = 
     if scenario is None:
         scenario = validate_scenario(_TINY, "<warm-up>").scenario
     key = (*(m.name for m in in_kernel(scenario, counterfactual)),
-           has_schedule(scenario, counterfactual), scenario.population.turnover is not None)
+           has_schedule(scenario, counterfactual), scenario.population.turnover is not None,
+           bool(scenario.pilots), scenario.population.households is None)  # (the kernel's kind)
     if key not in _warmed:
         simulate(_tiny(scenario), counterfactual=None if counterfactual is None
                  else _tiny(counterfactual))

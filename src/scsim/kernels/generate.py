@@ -216,9 +216,12 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
 
 
 def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
-                  scheduled: bool = False, turnover: bool = False, pilots: bool = False) -> str:
+                  scheduled: bool = False, turnover: bool = False, pilots: bool = False,
+                  single: bool = False) -> str:
     """The kernel's text for these mechanisms (in this order); ``scheduled``: with the code
-    for values that change over the run (periods), which a run without a schedule lacks."""
+    for values that change over the run (periods), which a run without a schedule lacks;
+    ``single``: for neighbourhoods of one citizen (no households): the kernel's sizes and
+    members are then constants, so the compiler drops the code for larger ones."""
     template = TEMPLATE.read_text() if template is None else template
     layout = KernelLayout.of(mechanisms)
     kernel_names = _template_names(template)
@@ -255,6 +258,7 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
         f"TIMED = {any('timer' in m.hooks for m in mechanisms)}  # a mechanism wakes members "
         "on days of its own (S_TIMER)\n"
         f"PILOTS = {pilots}  # cities with point schemes of their own\n"
+        f"SINGLE = {single}  # every neighbourhood is one citizen\n"
         + "".join(f"{line}  # noqa: E402\n" for line in imports.values())
         + "# --- end of the layout ---\n"
     )
@@ -267,15 +271,18 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
 
 
 def kernel_for(mechanisms: Sequence[Mechanism], scheduled: bool = False,
-               turnover: bool = False, pilots: bool = False) -> ModuleType:
+               turnover: bool = False, pilots: bool = False,
+               single: bool = False) -> ModuleType:
     """The compiled-on-demand kernel module for these mechanisms (written once, then reused;
     generated once per process, since the sources cannot change under it)."""
     names = (*(m.name for m in mechanisms), *(("@scheduled",) if scheduled else ()),
-             *(("@turnover",) if turnover else ()), *(("@pilots",) if pilots else ()))
+             *(("@turnover",) if turnover else ()), *(("@pilots",) if pilots else ()),
+             *(("@single",) if single else ()))
     with _lock:
         if names in _loaded:
             return _loaded[names]
-    text = kernel_source(mechanisms, scheduled=scheduled, turnover=turnover, pilots=pilots)
+    text = kernel_source(mechanisms, scheduled=scheduled, turnover=turnover, pilots=pilots,
+                         single=single)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     with _lock:
         if names in _loaded:

@@ -111,6 +111,7 @@ SCHEDULED = False  # values change over the run (tables have more than one perio
 TURNOVER = False  # citizens age, are born and die
 TIMED = False  # a mechanism wakes members on days of its own (S_TIMER)
 PILOTS = False  # cities with point schemes of their own (tables.n_schemes > 1)
+SINGLE = False  # every neighbourhood is one citizen (no households): its loops are constant
 # --- end of the layout ----------------------------------------------------------------
 OUT_SCORE = N_OUTCOMES - 1  # with pilots only (layout.PILOT_OUTCOMES, last)
 
@@ -818,7 +819,7 @@ def simulate_batch(
     its parts, and only helpers that take scalars or one array are called.
     """
     state, risk, multiplier, members, heap = scratch
-    unit = t.unit_size
+    unit = 1 if SINGLE else t.unit_size  # (a constant lets the compiler drop the loops)
     n_behaviours = t.points.shape[1]
     need = n_behaviours + t.false_points.shape[1]
     col_committed = N_NAMED_FLOWS
@@ -833,14 +834,14 @@ def simulate_batch(
             u += 1
             continue
         offset = u * unit
-        size = min(unit, count - offset)
+        size = 1 if SINGLE else min(unit, count - offset)
         ob = (u - lo) * unit
         unit_first = first_id + offset
 
         # --- a new neighbourhood: members, traits, initial state -------------
         if progress[P_PHASE] == PHASE_FRESH:
             progress[P_SPELLS_FROM] = spell_count[0]
-            if not t.households:
+            if SINGLE or not t.households:
                 key = citizen_key(seed_key, unit_first)
                 r = _trait(key, 2, t.region_cum)
                 g = _group(key, t.group_cum, r)
@@ -1025,7 +1026,7 @@ def simulate_batch(
             progress[P_MEMBERS] = n_members
             progress[P_HEAP] = n_members
             progress[P_CURRENT] = 0
-            if t.interacting and n_members > 1:
+            if not SINGLE and t.interacting and n_members > 1:
                 for k in range(n_members):
                     heap[k] = members[k]
                 for i in range(n_members // 2 - 1, -1, -1):
@@ -1035,7 +1036,7 @@ def simulate_batch(
 
         # --- events in day order (heap) or member after member ---------------
         if progress[P_PHASE] == PHASE_STEPPING:
-            use_heap = t.interacting and n_members > 1
+            use_heap = not SINGLE and t.interacting and n_members > 1
             n_heap = progress[P_HEAP]
             current = progress[P_CURRENT]
             while True:
@@ -1043,6 +1044,10 @@ def simulate_batch(
                     if n_heap == 0 or state[heap[0], S_NEXT] > horizon:
                         break
                     m = heap[0]
+                elif SINGLE:  # (the one member, if scored: ``current`` stays 0)
+                    if n_members == 0 or state[0, S_NEXT] > horizon:
+                        break
+                    m = 0
                 else:
                     while current < n_members and state[members[current], S_NEXT] > horizon:
                         current += 1
@@ -1502,6 +1507,8 @@ def simulate_worker(
     counterfactual; then the per-citizen comparisons and the ledger.
     """
     unit = t.unit_size
+    if SINGLE and unit != 1:
+        raise ValueError("a kernel for neighbourhoods of one citizen, given larger ones")
     n_behaviours = t.points.shape[1]
     batch_units = max(1, BATCH_CITIZENS // unit)
     batch = batch_units * unit
