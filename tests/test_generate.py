@@ -14,7 +14,7 @@ from scsim.mechanisms import BY_NAME, MECHANISMS, in_kernel
 from scsim.mechanisms.base import FLOW, SITES
 from scsim.scenario import load_scenario
 
-from conftest import R0
+from conftest import R0, SCENARIOS
 
 
 def test_every_site_of_the_template_is_known_and_marked_once():
@@ -167,3 +167,27 @@ def test_the_kernel_for_one_citizen_neighbourhoods_gives_the_general_kernels_res
         assert np.array_equal(getattr(single, name), getattr(other, name)), name
     assert single.examples == other.examples
     assert single.run.flows.sum() > 0 and single.ledger_sum.sum() > 0
+
+
+def test_households_of_neighbourhoods_of_one_get_the_general_kernel(monkeypatch):
+    """A neighbourhood of one citizen with households still draws its household (kind, ages),
+    so the kernel for one-citizen neighbourhoods is chosen by households, not by size."""
+    from scsim.engine import sim
+
+    chosen = []
+
+    class Chosen(Exception):
+        pass
+
+    def record(*args, **kwargs):
+        chosen.append(kwargs["single"])
+        raise Chosen  # (the choice is what is tested: nothing is compiled)
+
+    monkeypatch.setattr(sim, "kernel_for", record)
+    households = load_scenario(SCENARIOS / "national.toml", {
+        "population.size": 100, "population.households.neighbourhood_size": 1}).scenario
+    plain = load_scenario(R0, {"population.size": 100}).scenario
+    for s in (households, plain):
+        with pytest.raises(Chosen):
+            sim.simulate(s)
+    assert chosen == [False, True]

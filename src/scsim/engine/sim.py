@@ -240,7 +240,7 @@ def simulate(
     kernel = kernel_for(mechanisms, scheduled=scheduled,
                         turnover=scenario.population.turnover is not None,
                         pilots=bool(scenario.pilots),
-                        single=tables.unit_size == 1)
+                        single=scenario.population.households is None)
     layout = KernelLayout.of(mechanisms)
     params = parameters(mechanisms, scenario, tables, scheduled)
     params_cf = (parameters(mechanisms, counterfactual, tables_cf, scheduled)

@@ -113,7 +113,7 @@ class Tracer:
         self.kernel = kernel_for(mechanisms, scheduled=scheduled,
                                  turnover=scenario.population.turnover is not None,
                                  pilots=bool(scenario.pilots),
-                                 single=self.tables.unit_size == 1)
+                                 single=scenario.population.households is None)
         self.layout = KernelLayout.of(mechanisms)
         self.params = parameters(mechanisms, scenario, self.tables, scheduled)
         self.params_cf = (parameters(mechanisms, counterfactual, self.tables_cf, scheduled)

@@ -1507,8 +1507,8 @@ def simulate_worker(
     counterfactual; then the per-citizen comparisons and the ledger.
     """
     unit = t.unit_size
-    if SINGLE and unit != 1:
-        raise ValueError("a kernel for neighbourhoods of one citizen, given larger ones")
+    if SINGLE and (unit != 1 or t.households):
+        raise ValueError("a kernel for neighbourhoods of one citizen, given households")
     n_behaviours = t.points.shape[1]
     batch_units = max(1, BATCH_CITIZENS // unit)
     batch = batch_units * unit
