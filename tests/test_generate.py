@@ -146,7 +146,7 @@ def test_the_kernel_for_one_citizen_neighbourhoods_gives_the_general_kernels_res
     from scsim.engine import sim
     from scsim.scenario.pairing import no_system
 
-    s = load_scenario(R0.parent / "demo.toml", {"population.size": 3000}).scenario
+    s = load_scenario(SCENARIOS / "demo.toml", {"population.size": 3000}).scenario
     assert s.population.households is None
     chosen = []
 

@@ -209,6 +209,16 @@ def _buffers(s: Scenario, t: KernelTables, layout: KernelLayout, n_workers: int,
     )
 
 
+def kernel_kind(scenario: Scenario, counterfactual: Scenario | None = None) -> dict[str, bool]:
+    """The kind of kernel a run of ``scenario`` (paired with ``counterfactual``) compiles to,
+    as ``kernel_for``'s keywords: one place, so that a run, ``scsim trace`` and the warm-up
+    cannot disagree on which kernel that is."""
+    return {"scheduled": has_schedule(scenario, counterfactual),
+            "turnover": scenario.population.turnover is not None,
+            "pilots": bool(scenario.pilots),
+            "single": scenario.population.households is None}
+
+
 def simulate(
     scenario: Scenario,
     *,
@@ -236,11 +246,9 @@ def simulate(
     tables = compile_tables(scenario, deepest)
     tables_cf = compile_tables(counterfactual, deepest) if counterfactual is not None else tables
     mechanisms = in_kernel(scenario, counterfactual)
-    scheduled = has_schedule(scenario, counterfactual)
-    kernel = kernel_for(mechanisms, scheduled=scheduled,
-                        turnover=scenario.population.turnover is not None,
-                        pilots=bool(scenario.pilots),
-                        single=scenario.population.households is None)
+    kind = kernel_kind(scenario, counterfactual)
+    scheduled = kind["scheduled"]
+    kernel = kernel_for(mechanisms, **kind)
     layout = KernelLayout.of(mechanisms)
     params = parameters(mechanisms, scenario, tables, scheduled)
     params_cf = (parameters(mechanisms, counterfactual, tables_cf, scheduled)

@@ -20,6 +20,7 @@ from scsim.engine.sim import (
     _buffers,
     _fill_initial_state,
     example_buffer,
+    kernel_kind,
     ledger_buffer,
 )
 from scsim.engine.tables import compile_tables, n_score_bins, penalty_levels
@@ -30,7 +31,6 @@ from scsim.mechanisms import in_kernel, parameters
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import AGE_BANDS, Scenario
 from scsim.scenario.pairing import world_differences
-from scsim.scenario.schedule import has_schedule
 
 
 @dataclass
@@ -109,11 +109,9 @@ class Tracer:
         self.key = np.uint64(seed_key(scenario.run.seed))
         mechanisms = in_kernel(scenario, counterfactual)
         self.mechanisms = mechanisms
-        scheduled = has_schedule(scenario, counterfactual)
-        self.kernel = kernel_for(mechanisms, scheduled=scheduled,
-                                 turnover=scenario.population.turnover is not None,
-                                 pilots=bool(scenario.pilots),
-                                 single=scenario.population.households is None)
+        kind = kernel_kind(scenario, counterfactual)
+        scheduled = kind["scheduled"]
+        self.kernel = kernel_for(mechanisms, **kind)
         self.layout = KernelLayout.of(mechanisms)
         self.params = parameters(mechanisms, scenario, self.tables, scheduled)
         self.params_cf = (parameters(mechanisms, counterfactual, self.tables_cf, scheduled)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from scsim.engine.sim import simulate
+from scsim.engine.sim import kernel_kind, simulate
 from scsim.mechanisms import in_kernel
 from scsim.scenario.load import validate_scenario
 from scsim.scenario.model import Scenario
-from scsim.scenario.schedule import has_schedule
 
 _TINY = {
     "name": "warm_up",
@@ -44,8 +43,7 @@ def warm_up(scenario: Scenario | None = None, counterfactual: Scenario | None = 
     if scenario is None:
         scenario = validate_scenario(_TINY, "<warm-up>").scenario
     key = (*(m.name for m in in_kernel(scenario, counterfactual)),
-           has_schedule(scenario, counterfactual), scenario.population.turnover is not None,
-           bool(scenario.pilots), scenario.population.households is None)  # (the kernel's kind)
+           *kernel_kind(scenario, counterfactual).values())
     if key not in _warmed:
         simulate(_tiny(scenario), counterfactual=None if counterfactual is None
                  else _tiny(counterfactual))
