@@ -55,6 +55,8 @@ _SITE = re.compile(r"^(?P<indent>[ \t]*)# @hook (?P<site>\w+)[ \t]*$", re.M)
 _COLUMNS = {"FLOW": "flows", "OUT": "outcomes", "Q": "quantities", "LEVEL": "levels",
             "S": "state"}
 _BUILTINS = frozenset(dir(builtins))
+LEAN_SITES = frozenset({"spell_closed", "ledger"})
+"""The only sites a lean kernel's mechanisms may act at (``simulate_singles`` has no others)."""
 _lock = threading.Lock()
 _loaded: dict[tuple[str, ...], ModuleType] = {}
 
@@ -217,11 +219,13 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
 
 def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
                   scheduled: bool = False, turnover: bool = False, pilots: bool = False,
-                  single: bool = False) -> str:
+                  single: bool = False, lean: bool = True) -> str:
     """The kernel's text for these mechanisms (in this order); ``scheduled``: with the code
     for values that change over the run (periods), which a run without a schedule lacks;
     ``single``: for neighbourhoods of one citizen (no households): the kernel's sizes and
-    members are then constants, so the compiler drops the code for larger ones."""
+    members are then constants, so the compiler drops the code for larger ones; ``lean``
+    (where ``is_lean``): an unpaired run takes ``simulate_singles`` (``False``: never, to
+    compare the two)."""
     template = TEMPLATE.read_text() if template is None else template
     layout = KernelLayout.of(mechanisms)
     kernel_names = _template_names(template)
@@ -245,6 +249,7 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
     if helpers:
         text += "\n\n# --- helpers of the mechanisms ---\n\n\n" + "\n\n\n".join(helpers) + "\n"
     outcomes = (*layout.outcomes, *(PILOT_OUTCOMES if pilots else ()))
+    lean = lean and is_lean(mechanisms, scheduled, turnover, pilots, single)
     block = (
         "# --- the layout of this kernel: written by scsim.kernels.generate ---\n"
         f"MECHANISMS = {tuple(m.name for m in mechanisms)!r}\n"
@@ -259,6 +264,7 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
         "on days of its own (S_TIMER)\n"
         f"PILOTS = {pilots}  # cities with point schemes of their own\n"
         f"SINGLE = {single}  # every neighbourhood is one citizen\n"
+        f"LEAN = {lean}  # an unpaired run takes simulate_singles\n"
         + "".join(f"{line}  # noqa: E402\n" for line in imports.values())
         + "# --- end of the layout ---\n"
     )
@@ -270,19 +276,43 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
     return header + text
 
 
+def is_lean(mechanisms: Sequence[Mechanism], scheduled: bool, turnover: bool, pilots: bool,
+            single: bool) -> bool:
+    """Whether an unpaired run of this kernel may take ``simulate_singles``: neighbourhoods
+    of one citizen, one period, no turnover or pilots, and mechanisms that act only where a
+    spell closes (without the member's ``state``, which that kernel keeps in locals) and in
+    the ledger, from outcomes of their own (not the core's ``OUT_`` columns: that kernel
+    tallies only the citizens with a listing, a false record or an outcome of a
+    mechanism).  R0 is such a run."""
+    if not single or scheduled or turnover or pilots:
+        return False
+    for m in mechanisms:
+        if set(m.hooks) - LEAN_SITES:
+            return False
+        closed = m.hooks.get("spell_closed")
+        if closed is not None and "state" in inspect.signature(closed).parameters:
+            return False
+        tally = m.hooks.get("ledger")
+        if tally is not None and any(
+                isinstance(n, ast.Name) and n.id.startswith("OUT_")
+                for n in ast.walk(_parse(m, tally, "ledger hook")[0])):
+            return False
+    return True
+
+
 def kernel_for(mechanisms: Sequence[Mechanism], scheduled: bool = False,
                turnover: bool = False, pilots: bool = False,
-               single: bool = False) -> ModuleType:
+               single: bool = False, lean: bool = True) -> ModuleType:
     """The compiled-on-demand kernel module for these mechanisms (written once, then reused;
     generated once per process, since the sources cannot change under it)."""
     names = (*(m.name for m in mechanisms), *(("@scheduled",) if scheduled else ()),
              *(("@turnover",) if turnover else ()), *(("@pilots",) if pilots else ()),
-             *(("@single",) if single else ()))
+             *(("@single",) if single else ()), *(() if lean else ("@not-lean",)))
     with _lock:
         if names in _loaded:
             return _loaded[names]
     text = kernel_source(mechanisms, scheduled=scheduled, turnover=turnover, pilots=pilots,
-                         single=single)
+                         single=single, lean=lean)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     with _lock:
         if names in _loaded:

@@ -112,6 +112,8 @@ TURNOVER = False  # citizens age, are born and die
 TIMED = False  # a mechanism wakes members on days of its own (S_TIMER)
 PILOTS = False  # cities with point schemes of their own (tables.n_schemes > 1)
 SINGLE = False  # every neighbourhood is one citizen (no households): its loops are constant
+LEAN = False  # single, one period, no turnover or pilots, hooks only at spell_closed and
+# ledger: an unpaired run takes simulate_singles
 # --- end of the layout ----------------------------------------------------------------
 OUT_SCORE = N_OUTCOMES - 1  # with pilots only (layout.PILOT_OUTCOMES, last)
 
@@ -1475,6 +1477,189 @@ def _run_variant(
             spells = grow_spells(spells, t.unit_size + 1)
 
 
+# --- the lean kernel: one citizen at a time, unpaired, nothing optional -----------------
+
+@njit(cache=True)
+def _lean_spell_closed(m, ob, first, last_day, key, g, c, outcomes, mp, flows, t):
+    """``_close_spell`` for the lean kernel: the citizen's outcomes and the closing hooks (an
+    unpaired run keeps no spells)."""
+    days = last_day - first + 1
+    outcomes[ob + m, OUT_DAYS_BLACKLISTED] += days
+    if days > 0:
+        outcomes[ob + m, OUT_EVER_BLACKLISTED] = 1
+    # @hook spell_closed
+
+
+@njit(cache=True)
+def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, hist, ledger,
+                     examples, final_score, final_false, traced_id):
+    """Citizens ``first_id + lo .. first_id + hi - 1`` of an unpaired run whose kernel is
+    ``LEAN``: neighbourhoods of one citizen, one period, no turnover or pilots, and no
+    mechanism acting anywhere but where a spell closes and in the ledger.
+
+    The same draws and the same tallies as ``simulate_batch`` followed by ``_tally_ledger``
+    (a test holds them identical), written the way a single citizen allows: its state in
+    locals rather than rows of ``state``, no record or spell pools (nothing can schedule a
+    removal, and only a paired run compares spells), no phases to resume, and the ledger
+    tallied as each citizen ends.  It exists for speed (R0: docs/performance.md).
+    """
+    n_behaviours = t.points.shape[1]
+    n_false_streams = t.false_points.shape[1]
+    n_grades = t.grade_min.shape[0]
+    col_committed = N_NAMED_FLOWS
+    col_recorded = N_NAMED_FLOWS + n_behaviours
+    col_transitions = N_NAMED_FLOWS + 2 * n_behaviours
+    col_false_stream = col_transitions + t.n_transitions
+    traced_row = levels.shape[1] - 1
+    width = t.score_bin_width
+    min_score = t.min_score
+    max_score = t.max_score
+    blacklist_below = t.blacklist_below[0]
+    multiplier = np.ones(n_behaviours)
+    out = np.zeros((1, N_OUTCOMES), dtype=np.int64)
+    no_counterfactual = np.zeros((1, N_OUTCOMES), dtype=np.int64)  # (unpaired: zeros)
+    no_wrongly = np.zeros(1, dtype=np.int64)
+    for u in range(lo, hi):
+        citizen = first_id + u
+        key = citizen_key(seed_key, citizen)
+        r = _trait(key, 2, t.region_cum)
+        g = _group(key, t.group_cum, r)
+        i = _trait(key, 1, t.income_cum)
+        prop = _trait(key, 4, t.propensity_cum)
+        c = (((g * t.n_incomes + i) * t.n_regions + r) * t.n_propensities + prop) * 2 + ADULT
+        if citizen == traced_id:
+            g = traced_row
+        levels[0, g, LEVEL_POPULATION] += 1
+        levels[0, g, LEVEL_SCORED] += 1
+        score = t.start_score
+        grade = _grade(score, t.grade_min) if n_grades > 0 else 0
+        blacklisted = False
+        since = 0
+        false_active = 0
+        behaviour_index = 0
+        false_index = 0
+        for b in range(n_behaviours):
+            multiplier[b] = 1.0
+        for o in range(N_OUTCOMES):
+            out[0, o] = 0
+        behaviour_q = t.behaviour_q[0, c]
+        behaviour_inv = t.behaviour_inv_log_none[0, c]
+        false_q = t.false_q[0, c]
+        false_inv = t.false_inv_log_none[0, c]
+        next_behaviour = _next_candidate_day(key, BEHAVIOUR_PROCESS, 0, 0, behaviour_q,
+                                             behaviour_inv, horizon)
+        next_false = (_next_candidate_day(key, FALSE_PROCESS, 0, 0, false_q, false_inv,
+                                          horizon) if n_false_streams > 0 else NEVER)
+        while True:
+            day = min(next_behaviour, next_false)
+            if day > horizon:
+                break
+            false_active_before = false_active
+            change = 0
+            new_false = 0
+            if next_behaviour == day:
+                step = 0
+                b = _first_firing(t.behaviour_cumprod, 0, c, uniform(key, SELECT, 0, day))
+                while b >= 0:
+                    p = t.accept_ratio[0, c, 0, b] * multiplier[b]
+                    committed = True
+                    if p < 1.0:
+                        committed = uniform(key, ACCEPT, b, day) < p
+                    if committed:
+                        flows[day, g, col_committed + b] += 1
+                        kind = t.kind[b]
+                        if kind == OFFENCE:
+                            out[0, OUT_OFFENCES] += 1
+                        elif kind == SPEECH:
+                            out[0, OUT_SPEECH] += 1
+                        if uniform(key, RECORD, b, day) < t.record_prob[0, c, b]:
+                            flows[day, g, col_recorded + b] += 1
+                            multiplier[b] *= t.adapt_factor[0, b]
+                            change += t.points[0, b]
+                    step += 1
+                    b = _next_firing(t.behaviour_cumprod, 0, c, b,
+                                     uniform(key, SELECT, step, day))
+                behaviour_index += 1
+                next_behaviour = _next_candidate_day(key, BEHAVIOUR_PROCESS, behaviour_index,
+                                                     day, behaviour_q, behaviour_inv, horizon)
+            if next_false == day:
+                step = 0
+                f = _first_firing(t.false_cumprod, 0, c,
+                                  uniform(key, SELECT, _SELECT_STRIDE, day))
+                while f >= 0:
+                    new_false += 1
+                    flows[day, g, col_false_stream + f] += 1
+                    change += t.false_points[0, f]
+                    false_active += 1
+                    step += 1
+                    f = _next_firing(t.false_cumprod, 0, c, f,
+                                     uniform(key, SELECT, _SELECT_STRIDE + step, day))
+                false_index += 1
+                next_false = _next_candidate_day(key, FALSE_PROCESS, false_index, day,
+                                                 false_q, false_inv, horizon)
+
+            # Scoring and measures at the end of the day (as in simulate_batch).
+            new_score = min(max(score + change, min_score), max_score)
+            if new_score != score:
+                levels[day, g, LEVEL_SCORE_SUM] += new_score - score
+                old_bin = (score - min_score) // width
+                new_bin = (new_score - min_score) // width
+                if old_bin != new_bin:
+                    hist[day, g, old_bin] -= 1
+                    hist[day, g, new_bin] += 1
+                if n_grades > 0:
+                    new_grade = _grade(new_score, t.grade_min)
+                    if new_grade != grade:
+                        levels[day, g, N_NAMED_LEVELS + grade] -= 1
+                        levels[day, g, N_NAMED_LEVELS + new_grade] += 1
+                        flows[day, g, col_transitions + grade * n_grades + new_grade] += 1
+                        grade = new_grade
+                score = new_score
+            if new_false > 0:
+                flows[day, g, FLOW_FALSE_RECORDS] += new_false
+                out[0, OUT_FALSE_RECORDS] += new_false
+                if false_active_before == 0:
+                    levels[day, g, LEVEL_WITH_FALSE_RECORDS] += 1
+            was_wrong = blacklisted and false_active_before > 0
+            now_blacklisted = new_score < blacklist_below
+            if now_blacklisted != blacklisted:
+                if now_blacklisted:
+                    since = day
+                    levels[day, g, LEVEL_BLACKLISTED] += 1
+                    flows[day, g, FLOW_ENTERED_BLACKLIST] += 1
+                    out[0, OUT_EVER_BLACKLISTED] = 1
+                else:
+                    levels[day, g, LEVEL_BLACKLISTED] -= 1
+                    flows[day, g, FLOW_LEFT_BLACKLIST] += 1
+                    _lean_spell_closed(0, 0, since, day - 1, key, g, c, out, mp, flows, t)
+                blacklisted = now_blacklisted
+            is_wrong = blacklisted and false_active > 0
+            if is_wrong != was_wrong:
+                levels[day, g, LEVEL_BLACKLISTED_WITH_FALSE] += 1 if is_wrong else -1
+        if blacklisted:
+            _lean_spell_closed(0, 0, since, horizon, key, g, c, out, mp, flows, t)
+        row = g + levels.shape[1] * _ledger_cell(i, ADULT, r, t.n_incomes)
+        out[0, OUT_GROUP] = row
+        if final_score.shape[0] > 0:
+            final_score[u] = score
+            final_false[u] = min(out[0, OUT_FALSE_RECORDS], 255)
+        # The ledger.  An unpaired run's quantities are the citizen's listing, false records
+        # and blocked speech, and the mechanisms' own outcomes (``is_lean`` holds a ledger
+        # hook to those); a citizen with none of them adds only its count.  Skipping the
+        # tallies for them matters: each call binds its arrays (atomic reference counts),
+        # which cost R0 about a third of its time with every rate 0.
+        tallied = (out[0, OUT_EVER_BLACKLISTED] != 0 or out[0, OUT_DAYS_BLACKLISTED] != 0
+                   or out[0, OUT_FALSE_RECORDS] != 0 or out[0, OUT_SPEECH_BLOCKED] != 0)
+        for o in range(N_CORE_OUTCOMES, N_OUTCOMES):
+            if out[0, o] != 0:
+                tallied = True
+        if tallied:
+            _tally_ledger(1, out, no_counterfactual, no_wrongly, False, mp, ledger, examples,
+                          citizen)
+        else:
+            ledger[row, N_QUANTITIES, LEDGER_SUM] += 1
+
+
 @njit(cache=True, nogil=True)
 def simulate_worker(
     first_id,
@@ -1509,6 +1694,11 @@ def simulate_worker(
     unit = t.unit_size
     if SINGLE and (unit != 1 or t.households):
         raise ValueError("a kernel for neighbourhoods of one citizen, given households")
+    if LEAN:  # noqa: SIM102  (a constant alone: the compiler drops the branch)
+        if not paired:
+            simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows_w, levels_w,
+                             hist_w, ledger_w, examples_w, final_score, final_false, traced_id)
+            return
     n_behaviours = t.points.shape[1]
     batch_units = max(1, BATCH_CITIZENS // unit)
     batch = batch_units * unit

@@ -1,0 +1,105 @@
+"""The lean kernel (``simulate_singles``): taken only where it may be, and bit-identical to
+the general one (``simulate_batch``) wherever it is taken."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import scsim.engine.sim as sim
+from scsim.engine.sim import kernel_kind, simulate
+from scsim.kernels.generate import is_lean, kernel_for
+from scsim.mechanisms import BY_NAME, MECHANISMS, in_kernel
+
+from conftest import r0
+from mechanism_base import scenario
+
+GRADES = [{"name": "high", "min_score": 1000}, {"name": "mid", "min_score": 995},
+          {"name": "low", "min_score": 0}]
+
+
+def _general(monkeypatch) -> None:
+    """Runs from here on take the general kernel (as before the lean one existed)."""
+    kind = sim.kernel_kind
+    monkeypatch.setattr(sim, "kernel_kind", lambda *a: {**kind(*a), "lean": False})
+
+
+def _outputs(result) -> dict[str, np.ndarray]:
+    out = {"flows": result.run.flows, "levels": result.run.levels,
+           "histogram": result.run.score_histogram, "ledger": result.ledger_sum,
+           "squares": result.ledger_sum_squares, "cells": result.cell_sum,
+           "final_score": result.final_score, "final_false": result.final_false_records}
+    out.update({f"examples/{q}": np.array(ids) for q, ids in result.examples.items()})
+    return out
+
+
+def test_r0_takes_the_lean_kernel():
+    s = r0(1000)
+    assert kernel_for(in_kernel(s), **kernel_kind(s)).LEAN
+
+
+@pytest.mark.parametrize("why", ["households", "schedule", "another site", "state",
+                                 "core outcome"])
+def test_the_lean_kernel_is_refused_where_it_lacks_something(why):
+    travel_ban = BY_NAME["travel_ban"]
+    kind = {"scheduled": False, "turnover": False, "pilots": False, "single": True}
+    mechanisms = [travel_ban]
+    if why == "households":
+        kind["single"] = False
+    elif why == "schedule":
+        kind["scheduled"] = True
+    elif why == "another site":
+        mechanisms.append(BY_NAME["speech_suspension"])
+    elif why == "state":
+        def spell_closed(P, state, m):  # a hook that reads the member's state there
+            pass
+        mechanisms = [replace(travel_ban, hooks={"spell_closed": spell_closed})]
+    else:
+        def ledger(m, g, run, ledger, examples, citizen):  # a quantity of a core outcome
+            _tally(ledger, examples, citizen, g, 0, run[m, OUT_OFFENCES])  # noqa: F821
+        mechanisms = [replace(travel_ban, hooks={"ledger": ledger})]
+    assert is_lean([travel_ban], **{**kind, "single": True, "scheduled": False})
+    assert not is_lean(mechanisms, **kind)
+
+
+def test_the_mechanisms_a_lean_kernel_can_have_are_those_tested_here():
+    """A new module that qualifies must join the "busy" case below (the lean kernel skips the
+    tallies of a citizen without a listing, a false record or an outcome of a mechanism:
+    that case shows its quantities are unchanged by it)."""
+    kind = {"scheduled": False, "turnover": False, "pilots": False, "single": True}
+    lean = {m.name for m in MECHANISMS if is_lean([m], **kind)}
+    assert lean == {"travel_ban", "loan_denial"}
+
+
+CASES = {
+    # R0 as specified: few false records, a travel ban
+    "r0": lambda: r0(30_000, seed=5),
+    # many false records, listings that end and start again, scores clipped at both ends,
+    # grades (their transitions), adaptation, and two mechanisms closing spells
+    "busy": lambda: scenario(
+        scheme__grades=GRADES, scheme__max_score=1004, scheme__min_score=960,
+        adaptation={"rate_factor_when_recorded": {"speech": 0.5, "jaywalk": 0.8}},
+        behaviours__good={"kind": "good_deed", "daily_rate": 0.01},
+        channels__registry={"records": ["good"], "detection": 0.7},
+        scheme__points={"jaywalk": -5, "speech": -5, "debt": -50, "good": 3},
+        measures__loan_denial={"daily_application_rate": 0.03}),
+    # no false attribution at all
+    "no false records": lambda: scenario(channels__cameras__false_attribution=None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_lean_kernel_equals_the_general_one(case, monkeypatch):
+    s = CASES[case]()
+    lean = simulate(s, chunk_size=7_001)
+    assert lean.kernel_layout is not None
+    _general(monkeypatch)
+    general = simulate(s, chunk_size=7_001)
+    a, b = _outputs(lean), _outputs(general)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
+    # the comparison is not empty: listings, false records and their removal by nothing
+    assert lean.run.flows.sum() > 0 and lean.ledger_sum.sum() > 0
