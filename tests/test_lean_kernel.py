@@ -66,7 +66,7 @@ def test_the_lean_kernel_is_refused_where_it_lacks_something(why):
 
 def test_the_mechanisms_a_lean_kernel_can_have_are_those_tested_here():
     """A new module that qualifies must join the "busy" case below (the lean kernel skips the
-    tallies of a citizen without a listing, a false record or an outcome of a mechanism:
+    tallies of a citizen without a listing or a false record:
     that case shows its quantities are unchanged by it)."""
     kind = {"scheduled": False, "turnover": False, "pilots": False, "single": True}
     lean = {m.name for m in MECHANISMS if is_lean([m], **kind)}

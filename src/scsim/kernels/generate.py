@@ -282,8 +282,8 @@ def is_lean(mechanisms: Sequence[Mechanism], scheduled: bool, turnover: bool, pi
     of one citizen, one period, no turnover or pilots, and mechanisms that act only where a
     spell closes (without the member's ``state``, which that kernel keeps in locals) and in
     the ledger, from outcomes of their own (not the core's ``OUT_`` columns: that kernel
-    tallies only the citizens with a listing, a false record or an outcome of a
-    mechanism).  R0 is such a run."""
+    tallies only the citizens with a listing or a false record, and keeps no count of
+    offences or speech).  R0 is such a run."""
     if not single or scheduled or turnover or pilots:
         return False
     for m in mechanisms:

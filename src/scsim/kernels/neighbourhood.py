@@ -1501,7 +1501,10 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
     (a test holds them identical), written the way a single citizen allows: its state in
     locals rather than rows of ``state``, no record or spell pools (nothing can schedule a
     removal, and only a paired run compares spells), no phases to resume, and the ledger
-    tallied as each citizen ends.  It exists for speed (R0: docs/performance.md).
+    tallied as each citizen ends.  Its outcome row is written only for a citizen who is
+    listed or holds a false record (the only ones ``_tally_ledger`` is called for), and the
+    counts of offences and speech are not kept: no quantity of an unpaired run reads them.
+    It exists for speed (R0: docs/performance.md).
     """
     n_behaviours = t.points.shape[1]
     n_false_streams = t.false_points.shape[1]
@@ -1534,14 +1537,13 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
         score = t.start_score
         grade = _grade(score, t.grade_min) if n_grades > 0 else 0
         blacklisted = False
+        ever_listed = False
         since = 0
         false_active = 0
         behaviour_index = 0
         false_index = 0
         for b in range(n_behaviours):
             multiplier[b] = 1.0
-        for o in range(N_OUTCOMES):
-            out[0, o] = 0
         behaviour_q = t.behaviour_q[0, c]
         behaviour_inv = t.behaviour_inv_log_none[0, c]
         false_q = t.false_q[0, c]
@@ -1567,11 +1569,6 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
                         committed = uniform(key, ACCEPT, b, day) < p
                     if committed:
                         flows[day, g, col_committed + b] += 1
-                        kind = t.kind[b]
-                        if kind == OFFENCE:
-                            out[0, OUT_OFFENCES] += 1
-                        elif kind == SPEECH:
-                            out[0, OUT_SPEECH] += 1
                         if uniform(key, RECORD, b, day) < t.record_prob[0, c, b]:
                             flows[day, g, col_recorded + b] += 1
                             multiplier[b] *= t.adapt_factor[0, b]
@@ -1617,7 +1614,6 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
                 score = new_score
             if new_false > 0:
                 flows[day, g, FLOW_FALSE_RECORDS] += new_false
-                out[0, OUT_FALSE_RECORDS] += new_false
                 if false_active_before == 0:
                     levels[day, g, LEVEL_WITH_FALSE_RECORDS] += 1
             was_wrong = blacklisted and false_active_before > 0
@@ -1628,6 +1624,7 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
                     levels[day, g, LEVEL_BLACKLISTED] += 1
                     flows[day, g, FLOW_ENTERED_BLACKLIST] += 1
                     out[0, OUT_EVER_BLACKLISTED] = 1
+                    ever_listed = True
                 else:
                     levels[day, g, LEVEL_BLACKLISTED] -= 1
                     flows[day, g, FLOW_LEFT_BLACKLIST] += 1
@@ -1639,23 +1636,22 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
         if blacklisted:
             _lean_spell_closed(0, 0, since, horizon, key, g, c, out, mp, flows, t)
         row = g + levels.shape[1] * _ledger_cell(i, ADULT, r, t.n_incomes)
-        out[0, OUT_GROUP] = row
         if final_score.shape[0] > 0:
             final_score[u] = score
-            final_false[u] = min(out[0, OUT_FALSE_RECORDS], 255)
+            final_false[u] = min(false_active, 255)  # (no record is ever removed here)
         # The ledger.  An unpaired run's quantities are the citizen's listing, false records
         # and blocked speech, and the mechanisms' own outcomes (``is_lean`` holds a ledger
-        # hook to those); a citizen with none of them adds only its count.  Skipping the
-        # tallies for them matters: each call binds its arrays (atomic reference counts),
-        # which cost R0 about a third of its time with every rate 0.
-        tallied = (out[0, OUT_EVER_BLACKLISTED] != 0 or out[0, OUT_DAYS_BLACKLISTED] != 0
-                   or out[0, OUT_FALSE_RECORDS] != 0 or out[0, OUT_SPEECH_BLOCKED] != 0)
-        for o in range(N_CORE_OUTCOMES, N_OUTCOMES):
-            if out[0, o] != 0:
-                tallied = True
-        if tallied:
+        # hook to those), which only a listing's end writes here; a citizen with neither a
+        # listing nor a false record adds only its count.  Skipping the tallies for them
+        # matters: each call binds its arrays (atomic reference counts), which cost R0
+        # about a third of its time with every rate 0.
+        if ever_listed or false_active > 0:
+            out[0, OUT_FALSE_RECORDS] = false_active
+            out[0, OUT_GROUP] = row
             _tally_ledger(1, out, no_counterfactual, no_wrongly, False, mp, ledger, examples,
                           citizen)
+            for o in range(N_OUTCOMES):
+                out[0, o] = 0
         else:
             ledger[row, N_QUANTITIES, LEDGER_SUM] += 1
 
