@@ -139,6 +139,15 @@ def _wait(predicate, seconds: float = 120) -> None:
         time.sleep(0.1)
 
 
+def _scheduler_address(file) -> str | None:
+    """The address in a scheduler file, or None while it is absent or being written (the
+    scheduler creates the file before it writes it: reading on sight once found it empty)."""
+    try:
+        return json.loads(file.read_text())["address"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return None
+
+
 def test_a_separately_started_scheduler_and_worker_give_the_same_results(eight, tmp_path):
     file = tmp_path / "scheduler.json"
     env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
@@ -148,8 +157,8 @@ def test_a_separately_started_scheduler_and_worker_give_the_same_results(eight, 
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     worker = None
     try:
-        _wait(file.exists)
-        address = json.loads(file.read_text())["address"]
+        _wait(lambda: _scheduler_address(file) is not None)
+        address = _scheduler_address(file)
         assert address.startswith("tcp://127.0.0.1:")
         worker = subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
