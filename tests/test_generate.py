@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import replace
 
@@ -18,11 +19,28 @@ from conftest import R0, SCENARIOS
 
 
 def test_every_site_of_the_template_is_known_and_marked_once():
-    """Once in the general kernel; the lean one (``simulate_singles``) closes spells in a
-    helper of its own, and its ledger is the general one's."""
+    """Both kernels share the helpers that hold ``spell_closed`` and ``ledger``."""
     marked = re.findall(r"^\s*# @hook (\w+)\s*$", generate.TEMPLATE.read_text(), flags=re.M)
-    assert sorted(marked) == sorted([*SITES, "spell_closed"])
+    assert sorted(marked) == sorted(SITES)
     assert {"spell_closed", "ledger"} == generate.LEAN_SITES
+
+
+def test_every_variable_a_site_offers_is_defined_there():
+    """A hook may take any variable its site lists (``SITES``); each must be a parameter of
+    the template's function that holds the site, or assigned in it above the marker, or a
+    hook using it would fail only when some scenario first compiled it.  (Coarse: an
+    assignment on another branch counts; that is enough to catch a missing one.)"""
+    text = generate.TEMPLATE.read_text()
+    functions = [f for f in ast.parse(text).body if isinstance(f, ast.FunctionDef)]
+    for number, line in enumerate(text.splitlines(), 1):
+        if not (marker := re.match(r"^\s*# @hook (\w+)\s*$", line)):
+            continue
+        function = max((f for f in functions if f.lineno <= number), key=lambda f: f.lineno)
+        defined = {a.arg for a in function.args.args} | {
+            n.id for n in ast.walk(function)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.lineno < number}
+        site = marker.group(1)
+        assert SITES[site][1] <= defined, (site, function.name, SITES[site][1] - defined)
 
 
 def test_an_unused_mechanism_is_not_in_the_kernel():
@@ -97,7 +115,7 @@ def test_values_per_period_are_indexed_only_in_kernels_with_a_schedule():
     assert "mp[0].catch > 0.0" in plain and "mp[0].catch[k] > 0.0" in scheduled
 
     def close_spell(text: str) -> str:
-        return text.split("def _close_spell(")[1].split("@njit")[0]
+        return text.split("def _spell_closed(")[1].split("@njit")[0]
 
     assert "refused_on_listed_days(key, _travel_ban__TRIP" in close_spell(plain)
     assert "_by_period(" not in close_spell(plain)

@@ -40,8 +40,7 @@ def test_r0_takes_the_lean_kernel():
     assert kernel_for(in_kernel(s), **kernel_kind(s)).LEAN
 
 
-@pytest.mark.parametrize("why", ["households", "schedule", "another site", "state",
-                                 "core outcome"])
+@pytest.mark.parametrize("why", ["households", "schedule", "another site", "core outcome"])
 def test_the_lean_kernel_is_refused_where_it_lacks_something(why):
     travel_ban = BY_NAME["travel_ban"]
     kind = {"scheduled": False, "turnover": False, "pilots": False, "single": True}
@@ -52,10 +51,6 @@ def test_the_lean_kernel_is_refused_where_it_lacks_something(why):
         kind["scheduled"] = True
     elif why == "another site":
         mechanisms.append(BY_NAME["speech_suspension"])
-    elif why == "state":
-        def spell_closed(P, state, m):  # a hook that reads the member's state there
-            pass
-        mechanisms = [replace(travel_ban, hooks={"spell_closed": spell_closed})]
     else:
         def ledger(m, g, run, ledger, examples, citizen):  # a quantity of a core outcome
             _tally(ledger, examples, citizen, g, 0, run[m, OUT_OFFENCES])  # noqa: F821

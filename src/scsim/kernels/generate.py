@@ -280,17 +280,14 @@ def is_lean(mechanisms: Sequence[Mechanism], scheduled: bool, turnover: bool, pi
             single: bool) -> bool:
     """Whether an unpaired run of this kernel may take ``simulate_singles``: neighbourhoods
     of one citizen, one period, no turnover or pilots, and mechanisms that act only where a
-    spell closes (without the member's ``state``, which that kernel keeps in locals) and in
-    the ledger, from outcomes of their own (not the core's ``OUT_`` columns: that kernel
-    tallies only the citizens with a listing or a false record, and keeps no count of
+    spell closes (a site without the member's ``state``, which that kernel keeps in locals)
+    and in the ledger, from outcomes of their own (not the core's ``OUT_`` columns: that
+    kernel tallies only the citizens with a listing or a false record, and keeps no count of
     offences or speech).  R0 is such a run."""
     if not single or scheduled or turnover or pilots:
         return False
     for m in mechanisms:
         if set(m.hooks) - LEAN_SITES:
-            return False
-        closed = m.hooks.get("spell_closed")
-        if closed is not None and "state" in inspect.signature(closed).parameters:
             return False
         tally = m.hooks.get("ledger")
         if tally is not None and any(

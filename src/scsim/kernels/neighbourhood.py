@@ -524,16 +524,24 @@ def _enter_blacklist(
 
 
 @njit(cache=True)
-def _close_spell(m, ob, last_day, key, state, outcomes, spells, spell_count, mp, flows):
-    """Account for a blacklisted spell from S_SINCE to ``last_day``."""
-    first = state[m, S_SINCE]
+def _spell_closed(m, ob, first, last_day, key, g, c, outcomes, mp, flows, t):
+    """A blacklisted spell of member ``m`` (batch row ``ob + m``) from ``first`` to
+    ``last_day``: its outcomes and the mechanisms' hooks where a spell closes.  Both kernels
+    call it (the general one through ``_close_spell``), so the site is in one place."""
     days = last_day - first + 1
-    g = state[m, S_GROUP]  # noqa: F841  (g, c: for the hooks)
-    c = state[m, S_CLASS]  # noqa: F841
     outcomes[ob + m, OUT_DAYS_BLACKLISTED] += days
     if days > 0:  # (a spell split at the end of a burn-in may end before it starts)
         outcomes[ob + m, OUT_EVER_BLACKLISTED] = 1
     # @hook spell_closed
+
+
+@njit(cache=True)
+def _close_spell(m, ob, last_day, key, state, outcomes, spells, spell_count, mp, flows, t):
+    """Account for a blacklisted spell from S_SINCE to ``last_day``, and keep it (a paired
+    run compares spells; the closing hooks read them)."""
+    first = state[m, S_SINCE]
+    _spell_closed(m, ob, first, last_day, key, state[m, S_GROUP], state[m, S_CLASS], outcomes,
+                  mp, flows, t)
     k = spell_count[0]
     spells[k, 0] = ob + m
     spells[k, 1] = first
@@ -558,6 +566,7 @@ def _leave_blacklist(
     levels,
     members,
     n_members,
+    t,
 ):
     g = state[m, S_GROUP]
     c = state[m, S_CLASS]  # noqa: F841  (for the hooks)
@@ -565,7 +574,7 @@ def _leave_blacklist(
     levels[day, g, LEVEL_BLACKLISTED] -= 1
     flows[day, g, FLOW_LEFT_BLACKLIST] += 1
     # @hook delisted
-    _close_spell(m, ob, day - 1, key, state, outcomes, spells, spell_count, mp, flows)
+    _close_spell(m, ob, day - 1, key, state, outcomes, spells, spell_count, mp, flows, t)
 
 
 # --- a neighbourhood ----------------------------------------------------------------
@@ -1080,7 +1089,7 @@ def simulate_batch(
                             levels[day, g, LEVEL_BLACKLISTED_WITH_FALSE] -= 1
                         _leave_blacklist(m, ob, day, k, key, state, outcomes, spells,
                                          spell_count, horizon, mp, flows, levels, members,
-                                         n_members)
+                                         n_members, t)
                     # @hook died
                     score = state[m, S_SCORE]
                     levels[day, g, LEVEL_SCORE_SUM] -= score
@@ -1137,7 +1146,7 @@ def simulate_batch(
                         # start again from zero.
                         if state[m, S_BLACKLISTED]:
                             _close_spell(m, ob, day - 1, key, state, outcomes, spells,
-                                         spell_count, mp, flows)
+                                         spell_count, mp, flows, t)
                             state[m, S_SINCE] = day
                         burnt = outcomes[ob + m, OUT_FALSE_RECORDS]
                         for o in range(N_OUTCOMES):
@@ -1335,6 +1344,7 @@ def simulate_batch(
                             levels,
                             members,
                             n_members,
+                            t,
                         )
                     blacklisted = now_blacklisted
                 is_wrong = blacklisted and false_active > 0
@@ -1376,6 +1386,7 @@ def simulate_batch(
                     spell_count,
                     mp,
                     flows,
+                    t,
                 )
         spell_lo = progress[P_SPELLS_FROM]  # (spells of this neighbourhood, for the hooks)
         if SCHEDULED and t.report_day <= horizon:
@@ -1478,17 +1489,6 @@ def _run_variant(
 
 
 # --- the lean kernel: one citizen at a time, unpaired, nothing optional -----------------
-
-@njit(cache=True)
-def _lean_spell_closed(m, ob, first, last_day, key, g, c, outcomes, mp, flows, t):
-    """``_close_spell`` for the lean kernel: the citizen's outcomes and the closing hooks (an
-    unpaired run keeps no spells)."""
-    days = last_day - first + 1
-    outcomes[ob + m, OUT_DAYS_BLACKLISTED] += days
-    if days > 0:
-        outcomes[ob + m, OUT_EVER_BLACKLISTED] = 1
-    # @hook spell_closed
-
 
 @njit(cache=True)
 def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, hist, ledger,
@@ -1628,13 +1628,13 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
                 else:
                     levels[day, g, LEVEL_BLACKLISTED] -= 1
                     flows[day, g, FLOW_LEFT_BLACKLIST] += 1
-                    _lean_spell_closed(0, 0, since, day - 1, key, g, c, out, mp, flows, t)
+                    _spell_closed(0, 0, since, day - 1, key, g, c, out, mp, flows, t)
                 blacklisted = now_blacklisted
             is_wrong = blacklisted and false_active > 0
             if is_wrong != was_wrong:
                 levels[day, g, LEVEL_BLACKLISTED_WITH_FALSE] += 1 if is_wrong else -1
         if blacklisted:
-            _lean_spell_closed(0, 0, since, horizon, key, g, c, out, mp, flows, t)
+            _spell_closed(0, 0, since, horizon, key, g, c, out, mp, flows, t)
         row = g + levels.shape[1] * _ledger_cell(i, ADULT, r, t.n_incomes)
         if final_score.shape[0] > 0:
             final_score[u] = score

@@ -61,8 +61,7 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
                                         "outcomes", "horizon", "ob", "members", "n_members"})),
     "spell_closed": (
         "Measures",
-        frozenset({"m", "ob", "g", "c", "key", "first", "last_day", "state", "outcomes",
-                   "flows", "t"}),
+        frozenset({"m", "ob", "g", "c", "key", "first", "last_day", "outcomes", "flows", "t"}),
     ),
     "neighbourhood_closed": (
         "Measures",
