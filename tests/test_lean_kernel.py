@@ -10,7 +10,7 @@ import pytest
 
 import scsim.engine.sim as sim
 from scsim.engine.sim import kernel_kind, simulate
-from scsim.kernels.generate import is_lean, kernel_for
+from scsim.kernels.generate import HookError, is_lean, kernel_for, kernel_source
 from scsim.mechanisms import BY_NAME, MECHANISMS, in_kernel
 
 from conftest import r0
@@ -57,6 +57,15 @@ def test_the_lean_kernel_is_refused_where_it_lacks_something(why):
         mechanisms = [replace(travel_ban, hooks={"ledger": ledger})]
     assert is_lean([travel_ban], **{**kind, "single": True, "scheduled": False})
     assert not is_lean(mechanisms, **kind)
+
+
+def test_a_spell_hook_cannot_read_the_state_the_lean_kernel_keeps_in_locals():
+    """The site where a spell closes offers no ``state`` (in either kernel), so no module can
+    reach the lean kernel with a spell hook that reads it."""
+    def spell_closed(P, state, m):
+        pass
+    with pytest.raises(HookError, match="'state'"):
+        kernel_source([replace(BY_NAME["travel_ban"], hooks={"spell_closed": spell_closed})])
 
 
 def test_the_mechanisms_a_lean_kernel_can_have_are_those_tested_here():

@@ -1537,7 +1537,6 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
         score = t.start_score
         grade = _grade(score, t.grade_min) if n_grades > 0 else 0
         blacklisted = False
-        ever_listed = False
         since = 0
         false_active = 0
         behaviour_index = 0
@@ -1624,7 +1623,6 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
                     levels[day, g, LEVEL_BLACKLISTED] += 1
                     flows[day, g, FLOW_ENTERED_BLACKLIST] += 1
                     out[0, OUT_EVER_BLACKLISTED] = 1
-                    ever_listed = True
                 else:
                     levels[day, g, LEVEL_BLACKLISTED] -= 1
                     flows[day, g, FLOW_LEFT_BLACKLIST] += 1
@@ -1645,7 +1643,7 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
         # listing nor a false record adds only its count.  Skipping the tallies for them
         # matters: each call binds its arrays (atomic reference counts), which cost R0
         # about a third of its time with every rate 0.
-        if ever_listed or false_active > 0:
+        if out[0, OUT_EVER_BLACKLISTED] or false_active > 0:
             out[0, OUT_FALSE_RECORDS] = false_active
             out[0, OUT_GROUP] = row
             _tally_ledger(1, out, no_counterfactual, no_wrongly, False, mp, ledger, examples,
