@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numba
@@ -13,6 +14,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+import scsim.engine.sim as sim
 from scsim.engine.sim import simulate
 from scsim.results import daily_table, histogram_table
 
@@ -81,6 +83,44 @@ def test_final_state_identical_across_threads_and_chunks():
                 assert state[3].equals(reference[3])
     finally:
         numba.set_num_threads(original)
+
+
+def test_a_slowed_thread_changes_nothing(monkeypatch):
+    """Threads take pieces as they finish, so which thread (and which buffer) simulates a
+    piece depends on timing.  Holding up the first piece makes the other thread take the
+    rest into its own buffer, and the outputs, ledger and examples stay identical."""
+    monkeypatch.setattr(sim.numba, "get_num_threads",
+                        lambda: 2)  # two buffers, whatever this machine's thread count
+    scenario = r0(40_000, seed=13, days=200)
+    reference = simulate(scenario, chunk_size=5000)
+    real = sim.kernel_for
+
+    def slowed_kernel_for(*args, **kwargs):
+        kernel = real(*args, **kwargs)
+
+        class Slowed:
+            def __getattr__(self, name):
+                return getattr(kernel, name)
+
+            @staticmethod
+            def simulate_worker(first_id, *rest):
+                if first_id == 0:
+                    time.sleep(0.3)  # the first piece ends last: the pieces go out of order
+                kernel.simulate_worker(first_id, *rest)
+        return Slowed()
+
+    monkeypatch.setattr(sim, "kernel_for", slowed_kernel_for)
+    seen = []
+    slowed = simulate(scenario, chunk_size=5000, progress=seen.append)
+    assert seen[-1] == 40_000 and len(seen) == 8
+    np.testing.assert_array_equal(slowed.final_score, reference.final_score)
+    np.testing.assert_array_equal(slowed.final_false_records, reference.final_false_records)
+    assert daily_table(slowed).equals(daily_table(reference))
+    assert histogram_table(slowed).equals(histogram_table(reference))
+    np.testing.assert_array_equal(slowed.ledger_sum, reference.ledger_sum)
+    np.testing.assert_array_equal(slowed.ledger_sum_squares, reference.ledger_sum_squares)
+    np.testing.assert_array_equal(slowed.cell_sum, reference.cell_sum)
+    assert slowed.examples == reference.examples and reference.examples
 
 
 def test_a_citizen_does_not_depend_on_the_others():

@@ -1,10 +1,11 @@
-"""The run loop: cut the population into chunks, call the kernel, sum the tallies."""
+"""The run loop: cut the population into pieces, call the kernel on each, sum the tallies."""
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numba
@@ -196,7 +197,7 @@ def ledger_buffer(n_workers: int, groups: int, layout: KernelLayout,
 
 
 ProgressCallback = Callable[[int], None]
-"""Called after each chunk with the number of citizens simulated so far."""
+"""Called after each piece with the number of citizens simulated so far."""
 
 
 def _buffers(s: Scenario, t: KernelTables, layout: KernelLayout, n_workers: int,
@@ -234,7 +235,8 @@ def simulate(
     with the same draws, and the ledger holds exact per-citizen differences.
     The number of worker threads is numba's current setting
     (``numba.set_num_threads`` or ``NUMBA_NUM_THREADS``); it changes speed
-    only, never results.  ``chunk_size`` is rounded up to whole neighbourhoods.
+    only, never results.  ``chunk_size`` (citizens per kernel call) is rounded up to whole
+    neighbourhoods.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
@@ -272,31 +274,40 @@ def simulate(
 
     paired = counterfactual is not None
 
-    def work(w: int, start: int, count: int, lo: int, hi: int) -> None:
-        kernel.simulate_worker(
-            np.int64(first_id + start), np.int64(count), np.int64(lo), np.int64(hi), key,
-            np.int64(horizon), tables, tables_cf, params, params_cf, paired, flows[w],
-            levels[w], hist[w], flows_cf[w], levels_cf[w], hist_cf[w], ledger[w], examples[w],
-            final_score[start : start + count], final_false[start : start + count], NOT_TRACED,
-        )
+    def work(start: int, count: int) -> None:
+        w = free.get()  # a buffer no other thread holds (there are as many as threads)
+        try:
+            kernel.simulate_worker(
+                np.int64(first_id + start), np.int64(count), np.int64(0),
+                np.int64(-(-count // unit)), key, np.int64(horizon), tables, tables_cf, params,
+                params_cf, paired, flows[w], levels[w], hist[w], flows_cf[w], levels_cf[w],
+                hist_cf[w], ledger[w], examples[w], final_score[start : start + count],
+                final_false[start : start + count], NOT_TRACED,
+            )
+        finally:
+            free.put(w)
 
-    # Each worker (a thread running the kernel without the GIL) takes a
-    # contiguous run of a chunk's neighbourhoods and adds into its own slice of
-    # every buffer; all sums are integers, so the split never changes results.
+    # Each piece of ``chunk_size`` citizens is one kernel call, in a thread that runs it
+    # without the GIL and adds into whichever slice of every buffer is free; the threads
+    # take pieces as they finish the last (no barrier but the end), so one slowed thread
+    # does not idle the others.  All sums are integers and the examples are the smallest
+    # ids, so which thread simulates a piece, or in what order, never changes results.
+    free: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for w in range(n_workers):
+        free.put(w)
+    done = 0
     with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        for start in range(0, n, chunk_size):
-            count = min(chunk_size, n - start)
-            n_units = -(-count // unit)
-            per_worker = -(-n_units // n_workers)
-            jobs = [
-                pool.submit(work, w, start, count, min(n_units, w * per_worker),
-                            min(n_units, (w + 1) * per_worker))
-                for w in range(n_workers)
-            ]
-            for job in jobs:
+        jobs = {pool.submit(work, start, min(chunk_size, n - start)): min(chunk_size, n - start)
+                for start in range(0, n, chunk_size)}
+        try:
+            for job in as_completed(jobs):
                 job.result()
-            if progress is not None:
-                progress(start + count)
+                done += jobs[job]
+                if progress is not None:
+                    progress(done)
+        finally:
+            for job in jobs:  # an error, or an interrupt: start no further piece
+                job.cancel()
     t2 = time.perf_counter()
 
     run = _tallies(Variant(tables, params, mechanisms, layout), flows, levels, hist)
