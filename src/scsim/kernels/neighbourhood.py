@@ -292,6 +292,16 @@ def _next_firing(cumprod, k, c, after, u):
 
 
 @njit(inline="always", cache=True)
+def _score_bin(score, min_score, width):
+    """The histogram bin of a score (never below ``min_score``).  At the default width of 1
+    there is no division: a 64-bit integer division costs tens of cycles, and a score change
+    needs two (R0: docs/performance.md)."""
+    if width == 1:
+        return score - min_score
+    return (score - min_score) // width
+
+
+@njit(inline="always", cache=True)
 def _grade(score, grade_min):
     for k in range(grade_min.shape[0]):
         if score >= grade_min[k]:
@@ -1271,9 +1281,8 @@ def simulate_batch(
                     new_score = min(max(score + change, t.min_score), t.max_score)
                 if new_score != score:
                     levels[day, g, LEVEL_SCORE_SUM] += new_score - score
-                    width = t.score_bin_width
-                    old_bin = (score - t.min_score) // width
-                    new_bin = (new_score - t.min_score) // width
+                    old_bin = _score_bin(score, t.min_score, t.score_bin_width)
+                    new_bin = _score_bin(new_score, t.min_score, t.score_bin_width)
                     if old_bin != new_bin:
                         hist[day, g, old_bin] -= 1
                         hist[day, g, new_bin] += 1
@@ -1598,8 +1607,8 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
             new_score = min(max(score + change, min_score), max_score)
             if new_score != score:
                 levels[day, g, LEVEL_SCORE_SUM] += new_score - score
-                old_bin = (score - min_score) // width
-                new_bin = (new_score - min_score) // width
+                old_bin = _score_bin(score, min_score, width)
+                new_bin = _score_bin(new_score, min_score, width)
                 if old_bin != new_bin:
                     hist[day, g, old_bin] -= 1
                     hist[day, g, new_bin] += 1
