@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from scsim.engine.sim import simulate
+from scsim.engine.trace import Tracer
+from scsim.kernels.layout import FlowLayout
 from scsim.ledger import build_ledger
 from scsim.results import daily_table
 from scsim.scenario.load import ScenarioError
@@ -189,3 +191,31 @@ def test_bad_judgments_are_refused_with_the_field_and_the_reason(judgments, chan
     with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
         scenario(**{"scheme__blacklist_behaviours": ["debt"], "scheme__blacklist_below": None,
                     "scheme__judgments": judgments, **changes})
+
+
+def test_a_debtors_listing_ends_with_their_death():
+    """With population turnover, an unable debtor's days listed run from each default to the
+    day they die (the day their listing ends), not to the horizon.  Every listed citizen's
+    trace gives its defaults and its death day, so each citizen's count is exact."""
+    s = _judged({"unable_share": 1.0}, population__size=3000,
+                population__turnover={"deaths_per_1000": {"adult": 400, "elder": 400}},
+                behaviours__debt__daily_rate=0.002, measures=None)
+    result = simulate(s)
+    tracer = Tracer(s)
+    flows = FlowLayout.of(s, tracer.layout)
+    unable_col, death_col = flows.flow("listed_unable"), flows.flow("deaths")
+    q = result.kernel_layout.quantities.index("days_listed_unable")
+    days = np.arange(DAYS + 1)
+    checked = died = 0
+    for citizen in range(s.population.size):
+        trace = tracer.trace(citizen)
+        unable = trace.flows[:, unable_col]
+        if not unable.any():
+            continue
+        deaths = np.flatnonzero(trace.flows[:, death_col])
+        end = deaths[0] if len(deaths) else DAYS + 1
+        died += len(deaths) > 0
+        assert trace.ledger[q] == int((unable * (end - days)).sum()), citizen
+        checked += 1
+    # about 1 - exp(-0.4 * 400 / 365) = 35% of the listed die within the run
+    assert checked > 500 and died > 100

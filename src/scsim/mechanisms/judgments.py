@@ -37,7 +37,14 @@ from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
 from scsim.scenario.fields import MAX_DAYS, Probability, Strict
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
-    from scsim.kernels.neighbourhood import FLAG_LISTS, REMOVE_REPAIR, _tally, uniform
+    from scsim.kernels.neighbourhood import (
+        FLAG_LISTS,
+        REMOVE_REPAIR,
+        S_DEATH,
+        TURNOVER,
+        _tally,
+        uniform,
+    )
     from scsim.scenario.model import Scenario
 
 DEBTOR = 18
@@ -148,13 +155,16 @@ def true_scheduled(P: Params, b, c, k, day, key, due, flags) -> None:
                     flags |= ANYWAY
 
 
-def true_counted(m, g, day, horizon, flows, outcomes, ob, due, flags) -> None:
+def true_counted(m, g, day, horizon, state, flows, outcomes, ob, due, flags) -> None:
     """A default by a debtor unable to pay now lists them, from its day to the day before its
-    removal (or to the horizon)."""
+    removal (or to the horizon, or to their death: the day a listing ends with the life)."""
     if flags & UNABLE:
         flows[day, g, FLOW.listed_unable] += 1
         outcomes[ob + m, OUT.listed_unable] += 1
-        outcomes[ob + m, OUT.days_listed_unable] += min(due, horizon + 1) - day
+        end = min(due, horizon + 1)
+        if TURNOVER:
+            end = min(end, state[m, S_DEATH])
+        outcomes[ob + m, OUT.days_listed_unable] += end - day
 
 
 def record_removed(m, g, day, flows, outcomes, ob, flags, column) -> None:
@@ -265,7 +275,8 @@ MECHANISM = Mechanism(
                  "citizens listed on a debt they were unable (not unwilling) to pay"),
         Quantity("days_listed_unable", False, "harm", "days", False,
                  "days on the list on a debt the debtor was unable to pay (each such record "
-                 "from its day to its removal or the horizon), beyond the counterfactual's",
+                 "from its day to its removal, the debtor's death or the horizon), beyond "
+                 "the counterfactual's",
                  relative=True),
     ),
     describe=_describe,
