@@ -296,18 +296,21 @@ def simulate(
     for w in range(n_workers):
         free.put(w)
     done = 0
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        jobs = {pool.submit(work, start, min(chunk_size, n - start)): min(chunk_size, n - start)
-                for start in range(0, n, chunk_size)}
-        try:
-            for job in as_completed(jobs):
-                job.result()
-                done += jobs[job]
-                if progress is not None:
-                    progress(done)
-        finally:
-            for job in jobs:  # an error, or an interrupt: start no further piece
-                job.cancel()
+    pool = ThreadPoolExecutor(max_workers=n_workers)
+    try:
+        jobs = {}
+        for start in range(0, n, chunk_size):
+            count = min(chunk_size, n - start)
+            jobs[pool.submit(work, start, count)] = count
+        for job in as_completed(jobs):
+            job.result()
+            done += jobs[job]
+            if progress is not None:
+                progress(done)
+    finally:
+        # on an error or a signal, even while pieces are still being submitted, start no
+        # further piece and wait only for the ones running (a few milliseconds)
+        pool.shutdown(wait=True, cancel_futures=True)
     t2 = time.perf_counter()
 
     run = _tallies(Variant(tables, params, mechanisms, layout), flows, levels, hist)
