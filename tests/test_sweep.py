@@ -81,6 +81,8 @@ def test_sobol_indices_find_the_parameter_that_matters(sobol):
         assert rows[dominant]["ST"] > rows[inert]["ST"] and rows[dominant]["ST"] > 0.5
         about = json.loads((sobol / f"sensitivity-{output}.json").read_text())
         assert about["replicates"] == 2 and 0 <= about["seed_noise_share"] <= 1
+        assert not about["constant_output"]
+        assert "same at every point" not in result.output
         assert (sobol / f"sensitivity-{output}.png").stat().st_size > 5000
 
 
@@ -278,6 +280,12 @@ def test_analyze_one_group(sobol):
     assert len(values) == 16 * 4 * 2  # every run, read through the registry's ledger view
     assert about["group"] == "minority"
     assert about["output_mean"] == pytest.approx(sum(values) / len(values), rel=1e-12)
+    # the varied rates do not reach the minority's false records here (its own rate is set
+    # by group): the same value at every point, said, with indices of 0 and no SALib warning
+    assert about["output_sd"] == 0 and about["constant_output"]
+    assert "same at every point" in " ".join(result.output.split())
+    table = pq.read_table(sobol / "sensitivity-false_records-minority.parquet")
+    assert all(v == 0.0 for v in table.column("ST").to_pylist())
     missing = runner.invoke(app, ["analyze", str(sobol), "--output", "false_records",
                                   "--group", "nobody"])
     assert missing.exit_code == 2 and "no values for 'nobody'" in missing.stderr

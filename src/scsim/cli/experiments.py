@@ -352,7 +352,7 @@ def analyze(
     """Sensitivity indices (Sobol S1/ST or Morris mu*/sigma, with 95% intervals) of a sweep."""
     import json
 
-    from scsim.experiments.sensitivity import AnalysisError
+    from scsim.experiments.sensitivity import CONSTANT_OUTPUT_NOTE, AnalysisError
     from scsim.experiments.sensitivity import analyze as indices
     from scsim.plots import save, sensitivity_figure
 
@@ -379,6 +379,8 @@ def analyze(
     for row in table.to_pylist():
         shown.add_row(*(v if isinstance(v, str) else f"{v:.3f}" for v in row.values()))
     console.print(shown)
+    if about["constant_output"]:
+        console.print(CONSTANT_OUTPUT_NOTE)
     noise = about["seed_noise_share"]
     console.print("seed noise: " + ("n/a (one replicate per point)" if noise is None else
                                     f"{noise:.1%} of the output's variance between runs")

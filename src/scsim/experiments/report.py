@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
 from scsim import numbers
+from scsim.experiments.sensitivity import CONSTANT_OUTPUT_NOTE
 from scsim.ledger import known_quantities
 from scsim.report import _esc, figure_html, page
 
@@ -147,7 +148,9 @@ def sweep_report(out: Path) -> str:
         note = (f"<p class='note'>Output mean {numbers.rate(info['output_mean'])}, sd across "
                 f"points {numbers.rate(info['output_sd'])}; seed noise "
                 + ("n/a (one replicate per point)" if noise is None else f"{noise:.1%}")
-                + " of the variance between runs. Intervals 95% (SALib bootstrap).</p>")
+                + " of the variance between runs. Intervals 95% (SALib bootstrap)."
+                + (f" {_esc(CONSTANT_OUTPUT_NOTE)}" if info.get("constant_output") else "")
+                + "</p>")
         fig = figure_html(path.stem, sensitivity_figure(table, info),
                           f"Sensitivity of {info['output']} ({info['group']})")
         sections.append((f"Sensitivity of {info['output']} ({info['group']})", path.stem,

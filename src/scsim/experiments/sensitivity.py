@@ -23,6 +23,10 @@ import pyarrow.parquet as pq
 from scsim.experiments.design import MORRIS_LEVELS
 from scsim.ledger import known_quantities
 
+CONSTANT_OUTPUT_NOTE = ("The output is the same at every point of the design: no varied "
+                        "parameter moves it over these ranges (its indices, shares of a "
+                        "variance of zero, are shown as 0).")
+
 
 class AnalysisError(Exception):
     """A sweep that cannot be analysed as asked; one line says why."""
@@ -85,7 +89,14 @@ def analyze(sweep: Path, quantity: str, group: str | None = None, seed: int = 0
     total = float(values.var(ddof=1)) if values.size > 1 else 0.0
     noise = None if within is None else (within / total if total > 0 else 0.0)
     rows: dict[str, list] = {"parameter": problem["names"]}
-    if design == "sobol":
+    # The same output at every point: no parameter moves it over these ranges.  Sobol's
+    # indices are shares of a variance of zero (SALib divides by it), so they are set to 0
+    # and ``constant_output`` says why; Morris's effects are differences, 0 by themselves.
+    constant = bool(np.ptp(y) == 0)
+    if design == "sobol" and constant:
+        for key in ("S1", "S1_conf", "ST", "ST_conf"):
+            rows[key] = [0.0] * len(problem["names"])
+    elif design == "sobol":
         result = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95,
                                print_to_console=False, seed=seed)
         for key in ("S1", "S1_conf", "ST", "ST_conf"):
@@ -101,6 +112,6 @@ def analyze(sweep: Path, quantity: str, group: str | None = None, seed: int = 0
     about = {"sweep": str(sweep), "output": quantity, "group": group or "all",
              "design": design, "points": points, "replicates": replicates,
              "output_mean": float(y.mean()), "output_sd": float(y.std(ddof=1)),
-             "seed_noise_share": noise,
+             "seed_noise_share": noise, "constant_output": constant,
              "confidence": 0.95}
     return pa.table(rows), about
