@@ -259,6 +259,53 @@ CASES = {
         "run: run.report_from 2019-01-01 must fall after run.start 2018-01-01 and by the last "
         "day 2018-12-31",
     ),
+    # text is printed to terminals: no control characters (ESC sets titles, clears screens)
+    "ESC in the name": (
+        replace('name = "r0', 'name = "\\u001b]0;owned\\u0007r0'), [],
+        "name: holds the control character \\x1b; text is printed to terminals",
+    ),
+    "clear-screen in the description": (
+        replace('description = "', 'description = "\\u001b[2J'), [],
+        "description: holds the control character \\x1b",
+    ),
+    "bidirectional override in the description": (
+        replace('description = "', 'description = "\\u202e'), [],
+        "description: holds the control character \\u202e",
+    ),
+    "newline in the name": (
+        replace('name = "r0', 'name = "two\\nlines r0'), [],
+        "name: holds the control character \\n",
+    ),
+    "carriage return in a schedule note": (
+        DATED + DATED_ENTRY + 'note = "done\\r"\n', [],
+        "schedule[0].note: holds the control character \\x0d",
+    ),
+    # a value of another type is not converted: true is no population, "5" no rate
+    "true as a population": (
+        replace("size = 1_000_000", "size = true"), [],
+        "population.size: Input should be a valid integer (got True)",
+    ),
+    "text as a rate": (
+        replace("daily_rate = 0.002", 'daily_rate = "0.002"'), [],
+        "behaviours.jaywalk.daily_rate: Input should be a valid number (got '0.002')",
+    ),
+    "a fraction as a count of days": (
+        replace("days = 365", "days = 365.5"), [],
+        "run.days: Input should be a valid integer (got 365.5)",
+    ),
+    "false as a seed": (
+        replace("seed = 1", "seed = false"), [],
+        "run.seed: Input should be a valid integer (got False)",
+    ),
+    "two entries setting one value on one day": (
+        DATED + DATED_ENTRY + DATED_ENTRY.replace("0.5", "0.6"), [],
+        "schedule[1].set.channels.bills.detection: schedule[0] also sets it on 2018-03-01: one "
+        "would silently replace the other",
+    ),
+    "a run ending after year 9999": (
+        replace("days = 365", "days = 365\nstart = 9999-06-01"), [],
+        "run: run.start 9999-06-01 plus 365 days ends after 9999-12-31",
+    ),
     "population too large for memory": (
         VALID, ["--population", str(10**13)],
         "population.size: 10,000,000,000,000 citizens over 365 days need about",

@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from typer.core import TyperGroup
 
 from scsim import __version__
 from scsim.scenario.load import LoadedScenario, ScenarioError, load_scenario
 from scsim.scenario.pairing import Counterfactual
+from scsim.terminal import EscapingStream, SafeConsole
+
+
+class _EscapingGroup(TyperGroup):
+    """The app's command group: stderr escapes control characters while a command runs."""
+
+    def main(self, *args, **kwargs):
+        stderr = sys.stderr
+        sys.stderr = EscapingStream(stderr)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            sys.stderr = stderr
+
 
 app = typer.Typer(
     name="scsim",
+    cls=_EscapingGroup,
     help="Simulate a social-credit scoring system on a synthetic population.",
     no_args_is_help=True,
     add_completion=False,
@@ -23,9 +39,10 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: flags without a '<bool>' type, text as written
 )
 # No console interprets markup: scenario names, descriptions and file names are
-# the user's text, and "[/x]" or "rates [per day]" must print as written.
-console = Console(markup=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+# the user's text, and "[/x]" or "rates [per day]" must print as written; nor does
+# any obey the control characters such text may hold (scsim.terminal).
+console = SafeConsole(markup=False)
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
 EXIT_BAD_INPUT = 2
 
 
@@ -175,30 +192,47 @@ def _read_run(path: Path, required: tuple[str, ...] | None = None,
         raise fail(str(exc)) from None
 
 
-def _write_text_atomically(target: Path, text: str) -> None:
+def _write_text_atomically(target: Path, text: str, replace: bool = False) -> None:
     from scsim.io.run_dir import OutputError, write_text_atomically
 
     try:
-        write_text_atomically(target, text)
+        write_text_atomically(target, text, replace=replace)
     except OutputError as exc:
         raise fail(str(exc)) from None
 
 
 @contextlib.contextmanager
-def _output_place(target: Path) -> Iterator[Path]:
+def _output_place(target: Path, replace: bool = False) -> Iterator[Path]:
     """A temporary folder whose files land in ``target`` if all goes well; one line if not."""
     from scsim.io.run_dir import OutputError, files_into_folder
 
     try:
-        with files_into_folder(target) as tmp:
+        with files_into_folder(target, replace) as tmp:
             yield tmp
     except OutputError as exc:
         raise fail(str(exc)) from None
 
 
-def _write_report(run_folder: Path, out: Path | None) -> Path:
+def _check_output(target: Path | None, replace: bool) -> None:
+    """Refuse an output file that cannot be written (see check_output_file) before any work."""
+    from scsim.io.run_dir import OutputError, check_output_file
+
+    if target is None:
+        return
+    try:
+        check_output_file(target, replace)
+    except OutputError as exc:
+        raise fail(str(exc)) from None
+
+
+def _write_report(run_folder: Path, out: Path | None, replace: bool = False) -> Path:
     from scsim.report import run_report
 
     target = out or run_folder / "report.html"
-    _write_text_atomically(target, run_report(_read_run(run_folder)))
+    _check_output(target, replace)  # before drawing the figures
+    _write_text_atomically(target, run_report(_read_run(run_folder)), replace)
     return target
+
+
+ForceFileOption = Annotated[bool, typer.Option("--force", help="Replace an existing output "
+                                               "file.")]

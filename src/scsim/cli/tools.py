@@ -19,6 +19,7 @@ from scsim.cli.common import (
     console,
     fail,
 )
+from scsim.text import printable
 
 
 @app.command()
@@ -75,7 +76,7 @@ def calibrate(
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
         for row in cells:
-            print("| " + " | ".join(row) + " |")
+            print(printable("| " + " | ".join(row) + " |"))
         print(f"\n{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s."
               + (" PREDICTED: not tuned to; the others were fitted."
                  if any(c.target.role == "predicted" for c in rows) else ""))

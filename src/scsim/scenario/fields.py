@@ -7,10 +7,13 @@ circular import.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from scsim.text import unsafe_character
 
 # Every number has a range the engine represents exactly: scores are int16,
 # tallies int64, and the ledger sums each citizen's squared total exactly in
@@ -41,6 +44,39 @@ RiskWeight = Annotated[float, Field(ge=0.0, le=MAX_RISK)]
 Score = Annotated[int, Field(ge=-32768, le=32767)]
 Points = Annotated[int, Field(ge=-MAX_POINTS, le=MAX_POINTS)]
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+
+
+
+def _no_control(allow_newlines: bool):
+    def check(text: str) -> str:
+        found = unsafe_character(text, allow_newlines)
+        if found is not None:
+            raise ValueError(f"holds the control character {found}; text is printed to "
+                             "terminals, where such characters act (remove it)")
+        return text
+    return check
+
+
+def _iso_date(value: object) -> object:
+    """A date given as ISO text (stored JSON, the Python API) is that date; a TOML date is
+    already one. Nothing else becomes a date (a number is no day)."""
+    if isinstance(value, str) and not isinstance(value, bool):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not a date: give YYYY-MM-DD, got {value!r}") from None
+    return value
+
+
+Date = Annotated[datetime.date, BeforeValidator(_iso_date)]
+"""A day: a TOML date, or ISO text (YYYY-MM-DD)."""
+
+Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE_LENGTH),
+                  AfterValidator(_no_control(allow_newlines=False))]
+"""A one-line text: no control characters, no newline."""
+Prose = Annotated[str, Field(max_length=MAX_TEXT_LENGTH),
+                  AfterValidator(_no_control(allow_newlines=True))]
+"""A text of any length up to MAX_TEXT_LENGTH: lines, but no other control characters."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SHARE_TOLERANCE = 1e-9

@@ -20,6 +20,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from scsim.errors import ScsimError
 from scsim.kernels.layout import (
     behaviour_columns,
     daily_columns,
@@ -32,7 +33,7 @@ LEDGER_EXACT_LIMIT = 2**31
 """A citizen's total of a ledger quantity must stay below this: its square is summed exactly."""
 
 
-class ScenarioError(Exception):
+class ScenarioError(ScsimError):
     """A scenario that cannot be run, with one message line per problem."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]):
@@ -204,7 +205,7 @@ def scenario_from_raw(raw: dict[str, Any], source: str,
             if not _set_dotted(raw, dotted, value):
                 raise ScenarioError(source, [(dotted, "cannot override: a parent of this "
                                                       "field is a value, not a table")])
-    loaded = validate_scenario(raw, source)
+    loaded = validate_scenario(raw, source, strict=True)
     if isinstance(declared, int) and not isinstance(declared, bool) and declared > 0:
         loaded = dataclasses.replace(loaded, declared_size=declared)
     return loaded
@@ -257,14 +258,17 @@ def override_problem(raw: dict[str, Any], dotted: str, may_add: bool) -> str | N
     return None
 
 
-def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> LoadedScenario:
-    """Validate a parsed scenario (a dict as read from TOML)."""
+def validate_scenario(raw: dict[str, Any], source: str = "<scenario>",
+                      strict: bool = False) -> LoadedScenario:
+    """Validate a parsed scenario: ``strict`` for one read from TOML, whose values have their
+    own types (so ``true`` is never a population of 1, nor "5" a rate); lax for one stored as
+    JSON by scsim (dates as text)."""
     if not isinstance(raw, dict):
         raise ScenarioError(source, [("", "not a table of fields")])
     if nesting_depth(raw) > MAX_NESTING:
         raise ScenarioError(source, [("", f"nested more than {MAX_NESTING} levels deep")])
     try:
-        scenario = Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw, strict=strict)
     except ValidationError as exc:
         raise ScenarioError(source, [_describe_pydantic_error(e) for e in exc.errors()]) from None
     problems = list(cross_reference_problems(scenario))
@@ -295,6 +299,28 @@ def canonical_dump(scenario: Scenario) -> dict[str, Any]:
     if dump["population"]["turnover"] is None:
         del dump["population"]["turnover"]
     return dump
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def scenario_toml(scenario: Scenario, population: int | None = None) -> str:
+    """The validated scenario as a TOML file that loads back to it (the same SHA-256), with
+    every default written out; ``population`` replaces population.size (a run of a sample
+    stores the file's size, and its command gives --population)."""
+    import tomli_w
+
+    data = _without_nulls(scenario.model_dump(mode="python", by_alias=True))
+    if population is not None:
+        data["population"]["size"] = population
+    header = ("# The effective scenario of a scsim run: the file with every --set, --add, "
+              "--seed,\n# --days and sweep value applied, and every default written out.\n")
+    return header + tomli_w.dumps(data)
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> bool:

@@ -45,13 +45,16 @@ from scsim.scenario.fields import (  # noqa: F401  (re-exported)
     MAX_TEXT_LENGTH,
     MAX_TITLE_LENGTH,
     SHARE_TOLERANCE,
+    Date,
     Days,
     Multiplier,
     Points,
     Probability,
+    Prose,
     RiskWeight,
     Score,
     Strict,
+    Title,
     check_name,
 )
 from scsim.scenario.schedule import ScheduleEntry
@@ -406,12 +409,12 @@ class Run(Strict):
     """Number of simulated days (given, or from run.start to run.end)."""
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     """Seed of all random draws; the same seed gives bit-identical results."""
-    start: datetime.date | None = None
+    start: Date | None = None
     """The date of day 1; outputs then carry dates and the ledger calendar years.  Without it
     days are only numbered."""
-    end: datetime.date | None = None
+    end: Date | None = None
     """The date of the last day (inclusive); instead of days."""
-    report_from: datetime.date | None = None
+    report_from: Date | None = None
     """Burn-in: simulate from run.start but report daily tables and the ledger from this date
     on, so that stocks (the listed, their records) have built up by then."""
 
@@ -431,6 +434,9 @@ class Run(Strict):
 
     @model_validator(mode="after")
     def _calendar(self) -> Run:
+        if self.start is not None and (datetime.date.max - self.start).days < self.days - 1:
+            raise ValueError(f"run.start {self.start} plus {self.days:,} days ends after "
+                             f"{datetime.date.max}, the last date there is")
         if self.report_from is not None:
             if self.start is None:
                 raise ValueError("run.report_from needs run.start")
@@ -496,13 +502,13 @@ class CalibrationTarget(Strict):
     """The simulated quantity to compare; counts are scaled to ``population.size``."""
     published: Annotated[float, Field(gt=0)]
     """The published value."""
-    source: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
+    source: Annotated[Prose, Field(min_length=1)]
     """Where the published value comes from."""
     group: str | None = None
     """Compare one group only; all citizens if absent."""
     tolerance: Annotated[float, Field(gt=0)] = 0.25
     """Largest relative difference counted as reproduced."""
-    on: datetime.date | None = None
+    on: Date | None = None
     """The date of a figure that is a stock or a running total (cumulative_* metrics, from the
     first reported day to this date; blacklisted_on: on this date); needs run.start."""
     role: Literal["fitted", "predicted"] = "fitted"
@@ -521,7 +527,7 @@ class Source(Strict):
     """Where one value of the scenario comes from: a sourced figure, or an ASSUMPTION with the
     range it could plausibly take (which ``scsim screen`` explores)."""
 
-    ref: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_LENGTH)
+    ref: Annotated[Prose, Field(min_length=1)] | None = None
     """The section of docs/sources.md (and its tag), e.g. "sources §2.1 [S]"."""
     assumption: bool = False
     """No public figure anchors the value."""
@@ -529,7 +535,7 @@ class Source(Strict):
     """Lowest plausible value (assumptions)."""
     high: float | None = None
     """Highest plausible value (assumptions)."""
-    note: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    note: Prose = ""
 
     @model_validator(mode="after")
     def _complete(self) -> Source:
@@ -544,9 +550,9 @@ class Source(Strict):
 class Scenario(Strict):
     """A complete scenario: the world, the system, and how long to run it."""
 
-    name: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH)
+    name: Title
     """Short name of the scenario (any text; the default run folder uses a slug of it)."""
-    description: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    description: Prose = ""
     """What the scenario represents and where its numbers come from."""
     format: Literal[1] = 1
     """Version of the scenario file format."""

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from scsim.scenario.fields import MAX_DAYS, Strict
+from scsim.scenario.fields import MAX_DAYS, Date, Prose, Strict
 
 if TYPE_CHECKING:
     from scsim.scenario.model import Scenario
@@ -97,13 +97,13 @@ class ScheduleEntry(Strict):
     """One dated change: ``set`` values from ``date`` on, or ``ramp`` them from ``from`` to
     ``to`` in steps of ``step_days``."""
 
-    date: datetime.date | None = None
+    date: Date | None = None
     """The first day the values of ``set`` apply."""
     set: dict[str, float] = Field(default={}, max_length=10_000)
     """Dotted paths (quoted TOML keys) and the values they take from ``date`` on."""
-    from_: datetime.date | None = Field(default=None, alias="from")
+    from_: Date | None = Field(default=None, alias="from")
     """The day a ramp starts (the value in force then is its starting value)."""
-    to: datetime.date | None = None
+    to: Date | None = None
     """The day a ramp reaches its values."""
     ramp: dict[str, float] = Field(default={}, max_length=10_000)
     """Dotted paths and the values they reach on ``to``."""
@@ -111,7 +111,7 @@ class ScheduleEntry(Strict):
     """Days between a ramp's steps."""
     in_force: list[str] = Field(default=[], max_length=100)
     """Sections of mechanisms (e.g. "measures.travel_ban") that act only from ``date`` on."""
-    note: str = ""
+    note: Prose = ""
     """What the change is (shown in the report's timeline)."""
 
     model_config = ConfigDict(**Strict.model_config, populate_by_name=True)
@@ -296,6 +296,7 @@ def schedule_problems(s: Scenario) -> list[tuple[str, str]]:
     ramps: dict[str, tuple[int, datetime.date, datetime.date]] = {}
     previous = None
     started: dict[str, int] = {}
+    set_on: dict[tuple[str, datetime.date], int] = {}
     for i, entry in enumerate(s.schedule):
         where = f"schedule[{i}]"
         dates = [entry.date] if entry.date is not None else [entry.from_, entry.to]
@@ -324,6 +325,12 @@ def schedule_problems(s: Scenario) -> list[tuple[str, str]]:
                                      f"({lo} to {hi})"))
             if entry.ramp:
                 ramps[path] = (i, entry.from_, entry.to)
+            elif (path, entry.date) in set_on:
+                problems.append((f"{where}.set.{path}", (
+                    f"schedule[{set_on[path, entry.date]}] also sets it on {entry.date}: one "
+                    "would silently replace the other; give the value once")))
+            else:
+                set_on[path, entry.date] = i
     if problems:
         return problems
     try:
