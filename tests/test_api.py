@@ -53,3 +53,65 @@ def test_api_errors_are_the_clis(tmp_path):
                     tmp_path / "small")
     with pytest.raises(ValueError, match="unknown table 'dailly'"):
         run.table("dailly")
+
+
+def test_every_failure_a_caller_can_cause_is_scsims_own(tmp_path):
+    """Each raises a documented subclass of scsim.ScsimError, never AttributeError, numba's
+    ValueError or an exception scsim does not export."""
+    import numpy as np
+
+    small = {"population.size": 100, "run.days": 5}
+    r0 = SCENARIOS / "r0.toml"
+    cases = [
+        (lambda: scsim.load(r0, set="population.size=5"), scsim.InvalidArgument, "set:"),
+        (lambda: scsim.load(r0, add=[("a", 1)]), scsim.InvalidArgument, "add:"),
+        (lambda: scsim.load(r0, set={1: 2}), scsim.InvalidArgument, "set:"),
+        (lambda: scsim.load(42), scsim.InvalidArgument, "path:"),
+        (lambda: scsim.load(r0, set={"population.size": True}), scsim.ScenarioError,
+         "valid integer"),
+        (lambda: scsim.run(r0, tmp_path / "t0", threads=0), scsim.InvalidArgument,
+         "threads:"),
+        (lambda: scsim.run(r0, tmp_path / "t1", threads=10**6), scsim.InvalidArgument,
+         "threads:"),
+        (lambda: scsim.run(r0, tmp_path / "t2", threads=1.5), scsim.InvalidArgument,
+         "threads:"),
+        (lambda: scsim.run(r0, tmp_path / "t3", counterfactual=3), scsim.InvalidArgument,
+         "counterfactual:"),
+        (lambda: scsim.run(r0, 7), scsim.InvalidArgument, "out:"),
+        (lambda: scsim.read(5), scsim.InvalidArgument, "path:"),
+    ]
+    for call, kind, message in cases:
+        with pytest.raises(kind, match=message):
+            call()
+    assert issubclass(scsim.InvalidArgument, scsim.ScsimError)
+    loaded = scsim.load(r0, set=small | {"run.seed": np.int64(3)})  # numpy numbers are numbers
+    assert loaded.scenario.run.seed == 3
+    scsim.run(loaded, tmp_path / "run")
+    with pytest.raises(scsim.RunDirExists, match="already exists") as exists:
+        scsim.run(loaded, tmp_path / "run")
+    assert isinstance(exists.value, scsim.OutputError) and isinstance(exists.value,
+                                                                     scsim.ScsimError)
+    (tmp_path / "a_file").write_text("mine")
+    with pytest.raises(scsim.OutputError, match="a_file is a file"):
+        scsim.run(loaded, tmp_path / "a_file" / "run")
+    with pytest.raises(scsim.RunFolderError):
+        (tmp_path / "run" / "daily.parquet").write_bytes(b"damaged")
+        scsim.read(tmp_path / "run").table("daily")
+    for error in ("ScenarioError", "RunFolderError", "OutputError", "RunDirExists",
+                  "InvalidArgument", "ScsimError"):
+        assert error in dir(scsim) and issubclass(getattr(scsim, error), scsim.ScsimError)
+
+
+def test_threads_apply_to_one_run_only(tmp_path):
+    import numba
+
+    before = numba.get_num_threads()
+    scsim.run(scsim.load(SCENARIOS / "r0.toml", set={"population.size": 100, "run.days": 5}),
+              tmp_path / "one", threads=1)
+    assert numba.get_num_threads() == before
+
+
+def test_dir_lists_the_api():
+    assert dir(scsim) == sorted(["ScsimError", "InvalidArgument", "ScenarioError",
+                                 "RunFolderError", "OutputError", "RunDirExists", "Run",
+                                 "TABLES", "load", "read", "run", "__version__"])

@@ -242,3 +242,100 @@ def test_a_later_run_removes_what_a_killed_run_left(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"removed{stale}" in "".join(result.output.split())  # the console wraps lines
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other"]
+
+
+# --- what an output may replace ---------------------------------------------------
+# Every file a command writes on request (report, compare --html, query --out, plot) is
+# renamed into place only over a regular file, and only with --force; a terminal, /dev/null
+# or a pipe with a reader is written in place; a run folder's own files are never targets.
+
+OUTPUTS = {
+    "report": lambda run, target, *more: ("report", str(run), "--out", str(target), *more),
+    "compare": lambda run, target, *more: ("compare", str(run), str(run), "--html",
+                                           str(target), *more),
+    "query": lambda run, target, *more: ("query", "SELECT run FROM runs", "--root",
+                                         str(run.parent), "--format", "csv", "--out",
+                                         str(target), *more),
+}
+
+
+@pytest.mark.parametrize("command", list(OUTPUTS))
+def test_an_existing_file_is_replaced_only_with_force(tmp_path, stored, command):
+    target = tmp_path / "out.txt"
+    target.write_text("mine")
+    assert_one_line(invoke(*OUTPUTS[command](stored, target)),
+                    "already exists; use --force to replace it")
+    assert target.read_text() == "mine"
+    result = invoke(*OUTPUTS[command](stored, target, "--force"))
+    assert result.exit_code == 0, result.output
+    assert target.read_text() != "mine" and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", list(OUTPUTS))
+@pytest.mark.parametrize("name", ["ledger.json", "summary.json", "daily.parquet",
+                                  "run.parquet", "scenario.toml"])
+def test_a_run_folders_own_files_are_never_an_output(stored, command, name):
+    before = (stored / name).read_bytes()
+    for more in ((), ("--force",)):
+        assert_one_line(invoke(*OUTPUTS[command](stored, stored / name, *more)),
+                        f"is a file of the run folder {stored}")
+    assert (stored / name).read_bytes() == before
+
+
+@pytest.mark.parametrize("command", list(OUTPUTS))
+def test_a_fifo_is_written_in_place_when_read_and_refused_when_not(tmp_path, stored, command):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for more in ((), ("--force",)):  # a FIFO nobody reads would block the writer forever
+        assert_one_line(invoke(*OUTPUTS[command](stored, fifo, *more)),
+                        "cannot write: a pipe with no reader")
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    time.sleep(0.2)
+    result = invoke(*OUTPUTS[command](stored, fifo))
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert received and received[0]  # what was written went through the pipe
+    assert fifo.is_fifo()  # never replaced by a regular file
+
+
+def test_a_device_is_written_in_place_never_replaced(tmp_path, stored):
+    """/dev/null stays the character device it is (as root, a rename over it would have
+    replaced it for every process on the machine)."""
+    import stat as stat_module
+
+    for command in OUTPUTS:
+        result = invoke(*OUTPUTS[command](stored, Path("/dev/null")))
+        assert result.exit_code == 0, result.output
+        assert stat_module.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert not any(".partial-" in p.name for p in Path("/dev").iterdir())
+
+
+def test_a_socket_or_a_folder_is_refused(tmp_path, stored):
+    import socket
+
+    path = tmp_path / "sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    try:
+        for command in OUTPUTS:
+            for more in ((), ("--force",)):
+                assert_one_line(invoke(*OUTPUTS[command](stored, path, *more)),
+                                "is not a regular file")
+                assert_one_line(invoke(*OUTPUTS[command](stored, tmp_path, *more)),
+                                "is a folder")
+    finally:
+        server.close()
+    assert path.is_socket()
+
+
+def test_plot_replaces_figures_only_with_force(tmp_path, stored):
+    assert invoke("plot", str(stored)).exit_code == 0
+    first = sorted(p.name for p in (stored / "figures").iterdir())
+    assert first and all(not name.startswith(".") for name in first)
+    assert_one_line(invoke("plot", str(stored)), "already exists; use --force")
+    assert invoke("plot", str(stored), "--force").exit_code == 0
+    assert sorted(p.name for p in (stored / "figures").iterdir()) == first

@@ -251,6 +251,37 @@ def test_level_intervals_stay_non_negative_and_ratios_carry_intervals(tmp_path):
     assert few > 0  # the demo's small groups have some
 
 
+def _entries(ledger: dict):
+    """Every (quantity, entry) of the ledger: overall, by group, income, region and age."""
+    yield from ledger["overall"].items()
+    for axis in ("by_group", "by_income", "by_region", "by_age"):
+        for place in ledger[axis].values():
+            yield from place["quantities"].items()
+
+
+def test_an_interval_never_leaves_its_quantitys_range():
+    """A paired difference of a sanction against 'none' is each citizen's own count (the
+    counterfactual cannot deny a trip), so its interval stays at or above 0 even in small
+    groups, where the normal interval of a mean dipped below it; against a counterfactual
+    that has the sanction, the difference may be negative, and so may its interval."""
+    s = load_scenario(SCENARIOS / "national.toml", {"population.size": 20_000}).scenario
+    ledger = build_ledger(simulate(s, counterfactual=no_system(s)), "none")
+    about = ledger["quantities"]
+    for q in ("trips_denied", "children_penalised", "income_lost"):
+        assert about[q]["measure"] == "paired difference" and not about[q]["can_be_negative"]
+    assert about["behaviours_prevented"]["can_be_negative"]
+    checked = 0
+    for q, entry in _entries(ledger):
+        if not about[q]["can_be_negative"] and entry["ci95_per_100k"] is not None:
+            assert entry["ci95_per_100k"][0] >= 0 <= entry["value"], q
+            checked += 1
+    assert checked > 100
+    strict = load_scenario(SCENARIOS / "national.toml", {
+        "population.size": 20_000, "measures.travel_ban.daily_trip_rate": 0.01}).scenario
+    other = build_ledger(simulate(s, counterfactual=strict), "stricter")
+    assert other["quantities"]["trips_denied"]["can_be_negative"]
+
+
 def test_disparity_is_undefined_for_negative_rates():
     """Against another policy a difference can be negative; its ratio is not reported."""
     from scsim.ledger import _ratio

@@ -31,7 +31,8 @@ def test_run_writes_the_contract(tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "daily.parquet", "grade_transitions.parquet", "ledger.json", "ledger.parquet",
-        "run.parquet", "score_histogram.parquet", "stories.json", "summary.json"]
+        "run.parquet", "scenario.toml", "score_histogram.parquet", "stories.json",
+        "summary.json"]
     stories = json.loads((out / "stories.json").read_text())
     assert stories["examples"]["sanctioned"] == sorted(stories["examples"]["sanctioned"])
     assert stories["stories"][0]["kind"] in stories["examples"]

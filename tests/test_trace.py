@@ -174,3 +174,25 @@ def test_cli_trace_refuses_bad_input(tmp_path, setup, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_sample_never_repeats_a_citizen(tmp_path):
+    """--sample draws without replacement: K distinct citizens, or every citizen of a run
+    smaller than K (said), never one twice."""
+    out = tmp_path / "tiny"
+    assert runner.invoke(app, ["run", str(R0), "--out", str(out), "--population", "12",
+                               "--days", "30", "--quiet"]).exit_code == 0
+    for sample, seed in ((12, 0), (12, 5), (8, 1), (30, 2)):
+        result = runner.invoke(app, ["trace", str(out), "--sample", str(sample),
+                                     "--sample-seed", str(seed), "--save", "--search-seconds",
+                                     "5"])
+        assert result.exit_code == 0, result.output
+        told = [s["citizen"] for s in json.loads((out / "traces.json").read_text())["stories"]]
+        assert len(told) == len(set(told)) == min(sample, 12), told
+        if sample > 12:
+            assert "every one was drawn" in " ".join(result.output.split())
+    with_ids = runner.invoke(app, ["trace", str(out), "--citizen", "3", "--sample", "12",
+                                   "--save"])
+    assert with_ids.exit_code == 0, with_ids.output
+    told = [s["citizen"] for s in json.loads((out / "traces.json").read_text())["stories"]]
+    assert told[0] == 3 and sorted(told) == list(range(12))  # 3 once, though also drawable

@@ -7,31 +7,35 @@ The small API for notebooks (see ``scsim.api``)::
     run.table("daily"), run.ledger["totals"]
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
-    __version__ = version("scsim")
+    __version__ = _version("scsim")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
+del PackageNotFoundError
+
+
+_API = {"load": "scsim.api", "run": "scsim.api", "read": "scsim.api", "Run": "scsim.api",
+        "TABLES": "scsim.api", "ScsimError": "scsim.errors",
+        "InvalidArgument": "scsim.errors", "ScenarioError": "scsim.scenario.load",
+        "RunFolderError": "scsim.io.stored_run", "OutputError": "scsim.io.run_dir",
+        "RunDirExists": "scsim.io.run_dir"}
+"""The API's names and where each lives: imported on first use, so ``import scsim`` (and
+the CLI) stay light."""
 
 
 def __getattr__(name: str):
-    """The API is imported on first use, so ``import scsim`` (and the CLI) stay light."""
-    api = {"load", "run", "read", "Run", "ScenarioError", "RunFolderError", "TABLES"}
-    if name in api:
-        from scsim import api as module
+    if name in _API:
+        import importlib
 
-        return getattr(module, name)
+        return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(f"module 'scsim' has no attribute {name!r}")
 
 
-__all__ = [
-    "TABLES",
-    "Run",
-    "RunFolderError",
-    "ScenarioError",
-    "__version__",
-    "load",
-    "read",
-    "run",
-]
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = sorted([*_API, "__version__"])

@@ -10,9 +10,12 @@ The command line is a thin layer over the same functions::
     frame = run.frame("ledger")             # pandas.DataFrame (needs pandas)
     run.ledger["totals"]["sanctioned"]
 
-Every function raises ``scsim.ScenarioError`` (a scenario that cannot run,
-with one line per problem in ``.lines()``) or ``scsim.RunFolderError`` (a
-run folder that cannot be read) rather than failing later.
+Every failure a caller can cause raises a subclass of ``scsim.ScsimError``:
+``scsim.ScenarioError`` (a scenario that cannot run, with one line per
+problem in ``.lines()``), ``scsim.RunFolderError`` (a run folder that cannot
+be read), ``scsim.OutputError`` (an output that cannot be written;
+``scsim.RunDirExists`` when the folder exists and ``force`` is not given) or
+``scsim.InvalidArgument`` (an argument of the wrong kind or out of range).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scsim.io.stored_run import RunFolderError, StoredRun, read_run
+from scsim.errors import InvalidArgument
+from scsim.io.stored_run import StoredRun, read_run
 from scsim.scenario.load import LoadedScenario, ScenarioError, load_scenario
 from scsim.scenario.pairing import Counterfactual
 
@@ -39,14 +43,12 @@ class Run(StoredRun):
 
     def table(self, name: str):
         """One of the run's tables (see TABLES) as a ``pyarrow.Table``."""
-        import pyarrow.parquet as pq
 
         if name not in TABLES:
-            raise ValueError(f"unknown table {name!r} (known: {', '.join(TABLES)})")
-        path = self.path / TABLES[name]
-        if not path.is_file():
-            raise RunFolderError(f"{path}: missing")
-        return pq.read_table(path)
+            raise InvalidArgument(f"unknown table {name!r} (known: {', '.join(TABLES)})")
+        from scsim.io.stored_run import read_parquet
+
+        return read_parquet(self.path / TABLES[name])
 
     def frame(self, name: str):
         """One of the run's tables as a ``pandas.DataFrame`` (pandas must be installed)."""
@@ -62,7 +64,25 @@ def load(path: str | Path, set: dict[str, Any] | None = None,
          add: dict[str, Any] | None = None) -> LoadedScenario:
     """Load and validate a scenario file; ``set`` changes fields by dotted path (only what
     exists, like --set), ``add`` may also add named entries (like --add)."""
-    return load_scenario(path, set, add)
+    return load_scenario(_path(path, "path"), _changes(set, "set"), _changes(add, "add"))
+
+
+def _path(value: Any, name: str) -> Path:
+    if not isinstance(value, str | Path):
+        raise InvalidArgument(f"{name}: expected a file name (str or Path), got "
+                              f"{type(value).__name__}")
+    return Path(value)
+
+
+def _changes(value: Any, name: str) -> dict[str, Any] | None:
+    """``set=``/``add=``: a dict of dotted paths to values (numpy scalars as Python's)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise InvalidArgument(f"{name}: expected a dict of dotted paths to values, e.g. "
+                              f"{{'population.size': 50_000}}, got {type(value).__name__}")
+    return {k: v.item() if hasattr(v, "item") and hasattr(v, "dtype") else v
+            for k, v in value.items()}
 
 
 def _counterfactual(value: str | Path | LoadedScenario | None,
@@ -72,6 +92,9 @@ def _counterfactual(value: str | Path | LoadedScenario | None,
 
     if value is None:
         return None
+    if not isinstance(value, str | Path | LoadedScenario):
+        raise InvalidArgument(f"counterfactual: expected 'none', a scenario file or a loaded "
+                              f"scenario, got {type(value).__name__}")
     if isinstance(value, str) and value.strip().lower() == "none":
         cf = no_system(scenario.scenario)
         return Counterfactual(cf, "none", scenario_sha256(cf))
@@ -100,20 +123,29 @@ def run(scenario: LoadedScenario | str | Path, out: str | Path | None = None, *,
     from scsim.io.run_dir import default_run_folder
     from scsim.runner import run_to_folder
 
-    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
     pairing = _counterfactual(counterfactual, loaded)
-    if threads is not None:
-        numba.set_num_threads(threads)
-    problem = memory_problem(loaded.scenario, numba.get_num_threads(),
-                             counterfactual=pairing.scenario if pairing else None)
-    if problem:
-        raise ScenarioError(loaded.source, [("population.size", problem)])
-    folder = Path(out) if out is not None else default_run_folder(loaded, pairing)
-    run_to_folder(loaded, folder, force=force, counterfactual=pairing)
+    most = numba.config.NUMBA_NUM_THREADS
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or not 1 <= threads <= most):
+        raise InvalidArgument(f"threads: expected a whole number from 1 to {most} (set "
+                              f"NUMBA_NUM_THREADS to allow more), got {threads!r}")
+    folder = _path(out, "out") if out is not None else default_run_folder(loaded, pairing)
+    previous = numba.get_num_threads()
+    try:  # the thread count is this run's only, not the rest of the process's
+        if threads is not None:
+            numba.set_num_threads(threads)
+        problem = memory_problem(loaded.scenario, numba.get_num_threads(),
+                                 counterfactual=pairing.scenario if pairing else None)
+        if problem:
+            raise ScenarioError(loaded.source, [("population.size", problem)])
+        run_to_folder(loaded, folder, force=bool(force), counterfactual=pairing)
+    finally:
+        numba.set_num_threads(previous)
     return read(folder)
 
 
 def read(path: str | Path) -> Run:
     """A run folder written by ``scsim run`` (or ``run``), checked as it is read."""
-    stored = read_run(Path(path))
+    stored = read_run(_path(path, "path"))
     return Run(**{name: getattr(stored, name) for name in stored.__dataclass_fields__})

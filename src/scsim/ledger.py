@@ -17,7 +17,10 @@ a 95% confidence interval:
   [0, 3.69 events] in the group;
 * paired differences (offences prevented, speech lost, trips, yuan and
   admissions against a counterfactual) can be negative, and use the normal
-  interval of a mean from the exact sums of squares.
+  interval of a mean from the exact sums of squares; but a paired difference
+  of a quantity whose mechanism the counterfactual lacks (trips denied against
+  'none') is each citizen's own count, never negative, and takes the count's
+  interval above, so that no interval leaves its quantity's range.
 
 Disparity ratios (each group's rate over the reference group's) carry a 95%
 interval from the delta method on the log scale, and a ratio resting on
@@ -33,6 +36,7 @@ flagged, and counterfactual quantities of an unpaired run are *not measured*.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -85,6 +89,14 @@ class Quantity:
     """daily.parquet columns whose sum over days is the quantity's total (a leading '-':
     subtracted, where the table has it: a paired run's counterfactual column); none for
     counts of citizens, which a day-by-day sum would count once per day or year."""
+    never_negative: bool = False
+    """A paired difference no citizen's value of which can be negative: the counterfactual
+    lacks the mechanism that produces the quantity (a travel ban against 'none'), so each
+    citizen's difference is the run's own count (set per run by ``build_ledger``)."""
+
+    def can_be_negative(self, paired: bool) -> bool:
+        """Whether a figure of this quantity may be below 0 (its interval may then be too)."""
+        return self.measure(paired) == PAIRED_DIFFERENCE and not self.never_negative
 
     def daily_total(self, columns, rows) -> int:
         """The quantity's total over some days (``rows`` of the daily ``columns``, a mapping
@@ -246,7 +258,7 @@ def _entry(q: Quantity, total: int, sum_squares: float, n: int, paired: bool) ->
         return {"value": 0, "rate_per_100k": None, "ci95_per_100k": None, "status": NO_CITIZENS}
     if q.binary:
         interval = wilson_interval(total, n)
-    elif q.measure(paired) == PAIRED_DIFFERENCE:
+    elif q.can_be_negative(paired):
         interval = mean_interval(total, sum_squares, n)
     else:
         interval = count_interval(total, sum_squares, n)
@@ -295,6 +307,22 @@ def _relative_se(total: int, sum_squares: float, n: int) -> float:
     return math.sqrt(_variance(total, sum_squares, n) / n) / abs(total / n)
 
 
+def _with_ranges(listed: tuple[Quantity, ...], counterfactual: Scenario | None
+                 ) -> tuple[Quantity, ...]:
+    """The quantities, each paired difference whose mechanism the counterfactual lacks
+    marked ``never_negative`` (so its interval stays at or above 0, as the figure does)."""
+    if counterfactual is None:
+        return listed
+    from scsim.mechanisms import MECHANISMS
+
+    producer = {q.name: m for m in MECHANISMS for q in m.quantities}
+    return tuple(
+        dataclasses.replace(q, never_negative=True)
+        if q.relative and not q.of_counterfactual and q.name in producer
+        and not producer[q.name].active(counterfactual) else q
+        for q in listed)
+
+
 def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> dict:
     """The ledger document written to ``ledger.json``.
 
@@ -305,7 +333,7 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
     paired = result.counterfactual is not None
     groups = [g.name for g in s.population.groups]
     citizens = [int(x) for x in result.population]
-    listed = quantities(s, result.counterfactual)
+    listed = _with_ranges(quantities(s, result.counterfactual), result.counterfactual)
     columns = [result.kernel_layout.quantity(q.name) for q in listed]
     zeros = np.zeros(len(groups))
     sums = {q.name: (result.ledger_sum[:, k] if k is not None else zeros.astype(np.int64))
@@ -344,12 +372,15 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
             "0 or 1 per citizen": "Wilson score interval",
             "count that cannot be negative": "quasi-Poisson exact (Garwood) interval",
             "paired difference": "normal interval of the mean",
+            "paired difference that cannot be negative (the counterfactual lacks the "
+            "mechanism)": "quasi-Poisson exact (Garwood) interval",
             "disparity ratio": "delta method on the log of the ratio",
         },
         "quantities": {
             q.name: {"side": q.side, "unit": q.unit, "per_citizen": "0 or 1" if q.binary else
                      "count", "needs_counterfactual": q.needs_counterfactual,
-                     "measure": q.measure(paired), "description": q.description}
+                     "measure": q.measure(paired), "can_be_negative": q.can_be_negative(paired),
+                     "description": q.description}
             for q in listed
         },
         "measures": {m: MEASURES[m] for m in dict.fromkeys(q.measure(paired)

@@ -420,10 +420,15 @@ def left_out(drawn: dict[str, Figure]) -> dict[str, str]:
 
 
 def save(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``stem.png`` (200 dpi) and ``stem.svg``; return both paths."""
+    """Write ``stem.png`` (200 dpi) and ``stem.svg``, each whole or not at all (replacing
+    figures of the same name: scsim's own, in a run or sweep folder); return both paths."""
+    from scsim.io.run_dir import write_atomically
+
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=200)
-    fig.savefig(paths[1])
+    for path in paths:
+        write_atomically(path, lambda partial, path=path: fig.savefig(
+            partial, format=path.suffix[1:], **({"dpi": 200} if path.suffix == ".png" else {})),
+            replace=True)
     return paths
 
 

@@ -1,4 +1,4 @@
-"""SQL over many run folders: DuckDB views of every run below a root.
+"""SQL over many run folders: DuckDB views of every complete run below a root.
 
 Views (built from the files, no database file):
 
@@ -14,23 +14,98 @@ Files are combined by column name, so runs of different scenarios (other
 behaviours, other varied parameters) sit in one view with nulls where a
 column does not apply; hive-style folder names (``point=3/replicate=1``)
 give the ``point`` and ``replicate`` columns.
+
+The views are built from a checked list of complete runs
+(:func:`complete_runs`): hidden folders (a run being written, or left by a
+killed one) are not runs, and a run folder whose files are damaged, edited
+or disagree with one another is left out and named, so that one bad folder
+neither breaks every query nor is reported as if it were sound.
+
+A query is one read-only statement (``SELECT``, ``WITH``, ``FROM``,
+``VALUES``, ``DESCRIBE``, ``SUMMARIZE``, ``SHOW``) and can read only the files
+of the listed runs: once the views are bound, DuckDB's external access is
+switched off but for those files, and its configuration is locked. So a
+query can neither write a file nor read one outside the registry, whoever
+typed it (a dashboard, a notebook, a shared registry).
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
+from scsim.errors import ScsimError
+
 FORMATS = ("table", "csv", "json", "parquet")
+VIEW_FILES = {"runs": "run.parquet", "ledger": "ledger.parquet", "daily": "daily.parquet"}
+MAX_ROWS = 100_000
+"""Most rows of a result held in memory (the table and JSON formats); CSV and Parquet stream."""
+MAX_QUERY_CHARS = 100_000
+READ_ONLY_KEYWORDS = ("select", "with", "from", "values", "describe", "summarize", "show",
+                      "table", "(")
+"""How a read-only statement may begin."""
 
 
-class QueryError(Exception):
+_LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
+
+
+class QueryError(ScsimError):
     """A query that cannot run; the message says why in one line."""
 
 
-def _glob(root: Path, name: str) -> str:
-    return str(root / "**" / name).replace("'", "''")
+@dataclass
+class Registry:
+    """The complete runs below a root, and the folders left out (with the reason)."""
+
+    root: Path
+    runs: list[Path] = field(default_factory=list)
+    """Run folders, resolved, in path order."""
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return os.path.realpath(path).startswith(str(root) + os.sep)
+
+
+def _run_folders(root: Path) -> Iterator[Path]:
+    """Folders holding summary.json below ``root``, never inside a hidden folder and never
+    through a symbolic link."""
+    for folder, subfolders, files in os.walk(root, onerror=None, followlinks=False):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        if "summary.json" in files:
+            yield Path(folder)
+
+
+def complete_runs(root: Path) -> Registry:
+    """Every complete, consistent run folder below ``root`` (see ``check_listed_run``)."""
+    from scsim.io.stored_run import RunFolderError, check_listed_run
+
+    if not root.is_dir():
+        raise QueryError(f"{root}: no such folder")
+    resolved = root.resolve()
+    registry = Registry(resolved)
+    for folder in _run_folders(resolved):
+        files = [folder / name for name in ("summary.json", "ledger.json", *VIEW_FILES.values())]
+        outside = next((f for f in files if f.exists() and not _inside(f, resolved)), None)
+        if outside is not None:
+            registry.skipped.append((folder, f"{outside}: a link to a file outside {root}"))
+            continue
+        try:
+            check_listed_run(folder)
+        except RunFolderError as exc:
+            registry.skipped.append((folder, str(exc)))
+            continue
+        registry.runs.append(folder)
+    return registry
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _from_path(key: str) -> str:
@@ -38,26 +113,25 @@ def _from_path(key: str) -> str:
     return f"TRY_CAST(NULLIF(regexp_extract(filename, '/{key}=([0-9]+)/', 1), '') AS BIGINT)"
 
 
-def connect(root: Path):
-    """A DuckDB connection with the views over the run folders below ``root``."""
+def connect(root: Path, registry: Registry | None = None):
+    """A DuckDB connection with the views over the complete runs below ``root``, able to read
+    those files and nothing else."""
     import duckdb
 
-    if not root.is_dir():
-        raise QueryError(f"{root}: no such folder")
+    registry = registry or complete_runs(root)
     con = duckdb.connect(":memory:")
-    # Files are combined by column name.  Folders named point=K / replicate=R give those
-    # columns (read from the path here: DuckDB's hive partitioning refuses a mix of
-    # partitioned and plain folders, which a runs folder usually is).
     options = "union_by_name = true, filename = true"
-    prefix = str(root.resolve()).replace("'", "''") + "/"
     # ``run``: the run folder's path below the root (unique, and the same in every view)
-    run = f"regexp_replace(replace(filename, '{prefix}', ''), '/[^/]+$', '')"
-    for view, name in (("runs", "run.parquet"), ("ledger", "ledger.parquet"),
-                       ("daily", "daily.parquet")):
-        if not any(root.glob(f"**/{name}")):
+    run = (f"regexp_replace(replace(filename, {_sql_text(str(registry.root) + '/')}, ''), "
+           "'/[^/]+$', '')")
+    allowed: list[str] = []
+    for view, name in VIEW_FILES.items():
+        paths = [str(folder / name) for folder in registry.runs]
+        if not paths:
             con.execute(f"CREATE VIEW {view} AS SELECT NULL AS run WHERE false")
             continue
-        source = f"read_parquet('{_glob(root.resolve(), name)}', {options})"
+        allowed += paths
+        source = f"read_parquet([{', '.join(map(_sql_text, paths))}], {options})"
         if view == "runs":
             select = (f"SELECT * EXCLUDE (filename) REPLACE ({run} AS run, "
                       f"COALESCE(point, {_from_path('point')}) AS point, "
@@ -69,21 +143,90 @@ def connect(root: Path):
             select = (f"SELECT {run} AS run, {_from_path('point')} AS point, "
                       f"{_from_path('replicate')} AS replicate, * EXCLUDE (filename)")
         con.execute(f"CREATE VIEW {view} AS {select} FROM {source}")
+    # From here on the connection reads the listed files and nothing else, writes nothing
+    # (no COPY, ATTACH, EXPORT, extensions or spilling to disk), and cannot be reconfigured.
+    con.execute(f"SET allowed_paths = [{', '.join(map(_sql_text, allowed))}]")
+    con.execute("SET temp_directory = ''")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con
 
 
-def run_query(sql: str, root: Path) -> pa.Table:
-    """The result of ``sql`` over the views of ``root``, as an Arrow table."""
+def read_only_statement(con, sql: str) -> str:
+    """``sql`` if it is exactly one read-only statement; QueryError saying why not."""
     import duckdb
 
-    con = connect(root)
+    if len(sql) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query has {len(sql):,} characters; at most {MAX_QUERY_CHARS:,}")
     try:
-        relation = con.sql(sql)
-        if relation is None:
-            raise QueryError("the statement returned no rows (use SELECT)")
-        return relation.to_arrow_table()
+        statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        message = " ".join(str(exc).split())
-        raise QueryError(f"query failed: {message}") from None
+        raise QueryError(f"query failed: {' '.join(str(exc).split())}") from None
+    if len(statements) != 1:
+        raise QueryError("give exactly one statement" if statements else "the query is empty")
+    statement = statements[0]
+    words = _LEADING_COMMENTS.sub("", statement.query).lower()
+    if (statement.type != duckdb.StatementType.SELECT
+            or not words.startswith(READ_ONLY_KEYWORDS)):
+        first = words.split(maxsplit=1)[0].upper() if words.split() else "?"
+        raise QueryError(f"only a read-only statement may run, not {first} (one of SELECT, "
+                         "WITH, FROM, VALUES, DESCRIBE, SUMMARIZE, SHOW)")
+    return sql
+
+
+@dataclass
+class QueryResult:
+    """The rows of a query (a stream of record batches) and the folders left out."""
+
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    skipped: list[tuple[Path, str]]
+
+    def table(self, max_rows: int = MAX_ROWS) -> pa.Table:
+        """The whole result, at most ``max_rows`` rows (QueryError if there are more)."""
+        kept, rows = [], 0
+        for batch in self.batches:
+            rows += batch.num_rows
+            if rows > max_rows:
+                raise QueryError(f"the result has more than {max_rows:,} rows; narrow it (WHERE, "
+                                 "LIMIT, GROUP BY) or write it with --format csv or parquet "
+                                 "and --out FILE")
+            kept.append(batch)
+        return pa.Table.from_batches(kept, schema=self.schema)
+
+
+def open_query(sql: str, root: Path) -> tuple[QueryResult, object]:
+    """Start ``sql`` over the views of ``root``: its result as a stream, and the connection
+    (close it when the stream is read)."""
+    import duckdb
+
+    registry = complete_runs(root)
+    con = connect(root, registry)
+    try:
+        read_only_statement(con, sql)
+        reader = con.sql(sql).to_arrow_reader(8192)
+    except QueryError:
+        con.close()
+        raise
+    except duckdb.Error as exc:
+        con.close()
+        raise QueryError(f"query failed: {' '.join(str(exc).split())}") from None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from reader
+        except duckdb.Error as exc:  # raised while reading (a file changed meanwhile)
+            raise QueryError(f"query failed: {' '.join(str(exc).split())}") from None
+
+    return QueryResult(reader.schema, batches(), registry.skipped), con
+
+
+def run_query(sql: str, root: Path, max_rows: int = MAX_ROWS) -> pa.Table:
+    """The result of ``sql`` over the views of ``root``, as an Arrow table."""
+    result, con = open_query(sql, root)
+    try:
+        return result.table(max_rows)
     finally:
         con.close()

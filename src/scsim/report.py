@@ -426,15 +426,20 @@ def provenance_html(run: StoredRun) -> str:
         ("python / numpy / numba", " / ".join(str((s.get("provenance") or {}).get(k))
                                                for k in ("python", "numpy", "numba"))),
     ]
-    command = (f"scsim run {s.get('scenario_file')} --seed {s.get('seed')} "
-               f"--population {s.get('population')} --days {s.get('days')}")
-    if s.get("counterfactual"):
-        command += f" --counterfactual {s['counterfactual']['label']}"
+    from scsim.io.run_dir import EFFECTIVE_SCENARIO, reproduce_command
+
+    if (run.path / EFFECTIVE_SCENARIO).is_file():
+        how = (f"<p>To reproduce, from the effective scenario stored in the run folder (every "
+               f"--set, --add and sweep value applied): <code>"
+               f"{_esc(reproduce_command(s, run.path))}</code>. Its daily tables, histogram, "
+               "grade transitions and ledger figures are bit-identical to this run's, for any "
+               "thread count.</p>")
+    else:
+        how = (f"<p>This run folder was written before scsim stored its effective scenario "
+               f"({EFFECTIVE_SCENARIO}); the scenario it ran is in summary.json.</p>")
     return ("<table id='provenance-table'>" + "".join(
         f"<tr><td>{_esc(k)}</td><td style='text-align:left'>{_esc(v)}</td></tr>"
-        for k, v in rows) + "</table>"
-        f"<p>To reproduce (outputs are bit-identical for any thread count): "
-        f"<code>{_esc(command)}</code></p>")
+        for k, v in rows) + "</table>" + how)
 
 
 def timeline_html(s) -> str:

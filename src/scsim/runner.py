@@ -22,11 +22,11 @@ from scsim import __version__
 from scsim.engine import DEFAULT_CHUNK_SIZE
 from scsim.engine.memory import CITIZEN_COLUMNS, bytes_per_citizen, estimate_memory
 from scsim.engine.sim import ProgressCallback, SimulationResult, simulate
-from scsim.io.run_dir import atomic_run_dir
+from scsim.io.run_dir import EFFECTIVE_COUNTERFACTUAL, EFFECTIVE_SCENARIO, atomic_run_dir
 from scsim.ledger import build_ledger
 from scsim.registry import ledger_rows, run_row
 from scsim.results import daily_table, histogram_table, transitions_table
-from scsim.scenario.load import LoadedScenario, canonical_dump
+from scsim.scenario.load import LoadedScenario, canonical_dump, scenario_toml
 from scsim.scenario.pairing import Counterfactual
 
 
@@ -99,6 +99,17 @@ def stories_document(result: SimulationResult, counterfactual: Counterfactual | 
             "stories": kind_stories(tracer, result.examples)}
 
 
+def effective_scenarios(loaded: LoadedScenario, counterfactual: Counterfactual | None
+                        ) -> dict[str, str]:
+    """The files that reproduce the run: ``scenario.toml`` (the effective scenario, at the
+    file's population: the command gives --population) and, when the run is paired with
+    another scenario file, ``counterfactual.toml``."""
+    files = {EFFECTIVE_SCENARIO: scenario_toml(loaded.scenario, loaded.declared_population)}
+    if counterfactual is not None and counterfactual.label != "none":
+        files[EFFECTIVE_COUNTERFACTUAL] = scenario_toml(counterfactual.scenario)
+    return files
+
+
 def write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
@@ -140,6 +151,8 @@ def run_to_folder(
         write_parquet(run_row(out.name, summary, ledger, varied, replicate, point),
                       tmp / "run.parquet")
         write_parquet(ledger_rows(out.name, ledger), tmp / "ledger.parquet")
+        for name, text in effective_scenarios(loaded, counterfactual).items():
+            (tmp / name).write_text(text, encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return result, summary, ledger
 

@@ -117,19 +117,32 @@ def trace(
             # (the run keeps examples of every quantity any citizen has)
             raise fail(f"--only {only.value}: nobody in this run is {only.value.replace('-', ' ')}"
                        " (stories.json has no example)")
-        for candidate in examples[:sample]:
-            stories.append(tell(tracer.trace(candidate)))
-            found += 1
+        # every citizen is told at most once: the draw is without replacement
+        seen = set(citizen or [])
+        for candidate in examples:
+            if found == sample:
+                break
+            if candidate not in seen:
+                seen.add(candidate)
+                stories.append(tell(tracer.trace(candidate)))
+                found += 1
         deadline = time.perf_counter() + search_seconds
         with console.status(f"drawing {sample} citizens ({only.value})...", spinner="dots"):
-            while found < sample and (tries < sample or time.perf_counter() < deadline):
+            while (found < sample and len(seen) < s.population.size
+                   and (tries < sample or time.perf_counter() < deadline)):
                 candidate = int(rng.integers(first, last + 1))
                 tries += 1
+                if candidate in seen:
+                    continue
+                seen.add(candidate)
                 t = tracer.trace(candidate)
                 if wanted(t):
                     stories.append(tell(t))
                     found += 1
-        if found < sample:
+        if found < sample and len(seen) == s.population.size:
+            console.print(f"found {found} of {sample} citizens ({only.value}): the run has "
+                          f"{s.population.size:,} citizens, and every one was drawn")
+        elif found < sample:
             console.print(f"found {found} of {sample} citizens ({only.value}) in {tries:,} "
                           f"draws ({search_seconds:g} s); allow longer with --search-seconds")
     for story in stories:
@@ -141,7 +154,7 @@ def trace(
                     "date_note": "dates are illustrative: day 1 is shown as 2026-01-01",
                     "stories": [story.as_dict() for story in stories]}
         target = run_folder / "traces.json"
-        _write_text_atomically(target, json.dumps(document, indent=2) + "\n")
+        _write_text_atomically(target, json.dumps(document, indent=2) + "\n", replace=True)
         console.print(f"wrote {target}")
 
 

@@ -6,18 +6,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from scsim.cli.common import (
+    ForceFileOption,
+    _check_output,
     _output_place,
     _read_run,
     _write_report,
     _write_text_atomically,
     app,
     console,
+    err_console,
     fail,
 )
+from scsim.terminal import SafeConsole
+from scsim.text import printable
 
 
 @app.command()
@@ -26,10 +30,11 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="HTML file (default RUN/report.html).")
     ] = None,
+    force: ForceFileOption = False,
 ) -> None:
     """Write a self-contained HTML page of a run: scenario, ledger, figures, groups, provenance."""
     with console.status("drawing figures...", spinner="dots"):
-        target = _write_report(run_folder, out)
+        target = _write_report(run_folder, out, force)
     console.print(f"wrote {target} (self-contained: opens offline)")
 
 
@@ -40,6 +45,8 @@ def plot(
         Path | None, typer.Option("--out", "-o", help="Folder for the figures (default "
                                   "RUN/figures).")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace figures of the same name "
+                                        "in the folder.")] = False,
 ) -> None:
     """Save every figure of a run as PNG (200 dpi) and SVG, for articles and slides."""
     from scsim.plots import all_figures, left_out, save
@@ -48,7 +55,7 @@ def plot(
     target = out or run_folder / "figures"
     with console.status("drawing figures...", spinner="dots"):
         figures = all_figures(stored)
-        with _output_place(target) as tmp:
+        with _output_place(target, force) as tmp:
             for name, fig in figures.items():
                 save(fig, tmp / name)
     console.print(f"wrote {len(figures)} figures to {target}, each as PNG and SVG: "
@@ -63,12 +70,14 @@ def compare(
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write an HTML page with overlaid figures.")
     ] = None,
+    force: ForceFileOption = False,
 ) -> None:
     """The ledgers of runs side by side, with each run's difference from the first."""
     from scsim.compare import compare_runs, pairing_sentence, relative
 
     if len(runs) < 2:
         raise fail("compare: give at least two run folders")
+    _check_output(html, force)
     stored = [_read_run(path, optional=()) for path in runs]
     try:
         comparison = compare_runs(stored)
@@ -116,7 +125,7 @@ def compare(
         from scsim.report import comparison_report
 
         with console.status("drawing figures...", spinner="dots"):
-            _write_text_atomically(html, comparison_report(comparison))
+            _write_text_atomically(html, comparison_report(comparison), force)
         console.print(f"wrote {html}")
 
 
@@ -132,40 +141,93 @@ def query(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the result to this file.")
     ] = None,
+    force: ForceFileOption = False,
 ) -> None:
-    """Query every run below ROOT with SQL (DuckDB): views runs, ledger and daily."""
-    import io
+    """Query every run below ROOT with SQL (DuckDB): views runs, ledger and daily.
 
-    import pyarrow.csv as pacsv
-
-    from scsim import numbers
-    from scsim.query import FORMATS, QueryError, run_query
+    One read-only statement, which reads only the runs' files. CSV and Parquet stream (no
+    limit); the table and JSON formats hold at most 100,000 rows."""
+    from scsim.query import FORMATS, QueryError, open_query
 
     if output_format not in FORMATS:
         raise fail(f"--format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
     if output_format == "parquet" and out is None:
         raise fail("--format parquet: give --out FILE")
+    _check_output(out, force)
     try:
-        table = run_query(sql, root)
+        result, con = open_query(sql, root)
     except QueryError as exc:
         raise fail(str(exc)) from None
-    if output_format == "parquet":
-        from scsim.io.run_dir import OutputError, write_parquet_atomically
+    try:
+        for _, why in result.skipped[:3]:  # (each reason names its file)
+            err_console.print(f"note: left out of the registry: {why}")
+        if len(result.skipped) > 3:
+            err_console.print(f"note: left out {len(result.skipped) - 3} more folders that are "
+                              "not complete, consistent runs")
+        rows = _write_result(result, output_format, out, force)
+    except QueryError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        con.close()
+    if rows is not None:
+        console.print(f"wrote {rows:,} rows to {out}")
 
+
+def _write_result(result, output_format: str, out: Path | None, force: bool) -> int | None:
+    """Write a query's result as asked; the rows written to ``out`` (None when printed)."""
+    import io
+    import json
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from scsim import numbers
+    from scsim.io.run_dir import OutputError, write_atomically
+
+    rows = 0
+
+    def stream(write_batch) -> None:
+        nonlocal rows
+        for batch in result.batches:
+            rows += batch.num_rows
+            write_batch(batch)
+
+    def to_file(write) -> int:
         try:
-            write_parquet_atomically(table, out)
+            write_atomically(out, write, replace=force)
         except OutputError as exc:
             raise fail(str(exc)) from None
-        console.print(f"wrote {table.num_rows:,} rows to {out}")
-        return
-    if output_format == "csv":
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer)
-        text = buffer.getvalue().decode()
-    elif output_format == "json":
-        import json
+        return rows
 
-        text = json.dumps(table.to_pylist(), indent=2, default=str) + "\n"
+    if output_format == "parquet":
+        def parquet(path: Path) -> None:
+            with pq.ParquetWriter(path, result.schema, compression="zstd") as writer:
+                stream(writer.write_batch)
+        return to_file(parquet)
+    if output_format == "csv":
+        if out is not None:
+            def csv(path: Path) -> None:
+                with pacsv.CSVWriter(str(path), result.schema) as writer:
+                    stream(writer.write_batch)
+            return to_file(csv)
+        header = True
+        for batch in result.batches:
+            buffer = io.BytesIO()
+            pacsv.write_csv(pa.Table.from_batches([batch], result.schema), buffer,
+                            pacsv.WriteOptions(include_header=header))
+            header = False
+            print(printable(buffer.getvalue().decode()), end="")
+        if header:  # no rows: the header alone
+            buffer = io.BytesIO()
+            pacsv.write_csv(result.schema.empty_table(), buffer)
+            print(printable(buffer.getvalue().decode()), end="")
+        return None
+    table = result.table()
+    if output_format == "json":
+        text = json.dumps([{k: _json_value(v) for k, v in row.items()}
+                           for row in table.to_pylist()], indent=2, default=str,
+                          allow_nan=False) + "\n"
     else:
         shown = Table(show_edge=False)
         for name in table.column_names:
@@ -175,15 +237,32 @@ def query(
         if out is None:
             console.print(shown)
             console.print(f"{table.num_rows:,} row{'' if table.num_rows == 1 else 's'}")
-            return
-        capture = Console(file=io.StringIO(), width=200, markup=False)
+            return None
+        capture = SafeConsole(file=io.StringIO(), width=200, markup=False)
         capture.print(shown)
         text = capture.file.getvalue()
-    if out is not None:
-        _write_text_atomically(out, text)
-        console.print(f"wrote {table.num_rows:,} rows to {out}")
-    else:
-        print(text, end="")
+    if out is None:
+        print(printable(text), end="")
+        return None
+    rows = table.num_rows
+    return to_file(lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def _json_value(value):
+    """JSON has no NaN or infinity: a float that is not finite is null; a decimal is a
+    number."""
+    import decimal
+    import math
+
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value
 
 
 def _cell(value, numbers) -> str:

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,23 +34,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scsim.errors import ScsimError
 from scsim.kernels.layout import daily_columns
 from scsim.ledger import quantities
 from scsim.mechanisms import daily_columns as mechanism_columns
 from scsim.scenario.load import (
     MAX_NESTING,
     ScenarioError,
-    nesting_depth,
     validate_scenario,
 )
 from scsim.scenario.model import Scenario
 
 REQUIRED_FILES = ("summary.json", "ledger.json", "daily.parquet", "score_histogram.parquet")
-OPTIONAL_FILES = ("grade_transitions.parquet", "traces.json", "stories.json")
+OPTIONAL_FILES = ("grade_transitions.parquet", "traces.json", "stories.json", "run.parquet",
+                  "ledger.parquet", "scenario.toml", "counterfactual.toml")
 MAX_JSON_BYTES = 256 * 2**20
 
 
-class RunFolderError(Exception):
+class RunFolderError(ScsimError):
     """A run folder that cannot be read; the message names the file and the problem."""
 
 
@@ -177,12 +181,33 @@ def _pydantic_problem(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}{more}"
 
 
+def _regular(path: Path) -> os.stat_result:
+    """The file's status, if it is a regular file (a FIFO or device would hang a reader)."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise RunFolderError(f"{path}: not a regular file")
+    return info
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of objects and arrays in valid JSON text, from its brackets once
+    its strings are removed (fast: a ledger has tens of thousands of values)."""
+    brackets = np.frombuffer(_JSON_STRING.sub("", text).encode(), dtype=np.uint8)
+    step = (np.isin(brackets, (ord("["), ord("{"))).astype(np.int64)
+            - np.isin(brackets, (ord("]"), ord("}"))))
+    return int(np.cumsum(step).max(initial=0))
+
+
 def _json(path: Path) -> Any:
     try:
-        size = path.stat().st_size
+        size = _regular(path).st_size
         if size > MAX_JSON_BYTES:
             raise RunFolderError(f"{path}: {size:,} bytes, too large to be a scsim file")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except FileNotFoundError:
         raise RunFolderError(f"{path}: missing (not a complete scsim run folder)") from None
     except RecursionError:
@@ -191,7 +216,7 @@ def _json(path: Path) -> Any:
         raise RunFolderError(f"{path}: unreadable or corrupt ({exc})") from None
     if not isinstance(data, dict):
         raise RunFolderError(f"{path}: corrupt (expected a JSON object)")
-    if nesting_depth(data) > MAX_NESTING:
+    if _json_depth(text) > MAX_NESTING:
         raise RunFolderError(f"{path}: corrupt (nested more than {MAX_NESTING} levels deep)")
     return data
 
@@ -219,13 +244,28 @@ def _scenario(data: dict[str, Any], sha256: str, where: str) -> Scenario:
 # --- the tables -------------------------------------------------------------------
 
 
+def read_json_document(path: Path, model: type[BaseModel]) -> Any:
+    """A JSON file validated by ``model``: RunFolderError naming the file and the problem."""
+    try:
+        return model.model_validate(_json(path))
+    except ValidationError as exc:
+        raise RunFolderError(f"{path}: corrupt: {_pydantic_problem(exc)}") from None
+
+
 def _parquet(path: Path) -> pa.Table:
     try:
-        return pq.read_table(path)
+        _regular(path)
+        return pq.ParquetFile(path).read(use_threads=False)
     except FileNotFoundError:
         raise RunFolderError(f"{path}: missing (not a complete scsim run folder)") from None
     except (OSError, pa.ArrowException, ValueError) as exc:
         raise RunFolderError(f"{path}: unreadable or corrupt ({exc})") from None
+
+
+def read_parquet(path: Path) -> pa.Table:
+    """A Parquet file read whole: RunFolderError if it is missing, not a regular file or
+    damaged."""
+    return _parquet(path)
 
 
 def _check_types(path: Path, table: pa.Table, expected: dict[str, str]) -> None:
@@ -386,8 +426,118 @@ def _check_ledger(path: Path, ledger: StoredLedger, s: Scenario,
             if list(by_group) != groups:
                 problems.append(f"disparity.{q}: groups are not the scenario's")
                 break
+    if not problems:
+        problems = _ledger_sums(ledger, names)
     if problems:
         raise RunFolderError(f"{path}: corrupt: {problems[0]}")
+
+
+def _ledger_sums(ledger: StoredLedger, names: list[str]) -> list[str]:
+    """The totals are the overall values, and each overall value the sum of its groups'."""
+    for q in names:
+        total, overall = ledger.totals[q], ledger.overall[q].value
+        if total != overall:
+            return [f"totals.{q} is {total!r}, but overall.{q} is {overall!r}"]
+        if overall is None:
+            continue
+        groups = [entry.quantities[q].value for entry in ledger.by_group.values()]
+        if any(v is None for v in groups) or sum(groups) != overall:
+            return [f"overall.{q} ({overall!r}) is not the sum of its groups' values"]
+    return []
+
+
+def check_registry_rows(path: Path, ledger: dict[str, Any], summary: dict[str, Any]) -> None:
+    """``run.parquet`` and ``ledger.parquet`` of the run folder ``path`` say what its
+    ``ledger.json`` and ``summary.json`` say (so an edited row is refused, not reported)."""
+    from scsim.registry import LEDGER_SCHEMA, ledger_rows
+
+    run_file, ledger_file = path / "run.parquet", path / "ledger.parquet"
+    if run_file.exists():
+        table = _parquet(run_file)
+        if table.num_rows != 1:
+            raise RunFolderError(f"{run_file}: {table.num_rows} rows, expected one")
+        row = table.to_pylist()[0]
+        counterfactual = summary.get("counterfactual") or {}
+        expected = {"scenario": summary["scenario"].get("name"),
+                    "scenario_sha256": summary["scenario_sha256"],
+                    "counterfactual": counterfactual.get("label"),
+                    "counterfactual_sha256": counterfactual.get("scenario_sha256"),
+                    "seed": summary["seed"], "population": summary["population"],
+                    "days": summary["days"], **ledger["totals"]}
+        wrong = next((k for k, v in expected.items() if row.get(k, "absent") != v), None)
+        if wrong is not None:
+            raise RunFolderError(f"{run_file}: {wrong} is {row.get(wrong, 'absent')!r}, but "
+                                 f"the run's ledger.json and summary.json say {expected[wrong]!r} "
+                                 "(the file was edited)")
+    if ledger_file.exists():
+        table = _parquet(ledger_file)
+        if table.schema.names != LEDGER_SCHEMA.names:
+            raise RunFolderError(f"{ledger_file}: columns differ from what scsim writes")
+        want = ledger_rows("", ledger).drop_columns(["run"])
+        have = table.drop_columns(["run"])
+        try:
+            same = have.cast(want.schema).equals(want)
+        except (pa.ArrowException, ValueError):
+            same = False
+        if not same:
+            raise RunFolderError(f"{ledger_file}: differs from the run's ledger.json (the file "
+                                 "was edited)")
+
+
+def check_listed_run(path: Path) -> None:
+    """The checks a run folder passes to be listed in the registry (``scsim query``): quick
+    enough for thousands of runs, so the stored scenario is checked by its SHA-256 only.
+
+    summary.json and ledger.json are well formed, and the ledger's totals are its overall
+    values and the sums of its groups'; run.parquet and ledger.parquet say what they say;
+    daily.parquet is a readable Parquet file (its footer)."""
+    where = path / "summary.json"
+    summary = _document(where, StoredSummary)
+    canonical = json.dumps(summary.scenario, sort_keys=True)
+    if hashlib.sha256(canonical.encode()).hexdigest() != summary.scenario_sha256:
+        raise RunFolderError(f"{where}: scenario does not match its SHA-256 (the file was "
+                             "edited)")
+    ledger = _document(path / "ledger.json", StoredLedger)
+    names = list(ledger.quantities)
+    missing = next((q for q in names if q not in ledger.totals or q not in ledger.overall
+                    or any(q not in g.quantities for g in ledger.by_group.values())), None)
+    problems = ([f"{missing} is missing from its totals, overall or groups"] if missing
+                else _ledger_sums(ledger, names))
+    if problems:
+        raise RunFolderError(f"{path / 'ledger.json'}: corrupt: {problems[0]}")
+    for name in ("run.parquet", "ledger.parquet"):
+        if not (path / name).is_file():
+            raise RunFolderError(f"{path / name}: missing (not a complete scsim run folder)")
+    check_registry_rows(path, ledger.model_dump(mode="json"), summary.model_dump(mode="json"))
+    daily = path / "daily.parquet"
+    try:
+        _regular(daily)
+        names = pq.read_schema(daily).names
+    except FileNotFoundError:
+        raise RunFolderError(f"{daily}: missing (not a complete scsim run folder)") from None
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise RunFolderError(f"{daily}: unreadable or corrupt ({exc})") from None
+    if names[:2] != ["day", "group"] and names[:3] != ["day", "date", "group"]:
+        raise RunFolderError(f"{daily}: columns differ from what scsim writes")
+
+
+def _effective_scenario(path: Path, summary: StoredSummary, which: str) -> None:
+    """``scenario.toml`` (or ``counterfactual.toml``) loads back to the run's scenario."""
+    from scsim.scenario.load import load_scenario
+
+    if which == "scenario.toml":
+        want = summary.scenario_sha256
+    elif summary.counterfactual is None:
+        raise RunFolderError(f"{path / which}: an unpaired run has no counterfactual")
+    else:
+        want = summary.counterfactual.scenario_sha256
+    try:
+        loaded = load_scenario(path / which, {"population.size": summary.population})
+    except ScenarioError as exc:
+        raise RunFolderError(f"{path / which}: {exc.lines()[0]}") from None
+    if loaded.sha256 != want:
+        raise RunFolderError(f"{path / which}: is not the scenario the run ran (the file was "
+                             "edited)")
 
 
 @dataclass(frozen=True)
@@ -466,6 +616,11 @@ def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES,
                 int(x) for x in first] != [g["citizens"] for g in ledger["by_group"].values()]:
             raise RunFolderError(f"{path / 'ledger.json'}: citizens per group disagree with "
                                  "daily.parquet")
+    if ledger is not None and found & {"run.parquet", "ledger.parquet"}:
+        check_registry_rows(path, ledger, summary.model_dump(mode="json"))
+    for which in ("scenario.toml", "counterfactual.toml"):
+        if which in found:
+            _effective_scenario(path, summary, which)
     if "score_histogram.parquet" in found:
         histogram = _histogram(path / "score_histogram.parquet", scenario)
     if "grade_transitions.parquet" in found:
