@@ -201,7 +201,8 @@ def test_kill_and_resume_equals_an_uninterrupted_ensemble(eight, tmp_path):
     assert results(out) == results(eight)
     assert pq.read_table(out / "ensemble.parquet").equals(pq.read_table(eight /
                                                                         "ensemble.parquet"))
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # partials removed
+    hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert hidden == [".scsim.lock"]  # partials removed; the (released) lock stays
 
 
 def test_the_ensemble_report_shows_the_bands(eight):

@@ -145,8 +145,8 @@ def test_a_failed_run_is_recorded_and_resume_completes_the_sweep(tmp_path):
     blocked.write_text("in the way")  # this run cannot be written
     shutil.rmtree(out / "point=2" / "replicate=1")  # and this one is simply missing
     result = sweep(out, *args, "--resume")
-    assert result.exit_code == 0, result.output
-    assert "point=1/replicate=0 failed" in " ".join(result.output.split())
+    assert result.exit_code == 1, result.output  # a run failed: said on stderr, status 1
+    assert "error: point=1/replicate=0 failed" in " ".join(result.stderr.split())
     manifest = json.loads((out / "sweep.json").read_text())
     assert list(manifest["runs_failed"]) == ["point=1/replicate=0"]
     assert (out / "point=2" / "replicate=1" / "summary.json").is_file()  # the other one ran

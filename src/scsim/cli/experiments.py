@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +30,7 @@ from scsim.cli.common import (
     _write_text_atomically,
     app,
     console,
+    err_console,
     fail,
 )
 
@@ -139,9 +142,17 @@ def ensemble(
 ) -> None:
     """Run SCENARIO under many seeds; summarise every ledger quantity across them."""
     from scsim.experiments.cluster import ClusterError, open_client
-    from scsim.experiments.ensemble import EnsembleError, EnsembleSpec, run_ensemble
-    from scsim.io.run_dir import RUNS, default_run_folder
+    from scsim.experiments.design import MAX_REPLICATES
+    from scsim.experiments.ensemble import (
+        EnsembleError,
+        EnsembleSpec,
+        prepare,
+        read_manifest,
+        run_ensemble,
+    )
+    from scsim.io.run_dir import RUNS, OutputError, default_run_folder
 
+    _refuse_task_sets(set_, add, scenario)
     loaded = _load(scenario, None, population, days, set_, add)
     pairing = (_load_counterfactual(counterfactual, loaded, None, population, days)
                if counterfactual is not None else None)
@@ -151,27 +162,34 @@ def ensemble(
     root = seed if seed is not None else loaded.scenario.run.seed
     if max_replicates is not None and max_replicates < replicates:
         raise fail(f"--max-replicates: {max_replicates} is below --replicates {replicates}")
+    if max(replicates, max_replicates or 0) > MAX_REPLICATES:
+        raise fail(f"--replicates, --max-replicates: at most {MAX_REPLICATES:,}")
     if out is None:
         single = default_run_folder(loaded, pairing).name
         name, _, rest = single.partition("-seed")
         out = RUNS / f"{name}-ensemble-seed{root}-{rest.rpartition('-')[2]}"
+    limit = min(max_replicates or 10 * replicates, MAX_REPLICATES)
     spec = EnsembleSpec(loaded, pairing, out, root, replicates, target,
-                        (max_replicates or 10 * replicates) if target is not None else None)
+                        limit if target is not None else None)
     bar = _bar("replicates", quiet)
-    try:
-        with bar, open_client(scheduler, workers) as client:
-            task = bar.add_task("replicates", total=replicates)
-            workers_now = max(1, len(client.scheduler_info().get("workers", {})))
-            outcome = run_ensemble(
-                spec, client, resume=resume, force=force, batch=max(2, workers_now),
-                progress=lambda done, total: bar.update(task, completed=done, total=total))
-    except (ClusterError, EnsembleError) as exc:
-        raise fail(str(exc)) from None
     from scsim.experiments.report import ensemble_report
 
-    _write_text_atomically(spec.out / "report.html", ensemble_report(spec.out))
+    try:
+        with _claimed(spec.out, "ensemble.json", "ensemble", resume, force,
+                      read_manifest) as stored:
+            done = prepare(spec, stored)  # (a resume that does not match is refused here)
+            with bar, open_client(scheduler, workers) as client:
+                task = bar.add_task("replicates", total=replicates)
+                workers_now = max(1, len(client.scheduler_info().get("workers", {})))
+                outcome = run_ensemble(
+                    spec, client, done, batch=max(2, workers_now),
+                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+            _write_text_atomically(spec.out / "report.html", ensemble_report(spec.out), True)
+    except (ClusterError, EnsembleError, OutputError) as exc:
+        raise fail(str(exc)) from None
     if not quiet:
         _print_outcome(spec, outcome)
+    _exit_if_failed({f"replicate={r}": why for r, why in outcome.failed.items()})
 
 
 def _print_outcome(spec, outcome) -> None:
@@ -197,9 +215,6 @@ def _print_outcome(spec, outcome) -> None:
     console.print(table)
     console.print("seed noise: the replicates' standard deviation over their mean; the "
                   "10th-90th percentiles are their spread, not an interval of the mean")
-    if outcome.failed:
-        for r, why in sorted(outcome.failed.items()):
-            console.print(f"replicate {r} failed: {why}", markup=False)
     if spec.until_halfwidth is not None:
         target = spec.until_halfwidth
         if outcome.target_met:
@@ -228,24 +243,64 @@ def _world_note(spec) -> None:
                       markup=False)
 
 
+@contextlib.contextmanager
+def _claimed(out: Path, manifest: str, kind: str, resume: bool, force: bool,
+             read_manifest) -> Iterator[dict | None]:
+    """The experiment folder, claimed and locked for the whole block (one line if not)."""
+    from scsim.io.run_dir import OutputError, experiment_folder
+
+    try:
+        with experiment_folder(out, manifest, kind, resume=resume, force=force,
+                               read_manifest=read_manifest) as stored:
+            yield stored
+    except OutputError as exc:
+        raise fail(str(exc)) from None
+
+
+def _refuse_task_sets(sets: list[str] | None, adds: list[str] | None, source: Path) -> None:
+    """An experiment sets every run's seed itself: --set run.seed would change nothing."""
+    from scsim.experiments.sweep import TASK_SETS
+
+    for text in [*(sets or []), *(adds or [])]:
+        path = text.partition("=")[0].strip()
+        if path in TASK_SETS:
+            raise fail(f"{source}: {path}: {TASK_SETS[path]}")
+
+
+def _exit_if_failed(failed: dict[str, str]) -> None:
+    """Runs that failed are said on stderr, and the command exits with status 1."""
+    if not failed:
+        return
+    for where, why in sorted(failed.items()):
+        err_console.print(f"error: {where} failed: {why}")
+    err_console.print(f"error: {len(failed)} run{'s' if len(failed) > 1 else ''} failed; the "
+                      "results summarise the others (fix the cause and --resume)")
+    raise typer.Exit(1)
+
+
 def _execute(spec, scheduler: str | None, workers: int | None, *, resume: bool, force: bool,
-             quiet: bool):
-    """Run a planned sweep on the cluster with a progress bar; report failed runs."""
+             quiet: bool, after=None):
+    """Run a planned sweep in its claimed folder on the cluster with a progress bar, then
+    ``after(outcome)`` (reports, rankings) while the folder is still locked."""
     from scsim.experiments.cluster import ClusterError, open_client
-    from scsim.experiments.sweep import SweepError, run_sweep
+    from scsim.experiments.sweep import SweepError, prepare, read_manifest, run_sweep
+    from scsim.io.run_dir import OutputError
 
     if not quiet:
         _world_note(spec)
     bar = _bar("runs", quiet)
     try:
-        with bar, open_client(scheduler, workers) as client:
-            task = bar.add_task("runs", total=len(spec.points) * spec.replicates)
-            outcome = run_sweep(spec, client, resume=resume, force=force,
-                                progress=lambda done, n: bar.update(task, completed=done))
-    except (ClusterError, SweepError) as exc:
+        with _claimed(spec.out, "sweep.json", spec.kind, resume, force,
+                      lambda path: read_manifest(path, resuming=True)) as stored:
+            done = prepare(spec, stored)  # (a resume that does not match is refused here)
+            with bar, open_client(scheduler, workers) as client:
+                task = bar.add_task("runs", total=len(spec.points) * spec.replicates)
+                outcome = run_sweep(spec, client, done,
+                                    progress=lambda done, n: bar.update(task, completed=done))
+            if after is not None:
+                after(outcome)
+    except (ClusterError, SweepError, OutputError) as exc:
         raise fail(str(exc)) from None
-    for where, why in sorted(outcome.failed.items()):
-        console.print(f"{where} failed: {why}", markup=False)
     return outcome
 
 
@@ -331,14 +386,16 @@ def sweep(
         console.print(f"{spec.design} design: {len(spec.points):,} points x "
                       f"{spec.replicates} replicates = {total:,} runs of "
                       f"{spec.loaded[0].scenario.population.size:,} citizens")
-    outcome = _execute(spec, scheduler, workers, resume=resume, force=force, quiet=quiet)
     from scsim.experiments.report import sweep_report
 
-    _write_text_atomically(spec.out / "report.html", sweep_report(spec.out))
+    outcome = _execute(spec, scheduler, workers, resume=resume, force=force, quiet=quiet,
+                       after=lambda _: _write_text_atomically(
+                           spec.out / "report.html", sweep_report(spec.out), True))
     if not quiet:
         console.print(f"wrote {spec.out}/: sweep.json, design.parquet, results.parquet, "
                       f"report.html and {outcome.runs:,} run folders"
                       + (f" ({len(outcome.failed)} failed)" if outcome.failed else ""))
+    _exit_if_failed(outcome.failed)
 
 
 @app.command()
@@ -352,24 +409,27 @@ def analyze(
     """Sensitivity indices (Sobol S1/ST or Morris mu*/sigma, with 95% intervals) of a sweep."""
     import json
 
+    from scsim.experiments.report import sweep_report
     from scsim.experiments.sensitivity import CONSTANT_OUTPUT_NOTE, AnalysisError
     from scsim.experiments.sensitivity import analyze as indices
+    from scsim.io.run_dir import OutputError, locked_folder, write_parquet_atomically
     from scsim.plots import save, sensitivity_figure
 
+    if not (sweep_folder / "sweep.json").is_file():
+        raise fail(f"{sweep_folder}: not a sweep folder (no sweep.json)")
     try:
-        table, about = indices(sweep_folder, output, group)
-    except AnalysisError as exc:
+        with locked_folder(sweep_folder, "sweep"):  # not while a sweep runs or resumes there
+            table, about = indices(sweep_folder, output, group)
+            stem = Path(str(sweep_folder / f"sensitivity-{output}")
+                        + ("" if group is None else f"-{group}"))
+            write_parquet_atomically(table, stem.with_suffix(".parquet"), replace=True)
+            _write_text_atomically(stem.with_suffix(".json"),
+                                   json.dumps(about, indent=2) + "\n", True)
+            save(sensitivity_figure(table, about), stem)
+            _write_text_atomically(sweep_folder / "report.html", sweep_report(sweep_folder),
+                                   True)
+    except (AnalysisError, OutputError) as exc:
         raise fail(str(exc)) from None
-    stem = Path(str(sweep_folder / f"sensitivity-{output}") + ("" if group is None else
-                                                                 f"-{group}"))
-    from scsim.io.run_dir import OutputError, write_parquet_atomically
-
-    try:
-        write_parquet_atomically(table, stem.with_suffix(".parquet"))
-    except OutputError as exc:
-        raise fail(str(exc)) from None
-    _write_text_atomically(stem.with_suffix(".json"), json.dumps(about, indent=2) + "\n")
-    save(sensitivity_figure(table, about), stem)
     shown = Table(title=f"{about['output']} ({about['group']}): {about['design']} indices, "
                   f"{about['points']} points x {about['replicates']} replicates",
                   show_edge=False)
@@ -385,9 +445,6 @@ def analyze(
     console.print("seed noise: " + ("n/a (one replicate per point)" if noise is None else
                                     f"{noise:.1%} of the output's variance between runs")
                   + "; the indices are of the replicate means; intervals 95% (bootstrap)")
-    from scsim.experiments.report import sweep_report
-
-    _write_text_atomically(sweep_folder / "report.html", sweep_report(sweep_folder))
     console.print(f"wrote {stem}.parquet, .json, .png and .svg, and {sweep_folder}/report.html")
 
 
@@ -440,13 +497,19 @@ def screen(
         console.print(f"screening {len(spec.varies)} assumptions: Morris, {samples} "
                       f"trajectories, {len(spec.points):,} points x {replicates} replicates = "
                       f"{total:,} runs of {spec.loaded[0].scenario.population.size:,} citizens")
-    outcome = _execute(spec, scheduler, workers, resume=resume, force=force, quiet=quiet)
-    if outcome.failed:
-        raise fail(f"{spec.out}: {len(outcome.failed)} runs failed; fix them and --resume")
-    table = rank_assumptions(spec.out)
     from scsim.experiments.report import sweep_report
 
-    _write_text_atomically(spec.out / "report.html", sweep_report(spec.out))
+    ranked = []
+
+    def rank(outcome) -> None:
+        if not outcome.failed:  # indices need every run
+            ranked.append(rank_assumptions(spec.out))
+        _write_text_atomically(spec.out / "report.html", sweep_report(spec.out), True)
+
+    outcome = _execute(spec, scheduler, workers, resume=resume, force=force, quiet=quiet,
+                       after=rank)
+    _exit_if_failed(outcome.failed)
+    table = ranked[0]
     shown = Table(title="The assumptions that move each headline figure most (Morris mu*: "
                   "mean absolute effect across its plausible range, 95% interval)",
                   show_edge=False)

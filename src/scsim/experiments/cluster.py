@@ -1,5 +1,13 @@
 """Where many runs execute: an embedded Dask LocalCluster, or an existing cluster.
 
+The embedded cluster listens on 127.0.0.1 only, and speaks TLS with a
+certificate made for it in memory (``local_security``): a process without it,
+such as another user's on the same machine, is refused. An existing cluster
+(``--scheduler``) is trusted: Dask unpickles what its scheduler sends, so a
+scheduler can run code as the user who connects to it. Before connecting, the
+address is checked (tcp:// or tls://) and the server must answer like a Dask
+scheduler within the timeout.
+
 The local cluster has one worker process per core with one thread each and
 numba's thread count set to 1 in every worker (results never depend on it).
 Kernels are compiled once in the coordinator before fanning out, so workers
@@ -14,37 +22,168 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from scsim.errors import ScsimError
 
-class ClusterError(Exception):
+
+class ClusterError(ScsimError):
     """No cluster could be reached or started; the message says why in one line."""
+
+
+PROTOCOLS = ("tcp", "tls")
+MAX_HANDSHAKE_BYTES = 1 << 16
+"""A Dask scheduler's first message (its handshake) is a few dozen bytes."""
+
+
+def scheduler_address(text: str) -> tuple[str, str, int]:
+    """``tcp://HOST:PORT`` or ``tls://HOST:PORT`` (a bare HOST:PORT is tcp) as (protocol,
+    host, port); anything else is a ClusterError naming what is wrong."""
+    from urllib.parse import urlsplit
+
+    protocol, sep, _ = text.partition("://")
+    url = text if sep else f"tcp://{text}"
+    protocol = protocol if sep else "tcp"
+    if protocol not in PROTOCOLS:
+        raise ClusterError(f"--scheduler {text}: {protocol}:// is not supported; give "
+                           "tcp://HOST:PORT, or tls://HOST:PORT with Dask's TLS configuration")
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ClusterError(f"--scheduler {text}: not an address ({exc})") from None
+    if (not host or port is None or parts.path not in ("", "/") or parts.query
+            or parts.fragment or parts.username is not None):
+        raise ClusterError(f"--scheduler {text}: expected {protocol}://HOST:PORT")
+    return protocol, host, port
+
+
+def _client_security(protocol: str, address: str) -> Any:
+    """Dask's security settings (from its configuration): TLS credentials for tls://."""
+    from distributed.security import Security
+
+    security = Security()
+    if protocol == "tls" and security.get_connection_args("client").get("ssl_context") is None:
+        raise ClusterError(f"--scheduler {address}: tls:// needs the client's TLS credentials "
+                           "in Dask's configuration (distributed.comm.tls.ca-file, "
+                           "distributed.comm.tls.client.cert and .key)")
+    return security
+
+
+def probe_scheduler(address: str, security: Any, timeout_s: float) -> None:
+    """Check, within ``timeout_s`` in all, that a Dask scheduler answers at ``address``: it
+    sends its handshake first, a small framed message, which is read and decoded here. A
+    server that accepts and stays silent, or that says something else, is refused before
+    Dask's client would wait on it forever or trust a length it sent."""
+    import socket
+    import ssl
+    import struct
+    import time
+
+    protocol, host, port = scheduler_address(address)
+    deadline = time.monotonic() + timeout_s
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        return remaining
+
+    try:
+        sock = socket.create_connection((host, port), timeout=left())
+    except (OSError, TimeoutError) as exc:
+        reason = (" ".join(str(exc).split()) or type(exc).__name__) if isinstance(
+            exc, OSError) else f"no connection within {timeout_s:g} s"
+        raise ClusterError(f"--scheduler {address}: cannot connect ({reason})") from None
+    try:
+        if protocol == "tls":
+            context = security.get_connection_args("client")["ssl_context"]
+            sock.settimeout(left())
+            sock = context.wrap_socket(sock, server_hostname=host)
+
+        def read(n: int) -> bytes:
+            data = b""
+            while len(data) < n:
+                sock.settimeout(left())
+                chunk = sock.recv(n - len(data))
+                if not chunk:
+                    raise ConnectionError("the server closed the connection")
+                data += chunk
+            return data
+
+        (size,) = struct.unpack("<Q", read(8))
+        if size > MAX_HANDSHAKE_BYTES:
+            raise ValueError("its first message is not a Dask handshake")
+        import msgpack
+        from distributed.protocol.utils import unpack_frames
+
+        frames = unpack_frames(read(size))
+        message = msgpack.loads(frames[0], use_list=False) if len(frames) == 1 else None
+        if not isinstance(message, dict) or "python" not in message:
+            raise ValueError("its first message is not a Dask handshake")
+    except TimeoutError:
+        raise ClusterError(f"--scheduler {address}: the server accepted the connection but "
+                           f"sent nothing within {timeout_s:g} s; is it a Dask scheduler?") \
+            from None
+    except ssl.SSLError as exc:
+        raise ClusterError(f"--scheduler {address}: TLS handshake failed ({exc.reason or exc})") \
+            from None
+    except (OSError, ValueError, TypeError, KeyError, IndexError, struct.error) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ClusterError(f"--scheduler {address}: not a Dask scheduler ({reason})") from None
+    except Exception as exc:  # anything the decoder makes of bytes that are not Dask's
+        raise ClusterError(f"--scheduler {address}: not a Dask scheduler "
+                           f"({type(exc).__name__})") from None
+    finally:
+        sock.close()
+
+
+def local_security() -> Any:
+    """Credentials that exist only in this process and the workers it starts: the embedded
+    cluster speaks TLS with a certificate made for it, so no other user (nor any other
+    process of this one) can connect to it and have it run their code."""
+    from distributed.security import Security
+
+    return Security.temporary()
 
 
 @contextlib.contextmanager
 def open_client(scheduler: str | None = None, workers: int | None = None,
                 connect_timeout_s: float = 10.0) -> Iterator[Any]:
-    """A ``distributed.Client``: on ``scheduler`` (tcp://HOST:PORT) or an embedded cluster."""
+    """A ``distributed.Client``: on ``scheduler`` (tcp:// or tls://HOST:PORT), or on an
+    embedded cluster that only this process can reach."""
     import logging
 
     from distributed import Client, LocalCluster
 
     from scsim.engine.warmup import warm_up
 
-    warm_up()  # compile (or load) the kernels here, once, before any worker needs them
     if scheduler is not None:
+        protocol, _, _ = scheduler_address(scheduler)
+        security = _client_security(protocol, scheduler)
+        probe_scheduler(scheduler, security, connect_timeout_s)
+        address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
         try:
-            client = Client(scheduler, timeout=f"{connect_timeout_s}s")
+            client = Client(address, timeout=f"{connect_timeout_s}s", security=security)
         except (OSError, TimeoutError, ValueError) as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise ClusterError(f"--scheduler {scheduler}: cannot connect ({reason})") from None
+        warm_up()  # compile (or load) the kernels here, once, before any worker needs them
         try:
             yield client
         finally:
             client.close()
         return
+    import dask
+
+    warm_up()
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address="127.0.0.1:0", host="127.0.0.1",
-                           silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": "1"})
+    # Dask's HTTP servers (metrics, task and worker information) answer anyone who asks:
+    # they are left with no routes at all, on a port of their own on 127.0.0.1
+    with dask.config.set({"distributed.scheduler.http.routes": [],
+                          "distributed.worker.http.routes": []}):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", protocol="tls://", security=local_security(),
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                               env={"NUMBA_NUM_THREADS": "1"})
     try:
         with Client(cluster) as client:
             yield client

@@ -16,11 +16,21 @@ from typing import Any
 
 import numpy as np
 
+from scsim.errors import ScsimError
+
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 MORRIS_LEVELS = 4
+MAX_SAMPLES = 100_000
+MAX_VARIED = 1_000
+"""Parameters one design may vary."""
+MAX_POINTS = 100_000
+"""Points of one design (a grid's is the product of its axes)."""
+MAX_REPLICATES = 10_000
+MAX_RUNS = 1_000_000
+"""Runs of one experiment (points x replicates)."""
 
 
-class DesignError(Exception):
+class DesignError(ScsimError):
     """A design that cannot be built; one line says why."""
 
 
@@ -134,8 +144,33 @@ def build(varies: list[Vary], design: str, samples: int, seed: int) -> tuple[lis
 
 def expected_points(design: str, samples: int, varies: list[Vary]) -> int:
     """How many points a design has: grid the product, LHS N, Sobol N (D + 2), Morris
-    N (D + 1)."""
+    N (D + 1) (exact integers, however large)."""
+    import math
+
     d = len(varies)
     if design == "grid":
-        return int(np.prod([len(v.values) if not v.is_range else samples for v in varies]))
+        return math.prod(len(v.values) if not v.is_range else samples for v in varies)
     return {"lhs": samples, "sobol": samples * (d + 2), "morris": samples * (d + 1)}[design]
+
+
+def expected_design_size(design: str, samples: int, varies: list[Vary], replicates: int
+                         ) -> int:
+    """The design's points, checked against the limits before anything is built: a mistyped
+    --samples or a grid of many axes must not exhaust memory."""
+    if design not in DESIGNS:
+        raise DesignError(f"--design: unknown design {design!r} (known: {', '.join(DESIGNS)})")
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise DesignError(f"--samples: must be between 1 and {MAX_SAMPLES:,}, got {samples:,}")
+    if not 1 <= replicates <= MAX_REPLICATES:
+        raise DesignError(f"--replicates: must be between 1 and {MAX_REPLICATES:,}, got "
+                          f"{replicates:,}")
+    if len(varies) > MAX_VARIED:
+        raise DesignError(f"--vary: {len(varies):,} parameters; at most {MAX_VARIED:,}")
+    points = expected_points(design, samples, varies)
+    if points > MAX_POINTS:
+        raise DesignError(f"the {design} design has {points:,} points; at most {MAX_POINTS:,} "
+                          "(fewer --samples, values or parameters)")
+    if points * replicates > MAX_RUNS:
+        raise DesignError(f"{points:,} points x {replicates:,} replicates = "
+                          f"{points * replicates:,} runs; at most {MAX_RUNS:,}")
+    return points

@@ -26,12 +26,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
 
+from scsim.errors import ScsimError
+from scsim.experiments.design import MAX_REPLICATES
 from scsim.experiments.seeds import SCHEME, replicate_seed
 from scsim.ledger import PAIRED_DIFFERENCE, quantities_in
 from scsim.registry import ALL_GROUPS
@@ -41,10 +43,10 @@ from scsim.scenario.pairing import Counterfactual
 HEADLINE = ("sanctioned", "wrongly_sanctioned", "behaviours_prevented", "trips_denied",
             "speech_lost", "false_records", "income_lost", "children_penalised")
 """Quantities --until-halfwidth watches (those the run measures)."""
-FORMAT = 1
+FORMAT = 2
 
 
-class EnsembleError(Exception):
+class EnsembleError(ScsimError):
     """An ensemble that cannot be started or resumed; one line says why."""
 
 
@@ -97,46 +99,67 @@ def _manifest(spec: EnsembleSpec) -> dict[str, Any]:
     }
 
 
-def _same_spec(stored: dict[str, Any], spec: EnsembleSpec) -> list[str]:
+IDENTITY = ("format", "scenario_sha256", "counterfactual", "root_seed", "seed_scheme",
+            "until_halfwidth", "max_replicates")
+"""What an ensemble's results depend on besides its replicate count: a resumed ensemble must
+agree on every one, and may only ask for as many replicates or more."""
+
+
+class EnsembleManifest(BaseModel):
+    """ensemble.json as read back to resume."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    format: int
+    kind: Literal["ensemble"]
+    scenario_sha256: str
+    root_seed: Annotated[int, Field(ge=0)]
+    replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)]
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """ensemble.json, checked: EnsembleError naming the file and the problem."""
+    from scsim.io.stored_run import RunFolderError, read_json_document
+
+    try:
+        return read_json_document(path, EnsembleManifest).model_dump(mode="json")
+    except RunFolderError as exc:
+        raise EnsembleError(f"{exc}; use --force to start again") from None
+
+
+def _differences(stored: dict[str, Any], spec: EnsembleSpec) -> list[str]:
     wanted = _manifest(spec)
-    keys = ("scenario_sha256", "counterfactual", "root_seed", "seed_scheme")
-    return [k for k in keys if stored.get(k) != wanted[k]]
+    differs = [k for k in IDENTITY if stored.get(k) != wanted[k]]
+    if stored.get("replicates", 0) > spec.replicates:
+        differs.append(f"replicates ({spec.replicates}, fewer than the {stored['replicates']} "
+                       "it was started with; give as many or more)")
+    return differs
 
 
 def completed(spec: EnsembleSpec, replicate: int) -> bool:
-    """A replicate whose folder holds a complete run of this ensemble's scenario and seed."""
-    from scsim.io.stored_run import RunFolderError, read_run
+    """A replicate whose folder holds a complete run of this ensemble's scenario, pairing
+    and seed."""
+    from scsim.experiments.sweep import completed_run
 
-    folder = replicate_folder(spec.out, replicate)
-    if not (folder / "summary.json").is_file():
-        return False
-    try:
-        run = read_run(folder, ("summary.json", "ledger.json", "run.parquet"), ())
-    except RunFolderError:
-        return False
-    return run.scenario.run.seed == replicate_seed(spec.root_seed, replicate)
+    return completed_run(replicate_folder(spec.out, replicate),
+                         replicate_seed(spec.root_seed, replicate), spec.loaded,
+                         spec.counterfactual)
 
 
-def prepare(spec: EnsembleSpec, *, resume: bool, force: bool) -> list[int]:
-    """Create (or check, to resume) the ensemble folder; the replicates already done."""
-    from scsim.io.run_dir import OutputError, claim_folder, write_text_atomically
-
-    try:
-        stored = claim_folder(spec.out, "ensemble.json", "ensemble", resume=resume,
-                              force=force)
-        done = []
-        if stored is not None:
-            differs = _same_spec(stored, spec)
-            if differs:
-                raise EnsembleError(f"{spec.out / 'ensemble.json'}: --resume with another "
-                                    f"scenario or seed ({', '.join(differs)} differ); use "
-                                    "--force to start again")
-            indices = (p.name.removeprefix("replicate=") for p in spec.out.glob("replicate=*"))
-            done = sorted(int(k) for k in indices if k.isdigit() and completed(spec, int(k)))
-        write_text_atomically(spec.out / "ensemble.json",
-                              json.dumps(_manifest(spec), indent=2) + "\n")
-    except OutputError as exc:
-        raise EnsembleError(str(exc)) from None
+def prepare(spec: EnsembleSpec, stored: dict[str, Any] | None) -> list[int]:
+    """The replicates already done in the claimed folder, when resuming the same ensemble
+    (``stored``: its manifest); a resume that differs in anything the results depend on is
+    refused."""
+    done = []
+    if stored is not None:
+        differs = _differences(stored, spec)
+        if differs:
+            raise EnsembleError(f"{spec.out / 'ensemble.json'}: --resume with another "
+                                f"{', '.join(differs)} than the ensemble started with; use "
+                                "--force to start again")
+        indices = (p.name.removeprefix("replicate=") for p in spec.out.glob("replicate=*"))
+        done = sorted(int(k) for k in indices
+                      if k.isdigit() and int(k) < (spec.max_replicates or spec.replicates)
+                      and completed(spec, int(k)))
     return done
 
 
@@ -193,7 +216,9 @@ def summarise(ledgers: list[dict[str, Any]]) -> pa.Table:
                        led["by_group"][g]["quantities"])[q.name]["value"] for led in ledgers]
             if any(v is None for v in values):
                 continue  # not measured (needs a counterfactual)
-            stats = spread(values, non_negative=measure != PAIRED_DIFFERENCE)
+            about = ledgers[0]["quantities"][q.name]
+            signed = about.get("can_be_negative", measure == PAIRED_DIFFERENCE)
+            stats = spread(values, non_negative=not signed)
             for column, value in (("quantity", q.name), ("group", g), ("side", q.side),
                                   ("measure", measure), *stats.items()):
                 rows[column].append(value)
@@ -216,24 +241,36 @@ def _met(widths: dict[str, float | None], target: float) -> bool:
     return all(w is not None and w <= target for w in widths.values())
 
 
-def _ledgers(spec: EnsembleSpec, replicates: list[int]) -> list[dict[str, Any]]:
-    return [json.loads((replicate_folder(spec.out, r) / "ledger.json").read_text())
-            for r in replicates]
+def _read_replicate(spec: EnsembleSpec, replicate: int) -> tuple[dict[str, Any], pa.Table]:
+    """A replicate's checked ledger and run.parquet row (RunFolderError if damaged)."""
+    from scsim.io.stored_run import read_parquet, read_run
+
+    folder = replicate_folder(spec.out, replicate)
+    run = read_run(folder, ("summary.json", "ledger.json", "run.parquet"), ("ledger.parquet",))
+    return run.ledger, read_parquet(folder / "run.parquet")
 
 
-def run_ensemble(spec: EnsembleSpec, client: Any, *, resume: bool = False, force: bool = False,
-                 batch: int = 2, progress: Callable[[int, int], None] | None = None
-                 ) -> EnsembleOutcome:
-    """Run the ensemble on ``client``; with ``until_halfwidth``, add ``batch`` replicates at a
-    time until every headline quantity's relative half-width is at most the target, or
-    ``max_replicates`` is reached."""
+def run_ensemble(spec: EnsembleSpec, client: Any, done: list[int], batch: int = 2,
+                 progress: Callable[[int, int], None] | None = None) -> EnsembleOutcome:
+    """Run the ensemble in its prepared folder (claimed with ``experiment_folder``, then
+    ``prepare``: ``done``, the replicates already there) on ``client``; with
+    ``until_halfwidth``, add ``batch`` replicates at a time until every headline quantity's
+    relative half-width is at most the target, or ``max_replicates`` is reached. The figures
+    are of replicates 0..R-1 exactly, R the replicates planned, whatever else a resumed
+    folder holds."""
     from scsim.experiments.cluster import run_tasks
-    from scsim.io.run_dir import clean_stale_partials
+    from scsim.io.run_dir import OutputError, clean_stale_partials, write_text_atomically
+    from scsim.io.stored_run import RunFolderError
 
-    done = prepare(spec, resume=resume, force=force)
+    try:
+        write_text_atomically(spec.out / "ensemble.json",
+                              json.dumps(_manifest(spec), indent=2) + "\n", replace=True)
+    except OutputError as exc:
+        raise EnsembleError(str(exc)) from None
     outcome = EnsembleOutcome(done=list(done))
     limit = spec.max_replicates or spec.replicates
     planned = spec.replicates
+    read: dict[int, tuple[dict[str, Any], pa.Table]] = {}
 
     def report(result: dict[str, Any]) -> None:
         if result["ok"]:
@@ -244,12 +281,19 @@ def run_ensemble(spec: EnsembleSpec, client: Any, *, resume: bool = False, force
             progress(len(outcome.done) + len(outcome.failed), planned)
 
     if progress is not None:
-        progress(len(outcome.done), planned)
+        progress(len([r for r in outcome.done if r < planned]), planned)
     while True:
         todo = [r for r in range(planned) if r not in outcome.done and r not in outcome.failed]
         run_tasks(client, [replicate_task(spec, r) for r in todo], report)
+        for r in sorted(set(outcome.done) - set(read)):
+            try:
+                read[r] = _read_replicate(spec, r)
+            except RunFolderError as exc:  # damaged after it ran: failed, never left out
+                outcome.done.remove(r)
+                outcome.failed[r] = str(exc)
         outcome.done.sort()
-        summary = summarise(_ledgers(spec, outcome.done))
+        used = [r for r in outcome.done if r < planned]
+        summary = summarise([read[r][0] for r in used])
         outcome.widths = headline_widths(summary)
         if spec.until_halfwidth is None:
             break
@@ -257,18 +301,22 @@ def run_ensemble(spec: EnsembleSpec, client: Any, *, resume: bool = False, force
         if outcome.target_met or planned >= limit:
             break
         planned = min(limit, planned + batch)
-    _write_results(spec, outcome, summary)
+    outcome.done = [r for r in outcome.done if r < planned]
+    try:
+        _write_results(spec, outcome, summary, [read[r][1] for r in outcome.done])
+    except OutputError as exc:
+        raise EnsembleError(str(exc)) from None
     clean_stale_partials(spec.out)  # left by workers of an interrupted ensemble
     return outcome
 
 
-def _write_results(spec: EnsembleSpec, outcome: EnsembleOutcome, summary: pa.Table) -> None:
+def _write_results(spec: EnsembleSpec, outcome: EnsembleOutcome, summary: pa.Table,
+                   rows: list[pa.Table]) -> None:
     from scsim.io.run_dir import write_parquet_atomically, write_text_atomically
 
-    rows = [pq.read_table(replicate_folder(spec.out, r) / "run.parquet") for r in outcome.done]
     results = pa.concat_tables(rows, promote_options="default") if rows else pa.table({})
-    write_parquet_atomically(results, spec.out / "results.parquet")
-    write_parquet_atomically(summary, spec.out / "ensemble.parquet")
+    write_parquet_atomically(results, spec.out / "results.parquet", replace=True)
+    write_parquet_atomically(summary, spec.out / "ensemble.parquet", replace=True)
     manifest = _manifest(spec) | {
         "replicates_done": outcome.done,
         "replicates_failed": {str(r): why for r, why in outcome.failed.items()},
@@ -283,5 +331,6 @@ def _write_results(spec: EnsembleSpec, outcome: EnsembleOutcome, summary: pa.Tab
             "relative_seed_noise": "standard deviation across replicates over the mean",
         },
     }
-    write_text_atomically(spec.out / "ensemble.json", json.dumps(manifest, indent=2) + "\n")
+    write_text_atomically(spec.out / "ensemble.json", json.dumps(manifest, indent=2) + "\n",
+                          replace=True)
 

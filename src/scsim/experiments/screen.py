@@ -12,7 +12,6 @@ that effect depends on the other assumptions).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ def screening_spec(scenario_file: Path, fixed: dict[str, Any], samples: int, rep
         raise SweepError(f"{scenario_file}: sources: no value is marked as an assumption (with "
                          "assumption = true, low, high), so there is nothing to screen")
     return SweepSpec(scenario_file, fixed, varies, "morris", samples, replicates, seed,
-                     counterfactual, out)
+                     counterfactual, out, kind="screen")
 
 
 SCREEN_SCHEMA = pa.schema([
@@ -50,7 +49,7 @@ SCREEN_SCHEMA = pa.schema([
 def rank_assumptions(out: Path) -> pa.Table:
     """Morris indices of every measured headline quantity, assumptions ranked by mu*."""
     from scsim.experiments.sensitivity import AnalysisError, analyze
-    from scsim.io.run_dir import write_parquet_atomically, write_text_atomically
+    from scsim.io.run_dir import write_parquet_atomically
 
     rows: dict[str, list] = {f.name: [] for f in SCREEN_SCHEMA}
     for quantity in HEADLINE:
@@ -67,8 +66,5 @@ def rank_assumptions(out: Path) -> pa.Table:
                                   ("output_mean", about["output_mean"])):
                 rows[column].append(value)
     table = pa.table(rows, schema=SCREEN_SCHEMA)
-    write_parquet_atomically(table, out / "screen.parquet")
-    manifest = json.loads((out / "sweep.json").read_text())
-    manifest["kind"] = "screen"
-    write_text_atomically(out / "sweep.json", json.dumps(manifest, indent=2) + "\n")
+    write_parquet_atomically(table, out / "screen.parquet", replace=True)
     return table

@@ -12,14 +12,13 @@ runs) says how far the indices can be trusted.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from scsim.errors import ScsimError
 from scsim.experiments.design import MORRIS_LEVELS
 from scsim.ledger import known_quantities
 
@@ -28,8 +27,44 @@ CONSTANT_OUTPUT_NOTE = ("The output is the same at every point of the design: no
                         "variance of zero, are shown as 0).")
 
 
-class AnalysisError(Exception):
+class AnalysisError(ScsimError):
     """A sweep that cannot be analysed as asked; one line says why."""
+
+
+def _checked_table(path: Path, columns: list[str]) -> pa.Table:
+    """The columns of a sweep's Parquet file, each a number without nulls; AnalysisError
+    naming the file if it is missing, damaged or lacks them."""
+    from scsim.io.stored_run import RunFolderError, read_parquet
+
+    try:
+        table = read_parquet(path)
+    except RunFolderError as exc:
+        raise AnalysisError(str(exc)) from None
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise AnalysisError(f"{path}: corrupt: no column {missing[0]!r}")
+    table = table.select(columns)
+    for name in columns:
+        column = table.column(name)
+        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+            raise AnalysisError(f"{path}: corrupt: column {name!r} is {column.type}, not a "
+                                "number")
+        if column.null_count and name in ("point", "replicate"):
+            raise AnalysisError(f"{path}: corrupt: column {name!r} has missing values")
+    return table
+
+
+def _place(path: Path, values: np.ndarray, rows: list[tuple]) -> None:
+    """Put each (point, replicate, value) into ``values``; a place out of range or given
+    twice is a damaged file."""
+    seen = np.zeros(values.shape, dtype=bool)
+    for p, r, value in rows:
+        if not (0 <= p < values.shape[0] and 0 <= r < values.shape[1]) or seen[p, r]:
+            raise AnalysisError(f"{path}: corrupt: point {p}, replicate {r} is outside the "
+                                "design or repeated")
+        seen[p, r] = True
+        if value is not None:
+            values[p, r] = value
 
 
 def _outputs(sweep: Path, quantity: str, group: str | None, points: int,
@@ -37,10 +72,10 @@ def _outputs(sweep: Path, quantity: str, group: str | None, points: int,
     """(points, replicates) of the quantity's total; NaN where a run is missing."""
     values = np.full((points, replicates), np.nan)
     if group is None:
-        table = pq.read_table(sweep / "results.parquet", columns=["point", "replicate", quantity])
-        for row in table.to_pylist():
-            if row[quantity] is not None:
-                values[row["point"], row["replicate"]] = row[quantity]
+        path = sweep / "results.parquet"
+        table = _checked_table(path, ["point", "replicate", quantity])
+        _place(path, values, [(int(row["point"]), int(row["replicate"]), row[quantity])
+                              for row in table.to_pylist()])
         return values
     from scsim.query import connect  # the registry's ledger view, one query for every run
 
@@ -50,9 +85,19 @@ def _outputs(sweep: Path, quantity: str, group: str | None, points: int,
                            '"group" = ? AND value IS NOT NULL', [quantity, group]).fetchall()
     finally:
         con.close()
-    for p, r, value in rows:
-        values[p, r] = value
+    _place(sweep / "ledger.parquet", values, rows)
     return values
+
+
+def _salib(sweep: Path, call):
+    """SALib's analysis; a design it cannot read (a sweep folder edited or damaged so that
+    its points no longer form the design) is one line, not a traceback."""
+    try:
+        return call()
+    except (ValueError, IndexError, ZeroDivisionError, TypeError) as exc:
+        raise AnalysisError(f"{sweep}: the stored design is not one SALib can analyse "
+                            f"({' '.join(str(exc).split())[:200]}); was the sweep folder "
+                            "edited?") from None
 
 
 def analyze(sweep: Path, quantity: str, group: str | None = None, seed: int = 0
@@ -60,10 +105,15 @@ def analyze(sweep: Path, quantity: str, group: str | None = None, seed: int = 0
     """The indices of ``quantity`` (one row per varied parameter) and what they rest on."""
     from SALib.analyze import morris, sobol
 
+    from scsim.experiments.sweep import SweepError, read_manifest
+
     manifest_path = sweep / "sweep.json"
     if not manifest_path.is_file():
         raise AnalysisError(f"{sweep}: not a sweep folder (no sweep.json)")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = read_manifest(manifest_path)
+    except SweepError as exc:
+        raise AnalysisError(str(exc)) from None
     names = list(known_quantities())
     if quantity not in names:
         raise AnalysisError(f"--output: unknown quantity {quantity!r} (known: "
@@ -97,16 +147,23 @@ def analyze(sweep: Path, quantity: str, group: str | None = None, seed: int = 0
         for key in ("S1", "S1_conf", "ST", "ST_conf"):
             rows[key] = [0.0] * len(problem["names"])
     elif design == "sobol":
-        result = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95,
-                               print_to_console=False, seed=seed)
+        result = _salib(sweep, lambda: sobol.analyze(
+            problem, y, calc_second_order=False, conf_level=0.95, print_to_console=False,
+            seed=seed))
         for key in ("S1", "S1_conf", "ST", "ST_conf"):
             rows[key] = [float(v) for v in np.nan_to_num(result[key], nan=0.0)]
     else:
-        design_matrix = pq.read_table(sweep / "design.parquet").drop_columns(["point"])
+        path = sweep / "design.parquet"
+        design_matrix = _checked_table(path, ["point", *problem["names"]])
+        if design_matrix.column("point").to_pylist() != list(range(points)):
+            raise AnalysisError(f"{path}: corrupt: its rows are not points 0..{points - 1}")
         x = np.column_stack([np.asarray(design_matrix.column(n).to_pylist(), dtype=float)
                              for n in problem["names"]])
-        result = morris.analyze(problem, x, y, conf_level=0.95, num_levels=MORRIS_LEVELS,
-                                print_to_console=False, seed=seed)
+        if not np.isfinite(x).all():
+            raise AnalysisError(f"{path}: corrupt: a value is missing or not finite")
+        result = _salib(sweep, lambda: morris.analyze(
+            problem, x, y, conf_level=0.95, num_levels=MORRIS_LEVELS, print_to_console=False,
+            seed=seed))
         for key in ("mu_star", "mu_star_conf", "sigma"):
             rows[key] = [float(v) for v in result[key]]
     about = {"sweep": str(sweep), "output": quantity, "group": group or "all",

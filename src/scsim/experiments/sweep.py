@@ -27,10 +27,21 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scsim.experiments.design import DESIGNS, DesignError, Vary, build, make_range, problem
+from scsim.errors import ScsimError
+from scsim.experiments.design import (
+    DESIGNS,
+    MAX_POINTS,
+    MAX_REPLICATES,
+    MAX_SAMPLES,
+    DesignError,
+    Vary,
+    build,
+    expected_design_size,
+    make_range,
+    problem,
+)
 from scsim.experiments.seeds import SCHEME, replicate_seed
 from scsim.scenario.load import (
     LoadedScenario,
@@ -42,10 +53,13 @@ from scsim.scenario.load import (
 )
 from scsim.scenario.pairing import Counterfactual, no_system
 
-FORMAT = 1
+FORMAT = 2
+TASK_SETS = {"run.seed": "each run's seed is derived from the root seed (seed, or --seed); it "
+                         "cannot be set or varied"}
+"""Values an experiment sets in every run itself, so a sweep may not set or vary them."""
 
 
-class SweepError(Exception):
+class SweepError(ScsimError):
     """A sweep that cannot be run; one line says why."""
 
 
@@ -73,8 +87,8 @@ class Experiment(_Strict):
     """The scenario file, relative to the experiment file."""
     vary: list[VarySpec] = Field(min_length=1)
     design: Literal[DESIGNS] = "lhs"  # type: ignore[valid-type]
-    samples: Annotated[int, Field(ge=1, le=100_000)] = 8
-    replicates: Annotated[int, Field(ge=1, le=10_000)] = 1
+    samples: Annotated[int, Field(ge=1, le=MAX_SAMPLES)] = 8
+    replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)] = 1
     seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
     counterfactual: str | None = None
     """'none' or a scenario file (relative to the experiment file)."""
@@ -89,7 +103,8 @@ def read_experiment(path: Path) -> Experiment:
 
     source = str(path)
     try:
-        return Experiment.model_validate(parse_toml(_read_text(path, source), source))
+        return Experiment.model_validate(parse_toml(_read_text(path, source), source),
+                                         strict=True)
     except ScenarioError as exc:
         raise SweepError(exc.lines()[0]) from None
     except ValidationError as exc:
@@ -99,14 +114,22 @@ def read_experiment(path: Path) -> Experiment:
 
 
 def is_experiment(path: Path) -> bool:
-    """An experiment file names its scenario and what varies; a scenario file does neither."""
+    """An experiment file names its scenario or what varies (a scenario file has neither key),
+    and is then checked as one, so a mistake in either key is named, not read as a
+    scenario's."""
     import tomllib
 
+    from scsim.scenario.load import _read_text
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    return isinstance(data.get("scenario"), str) and "vary" in data
+        text = _read_text(path, str(path))  # never a FIFO, a device or a huge file
+    except ScenarioError as exc:
+        raise SweepError(exc.lines()[0]) from None
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return False  # read again as a scenario, whose loader says what is wrong
+    return "scenario" in data or "vary" in data
 
 
 def varies_of(experiment: Experiment) -> list[Vary]:
@@ -142,6 +165,8 @@ class SweepSpec:
     root_seed: int
     counterfactual: str | None
     out: Path
+    kind: str = "sweep"
+    """'sweep', or 'screen' for a screening of a scenario's assumptions."""
     points: list[dict[str, Any]] = field(default_factory=list)
     matrix: Any = None
     loaded: list[LoadedScenario] = field(default_factory=list)
@@ -166,6 +191,13 @@ def plan(spec: SweepSpec) -> SweepSpec:
     from scsim.scenario.pairing import world_differences
 
     source = str(spec.scenario_file)
+    for path in (*spec.fixed, *(v.path for v in spec.varies)):
+        if path in TASK_SETS:
+            raise SweepError(f"{path}: {TASK_SETS[path]}")
+    try:
+        expected_design_size(spec.design, spec.samples, spec.varies, spec.replicates)
+    except DesignError as exc:
+        raise SweepError(str(exc)) from None
     try:
         raw = read_raw(spec.scenario_file)  # once: every point is built from it
         base = scenario_from_raw(raw, source, spec.fixed)
@@ -229,7 +261,7 @@ def _task(spec: SweepSpec, point: int, replicate: int) -> dict[str, Any]:
 
 def _manifest(spec: SweepSpec) -> dict[str, Any]:
     return {
-        "format": FORMAT, "kind": "sweep", "scenario_file": str(spec.scenario_file),
+        "format": FORMAT, "kind": spec.kind, "scenario_file": str(spec.scenario_file),
         "base_sha256": spec.loaded[0].sha256 if spec.loaded else None,
         "point_sha256": [s.sha256 for s in spec.loaded],
         "fixed": spec.fixed, "vary": [v.__dict__ | {"values": list(v.values) if v.values
@@ -238,56 +270,120 @@ def _manifest(spec: SweepSpec) -> dict[str, Any]:
         "points": len(spec.points), "replicates": spec.replicates,
         "root_seed": spec.root_seed, "seed_scheme": SCHEME,
         "counterfactual": spec.counterfactual,
+        "counterfactual_sha256": [None if p is None else p.sha256 for p in spec.pairings],
     }
 
 
-def _done(spec: SweepSpec, point: int, replicate: int) -> bool:
-    folder = run_folder(spec.out, point, replicate)
+IDENTITY = ("format", "point_sha256", "counterfactual_sha256", "root_seed", "seed_scheme",
+            "design", "samples", "replicates")
+"""What a sweep's results depend on: a resumed sweep must agree on every one."""
+
+
+class SweepManifest(BaseModel):
+    """sweep.json as read back (to resume, or to analyse)."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    format: int
+    kind: Literal["sweep", "screen"]
+    design: Literal[DESIGNS]  # type: ignore[valid-type]
+    samples: Annotated[int, Field(ge=1)]
+    points: Annotated[int, Field(ge=1, le=MAX_POINTS)]
+    replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)]
+    root_seed: Annotated[int, Field(ge=0)]
+    problem: dict[str, Any]
+
+    @field_validator("problem")
+    @classmethod
+    def _salib_problem(cls, value: dict[str, Any]) -> dict[str, Any]:
+        names, bounds = value.get("names"), value.get("bounds")
+        if (not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names)
+                or not isinstance(bounds, list) or len(bounds) != len(names)
+                or value.get("num_vars") != len(names)
+                or not all(isinstance(b, list) and len(b) == 2
+                           and all(isinstance(x, int | float) and not isinstance(x, bool)
+                                   and np.isfinite(x) for x in b) and b[0] < b[1]
+                           for b in bounds)):
+            raise ValueError("not a design's names and bounds")
+        return value
+
+
+def read_manifest(path: Path, resuming: bool = False) -> dict[str, Any]:
+    """sweep.json, checked: SweepError naming the file and the problem."""
+    from scsim.io.stored_run import RunFolderError, read_json_document
+
+    try:
+        return read_json_document(path, SweepManifest).model_dump(mode="json")
+    except RunFolderError as exc:
+        raise SweepError(f"{exc}; use --force to start again" if resuming else str(exc)) \
+            from None
+
+
+def _same_seed(scenario: dict[str, Any], seed: int) -> str:
+    """The SHA-256 of a stored scenario (canonical JSON) with its seed replaced."""
+    import hashlib
+
+    changed = dict(scenario, run=dict(scenario["run"], seed=seed))
+    return hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()
+
+
+def completed_run(folder: Path, seed: int, loaded: LoadedScenario,
+                  pairing: Counterfactual | None) -> bool:
+    """Whether ``folder`` holds a complete, sound run of ``loaded`` (paired with ``pairing``)
+    under ``seed``: what --resume may keep."""
+    from scsim.io.stored_run import RunFolderError, read_run
+
     if not (folder / "summary.json").is_file():
         return False
     try:
-        summary = json.loads((folder / "summary.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        run = read_run(folder, ("summary.json", "ledger.json", "run.parquet"),
+                       ("ledger.parquet",))
+    except RunFolderError:
         return False
-    seed = replicate_seed(spec.root_seed, replicate)
-    scenario = dict(summary.get("scenario") or {})
-    if not scenario or summary.get("seed") != seed or not (folder / "run.parquet").is_file():
+    summary = run.summary
+    base = loaded.scenario.run.seed
+    if summary["seed"] != seed or _same_seed(summary["scenario"], base) != loaded.sha256:
         return False
-    scenario["run"] = dict(scenario["run"], seed=spec.loaded[point].scenario.run.seed)
-    from scsim.scenario.load import validate_scenario
+    stored = summary.get("counterfactual")
+    if pairing is None or stored is None:
+        return pairing is None and stored is None
+    return (stored["label"] == pairing.label
+            and _same_seed(stored["scenario"], pairing.scenario.run.seed) == pairing.sha256)
+
+
+def _done(spec: SweepSpec, point: int, replicate: int) -> bool:
+    return completed_run(run_folder(spec.out, point, replicate),
+                         replicate_seed(spec.root_seed, replicate), spec.loaded[point],
+                         spec.pairings[point])
+
+
+def prepare(spec: SweepSpec, stored: dict[str, Any] | None) -> set[tuple[int, int]]:
+    """The runs already done in the claimed folder, when resuming the same sweep (``stored``:
+    its manifest); a resume that differs in anything the results depend on is refused."""
+    done: set[tuple[int, int]] = set()
+    if stored is not None:
+        wanted = _manifest(spec)
+        differs = [key for key in IDENTITY if stored.get(key) != wanted[key]]
+        if differs:
+            raise SweepError(f"{spec.out / 'sweep.json'}: --resume with another "
+                             f"{', '.join(differs)} than the sweep started with; use --force "
+                             "to start again")
+        done = {(p, r) for p in range(len(spec.points)) for r in range(spec.replicates)
+                if _done(spec, p, r)}
+    return done
+
+
+def _start(spec: SweepSpec) -> None:
+    """The manifest and the design, written once the sweep is about to run."""
+    from scsim.io.run_dir import OutputError, write_parquet_atomically, write_text_atomically
 
     try:
-        return validate_scenario(scenario).sha256 == spec.loaded[point].sha256
-    except ScenarioError:
-        return False
-
-
-def prepare(spec: SweepSpec, *, resume: bool, force: bool) -> set[tuple[int, int]]:
-    from scsim.io.run_dir import (
-        OutputError,
-        claim_folder,
-        write_parquet_atomically,
-        write_text_atomically,
-    )
-
-    try:
-        stored = claim_folder(spec.out, "sweep.json", "sweep", resume=resume, force=force)
-        done: set[tuple[int, int]] = set()
-        if stored is not None:
-            if stored.get("point_sha256") != [s.sha256 for s in spec.loaded] or stored.get(
-                    "root_seed") != spec.root_seed:
-                raise SweepError(f"{spec.out / 'sweep.json'}: --resume with another design, "
-                                 "scenario or seed; use --force to start again")
-            done = {(p, r) for p in range(len(spec.points)) for r in range(spec.replicates)
-                    if _done(spec, p, r)}
         write_text_atomically(spec.out / "sweep.json",
-                              json.dumps(_manifest(spec), indent=2) + "\n")
+                              json.dumps(_manifest(spec), indent=2) + "\n", replace=True)
         write_parquet_atomically(pa.table({"point": list(range(len(spec.points))), **{
             v.path: [pt[v.path] for pt in spec.points] for v in spec.varies}}),
-            spec.out / "design.parquet")
+            spec.out / "design.parquet", replace=True)
     except OutputError as exc:
         raise SweepError(str(exc)) from None
-    return done
 
 
 @dataclass
@@ -296,17 +392,15 @@ class SweepOutcome:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def run_sweep(spec: SweepSpec, client: Any, *, resume: bool = False, force: bool = False,
+def run_sweep(spec: SweepSpec, client: Any, done: set[tuple[int, int]],
               progress: Callable[[int, int], None] | None = None) -> SweepOutcome:
-    """Run every (point, replicate) not done yet; compact the results."""
+    """Run every (point, replicate) not ``done`` yet in the prepared sweep folder (claimed
+    with ``experiment_folder``, then ``prepare``); compact the results."""
     from scsim.experiments.cluster import run_tasks
-    from scsim.io.run_dir import (
-        clean_stale_partials,
-        write_parquet_atomically,
-        write_text_atomically,
-    )
+    from scsim.io.run_dir import OutputError, clean_stale_partials
 
-    done = prepare(spec, resume=resume, force=force)
+    _start(spec)
+    done = set(done)
     total = len(spec.points) * spec.replicates
     todo = [(p, r) for p in range(len(spec.points)) for r in range(spec.replicates)
             if (p, r) not in done]
@@ -317,6 +411,7 @@ def run_sweep(spec: SweepSpec, client: Any, *, resume: bool = False, force: bool
     def report(result: dict[str, Any]) -> None:
         if result["ok"]:
             outcome.runs += 1
+            done.add((result["point"], result["replicate"]))
         else:
             outcome.failed[f"point={result['point']}/replicate={result['replicate']}"] = \
                 result["error"]
@@ -324,14 +419,31 @@ def run_sweep(spec: SweepSpec, client: Any, *, resume: bool = False, force: bool
             progress(outcome.runs + len(outcome.failed), total)
 
     run_tasks(client, [_task(spec, p, r) for p, r in todo], report)
-    rows = [pq.read_table(run_folder(spec.out, p, r) / "run.parquet")
-            for p in range(len(spec.points)) for r in range(spec.replicates)
-            if (run_folder(spec.out, p, r) / "run.parquet").is_file()]
-    results = pa.concat_tables(rows, promote_options="default") if rows else pa.table({})
-    write_parquet_atomically(results, spec.out / "results.parquet")
-    manifest = _manifest(spec) | {"runs_done": outcome.runs, "runs_failed": outcome.failed}
-    write_text_atomically(spec.out / "sweep.json", json.dumps(manifest, indent=2) + "\n")
+    try:
+        compact(spec, sorted(done), outcome)
+    except OutputError as exc:
+        raise SweepError(str(exc)) from None
     clean_stale_partials(spec.out)
     for point in spec.out.glob("point=*"):
         clean_stale_partials(point)
     return outcome
+
+
+def compact(spec: SweepSpec, done: list[tuple[int, int]], outcome: SweepOutcome) -> None:
+    """results.parquet from the runs' checked run.parquet rows, and the final manifest; a run
+    whose row cannot be read is counted as failed, never left out silently."""
+    from scsim.io.run_dir import write_parquet_atomically, write_text_atomically
+    from scsim.io.stored_run import RunFolderError, read_parquet
+
+    rows = []
+    for p, r in done:
+        try:
+            rows.append(read_parquet(run_folder(spec.out, p, r) / "run.parquet"))
+        except RunFolderError as exc:
+            outcome.runs -= 1
+            outcome.failed[f"point={p}/replicate={r}"] = str(exc)
+    results = pa.concat_tables(rows, promote_options="default") if rows else pa.table({})
+    write_parquet_atomically(results, spec.out / "results.parquet", replace=True)
+    manifest = _manifest(spec) | {"runs_done": outcome.runs, "runs_failed": outcome.failed}
+    write_text_atomically(spec.out / "sweep.json", json.dumps(manifest, indent=2) + "\n",
+                          replace=True)
