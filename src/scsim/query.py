@@ -81,26 +81,56 @@ def _run_folders(root: Path) -> Iterator[Path]:
             yield Path(folder)
 
 
+_CHECKED: dict[Path, tuple[tuple, str | None]] = {}
+"""Run folders this process has checked: the files' identity (device, inode, size,
+modification time) and what was wrong, if anything; a folder whose files are unchanged is
+not read again (a notebook or a dashboard queries the same registry many times)."""
+
+
+def _signature(files: list[Path]) -> tuple | None:
+    try:
+        return tuple((s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+                     for s in (f.stat() for f in files))
+    except OSError:
+        return None
+
+
 def complete_runs(root: Path) -> Registry:
     """Every complete, consistent run folder below ``root`` (see ``check_listed_run``)."""
     from scsim.io.stored_run import RunFolderError, check_listed_run
 
     if not root.is_dir():
         raise QueryError(f"{root}: no such folder")
+    from concurrent.futures import ThreadPoolExecutor
+
     resolved = root.resolve()
-    registry = Registry(resolved)
-    for folder in _run_folders(resolved):
+
+    def problem(folder: Path) -> str | None:
         files = [folder / name for name in ("summary.json", "ledger.json", *VIEW_FILES.values())]
         outside = next((f for f in files if f.exists() and not _inside(f, resolved)), None)
         if outside is not None:
-            registry.skipped.append((folder, f"{outside}: a link to a file outside {root}"))
-            continue
+            return f"{outside}: a link to a file outside {root}"
+        signature = _signature(files)
+        known = _CHECKED.get(folder)
+        if signature is not None and known is not None and known[0] == signature:
+            return known[1]
         try:
             check_listed_run(folder)
+            why = None
         except RunFolderError as exc:
-            registry.skipped.append((folder, str(exc)))
-            continue
-        registry.runs.append(folder)
+            why = str(exc)
+        if signature is not None:
+            _CHECKED[folder] = (signature, why)
+        return why
+
+    registry = Registry(resolved)
+    folders = list(_run_folders(resolved))
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+        for folder, why in zip(folders, pool.map(problem, folders), strict=True):
+            if why is None:
+                registry.runs.append(folder)
+            else:
+                registry.skipped.append((folder, why))
     return registry
 
 

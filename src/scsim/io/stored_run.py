@@ -201,7 +201,9 @@ def _json_depth(text: str) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def _json(path: Path) -> Any:
+def _json(path: Path, depth: bool = True) -> Any:
+    """A JSON object read from a regular file of bounded size; with ``depth``, also of
+    bounded nesting (the registry leaves that out for speed, and catches RecursionError)."""
     try:
         size = _regular(path).st_size
         if size > MAX_JSON_BYTES:
@@ -216,7 +218,7 @@ def _json(path: Path) -> Any:
         raise RunFolderError(f"{path}: unreadable or corrupt ({exc})") from None
     if not isinstance(data, dict):
         raise RunFolderError(f"{path}: corrupt (expected a JSON object)")
-    if _json_depth(text) > MAX_NESTING:
+    if depth and _json_depth(text) > MAX_NESTING:
         raise RunFolderError(f"{path}: corrupt (nested more than {MAX_NESTING} levels deep)")
     return data
 
@@ -491,13 +493,30 @@ def check_listed_run(path: Path) -> None:
     summary.json and ledger.json are well formed, and the ledger's totals are its overall
     values and the sums of its groups'; run.parquet and ledger.parquet say what they say;
     daily.parquet is a readable Parquet file (its footer)."""
+    try:
+        _check_listed_run(path)
+    except (RecursionError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+        # (JSON nested absurdly deep, or values of the right shape but the wrong kind)
+        raise RunFolderError(f"{path}: corrupt ({type(exc).__name__})") from None
+
+
+def _check_listed_run(path: Path) -> None:
     where = path / "summary.json"
-    summary = _document(where, StoredSummary)
+    raw_summary = _json(where, depth=False)
+    try:
+        summary = StoredSummary.model_validate(raw_summary)
+    except ValidationError as exc:
+        raise RunFolderError(f"{where}: corrupt: {_pydantic_problem(exc)}") from None
     canonical = json.dumps(summary.scenario, sort_keys=True)
     if hashlib.sha256(canonical.encode()).hexdigest() != summary.scenario_sha256:
         raise RunFolderError(f"{where}: scenario does not match its SHA-256 (the file was "
                              "edited)")
-    ledger = _document(path / "ledger.json", StoredLedger)
+    raw_ledger = _json(path / "ledger.json", depth=False)
+    try:
+        ledger = StoredLedger.model_validate(raw_ledger)
+    except ValidationError as exc:
+        raise RunFolderError(f"{path / 'ledger.json'}: corrupt: {_pydantic_problem(exc)}") \
+            from None
     names = list(ledger.quantities)
     missing = next((q for q in names if q not in ledger.totals or q not in ledger.overall
                     or any(q not in g.quantities for g in ledger.by_group.values())), None)
@@ -508,7 +527,7 @@ def check_listed_run(path: Path) -> None:
     for name in ("run.parquet", "ledger.parquet"):
         if not (path / name).is_file():
             raise RunFolderError(f"{path / name}: missing (not a complete scsim run folder)")
-    check_registry_rows(path, ledger.model_dump(mode="json"), summary.model_dump(mode="json"))
+    check_registry_rows(path, raw_ledger, raw_summary)  # (as read; their shapes checked above)
     daily = path / "daily.parquet"
     try:
         _regular(daily)
