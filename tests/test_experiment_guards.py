@@ -450,3 +450,17 @@ def test_sweep_reads_its_file_through_the_checked_reader(tmp_path, kind):
                "binary": "contains a NUL byte"}[kind]
     one_line(result, message)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("damage", [b"", b"{", b'{"output_mean": "x"}', b"[]"])
+def test_a_damaged_earlier_analysis_is_said_on_the_page_not_a_traceback(made, tmp_path,
+                                                                         damage):
+    folder = copy(made, "morris", tmp_path)
+    first = runner.invoke(app, ["analyze", str(folder), "--output", "sanctioned"])
+    assert first.exit_code == 0, first.output
+    (folder / "sensitivity-sanctioned.json").write_bytes(damage)
+    again = runner.invoke(app, ["analyze", str(folder), "--output", "trips_denied"])
+    assert again.exit_code == 0, again.output
+    page = (folder / "report.html").read_text()
+    assert "sensitivity-sanctioned.parquet or its JSON cannot be read" in page
+    assert "Sensitivity of trips_denied (all)" in page

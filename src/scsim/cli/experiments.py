@@ -33,6 +33,7 @@ from scsim.cli.common import (
     err_console,
     fail,
 )
+from scsim.errors import ScsimError
 
 
 class RunsPerMinute(ProgressColumn):
@@ -141,16 +142,15 @@ def ensemble(
     add: AddOption = None,
 ) -> None:
     """Run SCENARIO under many seeds; summarise every ledger quantity across them."""
-    from scsim.experiments.cluster import ClusterError, open_client
+    from scsim.experiments.cluster import open_client
     from scsim.experiments.design import MAX_REPLICATES
     from scsim.experiments.ensemble import (
-        EnsembleError,
         EnsembleSpec,
         prepare,
         read_manifest,
         run_ensemble,
     )
-    from scsim.io.run_dir import RUNS, OutputError, default_run_folder
+    from scsim.io.run_dir import RUNS, default_run_folder
 
     _refuse_task_sets(set_, add, scenario)
     loaded = _load(scenario, None, population, days, set_, add)
@@ -185,7 +185,7 @@ def ensemble(
                     spec, client, done, batch=max(2, workers_now),
                     progress=lambda done, total: bar.update(task, completed=done, total=total))
             _write_text_atomically(spec.out / "report.html", ensemble_report(spec.out), True)
-    except (ClusterError, EnsembleError, OutputError) as exc:
+    except ScsimError as exc:  # (the cluster, the ensemble, its files)
         raise fail(str(exc)) from None
     if not quiet:
         _print_outcome(spec, outcome)
@@ -282,9 +282,8 @@ def _execute(spec, scheduler: str | None, workers: int | None, *, resume: bool, 
              quiet: bool, after=None):
     """Run a planned sweep in its claimed folder on the cluster with a progress bar, then
     ``after(outcome)`` (reports, rankings) while the folder is still locked."""
-    from scsim.experiments.cluster import ClusterError, open_client
-    from scsim.experiments.sweep import SweepError, prepare, read_manifest, run_sweep
-    from scsim.io.run_dir import OutputError
+    from scsim.experiments.cluster import open_client
+    from scsim.experiments.sweep import prepare, read_manifest, run_sweep
 
     if not quiet:
         _world_note(spec)
@@ -299,7 +298,7 @@ def _execute(spec, scheduler: str | None, workers: int | None, *, resume: bool, 
                                     progress=lambda done, n: bar.update(task, completed=done))
             if after is not None:
                 after(outcome)
-    except (ClusterError, SweepError, OutputError) as exc:
+    except ScsimError as exc:  # (the cluster, the sweep, its files)
         raise fail(str(exc)) from None
     return outcome
 
@@ -410,9 +409,9 @@ def analyze(
     import json
 
     from scsim.experiments.report import sweep_report
-    from scsim.experiments.sensitivity import CONSTANT_OUTPUT_NOTE, AnalysisError
+    from scsim.experiments.sensitivity import CONSTANT_OUTPUT_NOTE
     from scsim.experiments.sensitivity import analyze as indices
-    from scsim.io.run_dir import OutputError, locked_folder, write_parquet_atomically
+    from scsim.io.run_dir import locked_folder, write_parquet_atomically
     from scsim.plots import save, sensitivity_figure
 
     if not (sweep_folder / "sweep.json").is_file():
@@ -428,7 +427,7 @@ def analyze(
             save(sensitivity_figure(table, about), stem)
             _write_text_atomically(sweep_folder / "report.html", sweep_report(sweep_folder),
                                    True)
-    except (AnalysisError, OutputError) as exc:
+    except ScsimError as exc:  # (the analysis, the sweep's files, the outputs)
         raise fail(str(exc)) from None
     shown = Table(title=f"{about['output']} ({about['group']}): {about['design']} indices, "
                   f"{about['points']} points x {about['replicates']} replicates",

@@ -104,12 +104,47 @@ def ensemble_report(out: Path) -> str:
     return page(f"scsim ensemble: {out.name}", sections)
 
 
-def sweep_report(out: Path) -> str:
+def _sensitivity_section(path: Path) -> tuple[str, str, str]:
+    """One analysis of the sweep (``scsim analyze``'s files) as a section of its page."""
+    import math
+
+    from scsim.io.stored_run import _json, read_parquet
     from scsim.plots import sensitivity_figure
 
-    manifest = json.loads((out / "sweep.json").read_text())
-    results = pq.read_table(out / "results.parquet").to_pylist() if (
+    table = read_parquet(path)
+    info = _json(path.with_suffix(".json"))
+    for key in ("output_mean", "output_sd"):
+        if not isinstance(info[key], int | float) or not math.isfinite(info[key]):
+            raise ValueError(f"{key} is not a number")
+    head = "".join(f"<th>{_esc(c)}</th>" for c in table.column_names)
+    body = "".join("<tr>" + "".join(
+        f"<td>{_esc(v) if isinstance(v, str) else f'{v:.3f}'}</td>" for v in row.values())
+        + "</tr>" for row in table.to_pylist())
+    noise = info.get("seed_noise_share")
+    note = (f"<p class='note'>Output mean {numbers.rate(info['output_mean'])}, sd across "
+            f"points {numbers.rate(info['output_sd'])}; seed noise "
+            + ("n/a (one replicate per point)" if noise is None else f"{noise:.1%}")
+            + " of the variance between runs. Intervals 95% (SALib bootstrap)."
+            + (f" {_esc(CONSTANT_OUTPUT_NOTE)}" if info.get("constant_output") else "")
+            + "</p>")
+    fig = figure_html(path.stem, sensitivity_figure(table, info),
+                      f"Sensitivity of {info['output']} ({info['group']})")
+    return (f"Sensitivity of {info['output']} ({info['group']})", path.stem,
+            f"<div class='side'><div><table>{'<tr>' + head + '</tr>'}{body}"
+            f"</table>{note}</div><div>{fig}</div></div>")
+
+
+def sweep_report(out: Path) -> str:
+    """The sweep's page, from its checked files: an analysis whose files are damaged is
+    said to be so (scsim analyze writes them again), never a traceback."""
+    from scsim.experiments.sweep import SweepError, read_manifest
+    from scsim.io.stored_run import RunFolderError, read_parquet
+
+    manifest = read_manifest(out / "sweep.json")
+    results = read_parquet(out / "results.parquet").to_pylist() if (
         out / "results.parquet").is_file() else []
+    if any(not isinstance(r.get("point"), int) for r in results):
+        raise SweepError(f"{out / 'results.parquet'}: corrupt: a row without its point")
     vary = "".join(f"<li><code>{_esc(v['path'])}</code>: "
                    + (f"{v['low']:g} to {v['high']:g}" if v["values"] is None else
                       ", ".join(map(str, v["values"]))) + "</li>" for v in manifest["vary"])
@@ -138,24 +173,13 @@ def sweep_report(out: Path) -> str:
     sections = [("What was swept", "about", about), ("Spread of the outputs across points",
                                                     "spread", spread)]
     for path in sorted(out.glob("sensitivity-*.parquet")):
-        table = pq.read_table(path)
-        info = json.loads(path.with_suffix(".json").read_text())
-        head = "".join(f"<th>{_esc(c)}</th>" for c in table.column_names)
-        body = "".join("<tr>" + "".join(
-            f"<td>{_esc(v) if isinstance(v, str) else f'{v:.3f}'}</td>" for v in row.values())
-            + "</tr>" for row in table.to_pylist())
-        noise = info.get("seed_noise_share")
-        note = (f"<p class='note'>Output mean {numbers.rate(info['output_mean'])}, sd across "
-                f"points {numbers.rate(info['output_sd'])}; seed noise "
-                + ("n/a (one replicate per point)" if noise is None else f"{noise:.1%}")
-                + " of the variance between runs. Intervals 95% (SALib bootstrap)."
-                + (f" {_esc(CONSTANT_OUTPUT_NOTE)}" if info.get("constant_output") else "")
-                + "</p>")
-        fig = figure_html(path.stem, sensitivity_figure(table, info),
-                          f"Sensitivity of {info['output']} ({info['group']})")
-        sections.append((f"Sensitivity of {info['output']} ({info['group']})", path.stem,
-                         f"<div class='side'><div><table>{'<tr>' + head + '</tr>'}{body}"
-                         f"</table>{note}</div><div>{fig}</div></div>"))
+        try:
+            sections.append(_sensitivity_section(path))
+        except (RunFolderError, KeyError, TypeError, ValueError) as exc:
+            sections.append((f"{path.stem}: not shown", path.stem, (
+                f"<p class='note'>{_esc(path.name)} or its JSON cannot be read "
+                f"({_esc(' '.join(str(exc).split())[:200])}); <code>scsim analyze</code> "
+                "writes them again.</p>")))
     if len(sections) == 2:
         sections.append(("Sensitivity", "sensitivity", "<p class='note'>No indices yet: "
                          "<code>scsim analyze SWEEP --output QUANTITY</code> computes them "

@@ -279,11 +279,23 @@ IDENTITY = ("format", "point_sha256", "counterfactual_sha256", "root_seed", "see
 """What a sweep's results depend on: a resumed sweep must agree on every one."""
 
 
+class StoredVary(BaseModel):
+    """One varied parameter as sweep.json records it."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    path: str
+    low: float | None = None
+    high: float | None = None
+    values: list[Any] | None = None
+
+
 class SweepManifest(BaseModel):
-    """sweep.json as read back (to resume, or to analyse)."""
+    """sweep.json as read back (to resume, to analyse, for its page)."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     format: int
+    scenario_file: str
+    vary: list[StoredVary] = Field(min_length=1)
     kind: Literal["sweep", "screen"]
     design: Literal[DESIGNS]  # type: ignore[valid-type]
     samples: Annotated[int, Field(ge=1)]
