@@ -79,6 +79,10 @@ def test_every_failure_a_caller_can_cause_is_scsims_own(tmp_path):
          "counterfactual:"),
         (lambda: scsim.run(r0, 7), scsim.InvalidArgument, "out:"),
         (lambda: scsim.read(5), scsim.InvalidArgument, "path:"),
+        (lambda: scsim.load(r0, set={"population.size": (x for x in [1])}),
+         scsim.InvalidArgument, "expected a value a scenario file could hold"),
+        (lambda: scsim.load(r0, set={"name": object()}), scsim.InvalidArgument,
+         "got object"),
     ]
     for call, kind, message in cases:
         with pytest.raises(kind, match=message):

@@ -464,3 +464,20 @@ def test_a_damaged_earlier_analysis_is_said_on_the_page_not_a_traceback(made, tm
     page = (folder / "report.html").read_text()
     assert "sensitivity-sanctioned.parquet or its JSON cannot be read" in page
     assert "Sensitivity of trips_denied (all)" in page
+
+
+@pytest.mark.parametrize("damage", ["", "{", "[]", '{"format": 2}',
+                                    '{"format": 2, "kind": "sweep", "scenario_sha256": "x", '
+                                    '"root_seed": 3, "replicates": 5}',
+                                    '{"format": 2, "kind": "ensemble", "scenario_sha256": "x", '
+                                    '"root_seed": -1, "replicates": 5}'])
+def test_resume_names_a_damaged_ensemble_json(made, tmp_path, damage):
+    folder = copy(made, "ensemble", tmp_path)
+    (folder / "ensemble.json").write_text(damage)
+    one_line(ensemble(folder, "--replicates", "5", "--resume"), "ensemble.json")
+
+
+def test_workers_are_bounded(tmp_path):
+    result = ensemble(tmp_path / "e", "--replicates", "2", "--workers", "100000")
+    assert result.exit_code == 2 and "--workers" in result.stderr
+    assert not (tmp_path / "e").exists()

@@ -196,3 +196,14 @@ def test_a_sample_never_repeats_a_citizen(tmp_path):
     assert with_ids.exit_code == 0, with_ids.output
     told = [s["citizen"] for s in json.loads((out / "traces.json").read_text())["stories"]]
     assert told[0] == 3 and sorted(told) == list(range(12))  # 3 once, though also drawable
+
+
+def test_a_trace_is_bounded(tmp_path):
+    out = tmp_path / "tiny"
+    assert runner.invoke(app, ["run", str(R0), "--out", str(out), "--population", "12",
+                               "--days", "5", "--quiet"]).exit_code == 0
+    too_many = runner.invoke(app, ["trace", str(out), "--sample", "100000"])
+    assert too_many.exit_code == 2 and "--sample" in too_many.stderr
+    ids = [arg for k in range(1001) for arg in ("--citizen", str(k % 12))]
+    listed = runner.invoke(app, ["trace", str(out), *ids])
+    assert listed.exit_code == 2 and "--citizen: at most 1,000 citizens" in listed.stderr

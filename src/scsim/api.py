@@ -81,8 +81,28 @@ def _changes(value: Any, name: str) -> dict[str, Any] | None:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise InvalidArgument(f"{name}: expected a dict of dotted paths to values, e.g. "
                               f"{{'population.size': 50_000}}, got {type(value).__name__}")
-    return {k: v.item() if hasattr(v, "item") and hasattr(v, "dtype") else v
-            for k, v in value.items()}
+    changes = {k: v.item() if hasattr(v, "item") and hasattr(v, "dtype") else v
+               for k, v in value.items()}
+    for path, v in changes.items():
+        if not _toml_like(v):
+            raise InvalidArgument(f"{name}: {path}: expected a value a scenario file could "
+                                  f"hold (a number, text, date, list or table), got "
+                                  f"{type(v).__name__}")
+    return changes
+
+
+def _toml_like(value: Any, depth: int = 0) -> bool:
+    import datetime
+
+    if depth > 32:
+        return False
+    if isinstance(value, bool | int | float | str | datetime.date):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_toml_like(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _toml_like(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def _counterfactual(value: str | Path | LoadedScenario | None,

@@ -102,8 +102,8 @@ SchedulerOption = Annotated[
 ]
 WorkersOption = Annotated[
     int | None,
-    typer.Option("--workers", min=1, help="Worker processes of the local cluster (default: one "
-                 "per core; results do not depend on it)."),
+    typer.Option("--workers", min=1, max=256, help="Worker processes of the local cluster "
+                 "(default: one per core, at most 256; results do not depend on it)."),
 ]
 
 

@@ -38,6 +38,10 @@ ONLY_KIND = {OnlyCitizens.sanctioned: "sanctioned", OnlyCitizens.false_records: 
 """The core's --only choices, by their ledger quantity."""
 
 
+MAX_STORIES = 1_000
+"""Most citizens one trace tells (each is printed)."""
+
+
 @app.command()
 def trace(
     run_folder: Annotated[Path, typer.Argument(help="A run folder written by scsim run.")],
@@ -45,7 +49,8 @@ def trace(
         list[int] | None, typer.Option("--citizen", help="Citizen id to follow (repeatable).")
     ] = None,
     sample: Annotated[
-        int | None, typer.Option(min=1, help="Follow this many citizens drawn at random.")
+        int | None, typer.Option(min=1, max=MAX_STORIES, help="Follow this many citizens "
+                                 "drawn at random (at most 1,000).")
     ] = None,
     only: Annotated[
         OnlyCitizens, typer.Option(help="With --sample: draw only among citizens who were "
@@ -55,8 +60,9 @@ def trace(
     ] = OnlyCitizens.any,
     sample_seed: Annotated[int, typer.Option(help="Seed of the --sample draw.")] = 0,
     search_seconds: Annotated[
-        float, typer.Option(min=0, help="With --only: how long to keep drawing before giving "
-                            "up (each draw re-simulates one neighbourhood, a few ms).")
+        float, typer.Option(min=0, max=3600, help="With --only: how long to keep drawing "
+                            "before giving up (each draw re-simulates one neighbourhood, a few "
+                            "ms; at most an hour).")
     ] = 60.0,
     save: Annotated[
         bool, typer.Option("--save", help="Also write the stories to RUN/traces.json "
@@ -82,6 +88,9 @@ def trace(
 
     if not citizen and sample is None:
         raise fail("trace: name citizens with --citizen ID or draw some with --sample K")
+    if len(citizen or []) > MAX_STORIES:
+        raise fail(f"--citizen: at most {MAX_STORIES:,} citizens at once, got "
+                   f"{len(citizen):,}")
     stored = _read_run(run_folder, ("summary.json",), ("stories.json",))
     s = stored.scenario
     first, last = stored.first_id, stored.first_id + s.population.size - 1
