@@ -151,6 +151,11 @@ def prepare(spec: EnsembleSpec, stored: dict[str, Any] | None) -> list[int]:
     refused."""
     done = []
     if stored is not None:
+        if stored.get("format") != FORMAT:
+            raise EnsembleError(f"{spec.out / 'ensemble.json'}: written by another version of "
+                                f"scsim (format {stored.get('format')}, not {FORMAT}), which did "
+                                "not record all a resume must match; use --force to start "
+                                "again")
         differs = _differences(stored, spec)
         if differs:
             raise EnsembleError(f"{spec.out / 'ensemble.json'}: --resume with another "

@@ -373,6 +373,10 @@ def prepare(spec: SweepSpec, stored: dict[str, Any] | None) -> set[tuple[int, in
     its manifest); a resume that differs in anything the results depend on is refused."""
     done: set[tuple[int, int]] = set()
     if stored is not None:
+        if stored.get("format") != FORMAT:
+            raise SweepError(f"{spec.out / 'sweep.json'}: written by another version of scsim "
+                             f"(format {stored.get('format')}, not {FORMAT}), which did not "
+                             "record all a resume must match; use --force to start again")
         wanted = _manifest(spec)
         differs = [key for key in IDENTITY if stored.get(key) != wanted[key]]
         if differs:
