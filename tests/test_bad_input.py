@@ -446,3 +446,14 @@ def test_deeply_nested_set_value_gets_one_line():
                                       "x=" + "[" * 3000 + "]" * 3000])
     assert result.exit_code == 2
     assert result.stderr.strip().endswith("x: nested more than 32 levels deep")
+
+
+def test_a_nul_character_in_a_file_name_is_one_line(tmp_path):
+    """Typer refuses one in a path argument; a file named inside an option's text or a file
+    (--counterfactual, an experiment's scenario) reaches the checked reader, which says so."""
+    result = CliRunner().invoke(app, ["run", str(R0), "--counterfactual", "a\x00.toml",
+                                      "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("error: --counterfactual: a\\x00.toml: the file name "
+                                     "holds a NUL character")
+    assert list(tmp_path.iterdir()) == []

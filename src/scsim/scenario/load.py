@@ -76,6 +76,8 @@ def _os_reason(exc: OSError) -> str:
 
 def _read_text(path: Path, source: str) -> str:
     """A regular file's text: never a FIFO, device or folder, never more than MAX_FILE_BYTES."""
+    if "\0" in str(path):
+        raise ScenarioError(source, [("", "the file name holds a NUL character")])
     try:
         info = path.stat()
     except FileNotFoundError:
