@@ -23,6 +23,7 @@ from scsim.engine import DEFAULT_CHUNK_SIZE
 from scsim.engine.memory import CITIZEN_COLUMNS, bytes_per_citizen, estimate_memory
 from scsim.engine.sim import ProgressCallback, SimulationResult, simulate
 from scsim.io.run_dir import EFFECTIVE_COUNTERFACTUAL, EFFECTIVE_SCENARIO, atomic_run_dir
+from scsim.io.stored_run import files_sha256
 from scsim.ledger import build_ledger
 from scsim.registry import ledger_rows, run_row
 from scsim.results import daily_table, histogram_table, transitions_table
@@ -153,6 +154,7 @@ def run_to_folder(
         write_parquet(ledger_rows(out.name, ledger), tmp / "ledger.parquet")
         for name, text in effective_scenarios(loaded, counterfactual).items():
             (tmp / name).write_text(text, encoding="utf-8")
+        summary["files_sha256"] = files_sha256(tmp)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return result, summary, ledger
 

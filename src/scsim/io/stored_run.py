@@ -486,13 +486,49 @@ def check_registry_rows(path: Path, ledger: dict[str, Any], summary: dict[str, A
                                  "was edited)")
 
 
+DIGESTED = ("ledger.json", "run.parquet", "ledger.parquet")
+"""The files whose SHA-256 summary.json records (``files_sha256``): what the registry lists
+a run by, checked at the cost of reading their bytes."""
+
+
+def files_sha256(folder: Path) -> dict[str, str]:
+    """The SHA-256 of each DIGESTED file of a run folder being written."""
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            for name in DIGESTED}
+
+
+def check_digests(path: Path, summary: dict[str, Any], names=DIGESTED) -> bool:
+    """Whether summary.json records the files' digests (runs written before it did not);
+    RunFolderError naming a file whose bytes are not those written with the run."""
+    recorded = summary.get("files_sha256")
+    if not isinstance(recorded, dict) or not all(
+            isinstance(recorded.get(name), str) for name in DIGESTED):
+        return False
+    for name in names:
+        try:
+            _regular(path / name)
+            digest = hashlib.sha256((path / name).read_bytes()).hexdigest()
+        except FileNotFoundError:
+            raise RunFolderError(f"{path / name}: missing (not a complete scsim run folder)") \
+                from None
+        except OSError as exc:
+            raise RunFolderError(f"{path / name}: unreadable ({exc})") from None
+        if digest != recorded[name]:
+            raise RunFolderError(f"{path / name}: not the file written with the run (its "
+                                 "SHA-256 differs from the one in summary.json: the file was "
+                                 "edited or damaged)")
+    return True
+
+
 def check_listed_run(path: Path) -> None:
     """The checks a run folder passes to be listed in the registry (``scsim query``): quick
     enough for thousands of runs, so the stored scenario is checked by its SHA-256 only.
 
-    summary.json and ledger.json are well formed, and the ledger's totals are its overall
-    values and the sums of its groups'; run.parquet and ledger.parquet say what they say;
-    daily.parquet is a readable Parquet file (its footer)."""
+    summary.json is well formed; ledger.json, run.parquet and ledger.parquet are the files
+    written with the run (their SHA-256 as summary.json records them), or, for a run written
+    before summaries held digests, the ledger's totals are its overall values and the sums
+    of its groups' and both tables say what the ledger says; daily.parquet is a readable
+    Parquet file (its footer)."""
     try:
         _check_listed_run(path)
     except (RecursionError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
@@ -511,6 +547,13 @@ def _check_listed_run(path: Path) -> None:
     if hashlib.sha256(canonical.encode()).hexdigest() != summary.scenario_sha256:
         raise RunFolderError(f"{where}: scenario does not match its SHA-256 (the file was "
                              "edited)")
+    if not check_digests(path, raw_summary):  # a run written before summaries held digests
+        _check_registry_files(path, raw_summary)
+    _check_daily_footer(path / "daily.parquet")
+
+
+def _check_registry_files(path: Path, raw_summary: dict[str, Any]) -> None:
+    """ledger.json's sums, and run.parquet and ledger.parquet against it (the slow way)."""
     raw_ledger = _json(path / "ledger.json", depth=False)
     try:
         ledger = StoredLedger.model_validate(raw_ledger)
@@ -528,7 +571,9 @@ def _check_listed_run(path: Path) -> None:
         if not (path / name).is_file():
             raise RunFolderError(f"{path / name}: missing (not a complete scsim run folder)")
     check_registry_rows(path, raw_ledger, raw_summary)  # (as read; their shapes checked above)
-    daily = path / "daily.parquet"
+
+
+def _check_daily_footer(daily: Path) -> None:
     try:
         _regular(daily)
         names = pq.read_schema(daily).names
@@ -615,12 +660,12 @@ def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES,
             scenario.run.seed, scenario.population.size, scenario.run.days):
         raise RunFolderError(f"{where}: seed, population or days disagree with the stored "
                              "scenario (the file was edited)")
+    found = set(required) | {name for name in optional if (path / name).exists()}
     counterfactual = None
     if summary.counterfactual is not None:
         counterfactual = _scenario(summary.counterfactual.scenario,
                                    summary.counterfactual.scenario_sha256,
                                    f"{where}: counterfactual.scenario")
-    found = set(required) | {name for name in optional if (path / name).exists()}
     ledger = daily = histogram = transitions = traces = stories = None
     if "ledger.json" in found:
         stored_ledger = _document(path / "ledger.json", StoredLedger)
@@ -653,6 +698,10 @@ def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES,
                for ids in stories["examples"].values() for c in ids):
             raise RunFolderError(f"{path / 'stories.json'}: an example is not a citizen of "
                                  "this run")
+    # last, so that a damaged file is named by what is wrong with it; an edit that leaves
+    # every structure sound is still found
+    check_digests(path, summary.model_dump(mode="json"),
+                  [name for name in DIGESTED if name in found])
     return StoredRun(path, summary.model_dump(mode="json"), scenario, counterfactual,
                      summary.counterfactual.label if summary.counterfactual else None,
                      ledger, daily, histogram, transitions, traces, stories)
