@@ -269,7 +269,8 @@ def _print_summary(result, summary: dict, ledger: dict, out: Path,
     )
     console.print(f"wrote {out}/: daily.parquet, score_histogram.parquet, "
                   "grade_transitions.parquet, ledger.json, ledger.parquet, run.parquet, "
-                  "summary.json")
+                  "stories.json, " + ", ".join(sorted(
+                      p.name for p in out.glob("*.toml"))) + " and summary.json")
 
 
 def weighing_lines(ledger: dict) -> list[str]:
