@@ -6,9 +6,13 @@ An existing run folder is replaced only when asked, and then atomically: on
 Linux the new folder and the old one swap places in one ``renameat2``
 exchange (so the target always holds one complete run, even with two
 ``--force`` runs at once), elsewhere a lock serialises a rename pair that is
-undone if its second half fails.  Single files (reports) are written to a
-hidden partial file and renamed.  A partial folder left by a killed process
-is removed by the next run in the same parent.
+undone if its second half fails.  Single files (reports, figures, query
+results) are written to a hidden partial file and renamed, only ever over a
+regular file and only when asked (a terminal, /dev/null or a pipe with a
+reader is written in place; a run folder's own files are never a target).
+A partial folder left by a killed process is removed by the next run in the
+same parent.  An experiment folder is held by one process for its whole life
+(a flock on its lock file, ``experiment_folder``).
 """
 
 from __future__ import annotations
@@ -70,11 +74,12 @@ def default_run_folder(loaded: LoadedScenario, pairing: Counterfactual | None = 
 def reproduce_command(summary: dict, run_folder: Path, out: Path | None = None) -> str:
     """The shell command (every argument quoted) that runs the stored effective scenario again
     into ``out`` (default: beside the run folder)."""
-    counterfactual = summary.get("counterfactual")
+
     def path(p: Path) -> str:  # never read as an option
         text = str(p)
         return f"./{text}" if text.startswith("-") else text
 
+    counterfactual = summary.get("counterfactual")
     words = ["scsim", "run", path(run_folder / EFFECTIVE_SCENARIO),
              "--population", str(summary["population"])]
     if counterfactual is not None:
