@@ -93,7 +93,9 @@ def test_a_slowed_thread_changes_nothing(monkeypatch):
                         lambda: 2)  # two buffers, whatever this machine's thread count
     scenario = r0(40_000, seed=13, days=200)
     reference = simulate(scenario, chunk_size=5000)
-    real = sim.kernel_for
+    import scsim.engine.choice as choice
+
+    real = choice.kernel_for
 
     def slowed_kernel_for(*args, **kwargs):
         kernel = real(*args, **kwargs)
@@ -109,7 +111,7 @@ def test_a_slowed_thread_changes_nothing(monkeypatch):
                 kernel.simulate_worker(first_id, *rest)
         return Slowed()
 
-    monkeypatch.setattr(sim, "kernel_for", slowed_kernel_for)
+    monkeypatch.setattr(choice, "kernel_for", slowed_kernel_for)
     seen = []
     slowed = simulate(scenario, chunk_size=5000, progress=seen.append)
     assert seen[-1] == 40_000 and len(seen) == 8

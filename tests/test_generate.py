@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from scsim.kernels import generate
-from scsim.kernels.generate import HookError, kernel_for, kernel_source
+from scsim.kernels.generate import HookError, kernel_for, kernel_source, universal_kernel
 from scsim.kernels.layout import CORE_FLOWS
 from scsim.mechanisms import BY_NAME, MECHANISMS, in_kernel
 from scsim.mechanisms.base import FLOW, SITES
@@ -132,9 +132,11 @@ def test_warm_up_loads_the_kernel_of_the_scenario_it_is_given():
 
     s = scenario(measures__loan_denial={"daily_application_rate": 0.01},
                  measures__travel_ban=None)
-    warm_up(s)
+    warm_up(s, kernel="specialised")
     single = s.population.households is None  # (a kernel of its own kind: see simulate)
     assert kernel_for(in_kernel(s), single=single).simulate_worker.signatures
+    warm_up(s)  # (auto: a run this small takes the universal kernel)
+    assert universal_kernel().simulate_worker.signatures
 
 
 def test_the_templates_state_columns_are_the_layouts_core_state():
@@ -164,7 +166,7 @@ def test_the_kernel_for_one_citizen_neighbourhoods_gives_the_general_kernels_res
     through the general kernel gives every table and ledger sum bit for bit."""
     import numpy as np
 
-    from scsim.engine import sim
+    from scsim.engine import choice, sim
     from scsim.scenario.pairing import no_system
 
     s = load_scenario(SCENARIOS / "demo.toml", {"population.size": 3000}).scenario
@@ -175,9 +177,9 @@ def test_the_kernel_for_one_citizen_neighbourhoods_gives_the_general_kernels_res
         chosen.append(kwargs["single"])
         return kernel_for(*args, **{**kwargs, "single": False})
 
-    single = sim.simulate(s, counterfactual=no_system(s))
-    monkeypatch.setattr(sim, "kernel_for", general)
-    other = sim.simulate(s, counterfactual=no_system(s))
+    single = sim.simulate(s, counterfactual=no_system(s), kernel="specialised")
+    monkeypatch.setattr(choice, "kernel_for", general)
+    other = sim.simulate(s, counterfactual=no_system(s), kernel="specialised")
     assert chosen == [True]  # simulate() chose the single kernel; this run did not use it
     for a, b in ((single.run, other.run),
                  (single.counterfactual_tallies, other.counterfactual_tallies)):
@@ -193,7 +195,7 @@ def test_the_kernel_for_one_citizen_neighbourhoods_gives_the_general_kernels_res
 def test_households_of_neighbourhoods_of_one_get_the_general_kernel(monkeypatch):
     """A neighbourhood of one citizen with households still draws its household (kind, ages),
     so the kernel for one-citizen neighbourhoods is chosen by households, not by size."""
-    from scsim.engine import sim
+    from scsim.engine import choice, sim
 
     chosen = []
 
@@ -204,11 +206,11 @@ def test_households_of_neighbourhoods_of_one_get_the_general_kernel(monkeypatch)
         chosen.append(kwargs["single"])
         raise Chosen  # (the choice is what is tested: nothing is compiled)
 
-    monkeypatch.setattr(sim, "kernel_for", record)
+    monkeypatch.setattr(choice, "kernel_for", record)
     households = load_scenario(SCENARIOS / "national.toml", {
         "population.size": 100, "population.households.neighbourhood_size": 1}).scenario
     plain = load_scenario(R0, {"population.size": 100}).scenario
     for s in (households, plain):
         with pytest.raises(Chosen):
-            sim.simulate(s)
+            sim.simulate(s, kernel="specialised")
     assert chosen == [False, True]

@@ -40,16 +40,51 @@ def test_a_change_to_any_kernel_dependency_moves_the_cache(tmp_path):
     seen = {_cache_dir(tree)}
     assert str(tree) in next(iter(seen))
     names = [path.relative_to(cache.PACKAGE) for path in cache.kernel_sources()]
-    assert Path("mechanisms/loan_denial.py") in names  # every mechanism module is spliced in
-    for name in [*names, Path("mechanisms/a_new_mechanism.py")]:
+    assert Path("kernels/neighbourhood.py") in names and Path("rng/counter.py") in names
+    for name in names:
         with open(tree / "src" / "scsim" / name, "a") as handle:
             handle.write("\n# edited\n")
         folder = _cache_dir(tree)
         assert folder not in seen, name
         seen.add(folder)
-    with open(tree / "src" / "scsim" / "report.py", "a") as handle:
-        handle.write("\n# edited\n")
-    assert _cache_dir(tree) in seen
+    for name in ("report.py", "mechanisms/loan_denial.py"):  # (a mechanism: see below)
+        with open(tree / "src" / "scsim" / name, "a") as handle:
+            handle.write("\n# edited\n")
+        assert _cache_dir(tree) in seen, name
+
+
+PRINT_KERNELS = """
+from scsim.kernels.generate import kernel_source
+from scsim.mechanisms import BY_NAME
+import hashlib
+for names in (("loan_denial",), ("travel_ban",), ("loan_denial", "travel_ban")):
+    text = kernel_source([BY_NAME[n] for n in names])
+    print(hashlib.sha256(text.encode()).hexdigest())
+"""
+
+
+def _kernel_files(tree: Path) -> list[str]:
+    """The names of three kernels' files (a hash of each text), from the sources in tree."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["PYTHONPATH"] = str(tree / "src")
+    proc = subprocess.run([sys.executable, "-c", PRINT_KERNELS], capture_output=True,
+                          text=True, env=env, check=True)
+    return proc.stdout.split()
+
+
+def test_an_edit_to_one_mechanism_recompiles_only_the_kernels_holding_it(tmp_path):
+    """A kernel's file is named after its text, which holds a hash of its mechanisms' modules:
+    an edit to loan_denial.py makes new files for the kernels with it, and leaves the others'
+    (already compiled) as they were."""
+    tree = tmp_path / "copy"
+    shutil.copytree(SRC / "scsim", tree / "src" / "scsim",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    before = _kernel_files(tree)
+    with open(tree / "src" / "scsim" / "mechanisms" / "loan_denial.py", "a") as handle:
+        handle.write("\nA_CONSTANT_THE_HOOKS_MIGHT_READ = 1\n")
+    after = _kernel_files(tree)
+    assert after[0] != before[0] and after[2] != before[2]  # the kernels holding it
+    assert after[1] == before[1]  # travel_ban's alone: compiled once, still valid
 
 
 def test_a_child_process_finds_the_same_folder(tmp_path):

@@ -8,8 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import scsim.engine.sim as sim
-from scsim.engine.sim import kernel_kind, simulate
+import scsim.engine.choice as choice
+from scsim.engine.choice import kernel_kind
+from scsim.engine.sim import simulate
 from scsim.kernels.generate import HookError, is_lean, kernel_for, kernel_source
 from scsim.mechanisms import BY_NAME, MECHANISMS, in_kernel
 
@@ -22,8 +23,8 @@ GRADES = [{"name": "high", "min_score": 1000}, {"name": "mid", "min_score": 995}
 
 def _general(monkeypatch) -> None:
     """Runs from here on take the general kernel (as before the lean one existed)."""
-    kind = sim.kernel_kind
-    monkeypatch.setattr(sim, "kernel_kind", lambda *a: {**kind(*a), "lean": False})
+    kind = choice.kernel_kind
+    monkeypatch.setattr(choice, "kernel_kind", lambda *a: {**kind(*a), "lean": False})
 
 
 def _outputs(result) -> dict[str, np.ndarray]:
@@ -98,9 +99,9 @@ CASES = {
 def test_the_lean_kernel_equals_the_general_one(case, monkeypatch):
     s = CASES[case]()
     assert kernel_for(in_kernel(s), **kernel_kind(s)).LEAN  # (else this compares nothing)
-    lean = simulate(s, chunk_size=7_001)
+    lean = simulate(s, chunk_size=7_001, kernel="specialised")
     _general(monkeypatch)
-    general = simulate(s, chunk_size=7_001)
+    general = simulate(s, chunk_size=7_001, kernel="specialised")
     a, b = _outputs(lean), _outputs(general)
     assert a.keys() == b.keys()
     for name in a:

@@ -130,13 +130,19 @@ def _counterfactual(value: str | Path | LoadedScenario | None,
 
 def run(scenario: LoadedScenario | str | Path, out: str | Path | None = None, *,
         counterfactual: str | Path | LoadedScenario | None = None, force: bool = False,
-        threads: int | None = None) -> Run:
+        threads: int | None = None, kernel: str = "auto") -> Run:
     """Simulate a scenario (a loaded one, or a file) into a run folder and read it back.
 
     ``counterfactual``: 'none' (the same world without the system), another
     scenario file of the same world, or None for an unpaired run. ``out``
-    defaults to runs/NAME-seedSEED-HASH, as for ``scsim run``.
+    defaults to runs/NAME-seedSEED-HASH, as for ``scsim run``.  ``kernel``: 'auto',
+    'universal' or 'specialised', as ``scsim run --kernel`` (results do not depend on it).
     """
+    from scsim.engine import KERNEL_CHOICES
+
+    if kernel not in KERNEL_CHOICES:
+        raise InvalidArgument(f"kernel: expected one of {', '.join(KERNEL_CHOICES)}, got "
+                              f"{kernel!r}")
     import numba
 
     from scsim.engine.memory import memory_problem
@@ -159,7 +165,8 @@ def run(scenario: LoadedScenario | str | Path, out: str | Path | None = None, *,
                                  counterfactual=pairing.scenario if pairing else None)
         if problem:
             raise ScenarioError(loaded.source, [("population.size", problem)])
-        run_to_folder(loaded, folder, force=bool(force), counterfactual=pairing)
+        run_to_folder(loaded, folder, force=bool(force), counterfactual=pairing,
+                      kernel=kernel)
     finally:
         numba.set_num_threads(previous)
     return read(folder)

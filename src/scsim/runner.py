@@ -82,6 +82,7 @@ def build_summary(loaded: LoadedScenario, result: SimulationResult, wall_s: floa
         "citizen_columns": {name: str(dtype) for name, dtype, _ in CITIZEN_COLUMNS},
         "threads": result.n_workers,
         "chunk_size": result.chunk_size,
+        "kernel": result.kernel,
         "first_citizen_id": result.first_id,
         "provenance": provenance(),
     }
@@ -93,7 +94,8 @@ def stories_document(result: SimulationResult, counterfactual: Counterfactual | 
     from scsim.engine.trace import Tracer
     from scsim.story import DATE_NOTE, kind_stories
 
-    tracer = Tracer(result.scenario, result.counterfactual, result.first_id)
+    tracer = Tracer(result.scenario, result.counterfactual, result.first_id,
+                    kernel=result.kernel)
     return {"counterfactual": counterfactual.label if counterfactual else None,
             "date_note": DATE_NOTE if result.scenario.run.start is None else "",
             "examples": result.examples,
@@ -126,12 +128,14 @@ def run_to_folder(
     varied: dict[str, Any] | None = None,
     replicate: int | None = None,
     point: int | None = None,
+    kernel: str = "auto",
 ) -> tuple[SimulationResult, dict, dict]:
     """Simulate a scenario (paired if asked) and write its run folder; nothing is left if it fails.
 
     ``varied``, ``replicate`` and ``point`` say where the run sits in an
     experiment (they go into ``run.parquet``).  Returns the result, the
-    summary and the ledger as written.
+    summary and the ledger as written.  ``kernel``: ``auto``, ``universal`` or
+    ``specialised`` (``scsim.engine.choice``): a choice of speed only.
     """
     start = time.perf_counter()
     with atomic_run_dir(out, force) as tmp:
@@ -140,6 +144,7 @@ def run_to_folder(
             counterfactual=counterfactual.scenario if counterfactual else None,
             chunk_size=chunk_size,
             progress=progress,
+            kernel=kernel,
         )
         write_parquet(daily_table(result), tmp / "daily.parquet")
         write_parquet(histogram_table(result), tmp / "score_histogram.parquet")

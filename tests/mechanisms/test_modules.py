@@ -1,9 +1,11 @@
 """Every mechanism module: in a kernel for a pair, it does nothing to the side that lacks it.
 
 A run and its counterfactual share one kernel, which holds the modules either
-side uses; the side without a module gets parameters that make every hook a
-no-op.  So a run simulated alone and the same run paired with a
-counterfactual that uses one more module must be bit-identical.  The one
+side uses (the universal kernel holds them all); the side without a module
+gets parameters that make every hook a no-op.  So a run simulated alone in a
+kernel without the module and the same run paired with a counterfactual that
+uses one more module must be bit-identical; and in the universal kernel,
+every module at those values must be the module absent.  The one
 deliberate exception is the employment penalty: a pair draws its common
 candidate events at the highest rate either side can reach, so a penalty on
 one side changes the other's candidates (``engine/tables.py``).
@@ -69,13 +71,26 @@ def test_every_module_has_a_case_here():
     assert set(SECTIONS) | SHARES_CANDIDATES == {m.name for m in MECHANISMS}
 
 
+def test_every_module_at_its_neutral_values_is_the_module_absent():
+    """The universal kernel runs every module, those a scenario lacks at the values that make
+    them do nothing: bit-identical to the specialised kernel, which holds none of them."""
+    alone = scenario(**WORLD)
+    assert not any(m.active(alone) for m in MECHANISMS)
+    universal = simulate(alone, kernel="universal")
+    absent = simulate(alone, kernel="specialised")
+    assert not absent.kernel_layout.mechanisms
+    assert daily_table(universal).equals(daily_table(absent))
+    assert (universal.final_score == absent.final_score).all()
+    assert (universal.ledger_sum == absent.ledger_sum).all()
+
+
 @pytest.mark.parametrize("name", sorted(SECTIONS))
 def test_a_module_on_the_other_side_of_a_pair_changes_nothing(name):
     alone = scenario(**WORLD)
     other = scenario(**{**WORLD, **SECTIONS[name]})
     assert not any(m.name == name and m.active(alone) for m in MECHANISMS)
-    solo = simulate(alone)
-    paired = simulate(alone, counterfactual=other)
+    solo = simulate(alone, kernel="specialised")  # a kernel without the module
+    paired = simulate(alone, counterfactual=other)  # (the universal kernel: it has them all)
     assert name in paired.kernel_layout.mechanisms and name not in solo.kernel_layout.mechanisms
     # (wrongly_blacklisted means another thing in a paired run: see results.py)
     columns = [c for c in daily_table(solo).column_names if c != "wrongly_blacklisted"]

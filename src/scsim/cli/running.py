@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import signal
 import time
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ from scsim.cli.common import (
     fail,
 )
 from scsim.describe import print_description
-from scsim.engine import DEFAULT_CHUNK_SIZE
+from scsim.engine import DEFAULT_CHUNK_SIZE, UNIVERSAL_BELOW
 from scsim.io.run_dir import (
     OutputError,
     RunDirExists,
@@ -76,6 +77,12 @@ class RateColumn(ProgressColumn):
                     style="cyan")
 
 
+class KernelOption(enum.StrEnum):
+    auto = "auto"
+    universal = "universal"
+    specialised = "specialised"
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
@@ -94,6 +101,13 @@ def run(
     chunk_size: Annotated[
         int, typer.Option(min=1, help="Citizens per kernel call (results do not depend on it).")
     ] = DEFAULT_CHUNK_SIZE,
+    kernel: Annotated[
+        KernelOption, typer.Option(
+            help="Which kernel runs: 'universal' (compiled once for every scenario), "
+            "'specialised' (compiled for this scenario's mechanisms, faster on big runs), or "
+            f"'auto' (universal below {UNIVERSAL_BELOW:,} citizens). Results do not depend "
+            "on it.")
+    ] = KernelOption.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     write_report: Annotated[
         bool, typer.Option("--report", help="Also write OUT/report.html (see scsim report).")
@@ -131,7 +145,7 @@ def run(
 
     with console.status("loading compiled kernels (compiling on first use)...",
                         spinner="dots") if not quiet else contextlib.nullcontext():
-        warm_up(s, pairing.scenario if pairing else None)
+        warm_up(s, pairing.scenario if pairing else None, kernel.value)
     if not quiet:
         from scsim.engine.memory import bytes_per_citizen, format_bytes
 
@@ -166,7 +180,7 @@ def run(
             with interrupted_by_signals() as received:
                 result, summary, ledger = run_to_folder(
                     loaded, out, force=force, chunk_size=chunk_size, progress=advance,
-                    counterfactual=pairing,
+                    counterfactual=pairing, kernel=kernel.value,
                 )
         except (RunDirExists, OutputError) as exc:
             raise fail(str(exc)) from None

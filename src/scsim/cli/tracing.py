@@ -98,8 +98,8 @@ def trace(
         if not first <= c <= last:
             raise fail(f"--citizen: {c} is not in this run (ids {first} to {last})")
     with console.status("loading compiled kernels (compiling on first use)...", spinner="dots"):
-        warm_up(s, stored.counterfactual)
-        tracer = Tracer(s, stored.counterfactual, first)
+        warm_up(s, stored.counterfactual, stored.kernel)
+        tracer = Tracer(s, stored.counterfactual, first, kernel=stored.kernel)
     stories = [tell(tracer.trace(c)) for c in citizen or []]
     if sample is not None:
         rng = np.random.default_rng(sample_seed)

@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from scsim.engine import DEFAULT_CHUNK_SIZE
+from scsim.engine.choice import KernelPlan, plan_kernel
 from scsim.engine.tables import (
     N_AGE_BANDS,
     NEVER,
@@ -20,7 +21,6 @@ from scsim.engine.tables import (
     n_score_bins,
     penalty_levels,
 )
-from scsim.kernels.generate import kernel_for
 from scsim.kernels.layout import (
     CELL_COLUMNS,
     LEDGER_SQ_HIGH,
@@ -33,11 +33,10 @@ from scsim.kernels.layout import (
     FlowLayout,
     KernelLayout,
 )
-from scsim.mechanisms import Mechanism, in_kernel, parameters
+from scsim.mechanisms import Mechanism
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
 from scsim.scenario.pairing import world_differences
-from scsim.scenario.schedule import has_schedule
 
 NOT_TRACED = np.int64(-1)
 EXAMPLES = 4
@@ -111,6 +110,8 @@ class SimulationResult:
     """(class regions, age bands, income levels, groups, 3) each cell's citizens, and with
     pilots its scored
     citizens and their summed final scores (``layout.CELL_COLUMNS``)."""
+    kernel: str = "specialised"
+    """The kernel that ran: ``universal`` or ``specialised`` (``scsim.engine.choice``)."""
 
     @property
     def flows(self) -> np.ndarray:
@@ -196,6 +197,31 @@ def ledger_buffer(n_workers: int, groups: int, layout: KernelLayout,
                      len(layout.quantities) + len(CELL_COLUMNS), 3), dtype=np.int64)
 
 
+def _reported_columns(plan: KernelPlan, scenario: Scenario, counterfactual: Scenario | None,
+                      flows: np.ndarray, levels: np.ndarray, flows_cf: np.ndarray,
+                      levels_cf: np.ndarray, ledger: np.ndarray,
+                      examples: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The universal kernel's buffers cut to the run's own columns, in the specialised
+    kernel's order (the others are those of mechanisms the run lacks: zero throughout)."""
+    where = plan.columns()
+    kernel, run = plan.layout, plan.reported_layout
+
+    def cut(buffer: np.ndarray, named: np.ndarray, n_named: int) -> np.ndarray:
+        rest = np.arange(n_named, buffer.shape[-1], dtype=np.intp)
+        return np.take(buffer, np.concatenate([named, rest]), axis=-1)
+
+    flows = cut(flows, where["flows"], len(kernel.flows))
+    levels = cut(levels, where["levels"], len(kernel.levels))
+    if counterfactual is not None:
+        flows_cf = cut(flows_cf, where["flows"], len(kernel.flows))
+        levels_cf = cut(levels_cf, where["levels"], len(kernel.levels))
+    ledger = np.take(ledger, np.concatenate([
+        where["quantities"], np.arange(len(kernel.quantities), ledger.shape[2])]), axis=2)
+    examples = np.take(examples, where["quantities"], axis=1)
+    assert flows.shape[-1] == FlowLayout.of(scenario, run).width
+    return flows, levels, flows_cf, levels_cf, ledger, examples
+
+
 ProgressCallback = Callable[[int], None]
 """Called after each piece with the number of citizens simulated so far."""
 
@@ -210,16 +236,6 @@ def _buffers(s: Scenario, t: KernelTables, layout: KernelLayout, n_workers: int,
     )
 
 
-def kernel_kind(scenario: Scenario, counterfactual: Scenario | None = None) -> dict[str, bool]:
-    """The kind of kernel a run of ``scenario`` (paired with ``counterfactual``) compiles to,
-    as ``kernel_for``'s keywords: one place, so that a run, ``scsim trace`` and the warm-up
-    cannot disagree on which kernel that is."""
-    return {"scheduled": has_schedule(scenario, counterfactual),
-            "turnover": scenario.population.turnover is not None,
-            "pilots": bool(scenario.pilots),
-            "single": scenario.population.households is None}
-
-
 def simulate(
     scenario: Scenario,
     *,
@@ -227,6 +243,7 @@ def simulate(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     first_id: int = 0,
     progress: ProgressCallback | None = None,
+    kernel: str = "auto",
 ) -> SimulationResult:
     """Simulate citizens ``first_id .. first_id + population.size - 1``.
 
@@ -236,7 +253,8 @@ def simulate(
     The number of worker threads is numba's current setting
     (``numba.set_num_threads`` or ``NUMBA_NUM_THREADS``); it changes speed
     only, never results.  ``chunk_size`` (citizens per kernel call) is rounded up to whole
-    neighbourhoods.
+    neighbourhoods.  ``kernel``: ``auto``, ``universal`` or ``specialised``
+    (``scsim.engine.choice``); it too changes speed only.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
@@ -247,14 +265,14 @@ def simulate(
                   penalty_levels(counterfactual) if counterfactual is not None else 0)
     tables = compile_tables(scenario, deepest)
     tables_cf = compile_tables(counterfactual, deepest) if counterfactual is not None else tables
-    mechanisms = in_kernel(scenario, counterfactual)
-    kind = kernel_kind(scenario, counterfactual)
-    scheduled = kind["scheduled"]
-    kernel = kernel_for(mechanisms, **kind)
-    layout = KernelLayout.of(mechanisms)
-    params = parameters(mechanisms, scenario, tables, scheduled)
-    params_cf = (parameters(mechanisms, counterfactual, tables_cf, scheduled)
+    plan = plan_kernel(scenario, counterfactual, kernel)
+    tables = plan.tables(tables)
+    tables_cf = plan.tables(tables_cf)
+    layout = plan.layout
+    params = plan.parameters(scenario, tables)
+    params_cf = (plan.parameters(counterfactual, tables_cf)
                  if counterfactual is not None else params)
+    kernel_module = plan.module
     unit = tables.unit_size
     chunk_size = -(-chunk_size // unit) * unit
     n = scenario.population.size
@@ -277,7 +295,7 @@ def simulate(
     def work(start: int, count: int) -> None:
         w = free.get()  # a buffer no other thread holds (there are as many as threads)
         try:
-            kernel.simulate_worker(
+            kernel_module.simulate_worker(
                 np.int64(first_id + start), np.int64(count), np.int64(0),
                 np.int64(-(-count // unit)), key, np.int64(horizon), tables, tables_cf, params,
                 params_cf, paired, flows[w], levels[w], hist[w], flows_cf[w], levels_cf[w],
@@ -313,7 +331,14 @@ def simulate(
         pool.shutdown(wait=True, cancel_futures=True)
     t2 = time.perf_counter()
 
-    run = _tallies(Variant(tables, params, mechanisms, layout), flows, levels, hist)
+    if plan.kind == "universal":  # the run's own columns, as a specialised kernel gives
+        flows, levels, flows_cf, levels_cf, ledger, examples = _reported_columns(
+            plan, scenario, counterfactual, flows, levels, flows_cf, levels_cf, ledger,
+            examples)
+    layout = plan.reported_layout
+    mechanisms = plan.reported
+    run = _tallies(Variant(tables, plan.reported_parameters(scenario, tables), mechanisms,
+                           layout), flows, levels, hist)
     n_q = len(layout.quantities)
     shape = (tables.n_regions, N_AGE_BANDS, tables.n_incomes, len(scenario.population.groups))
     sums = ledger[..., LEDGER_SUM].sum(axis=0).reshape(*shape, ledger.shape[2])
@@ -329,8 +354,9 @@ def simulate(
         run=run,
         counterfactual=counterfactual,
         counterfactual_tallies=(
-            _tallies(Variant(tables_cf, params_cf, mechanisms, layout), flows_cf, levels_cf,
-                     hist_cf) if counterfactual is not None
+            _tallies(Variant(tables_cf, plan.reported_parameters(counterfactual, tables_cf),
+                             mechanisms, layout), flows_cf, levels_cf, hist_cf)
+            if counterfactual is not None
             else None
         ),
         kernel_layout=layout,
@@ -345,6 +371,7 @@ def simulate(
         cell_sum_squares=exact.astype(np.float64),
         cells=cells,
         examples=merge_examples(examples, layout),
+        kernel=plan.kind,
     )
     result.timings = {
         "setup_s": t1 - t0,

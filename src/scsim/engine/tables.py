@@ -107,6 +107,10 @@ class KernelTables(NamedTuple):
     grade_hi: np.ndarray  # (S,) int64
     transition_offset: np.ndarray  # (S,) int64 first transition column of each scheme's block
     n_transitions: int  # transition columns: the sum over schemes of grades squared
+    # the kind of run, read by the universal kernel (``scsim.kernels.generate``), whose code
+    # holds every kind; a specialised kernel has these as constants and never reads them:
+    turnover: bool = False  # citizens age, are born and die (TURNOVER)
+    pilots: bool = False  # cities with point schemes of their own (PILOTS)
 
 
 def _cumulative_shares(shares: list[float]) -> np.ndarray:

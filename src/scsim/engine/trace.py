@@ -15,19 +15,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scsim.engine.choice import plan_kernel
 from scsim.engine.sim import (
     Variant,
     _buffers,
     _fill_initial_state,
+    _reported_columns,
     example_buffer,
-    kernel_kind,
     ledger_buffer,
 )
 from scsim.engine.tables import compile_tables, n_score_bins, penalty_levels
-from scsim.kernels.generate import kernel_for
 from scsim.kernels.layout import LEDGER_SUM, LEVEL_SCORED, KernelLayout
 from scsim.kernels.neighbourhood import neighbourhood_members
-from scsim.mechanisms import in_kernel, parameters
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import AGE_BANDS, Scenario
 from scsim.scenario.pairing import world_differences
@@ -92,7 +91,7 @@ class Tracer:
     """Traces citizens of one run; the tables are compiled once for all of them."""
 
     def __init__(self, scenario: Scenario, counterfactual: Scenario | None = None,
-                 first_id: int = 0):
+                 first_id: int = 0, kernel: str = "auto"):
         if counterfactual is not None and (
             problems := world_differences(scenario, counterfactual)
         ):
@@ -107,15 +106,20 @@ class Tracer:
         self.tables_cf = (compile_tables(counterfactual, deepest) if counterfactual is not None
                           else self.tables)
         self.key = np.uint64(seed_key(scenario.run.seed))
-        mechanisms = in_kernel(scenario, counterfactual)
-        self.mechanisms = mechanisms
-        kind = kernel_kind(scenario, counterfactual)
-        scheduled = kind["scheduled"]
-        self.kernel = kernel_for(mechanisms, **kind)
-        self.layout = KernelLayout.of(mechanisms)
-        self.params = parameters(mechanisms, scenario, self.tables, scheduled)
-        self.params_cf = (parameters(mechanisms, counterfactual, self.tables_cf, scheduled)
+        # the kernel the run itself would take (``kernel`` resolved at the run's size), so
+        # that tracing a run's citizens compiles nothing more
+        self.plan = plan = plan_kernel(scenario, counterfactual, kernel)
+        self.tables = plan.tables(self.tables)
+        self.tables_cf = plan.tables(self.tables_cf)
+        self.mechanisms = plan.reported
+        self.kernel = plan.module
+        self.layout = plan.reported_layout
+        self.params = plan.parameters(scenario, self.tables)
+        self.params_cf = (plan.parameters(counterfactual, self.tables_cf)
                           if counterfactual is not None else self.params)
+        self.reported_params = plan.reported_parameters(scenario, self.tables)
+        self.reported_params_cf = (plan.reported_parameters(counterfactual, self.tables_cf)
+                                   if counterfactual is not None else self.reported_params)
 
     def trace(self, citizen: int) -> CitizenTrace:
         """Re-simulate the neighbourhood of ``citizen`` (an id of the run); return their story."""
@@ -131,25 +135,32 @@ class Tracer:
         size = min(unit, first_id + n - unit_first)
         groups = len(scenario.population.groups)
         # one extra group row, where the kernel tallies the traced citizen
-        flows, levels, hist = _buffers(scenario, tables, self.layout, 1, extra_groups=1)
+        kernel_layout = self.plan.layout
+        flows, levels, hist = _buffers(scenario, tables, kernel_layout, 1, extra_groups=1)
         paired = counterfactual is not None
         if paired:
-            flows_cf, levels_cf, hist_cf = _buffers(counterfactual, tables_cf, self.layout, 1,
+            flows_cf, levels_cf, hist_cf = _buffers(counterfactual, tables_cf, kernel_layout, 1,
                                                     extra_groups=1)
         else:
             flows_cf = levels_cf = hist_cf = np.zeros((1, 1, 1, 1), dtype=np.int64)
-        ledger = ledger_buffer(1, groups + 1, self.layout, tables)
+        ledger = ledger_buffer(1, groups + 1, kernel_layout, tables)
+        examples = example_buffer(1, kernel_layout)
         self.kernel.simulate_worker(
             np.int64(unit_first), np.int64(size), np.int64(0), np.int64(1), self.key,
             np.int64(scenario.run.days), tables, tables_cf, self.params, self.params_cf,
             paired, flows[0], levels[0], hist[0], flows_cf[0], levels_cf[0], hist_cf[0], ledger[0],
-            example_buffer(1, self.layout)[0],
+            examples[0],
             np.empty(size, dtype=np.int16), np.empty(size, dtype=np.uint8), np.int64(citizen),
         )
-        run = _citizen_tallies(Variant(tables, self.params, self.mechanisms, self.layout),
-                               flows, levels, groups)
-        cf = (_citizen_tallies(Variant(tables_cf, self.params_cf, self.mechanisms, self.layout),
-                               flows_cf, levels_cf, groups) if paired else None)
+        if self.plan.kind == "universal":
+            flows, levels, flows_cf, levels_cf, ledger, examples = _reported_columns(
+                self.plan, scenario, counterfactual, flows, levels, flows_cf, levels_cf,
+                ledger, examples)
+        run = _citizen_tallies(Variant(tables, self.reported_params, self.mechanisms,
+                                       self.layout), flows, levels, groups)
+        cf = (_citizen_tallies(Variant(tables_cf, self.reported_params_cf, self.mechanisms,
+                                       self.layout), flows_cf, levels_cf, groups)
+              if paired else None)
         members = _members(scenario, self.key, unit_first, size, tables)
         me = members[citizen - unit_first]
         return CitizenTrace(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from scsim.engine.sim import kernel_kind, simulate
+from scsim.engine.choice import kernel_kind, resolve
+from scsim.engine.sim import simulate
 from scsim.mechanisms import in_kernel
 from scsim.scenario.load import validate_scenario
 from scsim.scenario.model import Scenario
@@ -36,15 +37,18 @@ def _tiny(s: Scenario) -> Scenario:
 _warmed: set[tuple] = set()
 
 
-def warm_up(scenario: Scenario | None = None, counterfactual: Scenario | None = None) -> None:
-    """Load the kernel a run of ``scenario`` (paired with ``counterfactual``) will use: each set
-    of mechanisms has its own kernel (``scsim.kernels.generate``); without a scenario, a
-    four-citizen one's."""
+def warm_up(scenario: Scenario | None = None, counterfactual: Scenario | None = None,
+            kernel: str = "auto") -> None:
+    """Load the kernel a run of ``scenario`` (paired with ``counterfactual``) will use: the
+    universal one, or the one specialised for its set of mechanisms
+    (``scsim.engine.choice``); without a scenario, a four-citizen one's."""
     if scenario is None:
         scenario = validate_scenario(_TINY, "<warm-up>").scenario
-    key = (*(m.name for m in in_kernel(scenario, counterfactual)),
-           *kernel_kind(scenario, counterfactual).values())
+    kind = resolve(kernel, scenario)  # (at the run's size, not the tiny one's)
+    key = ("universal",) if kind == "universal" else (
+        *(m.name for m in in_kernel(scenario, counterfactual)),
+        *kernel_kind(scenario, counterfactual).values())
     if key not in _warmed:
         simulate(_tiny(scenario), counterfactual=None if counterfactual is None
-                 else _tiny(counterfactual))
+                 else _tiny(counterfactual), kernel=kind)
         _warmed.add(key)

@@ -27,7 +27,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -88,6 +88,8 @@ class StoredSummary(_Document):
     threads: Annotated[int, Field(ge=1)]
     first_citizen_id: NonNegativeInt = 0
     declared_population: Annotated[int, Field(gt=0)] | None = None
+    kernel: Literal["universal", "specialised"] = "specialised"
+    """The kernel that ran (runs written before there was a choice: the specialised one)."""
     provenance: dict[str, Any] = {}
 
 
@@ -621,6 +623,11 @@ class StoredRun:
     traces: dict[str, Any] | None = None
     stories: dict[str, Any] | None = None
     """stories.json: examples of each kind and one story of each (runs before it: None)."""
+
+    @property
+    def kernel(self) -> str:
+        """The kernel the run took (its citizens are traced with the same one)."""
+        return str(self.summary.get("kernel", "specialised"))
 
     @property
     def first_id(self) -> int:

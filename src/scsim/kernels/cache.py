@@ -2,10 +2,15 @@
 
 numba invalidates a cached function when its own file changes, but not when
 a module it uses does (constants and helpers are frozen into the compiled
-code). So the cache lives in a folder named after a hash of every source
-file the kernels depend on: change any of them and the kernels compile
-afresh into a new folder; the old one is never read again. Import this
-module before any ``@njit(cache=True)`` function is defined.
+code). So the cache lives in a folder named after a hash of the source files
+every kernel depends on (the template, the generator, the random numbers, the
+tables): change any of them and the kernels compile afresh into a new folder;
+the old one is never read again.  A mechanism module is in only the kernels
+that hold it: the generator writes the hash of those modules into each
+kernel's text (``scsim.kernels.generate``), whose file is named after a hash
+of that text, so an edit to one mechanism recompiles only the kernels that
+contain it.  Import this module before any ``@njit(cache=True)`` function is
+defined.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ KERNEL_SOURCES = (
     "kernels/neighbourhood.py",
     "rng/counter.py",
     "engine/tables.py",
-    "mechanisms/*.py",
+    "mechanisms/__init__.py",
+    "mechanisms/base.py",
 )
-"""Every file whose code or constants are compiled into a kernel, relative to the package
-(a pattern stands for its files, in order)."""
+"""Every file whose code or constants are compiled into every kernel, relative to the package
+(a pattern stands for its files, in order); a mechanism's own module counts only for the
+kernels that hold it."""
 PREFIX = "scsim-kernels-"
 
 

@@ -56,6 +56,11 @@ _COLUMNS = {"FLOW": "flows", "OUT": "outcomes", "Q": "quantities", "LEVEL": "lev
             "S": "state"}
 _BUILTINS = frozenset(dir(builtins))
 LEAN_SITES = frozenset({"spell_closed", "ledger"})
+RUN_TIME_KINDS = {"TURNOVER": "turnover", "PILOTS": "pilots"}
+"""The kinds the universal kernel reads at run time, from the tables (``KernelTables``): the
+others it holds in their general form, which gives the same results for any run (one period
+of a schedule, no timer set, neighbourhoods of one), so they stay constants there."""
+_RUN_TIME_KIND = re.compile(r"(?<![\w.])(" + "|".join(RUN_TIME_KINDS) + r")\b")
 """The only sites a lean kernel's mechanisms may act at (``simulate_singles`` has no others)."""
 _lock = threading.Lock()
 _loaded: dict[tuple[str, ...], ModuleType] = {}
@@ -82,9 +87,11 @@ def _template_names(template: str) -> frozenset[str]:
 class _Splicer(ast.NodeTransformer):
     def __init__(self, mechanism: Mechanism, position: int | None, layout: KernelLayout,
                  parameters: set[str], local: set[str], kernel_names: frozenset[str],
-                 imports: dict[str, str], where: str, scheduled: bool = False):
+                 imports: dict[str, str], where: str, scheduled: bool = False,
+                 universal: bool = False):
         self.m = mechanism
         self.scheduled = scheduled
+        self.universal = universal
         self.position = position
         self.layout = layout
         self.parameters = parameters
@@ -131,6 +138,12 @@ class _Splicer(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         name = node.id
+        if self.universal and name in RUN_TIME_KINDS:
+            if "t" not in self.parameters and self.position is None:
+                raise self._fail(node, f"{name} in a helper of the universal kernel: give it "
+                                       "the tables t and read t.{RUN_TIME_KINDS[name]}")
+            return ast.copy_location(ast.Attribute(ast.Name("t", ast.Load()),
+                                                   RUN_TIME_KINDS[name], ast.Load()), node)
         if name == "P":
             if self.position is None:
                 raise self._fail(node, "a helper is given values, not P")
@@ -178,7 +191,7 @@ def _flat(statements: list) -> list[ast.stmt]:
 
 def _hook_source(m: Mechanism, position: int, site: str, layout: KernelLayout,
                  kernel_names: frozenset[str], imports: dict[str, str],
-                 scheduled: bool = False) -> str:
+                 scheduled: bool = False, universal: bool = False) -> str:
     function, body = _parse(m, m.hooks[site], f"{site} hook")
     parameters = {a.arg for a in function.args.args}
     available = SITES[site][1] | {"P"}
@@ -191,13 +204,14 @@ def _hook_source(m: Mechanism, position: int, site: str, layout: KernelLayout,
         raise HookError(f"mechanism {m.name}, {site} hook: {sorted(clash)} are names of the "
                         "kernel; give its variables other names")
     splicer = _Splicer(m, position, layout, parameters, local, kernel_names, imports,
-                       f"{site} hook", scheduled)
+                       f"{site} hook", scheduled, universal)
     spliced = _flat([splicer.visit(stmt) for stmt in body]) or [ast.Pass()]
     return "\n".join(ast.unparse(ast.fix_missing_locations(stmt)) for stmt in spliced)
 
 
 def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: frozenset[str],
-                   imports: dict[str, str], scheduled: bool = False) -> str:
+                   imports: dict[str, str], scheduled: bool = False,
+                   universal: bool = False) -> str:
     """A helper of a mechanism as a numba function of the generated module (its columns
     numbered like its hooks'): for code several hooks share."""
     function, body = _parse(m, helper, f"helper {helper.__name__}")
@@ -205,7 +219,7 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
     local = {n.id for stmt in body for n in ast.walk(stmt)
              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - parameters
     splicer = _Splicer(m, None, layout, parameters, local, kernel_names, imports,
-                       f"helper {helper.__name__}", scheduled)
+                       f"helper {helper.__name__}", scheduled, universal)
     function.body = _flat([splicer.visit(stmt) for stmt in body]) or [ast.Pass()]
     function.name = _helper_name(m, helper.__name__)
     function.decorator_list = []
@@ -219,14 +233,17 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
 
 def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
                   scheduled: bool = False, turnover: bool = False, pilots: bool = False,
-                  single: bool = False, lean: bool = True) -> str:
+                  single: bool = False, lean: bool = True, universal: bool = False) -> str:
     """The kernel's text for these mechanisms (in this order); ``scheduled``: with the code
     for values that change over the run (periods), which a run without a schedule lacks;
     ``single``: for neighbourhoods of one citizen (no households): the kernel's sizes and
     members are then constants, so the compiler drops the code for larger ones; ``lean``
     (where ``is_lean``): an unpaired run takes ``simulate_singles`` (``False``: never, to
-    compare the two)."""
+    compare the two); ``universal``: the kinds of ``RUN_TIME_KINDS`` read from the tables at
+    run time (``universal_kernel``)."""
     template = TEMPLATE.read_text() if template is None else template
+    if universal:
+        template = _RUN_TIME_KIND.sub(lambda k: f"t.{RUN_TIME_KINDS[k[1]]}", template)
     layout = KernelLayout.of(mechanisms)
     kernel_names = _template_names(template)
     imports: dict[str, str] = {}
@@ -239,12 +256,12 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
         for position, m in enumerate(mechanisms):
             if site in m.hooks:
                 code = _hook_source(m, position, site, layout, kernel_names, imports,
-                                    scheduled)
+                                    scheduled, universal)
                 parts.append(f"{indent}# {m.name}\n" + textwrap.indent(code, indent))
         return "\n".join(parts)
 
     text = _SITE.sub(splice, template)
-    helpers = [_helper_source(m, h, layout, kernel_names, imports, scheduled)
+    helpers = [_helper_source(m, h, layout, kernel_names, imports, scheduled, universal)
                for m in mechanisms for h in m.helpers]
     if helpers:
         text += "\n\n# --- helpers of the mechanisms ---\n\n\n" + "\n\n\n".join(helpers) + "\n"
@@ -259,10 +276,12 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
         f"N_OUTCOMES = {len(outcomes)}  # {', '.join(outcomes)}\n"
         f"N_QUANTITIES = {len(layout.quantities)}  # {', '.join(layout.quantities)}\n"
         f"SCHEDULED = {scheduled}  # values change over the run\n"
-        f"TURNOVER = {turnover}  # citizens age, are born and die\n"
-        f"TIMED = {any('timer' in m.hooks for m in mechanisms)}  # a mechanism wakes members "
+        + ("# TURNOVER and PILOTS: t.turnover and t.pilots, read at run time (universal)\n"
+           if universal else
+           f"TURNOVER = {turnover}  # citizens age, are born and die\n"
+           f"PILOTS = {pilots}  # cities with point schemes of their own\n")
+        + f"TIMED = {any('timer' in m.hooks for m in mechanisms)}  # a mechanism wakes members "
         "on days of its own (S_TIMER)\n"
-        f"PILOTS = {pilots}  # cities with point schemes of their own\n"
         f"SINGLE = {single}  # every neighbourhood is one citizen\n"
         f"LEAN = {lean}  # an unpaired run takes simulate_singles\n"
         + "".join(f"{line}  # noqa: E402\n" for line in imports.values())
@@ -272,8 +291,20 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
     if found != 1:
         raise HookError("the kernel template has no layout block")
     header = (f"# Generated by scsim.kernels.generate from {TEMPLATE.name} for the mechanisms "
-              f"{', '.join(m.name for m in mechanisms) or '(none)'}: do not edit.\n")
+              f"{', '.join(m.name for m in mechanisms) or '(none)'}: do not edit.\n"
+              f"# Their modules' sources: {modules_digest(mechanisms)} (a change to one is a "
+              "new file, compiled afresh).\n")
     return header + text
+
+
+def modules_digest(mechanisms: Sequence[Mechanism]) -> str:
+    """A short hash of the mechanisms' module files: what the kernel holds of them beyond the
+    hooks' text (constants and functions it imports from them)."""
+    digest = hashlib.sha256()
+    for m in mechanisms:
+        source = Path(inspect.getfile(sys.modules[m.module]))
+        digest.update(m.module.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def is_lean(mechanisms: Sequence[Mechanism], scheduled: bool, turnover: bool, pilots: bool,
@@ -299,17 +330,18 @@ def is_lean(mechanisms: Sequence[Mechanism], scheduled: bool, turnover: bool, pi
 
 def kernel_for(mechanisms: Sequence[Mechanism], scheduled: bool = False,
                turnover: bool = False, pilots: bool = False,
-               single: bool = False, lean: bool = True) -> ModuleType:
+               single: bool = False, lean: bool = True, universal: bool = False) -> ModuleType:
     """The compiled-on-demand kernel module for these mechanisms (written once, then reused;
     generated once per process, since the sources cannot change under it)."""
     names = (*(m.name for m in mechanisms), *(("@scheduled",) if scheduled else ()),
              *(("@turnover",) if turnover else ()), *(("@pilots",) if pilots else ()),
-             *(("@single",) if single else ()), *(() if lean else ("@not-lean",)))
+             *(("@single",) if single else ()), *(() if lean else ("@not-lean",)),
+             *(("@universal",) if universal else ()))
     with _lock:
         if names in _loaded:
             return _loaded[names]
     text = kernel_source(mechanisms, scheduled=scheduled, turnover=turnover, pilots=pilots,
-                         single=single, lean=lean)
+                         single=single, lean=lean, universal=universal)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     with _lock:
         if names in _loaded:
@@ -328,3 +360,20 @@ def kernel_for(mechanisms: Sequence[Mechanism], scheduled: bool = False,
         spec.loader.exec_module(module)
         _loaded[names] = module
         return module
+
+
+UNIVERSAL_KIND = {"scheduled": True, "turnover": True, "pilots": True, "single": False,
+                  "lean": False, "universal": True}
+"""``kernel_for``'s keywords for the universal kernel: every mechanism, the general form of
+each kind (a schedule's periods, timers, households, simulate_batch for every run), and
+turnover and pilots read from the tables."""
+
+
+def universal_kernel() -> ModuleType:
+    """The one kernel that runs every scenario: every mechanism of ``scsim.mechanisms``, each
+    switched by its parameters (a mechanism a scenario lacks gets the values that make its
+    hooks do nothing), and every kind.  It gives the same results as the kernel specialised
+    for a scenario, bit for bit, and compiles once for all of them."""
+    from scsim.mechanisms import MECHANISMS
+
+    return kernel_for(MECHANISMS, **UNIVERSAL_KIND)

@@ -756,7 +756,7 @@ def _wrongly_blacklisted(
 
 
 @njit(inline="always", cache=True)
-def _tally_ledger(n, run, counterfactual, wrongly, paired, mp, ledger, examples, first):
+def _tally_ledger(n, run, counterfactual, wrongly, paired, mp, ledger, examples, first, t):
     """Each citizen's ledger quantities; an unpaired run skips those that need a
     counterfactual (ledger.json reports them as not measured)."""
     for m in range(n):
@@ -1656,7 +1656,7 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
             out[0, OUT_FALSE_RECORDS] = false_active
             out[0, OUT_GROUP] = row
             _tally_ledger(1, out, no_counterfactual, no_wrongly, False, mp, ledger, examples,
-                          citizen)
+                          citizen, t)
             for o in range(N_OUTCOMES):
                 out[0, o] = 0
         else:
@@ -1733,6 +1733,11 @@ def simulate_worker(
     shadow_flows = np.zeros(flows_w.shape if paired else (1, 1, 1), dtype=np.int64)
     shadow_levels = np.zeros(levels_w.shape if paired else (1, 1, 1), dtype=np.int64)
     shadow_hist = np.zeros(hist_w.shape if paired else (1, 1, 1), dtype=np.int64)
+    # a variant's switches (without false records, only flagged neighbourhoods) as values
+    # known at run time only: constants would reach simulate_batch typed as literals, and
+    # numba would compile it once for each combination
+    off = np.zeros(1, dtype=np.bool_)[0]
+    on = np.ones(1, dtype=np.bool_)[0]
     for batch_lo in range(lo, hi, batch_units):
         batch_hi = min(hi, batch_lo + batch_units)
         n = min(count, batch_hi * unit) - batch_lo * unit
@@ -1745,8 +1750,8 @@ def simulate_worker(
             horizon,
             t,
             mp,
-            False,
-            False,
+            off,
+            off,
             flagged,
             flows_w,
             levels_w,
@@ -1781,8 +1786,8 @@ def simulate_worker(
                     horizon,
                     t,
                     mp,
-                    True,
-                    True,
+                    on,
+                    on,
                     flagged,
                     shadow_flows,
                     shadow_levels,
@@ -1806,8 +1811,8 @@ def simulate_worker(
                 horizon,
                 t_cf,
                 mp_cf,
-                False,
-                False,
+                off,
+                off,
                 flagged,
                 flows_cf_w,
                 levels_cf_w,
@@ -1842,4 +1847,4 @@ def simulate_worker(
                             levels_w,
                         )
         _tally_ledger(n, run_out, cf_out, wrongly, paired, mp, ledger_w, examples_w,
-                      first_id + batch_lo * unit)
+                      first_id + batch_lo * unit, t)

@@ -1,0 +1,114 @@
+"""Which kernel runs a run: the universal one, compiled once for every scenario, or the one
+specialised for the scenario's mechanisms and kind, faster but compiled for each new shape.
+
+Both give the same results, bit for bit (``tests/test_universal_kernel.py``): the choice is
+one of time only.  ``auto`` takes the universal kernel below ``UNIVERSAL_BELOW`` citizens,
+where a specialised kernel's compile would cost more than it saves
+(``docs/performance.md``, "Which kernel").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Literal
+
+import numpy as np
+
+from scsim.engine import KERNEL_CHOICES, UNIVERSAL_BELOW
+from scsim.engine.tables import KernelTables
+from scsim.kernels.generate import UNIVERSAL_KIND, kernel_for
+from scsim.kernels.layout import KernelLayout
+from scsim.mechanisms import MECHANISMS, Mechanism, in_kernel, parameters
+from scsim.scenario.model import Scenario
+from scsim.scenario.schedule import has_schedule
+
+
+def kernel_kind(scenario: Scenario, counterfactual: Scenario | None = None) -> dict[str, bool]:
+    """The kind of specialised kernel a run of ``scenario`` (paired with ``counterfactual``)
+    compiles to, as ``kernel_for``'s keywords: one place, so that a run, ``scsim trace`` and
+    the warm-up cannot disagree on which kernel that is."""
+    return {"scheduled": has_schedule(scenario, counterfactual),
+            "turnover": scenario.population.turnover is not None,
+            "pilots": bool(scenario.pilots),
+            "single": scenario.population.households is None}
+
+
+def resolve(choice: str, scenario: Scenario) -> Literal["universal", "specialised"]:
+    """``auto`` made definite for a run of ``scenario``."""
+    if choice not in KERNEL_CHOICES:
+        raise ValueError(f"kernel must be one of {', '.join(KERNEL_CHOICES)}, not {choice!r}")
+    if choice == "auto":
+        return "universal" if scenario.population.size < UNIVERSAL_BELOW else "specialised"
+    return choice  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class KernelPlan:
+    """The kernel a run calls, with what it is called with, and the columns the run reports."""
+
+    kind: Literal["universal", "specialised"]
+    module: ModuleType
+    mechanisms: tuple[Mechanism, ...]
+    """The mechanisms compiled into the kernel (every one, for the universal kernel)."""
+    layout: KernelLayout
+    """The kernel's columns (its buffers are this wide)."""
+    reported: tuple[Mechanism, ...]
+    """The mechanisms the run uses: those either side of the pair has."""
+    reported_layout: KernelLayout
+    """The columns of the run's results: the specialised kernel's, whichever ran."""
+    scheduled: bool
+    """Whether parameters carry a period axis (``scsim.mechanisms.parameters``)."""
+    kind_flags: dict[str, bool]
+
+    def tables(self, tables: KernelTables) -> KernelTables:
+        """The tables with the kind the kernel reads at run time (the run's, for both
+        sides of a pair)."""
+        return tables._replace(turnover=self.kind_flags["turnover"],
+                               pilots=self.kind_flags["pilots"])
+
+    def parameters(self, scenario: Scenario, tables: KernelTables) -> tuple:
+        """The kernel's parameter tuple for one side of the pair."""
+        return parameters(self.mechanisms, scenario, tables, self.scheduled)
+
+    def reported_parameters(self, scenario: Scenario, tables: KernelTables) -> tuple:
+        """The parameters of the run's own mechanisms, as the specialised kernel takes them
+        (for what is computed after the kernel: the levels of day 0)."""
+        return parameters(self.reported, scenario, tables, self.kind_flags["scheduled"])
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Where each reported column is in the kernel's buffers: per kind of buffer, the
+        kernel's column of each of the run's (the named ones, then those after them)."""
+        return _columns(self.layout, self.reported_layout)
+
+
+def _columns(kernel: KernelLayout, run: KernelLayout) -> dict[str, np.ndarray]:
+    def names(kind: str) -> np.ndarray:
+        theirs = getattr(kernel, kind)
+        return np.array([theirs.index(name) for name in getattr(run, kind)], dtype=np.intp)
+
+    return {kind: names(kind) for kind in ("flows", "levels", "quantities")}
+
+
+def plan_kernel(scenario: Scenario, counterfactual: Scenario | None = None,
+                choice: str = "auto") -> KernelPlan:
+    """The kernel (compiled or loaded from the cache) for a run of ``scenario``, paired with
+    ``counterfactual``."""
+    kind = resolve(choice, scenario)
+    flags = kernel_kind(scenario, counterfactual)
+    reported = in_kernel(scenario, counterfactual)
+    reported_layout = KernelLayout.of(reported)
+    if kind == "universal":
+        mechanisms = MECHANISMS
+        module = kernel_for(mechanisms, **UNIVERSAL_KIND)
+        scheduled = True
+    else:
+        mechanisms = reported
+        module = kernel_for(mechanisms, **flags)
+        scheduled = flags["scheduled"]
+    return KernelPlan(kind, module, mechanisms, KernelLayout.of(mechanisms), reported,
+                      reported_layout, scheduled, flags)
+
+
+__all__ = ["KERNEL_CHOICES", "UNIVERSAL_BELOW", "KernelPlan",
+           "kernel_kind", "plan_kernel", "resolve"]
