@@ -48,7 +48,7 @@ def test_an_unused_mechanism_is_not_in_the_kernel():
     mechanisms = in_kernel(load_scenario(R0).scenario)
     assert [m.name for m in mechanisms] == ["travel_ban"]
     text = kernel_source(mechanisms)
-    assert "_travel_ban__TRIP" in text
+    assert "# travel_ban\n" in text and "refused_on_listed_days(key, mp[0].purpose" in text
     assert "loan_denial" not in text and "school_admission" not in text
 
 
@@ -103,7 +103,7 @@ def test_a_hook_using_an_undeclared_column_or_unknown_name_is_refused():
 def test_hook_variables_are_renamed_apart_and_params_indexed():
     text = kernel_source([BY_NAME["school_admission"], BY_NAME["travel_ban"]])
     assert "_school_admission_child_key = citizen_key(" in text
-    assert "mp[1].trip_prob[c]" in text and "mp[0].day" in text
+    assert "mp[1].rate[c]" in text and "mp[0].day" in text
 
 
 def test_values_per_period_are_indexed_only_in_kernels_with_a_schedule():
@@ -117,11 +117,11 @@ def test_values_per_period_are_indexed_only_in_kernels_with_a_schedule():
     def close_spell(text: str) -> str:
         return text.split("def _spell_closed(")[1].split("@njit")[0]
 
-    assert "refused_on_listed_days(key, _travel_ban__TRIP" in close_spell(plain)
+    assert "refused_on_listed_days(key, mp[1].purpose" in close_spell(plain)
     assert "_by_period(" not in close_spell(plain)
-    assert ("refused_on_listed_days_by_period(key, _travel_ban__TRIP"
+    assert ("refused_on_listed_days_by_period(key, mp[1].purpose"
             in close_spell(scheduled))
-    assert "mp[1].trip_prob[:, c], mp[1].period_of_day" in close_spell(scheduled)
+    assert "mp[1].rate[:, c], mp[1].period_of_day" in close_spell(scheduled)
 
 
 def test_warm_up_loads_the_kernel_of_the_scenario_it_is_given():
@@ -214,3 +214,35 @@ def test_households_of_neighbourhoods_of_one_get_the_general_kernel(monkeypatch)
         with pytest.raises(Chosen):
             sim.simulate(s, kernel="specialised")
     assert chosen == [False, True]
+
+
+def test_the_readme_names_every_mechanism_module():
+    """The README's list of mechanism modules is the registry's (``scsim.mechanisms``)."""
+    text = (SCENARIOS.parent / "README.md").read_text()
+    listed = re.search(r"the mechanism modules:\s*(.*?);", text, re.S)
+    assert listed, "the README lost its list of mechanism modules"
+    names = re.findall(r"`(\w+)`", listed[1])
+    assert names == sorted(names) and set(names) == {m.name for m in MECHANISMS}
+
+
+def test_a_refusal_on_listed_days_is_one_call_of_the_factory():
+    """A new sanction of the kind (a passport refused, say) is a call of the factory: its
+    hooks are the shared ones, spliced with its own columns and random-number purpose."""
+    from scsim.ledger import Quantity
+    from scsim.mechanisms.base import Flow
+    from scsim.mechanisms.refusals import refusal_on_listed_days
+
+    passport = refusal_on_listed_days(
+        name="passport_refusal", title="passport refusal", section="measures.travel_ban",
+        what="passport applications over listed spells are refused",
+        rate="daily_trip_rate", purpose=("PASSPORT", 99), attempts="a passport applied for",
+        flow=Flow("passports_refused", "passport applications refused to the listed"),
+        quantity=Quantity("passports_refused", False, "harm", "applications", False,
+                          "passport applications refused, beyond the counterfactual's"))
+    text = kernel_source([passport, BY_NAME["travel_ban"]])
+    flows = text.split("N_NAMED_FLOWS = ")[1].split("\n")[0]
+    assert "passports_refused" in flows and "denied_trips" in flows
+    column = len(CORE_FLOWS)  # the first mechanism's flow
+    assert f"mp[0].rate[c], flows, g, {column})" in text  # its own column
+    assert f"mp[1].rate[c], flows, g, {column + 1})" in text  # travel ban's
+    assert passport.purposes == {"PASSPORT": 99} and passport.per_period == ("rate",)

@@ -37,6 +37,8 @@ class BenchCase:
     population: int
     days: int = 365
     sets: list[str] = field(default_factory=list)
+    kernel: str = "specialised"
+    """``scsim run --kernel``: the specialised kernel, the fast path at scale, by default."""
 
 
 @dataclass
@@ -51,6 +53,7 @@ class BenchResult:
     bytes_per_citizen: int
     threads: int
     runs: list[dict]
+    kernel: str = "specialised"
 
 
 def shipped_scenario(name: str) -> Path | None:
@@ -62,8 +65,10 @@ def shipped_scenario(name: str) -> Path | None:
     return None
 
 
-def r0_cases(scenario: Path, sizes: list[int], national: bool) -> list[BenchCase]:
-    cases = [BenchCase(f"r0-{n:.0e}".replace("+0", ""), scenario, n) for n in sizes]
+def r0_cases(scenario: Path, sizes: list[int], national: bool,
+             kernel: str = "specialised") -> list[BenchCase]:
+    cases = [BenchCase(f"r0-{n:.0e}".replace("+0", ""), scenario, n, kernel=kernel)
+             for n in sizes]
     largest = max(sizes)
     tenth = [
         f"{path}={value / 10!r}" for path, value in zip(R0_RATES, R0_VALUES, strict=True)
@@ -72,9 +77,9 @@ def r0_cases(scenario: Path, sizes: list[int], national: bool) -> list[BenchCase
         "channels.traffic_cameras.false_attribution.rate_by_group.minority=1e-5",
     ]
     cases.append(BenchCase(f"r0-{largest:.0e}-rates/10".replace("+0", ""), scenario, largest,
-                           sets=tenth))
+                           sets=tenth, kernel=kernel))
     if national:
-        cases.append(BenchCase("r0-national", scenario, NATIONAL_POPULATION))
+        cases.append(BenchCase("r0-national", scenario, NATIONAL_POPULATION, kernel=kernel))
     return cases
 
 
@@ -84,7 +89,7 @@ def run_case(case: BenchCase, repeats: int, workdir: Path) -> BenchResult:
         out = workdir / f"{case.name.replace('/', '_')}-{k}"
         cmd = [sys.executable, "-m", "scsim", "run", str(case.scenario), "--quiet", "--force",
                "--out", str(out), "--population", str(case.population), "--days",
-               str(case.days)]
+               str(case.days), "--kernel", case.kernel]
         for assignment in case.sets:
             cmd += ["--set", assignment]
         subprocess.run(cmd, check=True, env=os.environ.copy())
@@ -107,6 +112,7 @@ def run_case(case: BenchCase, repeats: int, workdir: Path) -> BenchResult:
         bytes_per_citizen=last["bytes_per_citizen"],
         threads=last["threads"],
         runs=runs,
+        kernel=case.kernel,
     )
 
 

@@ -109,6 +109,10 @@ def bench(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="JSON file for the results.")
     ] = None,
+    kernel: Annotated[
+        str, typer.Option(help="The kernel timed: 'specialised' (the fast path at scale) or "
+                          "'universal'.")
+    ] = "specialised",
 ) -> None:
     """Benchmark R0: citizen-days/s, wall time, bytes per citizen, peak memory."""
     from scsim.bench import r0_cases, results_document, run_benchmarks
@@ -124,12 +128,15 @@ def bench(
     r0_path = shipped_scenario("r0.toml")
     if r0_path is None:
         raise fail("r0.toml: not found beside the package nor in a source checkout")
-    cases = r0_cases(r0_path, populations, national)
+    if kernel not in ("specialised", "universal"):
+        raise fail(f"--kernel: expected specialised or universal, got {kernel!r}")
+    cases = r0_cases(r0_path, populations, national, kernel)
     results = run_benchmarks(
         cases, repeats,
         progress=lambda case: console.print(f"running {case.name} x {repeats} ...")
     )
-    table = Table(title=f"R0 benchmarks (median of {repeats})", show_edge=False)
+    table = Table(title=f"R0 benchmarks, {kernel} kernel (median of {repeats})",
+                  show_edge=False)
     for name in ("case", "citizens", "days", "citizen-days per s", "sim s", "wall s", "B per cit",
                  "peak MiB"):
         table.add_column(name, justify="left" if name == "case" else "right", overflow="fold")

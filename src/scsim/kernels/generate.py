@@ -130,10 +130,12 @@ class _Splicer(ast.NodeTransformer):
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if isinstance(node.value, ast.Name) and node.value.id in _COLUMNS:
             names = getattr(self.layout, _COLUMNS[node.value.id])
-            if node.attr not in names:
-                raise self._fail(node, f"{node.value.id}.{node.attr} is not declared by any "
-                                       "mechanism of this kernel")
-            return ast.copy_location(ast.Constant(names.index(node.attr)), node)
+            column = f"{node.value.id}.{node.attr}"
+            name = self.m.columns_as.get(column, node.attr)
+            if name not in names:
+                raise self._fail(node, f"{column} is not declared by any mechanism of this "
+                                       "kernel")
+            return ast.copy_location(ast.Constant(names.index(name)), node)
         return self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
@@ -301,9 +303,11 @@ def modules_digest(mechanisms: Sequence[Mechanism]) -> str:
     """A short hash of the mechanisms' module files: what the kernel holds of them beyond the
     hooks' text (constants and functions it imports from them)."""
     digest = hashlib.sha256()
-    for m in mechanisms:
-        source = Path(inspect.getfile(sys.modules[m.module]))
-        digest.update(m.module.encode() + b"\0" + source.read_bytes() + b"\0")
+    for m in mechanisms:  # (its hooks' module, and its own where a factory made it)
+        for name in dict.fromkeys((m.module, f"scsim.mechanisms.{m.name}")):
+            if (module := sys.modules.get(name)) is not None:
+                source = Path(inspect.getfile(module))
+                digest.update(name.encode() + b"\0" + source.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -265,6 +265,9 @@ class Mechanism:
     schedulable: tuple[str, ...] = ()
     """Scenario paths of its section (fnmatch patterns, ``*``: one name) that a schedule may
     change (``scsim.scenario.schedule``)."""
+    columns_as: dict[str, str] = field(default_factory=dict)
+    """For hooks shared by several mechanisms (a factory's, ``scsim.mechanisms.refusals``):
+    the column each generic name in them stands for, e.g. ``{"OUT.refused": "trips_denied"}``."""
     per_period: tuple[str, ...] = ()
     """Fields of its parameters that get a leading period axis (one entry per period of the
     schedule, one without a schedule): those the ``schedulable`` paths feed.  A hook reads
