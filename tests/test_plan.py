@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 import scsim.rng.counter as counter
 from scsim.cli import app
 from scsim.engine.plan import PLAN, SET_UP, plan_lines
+from scsim.engine.tables import compile_tables
 from scsim.mechanisms import MECHANISMS
 from scsim.scenario import load_scenario
 
@@ -41,8 +42,14 @@ def test_every_random_number_purpose_is_in_the_plan_and_drawn_by_the_kernel():
     for purpose in set(defined) - {"GAP"}:
         assert re.search(rf"uniform\((key|seed_key), {purpose}\b", KERNEL), purpose
     assert "GAP" in KERNEL
+    r0 = load_scenario(R0).scenario
+    tables = compile_tables(r0)
     for m in MECHANISMS:  # a module's purposes are drawn by its hooks or helpers
         source = "".join(inspect.getsource(f) for f in (*m.hooks.values(), *m.helpers))
+        if re.search(r"key, P\.purpose\b", source):  # a factory's: its one purpose, given in P
+            assert [m.params(r0, tables).purpose] == list(
+                m.purposes.values()), m.name
+            continue
         for purpose in m.purposes:
             assert re.search(rf"key(, |\(seed_key, low\), ){purpose}\b", source), (
                 m.name, purpose)

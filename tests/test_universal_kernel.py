@@ -18,6 +18,7 @@ import pytest
 from scsim.engine.choice import plan_kernel, resolve
 from scsim.engine.sim import simulate
 from scsim.engine.trace import Tracer
+from scsim.kernels.cache import CACHE_DIR
 from scsim.kernels.generate import universal_kernel
 from scsim.scenario.load import load_scenario
 from scsim.scenario.pairing import no_system
@@ -64,7 +65,7 @@ def test_universal_equals_specialised_for_every_preset(name, paired):
     assert (universal.kernel, specialised.kernel) == ("universal", "specialised")
     assert _differences(universal, specialised) == []
     # (a comparison of runs where nothing happens would prove nothing)
-    assert universal.run.flows.sum() > 0 and universal.final_score.std() > 0
+    assert universal.run.flows.sum() > 0 and universal.ledger_sum.any()
 
 
 def test_one_signature_whatever_the_scenario():
@@ -76,7 +77,10 @@ def test_one_signature_whatever_the_scenario():
         simulate(s, kernel="universal")
         simulate(s, counterfactual=no_system(s), kernel="universal")
     assert len(kernel.simulate_worker.signatures) == 1
-    assert len(kernel.simulate_batch.signatures) == 1  # no literal-boolean twin
+    # no literal-boolean twin of simulate_batch: one compiled version in the cache (the
+    # dispatcher itself lists none when its caller was loaded from the cache)
+    compiled = list(Path(CACHE_DIR).rglob(f"{kernel.__name__}.simulate_batch-*.nbc"))
+    assert len(compiled) == 1, compiled
 
 
 def test_a_trace_in_either_kernel_tells_the_same_story():
