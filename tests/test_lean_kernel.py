@@ -11,6 +11,7 @@ import pytest
 import scsim.engine.choice as choice
 from scsim.engine.choice import kernel_kind
 from scsim.engine.sim import simulate
+from scsim.engine.tables import compile_tables
 from scsim.kernels.generate import HookError, is_lean, kernel_for, kernel_source
 from scsim.mechanisms import BY_NAME, MECHANISMS, in_kernel
 
@@ -108,3 +109,20 @@ def test_the_lean_kernel_equals_the_general_one(case, monkeypatch):
         assert np.array_equal(a[name], b[name]), name
     # the comparison is not empty: events happened, and the ledger holds quantities
     assert lean.run.flows.sum() > 0 and lean.ledger_sum.sum() > 0
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_universal_kernel_takes_the_lean_path_where_a_specialised_one_would(case):
+    """The universal kernel reads from its tables whether a run takes ``simulate_singles``
+    (every other mechanism's hooks there at the values that make them do nothing)."""
+    from scsim.engine.choice import plan_kernel
+
+    s = CASES[case]()
+    plan = plan_kernel(s, kernel="universal")
+    assert plan.lean and plan.tables(compile_tables(s)).lean
+    universal = simulate(s, chunk_size=7_001, kernel="universal")
+    lean = simulate(s, chunk_size=7_001, kernel="specialised")
+    a, b = _outputs(universal), _outputs(lean)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name

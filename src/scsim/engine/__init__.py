@@ -7,6 +7,8 @@ milliseconds); large enough that a call's own cost (about 20 microseconds) is lo
 
 KERNEL_CHOICES: tuple[str, ...] = ("auto", "universal", "specialised")
 """Which kernel runs a run (``scsim.engine.choice``): a choice of speed only."""
-UNIVERSAL_BELOW = 20_000_000
+UNIVERSAL_BELOW = 400_000_000
 """``auto`` runs the universal kernel for fewer citizens than this, the specialised one from
-there on (``docs/performance.md``, "Which kernel")."""
+there on: about where one run of a specialised kernel takes as long as its compile (R0: a
+minute's compile, 1.4 s per 1e7 citizens; national: 100 s and 0.8 s; ``docs/performance.md``,
+"Which kernel")."""

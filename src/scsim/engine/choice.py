@@ -3,7 +3,7 @@ specialised for the scenario's mechanisms and kind, faster but compiled for each
 
 Both give the same results, bit for bit (``tests/test_universal_kernel.py``): the choice is
 one of time only.  ``auto`` takes the universal kernel below ``UNIVERSAL_BELOW`` citizens,
-where a specialised kernel's compile would cost more than it saves
+where a specialised kernel's compile would take longer than the run itself
 (``docs/performance.md``, "Which kernel").
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from scsim.engine import KERNEL_CHOICES, UNIVERSAL_BELOW
 from scsim.engine.tables import KernelTables
-from scsim.kernels.generate import UNIVERSAL_KIND, kernel_for
+from scsim.kernels.generate import UNIVERSAL_KIND, is_lean, kernel_for
 from scsim.kernels.layout import KernelLayout
 from scsim.mechanisms import MECHANISMS, Mechanism, in_kernel, parameters
 from scsim.scenario.model import Scenario
@@ -65,7 +65,15 @@ class KernelPlan:
         """The tables with the kind the kernel reads at run time (the run's, for both
         sides of a pair)."""
         return tables._replace(turnover=self.kind_flags["turnover"],
-                               pilots=self.kind_flags["pilots"])
+                               pilots=self.kind_flags["pilots"], lean=self.lean)
+
+    @property
+    def lean(self) -> bool:
+        """Whether an unpaired run takes ``simulate_singles`` (``is_lean``): in the
+        specialised kernel a constant, in the universal one read from the tables."""
+        kind = self.kind_flags
+        return kind.get("lean", True) and is_lean(
+            self.reported, kind["scheduled"], kind["turnover"], kind["pilots"], kind["single"])
 
     def parameters(self, scenario: Scenario, tables: KernelTables) -> tuple:
         """The kernel's parameter tuple for one side of the pair."""
@@ -91,10 +99,10 @@ def _columns(kernel: KernelLayout, run: KernelLayout) -> dict[str, np.ndarray]:
 
 
 def plan_kernel(scenario: Scenario, counterfactual: Scenario | None = None,
-                choice: str = "auto") -> KernelPlan:
+                kernel: str = "auto") -> KernelPlan:
     """The kernel (compiled or loaded from the cache) for a run of ``scenario``, paired with
     ``counterfactual``."""
-    kind = resolve(choice, scenario)
+    kind = resolve(kernel, scenario)
     flags = kernel_kind(scenario, counterfactual)
     reported = in_kernel(scenario, counterfactual)
     reported_layout = KernelLayout.of(reported)

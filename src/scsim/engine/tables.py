@@ -111,6 +111,7 @@ class KernelTables(NamedTuple):
     # holds every kind; a specialised kernel has these as constants and never reads them:
     turnover: bool = False  # citizens age, are born and die (TURNOVER)
     pilots: bool = False  # cities with point schemes of their own (PILOTS)
+    lean: bool = False  # an unpaired run takes simulate_singles (LEAN)
 
 
 def _cumulative_shares(shares: list[float]) -> np.ndarray:

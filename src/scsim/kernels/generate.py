@@ -56,10 +56,11 @@ _COLUMNS = {"FLOW": "flows", "OUT": "outcomes", "Q": "quantities", "LEVEL": "lev
             "S": "state"}
 _BUILTINS = frozenset(dir(builtins))
 LEAN_SITES = frozenset({"spell_closed", "ledger"})
-RUN_TIME_KINDS = {"TURNOVER": "turnover", "PILOTS": "pilots"}
+RUN_TIME_KINDS = {"TURNOVER": "turnover", "PILOTS": "pilots", "LEAN": "lean"}
 """The kinds the universal kernel reads at run time, from the tables (``KernelTables``): the
 others it holds in their general form, which gives the same results for any run (one period
-of a schedule, no timer set, neighbourhoods of one), so they stay constants there."""
+of a schedule, no timer set, neighbourhoods of one), so they stay constants there.  Lean
+too has a general form (simulate_batch), but R0 runs twice as fast in simulate_singles."""
 _RUN_TIME_KIND = re.compile(r"(?<![\w.])(" + "|".join(RUN_TIME_KINDS) + r")\b")
 """The only sites a lean kernel's mechanisms may act at (``simulate_singles`` has no others)."""
 _lock = threading.Lock()
@@ -278,14 +279,14 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
         f"N_OUTCOMES = {len(outcomes)}  # {', '.join(outcomes)}\n"
         f"N_QUANTITIES = {len(layout.quantities)}  # {', '.join(layout.quantities)}\n"
         f"SCHEDULED = {scheduled}  # values change over the run\n"
-        + ("# TURNOVER and PILOTS: t.turnover and t.pilots, read at run time (universal)\n"
-           if universal else
+        + ("# TURNOVER, PILOTS and LEAN: t.turnover, t.pilots and t.lean, read at run time "
+           "(universal)\n" if universal else
            f"TURNOVER = {turnover}  # citizens age, are born and die\n"
-           f"PILOTS = {pilots}  # cities with point schemes of their own\n")
+           f"PILOTS = {pilots}  # cities with point schemes of their own\n"
+           f"LEAN = {lean}  # an unpaired run takes simulate_singles\n")
         + f"TIMED = {any('timer' in m.hooks for m in mechanisms)}  # a mechanism wakes members "
         "on days of its own (S_TIMER)\n"
         f"SINGLE = {single}  # every neighbourhood is one citizen\n"
-        f"LEAN = {lean}  # an unpaired run takes simulate_singles\n"
         + "".join(f"{line}  # noqa: E402\n" for line in imports.values())
         + "# --- end of the layout ---\n"
     )
@@ -369,8 +370,8 @@ def kernel_for(mechanisms: Sequence[Mechanism], scheduled: bool = False,
 UNIVERSAL_KIND = {"scheduled": True, "turnover": True, "pilots": True, "single": False,
                   "lean": False, "universal": True}
 """``kernel_for``'s keywords for the universal kernel: every mechanism, the general form of
-each kind (a schedule's periods, timers, households, simulate_batch for every run), and
-turnover and pilots read from the tables."""
+each kind (a schedule's periods, timers, households), and turnover, pilots and the lean
+path (``simulate_singles``) read from the tables."""
 
 
 def universal_kernel() -> ModuleType:
