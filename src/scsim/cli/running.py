@@ -38,7 +38,7 @@ from scsim.cli.common import (
     fail,
 )
 from scsim.describe import print_description
-from scsim.engine import DEFAULT_CHUNK_SIZE, UNIVERSAL_BELOW
+from scsim.engine import DEFAULT_CHUNK_SIZE, KERNEL_CHOICES, UNIVERSAL_BELOW
 from scsim.io.run_dir import (
     OutputError,
     RunDirExists,
@@ -77,10 +77,7 @@ class RateColumn(ProgressColumn):
                     style="cyan")
 
 
-class KernelOption(enum.StrEnum):
-    auto = "auto"
-    universal = "universal"
-    specialised = "specialised"
+KernelOption = enum.StrEnum("KernelOption", {name: name for name in KERNEL_CHOICES})
 
 
 @app.command()

@@ -57,9 +57,13 @@ class KernelPlan:
     """The mechanisms the run uses: those either side of the pair has."""
     reported_layout: KernelLayout
     """The columns of the run's results: the specialised kernel's, whichever ran."""
-    scheduled: bool
-    """Whether parameters carry a period axis (``scsim.mechanisms.parameters``)."""
     kind_flags: dict[str, bool]
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether the kernel's parameters carry a period axis (``mechanisms.parameters``):
+        always in the universal kernel, which holds the code for schedules."""
+        return self.kind == "universal" or self.kind_flags["scheduled"]
 
     def tables(self, tables: KernelTables) -> KernelTables:
         """The tables with the kind the kernel reads at run time (the run's, for both
@@ -79,9 +83,13 @@ class KernelPlan:
         """The kernel's parameter tuple for one side of the pair."""
         return parameters(self.mechanisms, scenario, tables, self.scheduled)
 
-    def reported_parameters(self, scenario: Scenario, tables: KernelTables) -> tuple:
+    def reported_parameters(self, scenario: Scenario, tables: KernelTables,
+                            kernel_parameters: tuple) -> tuple:
         """The parameters of the run's own mechanisms, as the specialised kernel takes them
-        (for what is computed after the kernel: the levels of day 0)."""
+        (for what is computed after the kernel: the levels of day 0); for the specialised
+        kernel, those it was given."""
+        if self.kind == "specialised":
+            return kernel_parameters
         return parameters(self.reported, scenario, tables, self.kind_flags["scheduled"])
 
     def columns(self) -> dict[str, np.ndarray]:
@@ -109,13 +117,11 @@ def plan_kernel(scenario: Scenario, counterfactual: Scenario | None = None,
     if kind == "universal":
         mechanisms = MECHANISMS
         module = kernel_for(mechanisms, **UNIVERSAL_KIND)
-        scheduled = True
     else:
         mechanisms = reported
         module = kernel_for(mechanisms, **flags)
-        scheduled = flags["scheduled"]
     return KernelPlan(kind, module, mechanisms, KernelLayout.of(mechanisms), reported,
-                      reported_layout, scheduled, flags)
+                      reported_layout, flags)
 
 
 __all__ = ["KERNEL_CHOICES", "UNIVERSAL_BELOW", "KernelPlan",

@@ -337,8 +337,8 @@ def simulate(
             examples)
     layout = plan.reported_layout
     mechanisms = plan.reported
-    run = _tallies(Variant(tables, plan.reported_parameters(scenario, tables), mechanisms,
-                           layout), flows, levels, hist)
+    run = _tallies(Variant(tables, plan.reported_parameters(scenario, tables, params),
+                           mechanisms, layout), flows, levels, hist)
     n_q = len(layout.quantities)
     shape = (tables.n_regions, N_AGE_BANDS, tables.n_incomes, len(scenario.population.groups))
     sums = ledger[..., LEDGER_SUM].sum(axis=0).reshape(*shape, ledger.shape[2])
@@ -354,7 +354,8 @@ def simulate(
         run=run,
         counterfactual=counterfactual,
         counterfactual_tallies=(
-            _tallies(Variant(tables_cf, plan.reported_parameters(counterfactual, tables_cf),
+            _tallies(Variant(tables_cf,
+                             plan.reported_parameters(counterfactual, tables_cf, params_cf),
                              mechanisms, layout), flows_cf, levels_cf, hist_cf)
             if counterfactual is not None
             else None

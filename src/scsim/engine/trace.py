@@ -117,9 +117,10 @@ class Tracer:
         self.params = plan.parameters(scenario, self.tables)
         self.params_cf = (plan.parameters(counterfactual, self.tables_cf)
                           if counterfactual is not None else self.params)
-        self.reported_params = plan.reported_parameters(scenario, self.tables)
-        self.reported_params_cf = (plan.reported_parameters(counterfactual, self.tables_cf)
-                                   if counterfactual is not None else self.reported_params)
+        self.reported_params = plan.reported_parameters(scenario, self.tables, self.params)
+        self.reported_params_cf = (
+            plan.reported_parameters(counterfactual, self.tables_cf, self.params_cf)
+            if counterfactual is not None else self.reported_params)
 
     def trace(self, citizen: int) -> CitizenTrace:
         """Re-simulate the neighbourhood of ``citizen`` (an id of the run); return their story."""

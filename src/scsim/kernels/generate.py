@@ -144,7 +144,7 @@ class _Splicer(ast.NodeTransformer):
         if self.universal and name in RUN_TIME_KINDS:
             if "t" not in self.parameters and self.position is None:
                 raise self._fail(node, f"{name} in a helper of the universal kernel: give it "
-                                       "the tables t and read t.{RUN_TIME_KINDS[name]}")
+                                       f"the tables t and read t.{RUN_TIME_KINDS[name]}")
             return ast.copy_location(ast.Attribute(ast.Name("t", ast.Load()),
                                                    RUN_TIME_KINDS[name], ast.Load()), node)
         if name == "P":
