@@ -20,6 +20,7 @@ demo: $(STAMP)
 # suite's time is numba compiling kernel variants, one core each.
 test: $(STAMP)
 	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(STAMP)

@@ -228,9 +228,9 @@ def test_the_readme_names_every_mechanism_module():
 def test_a_refusal_on_listed_days_is_one_call_of_the_factory():
     """A new sanction of the kind (a passport refused, say) is a call of the factory: its
     hooks are the shared ones, spliced with its own columns and random-number purpose."""
-    from scsim.ledger import Quantity
     from scsim.mechanisms.base import Flow
     from scsim.mechanisms.refusals import refusal_on_listed_days
+    from scsim.quantities import Quantity
 
     passport = refusal_on_listed_days(
         name="passport_refusal", title="passport refusal", section="measures.travel_ban",

@@ -160,3 +160,21 @@ def test_version_and_validate():
     assert described.exit_code == 0
     assert "1,000,000 synthetic citizens over 365 days" in described.output
     assert "3 bytes per citizen" in described.output
+
+
+def test_a_run_builds_its_daily_table_once(tmp_path, monkeypatch):
+    """The folder's daily.parquet, the ledger's years and the summary printed read one table,
+    built once from the result (``results.daily_table``), paired and dated."""
+    import scsim.results
+
+    built = []
+    build = scsim.results._daily_table
+    monkeypatch.setattr(scsim.results, "_daily_table",
+                        lambda result: built.append(1) or build(result))
+    national = SCENARIOS / "national.toml"
+    result = CliRunner().invoke(app, ["run", str(national), "--counterfactual", "none",
+                                      "--population", "300", "--days", "40", "--out",
+                                      str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "daily.parquet").is_file()
+    assert built == [1]

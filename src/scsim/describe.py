@@ -25,6 +25,7 @@ from scsim.engine.memory import (
     format_bytes,
 )
 from scsim.mechanisms import BY_NAME, MECHANISMS
+from scsim.numbers import per_million
 from scsim.scenario.load import LoadedScenario
 from scsim.scenario.model import Scenario
 
@@ -48,11 +49,6 @@ class Description:
 
 BEHAVIOUR_COLUMNS = ("behaviour", "kind", "per million a day", "multipliers", "recorded by",
                      "recorded with probability", "points", "when recorded")
-
-
-def per_million(p: float) -> str:
-    """A daily probability as events per million citizen-days."""
-    return numbers.rate(p * 1e6)
 
 
 def _share(x: float) -> str:

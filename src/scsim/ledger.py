@@ -38,10 +38,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from scsim.quantities import (  # noqa: F401  (re-exported: the ledger's vocabulary)
+    COUNTERFACTUAL_LEVEL,
+    LEVEL,
+    MEASURES,
+    PAIRED_COMPARISON,
+    PAIRED_DIFFERENCE,
+    Quantity,
+)
 
 if TYPE_CHECKING:
     from scsim.engine.sim import SimulationResult
@@ -65,74 +73,6 @@ TOO_FEW = (f"too few events (fewer than {MIN_EVENTS} in a group): ratio shown, b
            "unreliable")
 
 
-@dataclass(frozen=True)
-class Quantity:
-    """One line of the ledger."""
-
-    name: str
-    binary: bool
-    """Each citizen contributes 0 or 1 (a count of citizens), else a count of events."""
-    side: str
-    """'harm' or 'benefit' (the system's claimed effect)."""
-    unit: str
-    needs_counterfactual: bool
-    description: str
-    relative: bool = False
-    """Measured against the counterfactual when paired (so runs paired with different
-    counterfactuals cannot be compared on it)."""
-    of_counterfactual: bool = False
-    """A level of the counterfactual itself, not of the run."""
-    against: str = ""
-    """For a benefit counted in the run itself (a level): what it is counted against (its
-    own counterfactual, in words); a paired difference is against the run's counterfactual."""
-    daily: tuple[str, ...] = ()
-    """daily.parquet columns whose sum over days is the quantity's total (a leading '-':
-    subtracted, where the table has it: a paired run's counterfactual column); none for
-    counts of citizens, which a day-by-day sum would count once per day or year."""
-    never_negative: bool = False
-    """A paired difference no citizen's value of which can be negative: the counterfactual
-    lacks the mechanism that produces the quantity (a travel ban against 'none'), so each
-    citizen's difference is the run's own count (set per run by ``build_ledger``)."""
-
-    def can_be_negative(self, paired: bool) -> bool:
-        """Whether a figure of this quantity may be below 0 (its interval may then be too)."""
-        return self.measure(paired) == PAIRED_DIFFERENCE and not self.never_negative
-
-    def daily_total(self, columns, rows) -> int:
-        """The quantity's total over some days (``rows`` of the daily ``columns``, a mapping
-        of column name to values) from the daily columns it is the sum of."""
-        total = 0
-        for column in self.daily:
-            name = column.lstrip("-")
-            if name in columns:
-                total += (-1 if column.startswith("-") else 1) * int(columns[name][rows].sum())
-        return total
-
-    def measure(self, paired: bool) -> str:
-        """What a figure of this quantity is: a level or a paired difference (see MEASURES)."""
-        if not paired:
-            return LEVEL
-        if self.of_counterfactual:
-            return COUNTERFACTUAL_LEVEL
-        if self.relative:
-            return PAIRED_DIFFERENCE
-        return PAIRED_COMPARISON if self.needs_counterfactual else LEVEL
-
-
-LEVEL = "level"
-PAIRED_DIFFERENCE = "paired difference"
-PAIRED_COMPARISON = "paired comparison"
-COUNTERFACTUAL_LEVEL = "counterfactual level"
-MEASURES = {
-    LEVEL: "a level: the run's own count",
-    PAIRED_DIFFERENCE: "a paired difference: per citizen, the run minus the counterfactual "
-                       "(or the counterfactual minus the run, for what the system prevents), "
-                       "under common random numbers, summed",
-    PAIRED_COMPARISON: "a paired comparison: citizens (or days) on which the run differs from "
-                       "the same citizen with the same draws but without false records",
-    COUNTERFACTUAL_LEVEL: "a level of the counterfactual, for reference",
-}
-"""What each kind of ledger figure is, in words (written into ledger.json)."""
 
 
 CORE: tuple[Quantity, ...] = (
@@ -505,17 +445,14 @@ def _cell_sums(result: SimulationResult, listed: tuple[Quantity, ...], axis: int
     return out_sums, out_squares, citizens
 
 
-def _schemes_of_class_regions(s: Scenario) -> np.ndarray:
-    from scsim.engine.tables import class_regions
-
-    return np.array([scheme for _, scheme in class_regions(s)], dtype=np.int64)
+def _schemes_of_class_regions(result: SimulationResult) -> np.ndarray:
+    return np.array([scheme for _, scheme in result.plan.class_regions], dtype=np.int64)
 
 
-def _regions_of_class_regions(s: Scenario) -> np.ndarray:
-    from scsim.engine.tables import class_regions
-
-    names = [r.name for r in s.population.regions]
-    return np.array([names.index(region) for region, _ in class_regions(s)], dtype=np.int64)
+def _regions_of_class_regions(result: SimulationResult) -> np.ndarray:
+    names = [r.name for r in result.scenario.population.regions]
+    return np.array([names.index(region) for region, _ in result.plan.class_regions],
+                    dtype=np.int64)
 
 
 def by_region(result: SimulationResult, listed: tuple[Quantity, ...],
@@ -525,7 +462,7 @@ def by_region(result: SimulationResult, listed: tuple[Quantity, ...],
     s = result.scenario
     names = [r.name for r in s.population.regions]
     return _by_axis(names, *_cell_sums(result, listed, CLASS_REGION_AXIS,
-                                       _regions_of_class_regions(s), len(names)),
+                                       _regions_of_class_regions(result), len(names)),
                     listed, paired)
 
 
@@ -549,7 +486,7 @@ FALSE_POSITIVE_NOTE = (
 
 def false_positive_rates(result: SimulationResult) -> dict:
     """Per group: false records per scored citizen-year, with its 95% interval."""
-    from scsim.kernels.neighbourhood import LEVEL_SCORED
+    from scsim.kernels.layout import LEVEL_SCORED
 
     s = result.scenario
     column = result.kernel_layout.quantity("false_records")
@@ -620,7 +557,7 @@ def by_scheme(result: SimulationResult, listed: tuple[Quantity, ...], paired: bo
     end = result.run.levels[-1].sum(axis=0)  # the last day's levels, all groups together
     grade_index = {g.name: k for k, g in enumerate(s.all_grades())}
     names = s.scheme_names()
-    scheme_of = _schemes_of_class_regions(s)
+    scheme_of = _schemes_of_class_regions(result)
     out, _ = _by_axis(names, *_cell_sums(result, listed, CLASS_REGION_AXIS, scheme_of,
                                          len(names)), listed, paired)
     cells = _collapse(result.cells, CLASS_REGION_AXIS, scheme_of, len(names))

@@ -31,3 +31,8 @@ def large(x: float | None) -> str:
         if abs(x) >= scale:
             return f"{x / scale:.3g} {word}"
     return f"{x:,.0f}"
+
+
+def per_million(p: float) -> str:
+    """A daily probability as events per million citizen-days."""
+    return rate(p * 1e6)

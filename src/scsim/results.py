@@ -39,7 +39,6 @@ from scsim.kernels.layout import (
     grade_column,
 )
 from scsim.mechanisms import daily_columns as mechanism_columns
-from scsim.mechanisms import reported
 from scsim.scenario.model import Scenario
 from scsim.scenario.schedule import dates_of
 
@@ -86,13 +85,20 @@ def _named(flows: np.ndarray, layout: FlowLayout, name: str) -> np.ndarray:
 
 
 def daily_table(result: SimulationResult) -> pa.Table:
-    """One row per (day, group): the output contract's columns first, then the rest."""
+    """One row per (day, group): the output contract's columns first, then the rest (built
+    once per result: the run's folder, its ledger and its summary all read it)."""
+    if "daily" not in result.derived:
+        result.derived["daily"] = _daily_table(result)
+    return result.derived["daily"]
+
+
+def _daily_table(result: SimulationResult) -> pa.Table:
     s = result.scenario
     first = s.run.first_reported_day  # (after a burn-in, days before it are not reported)
     days = s.run.reported_days
     groups = [c.name for c in s.population.groups]
     behaviours = list(s.behaviours)
-    layout = FlowLayout.of(s, result.kernel_layout)
+    layout = result.plan.flows
     # with turnover the population and the scored change day by day (levels); else fixed
     turnover = s.population.turnover is not None
     if turnover:
@@ -157,7 +163,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
         cf = result.counterfactual_tallies
         cf_s = result.counterfactual
         cf_flows = cf.flows[first:]
-        cf_layout = FlowLayout.of(cf_s, result.kernel_layout)
+        cf_layout = result.plan.counterfactual_flows
         columns["counterfactual_blacklisted"] = per_row(cf.levels[first:, :, LEVEL_BLACKLISTED])
         columns["counterfactual_denied_trips"] = per_row(_named(cf_flows, cf_layout,
                                                                 "denied_trips"))
@@ -191,7 +197,7 @@ def daily_table(result: SimulationResult) -> pa.Table:
     for f, channel in enumerate(channels):
         columns[false_records_column(channel)] = per_row(flows[:, :, layout.false_stream(f)])
     extra = mechanism_columns(s, result.counterfactual)
-    for m in reported(s, result.counterfactual):
+    for m in result.plan.mechanisms:
         if not m.always_reported:
             for f in m.flows:
                 columns[f.name] = per_row(_named(flows, layout, f.name))
@@ -237,7 +243,7 @@ def transitions_table(result: SimulationResult) -> pa.Table:
     grades = np.array([g.name for g in s.all_grades()], dtype=object)
     groups = np.array([c.name for c in s.population.groups], dtype=object)
     first = s.run.first_reported_day
-    layout = FlowLayout.of(s, result.kernel_layout)
+    layout = result.plan.flows
     pairs = np.array(layout.transition_pairs(), dtype=np.int64).reshape(-1, 2)
     moves = result.flows[first:, :, layout.transitions]
     day, group, cell = np.nonzero(moves)

@@ -39,3 +39,10 @@ def unsafe_character(text: str, allow_newlines: bool = False) -> str | None:
     if not allow_newlines and "\n" in text:
         return "\\n"
     return None
+
+
+def known_names(names: list[str], shown: int = 12) -> str:
+    """Names for an error message: all of a short list, the first few of a long one."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + f", ... ({len(names)} in all)"

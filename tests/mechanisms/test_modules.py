@@ -64,6 +64,7 @@ SECTIONS = {  # a section that makes each module act
     "speech_suspension": {"measures__speech_suspension": {"days": 20}},
     "travel_ban": {"measures__travel_ban": {"daily_trip_rate": 0.05}},
 }
+SECTIONS["custody"] = {**SECTIONS["camps"], **SECTIONS["prosecution"]}  # (it holds for both)
 SHARES_CANDIDATES = {"employment_penalty"}
 
 

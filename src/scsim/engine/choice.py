@@ -19,9 +19,9 @@ from scsim.engine import KERNEL_CHOICES, UNIVERSAL_BELOW
 from scsim.engine.tables import KernelTables
 from scsim.kernels.generate import UNIVERSAL_KIND, is_lean, kernel_for
 from scsim.kernels.layout import KernelLayout
-from scsim.mechanisms import MECHANISMS, Mechanism, in_kernel, parameters
+from scsim.mechanisms import MECHANISMS, Mechanism, in_kernel
 from scsim.scenario.model import Scenario
-from scsim.scenario.schedule import has_schedule
+from scsim.scenario.schedule import has_schedule, periods
 
 
 def kernel_kind(scenario: Scenario, counterfactual: Scenario | None = None) -> dict[str, bool]:
@@ -61,7 +61,7 @@ class KernelPlan:
 
     @property
     def scheduled(self) -> bool:
-        """Whether the kernel's parameters carry a period axis (``mechanisms.parameters``):
+        """Whether the kernel's parameters carry a period axis (``parameters``):
         always in the universal kernel, which holds the code for schedules."""
         return self.kind == "universal" or self.kind_flags["scheduled"]
 
@@ -126,3 +126,30 @@ def plan_kernel(scenario: Scenario, counterfactual: Scenario | None = None,
 
 __all__ = ["KERNEL_CHOICES", "UNIVERSAL_BELOW", "KernelPlan",
            "kernel_kind", "plan_kernel", "resolve"]
+
+
+def parameters(mechanisms: tuple[Mechanism, ...], s: Scenario, tables,
+               scheduled: bool = False) -> tuple:
+    """The kernel's parameter tuple for one scenario of the pair (``P`` in hooks).
+
+    For a kernel with a schedule (``scheduled``), a mechanism's ``per_period``
+    fields are stacked over the periods of the schedule (each period's values
+    from its own scenario), so that a hook reads the value in force as
+    ``P.x[k]``; in a kernel without one they are the values themselves (the
+    generator drops the period index), so a run without a schedule pays nothing; its
+    ``any_period`` switches are on where any period's are.
+    """
+    scenarios: list[Scenario] | None = None
+    result = []
+    for m in mechanisms:
+        if not (m.per_period or m.any_period) or not scheduled:
+            result.append(m.params(s, tables))
+            continue
+        if scenarios is None:
+            scenarios = [p.scenario for p in periods(s)] if has_schedule(s) else [s]
+        each = [m.params(scenario, tables) for scenario in scenarios]
+        result.append(m.params(s, tables)._replace(
+            **{name: np.stack([np.asarray(getattr(p, name)) for p in each])
+               for name in m.per_period},
+            **{name: any(bool(getattr(p, name)) for p in each) for name in m.any_period}))
+    return tuple(result)

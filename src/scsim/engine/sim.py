@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numba
 import numpy as np
@@ -17,6 +19,7 @@ from scsim.engine.tables import (
     N_AGE_BANDS,
     NEVER,
     KernelTables,
+    class_regions,
     compile_tables,
     n_score_bins,
     penalty_levels,
@@ -33,7 +36,7 @@ from scsim.kernels.layout import (
     FlowLayout,
     KernelLayout,
 )
-from scsim.mechanisms import Mechanism
+from scsim.mechanisms import Mechanism, reported
 from scsim.rng.counter import seed_key
 from scsim.scenario.model import Scenario
 from scsim.scenario.pairing import world_differences
@@ -69,6 +72,26 @@ class Tallies:
     """(T+1, G, level columns) state at the end of each day; row 0 is day 0."""
     score_histogram: np.ndarray
     """(T+1, G, bins) scored citizens per score bin at the end of each day."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run is made of, derived once from its scenarios and its kernel's layout: the
+    output layer (daily tables, the ledger, stories) reads it rather than deriving it again."""
+
+    mechanisms: tuple[Mechanism, ...]
+    """The mechanisms whose columns and quantities the run's outputs carry."""
+    flows: FlowLayout
+    """Where each flow of the run is (``flows[..., column]``)."""
+    counterfactual_flows: FlowLayout | None
+    class_regions: tuple[tuple[str, int], ...]
+    """(region, scheme) of each class region (``engine.tables.class_regions``)."""
+
+    @classmethod
+    def of(cls, s: Scenario, counterfactual: Scenario | None, layout: KernelLayout) -> RunPlan:
+        return cls(reported(s, counterfactual), FlowLayout.of(s, layout),
+                   None if counterfactual is None else FlowLayout.of(counterfactual, layout),
+                   tuple(class_regions(s)))
 
 
 @dataclass
@@ -112,6 +135,13 @@ class SimulationResult:
     citizens and their summed final scores (``layout.CELL_COLUMNS``)."""
     kernel: str = "specialised"
     """The kernel that ran: ``universal`` or ``specialised`` (``scsim.engine.choice``)."""
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Tables the output layer derives from the result, kept so each is built once
+    (``results.daily_table``)."""
+
+    @cached_property
+    def plan(self) -> RunPlan:
+        return RunPlan.of(self.scenario, self.counterfactual, self.kernel_layout)
 
     @property
     def flows(self) -> np.ndarray:
@@ -120,7 +150,7 @@ class SimulationResult:
     @property
     def flow_layout(self) -> FlowLayout:
         """Where each flow of the run is (``flows[..., column]``)."""
-        return FlowLayout.of(self.scenario, self.kernel_layout)
+        return self.plan.flows
 
     def ledger_sums(self, quantity: str) -> np.ndarray:
         """(G,) the per-group sum of a ledger quantity (zeros if the kernel has none of it)."""

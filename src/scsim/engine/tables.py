@@ -31,17 +31,21 @@ from typing import NamedTuple
 
 import numpy as np
 
+from scsim.kernels.layout import (  # noqa: F401  (re-exported: the tables' codes)
+    ADULT,
+    CHILD,
+    ELDER,
+    GOOD_DEED,
+    KIND_CODES,
+    LAWFUL,
+    N_AGE_BANDS,
+    NEVER,
+    OFFENCE,
+    SPEECH,
+)
 from scsim.scenario.model import Scenario
 from scsim.scenario.schedule import Period
 
-OFFENCE, SPEECH, GOOD_DEED, LAWFUL = 0, 1, 2, 3
-KIND_CODES = {"offence": OFFENCE, "speech": SPEECH, "good_deed": GOOD_DEED, "lawful": LAWFUL}
-"""A lawful activity is neither an offence nor speech: what a monitoring platform flags in
-a targeted region (its suppression is a harm, never an offence prevented)."""
-ADULT, ELDER, CHILD = 0, 1, 2
-N_AGE_BANDS = 3  # the ledger's age bands on day 0: ADULT, ELDER, CHILD
-NEVER = 1 << 62
-"""A day after every horizon (the kernel's 'never', in its tables too)."""
 SCORED_AGES = ("adult", "elder")
 
 

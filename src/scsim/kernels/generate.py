@@ -89,8 +89,11 @@ class _Splicer(ast.NodeTransformer):
     def __init__(self, mechanism: Mechanism, position: int | None, layout: KernelLayout,
                  parameters: set[str], local: set[str], kernel_names: frozenset[str],
                  imports: dict[str, str], where: str, scheduled: bool = False,
-                 universal: bool = False):
+                 universal: bool = False, kernel: Sequence[Mechanism] = ()):
         self.m = mechanism
+        self.kernel = {m.name for m in kernel}
+        self.shared = {h: m for m in kernel if m is not mechanism for h in m.helpers}
+        """Helpers of the kernel's other mechanisms, which this one may call (custody's)."""
         self.scheduled = scheduled
         self.universal = universal
         self.position = position
@@ -111,8 +114,13 @@ class _Splicer(ast.NodeTransformer):
         """``if SCHEDULED:`` keeps the branch of this kernel's kind (so each branch may use
         its own kind's parameters)."""
         if isinstance(node.test, ast.Name) and node.test.id == "SCHEDULED":
-            return [self.visit(stmt) for stmt in (node.body if self.scheduled else node.orelse)]
-        return self.generic_visit(node)
+            kept = node.body if self.scheduled else node.orelse
+        elif (isinstance(node.test, ast.Attribute) and isinstance(node.test.value, ast.Name)
+                and node.test.value.id == "ACTIVE"):
+            kept = node.body if node.test.attr in self.kernel else node.orelse
+        else:
+            return self.generic_visit(node)
+        return _flat([self.visit(stmt) for stmt in kept]) or [ast.Pass()]
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         """``P.x[k, ...]`` of a ``per_period`` field: in a kernel without a schedule the field
@@ -158,6 +166,15 @@ class _Splicer(ast.NodeTransformer):
             return ast.copy_location(ast.Name(f"_{self.m.name}_{name}", node.ctx), node)
         if name in self.helpers:
             return ast.copy_location(ast.Name(_helper_name(self.m, name), node.ctx), node)
+        value = vars(self.module).get(name)
+        if inspect.isfunction(value) and value in self.shared:
+            owner = self.shared[value]
+            return ast.copy_location(ast.Name(_helper_name(owner, value.__name__), node.ctx),
+                                     node)
+        if inspect.isfunction(value) and _helper_of(value) not in (None, self.m.name):
+            raise self._fail(node, f"{name} is a helper of the mechanism "
+                                   f"{_helper_of(value)}, which this kernel lacks (make it "
+                                   f"active wherever {self.m.name} is)")
         if name in vars(self.module) and not inspect.ismodule(vars(self.module)[name]):
             alias = f"_{self.m.name}__{name}"
             self.imports[alias] = f"from {self.module.__name__} import {name} as {alias}"
@@ -171,6 +188,13 @@ class _Splicer(ast.NodeTransformer):
         if self.position is None:
             return self.generic_visit(node)  # a helper is a function of its own
         raise self._fail(node, "a hook may not return (it is spliced into the kernel)")
+
+
+def _helper_of(function) -> str | None:
+    """The mechanism whose helper ``function`` is, if any."""
+    from scsim.mechanisms import MECHANISMS
+
+    return next((m.name for m in MECHANISMS if function in m.helpers), None)
 
 
 def _helper_name(m: Mechanism, name: str) -> str:
@@ -194,7 +218,8 @@ def _flat(statements: list) -> list[ast.stmt]:
 
 def _hook_source(m: Mechanism, position: int, site: str, layout: KernelLayout,
                  kernel_names: frozenset[str], imports: dict[str, str],
-                 scheduled: bool = False, universal: bool = False) -> str:
+                 scheduled: bool = False, universal: bool = False,
+                 kernel: Sequence[Mechanism] = ()) -> str:
     function, body = _parse(m, m.hooks[site], f"{site} hook")
     parameters = {a.arg for a in function.args.args}
     available = SITES[site][1] | {"P"}
@@ -207,14 +232,14 @@ def _hook_source(m: Mechanism, position: int, site: str, layout: KernelLayout,
         raise HookError(f"mechanism {m.name}, {site} hook: {sorted(clash)} are names of the "
                         "kernel; give its variables other names")
     splicer = _Splicer(m, position, layout, parameters, local, kernel_names, imports,
-                       f"{site} hook", scheduled, universal)
+                       f"{site} hook", scheduled, universal, kernel)
     spliced = _flat([splicer.visit(stmt) for stmt in body]) or [ast.Pass()]
     return "\n".join(ast.unparse(ast.fix_missing_locations(stmt)) for stmt in spliced)
 
 
 def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: frozenset[str],
                    imports: dict[str, str], scheduled: bool = False,
-                   universal: bool = False) -> str:
+                   universal: bool = False, kernel: Sequence[Mechanism] = ()) -> str:
     """A helper of a mechanism as a numba function of the generated module (its columns
     numbered like its hooks'): for code several hooks share."""
     function, body = _parse(m, helper, f"helper {helper.__name__}")
@@ -222,7 +247,7 @@ def _helper_source(m: Mechanism, helper, layout: KernelLayout, kernel_names: fro
     local = {n.id for stmt in body for n in ast.walk(stmt)
              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - parameters
     splicer = _Splicer(m, None, layout, parameters, local, kernel_names, imports,
-                       f"helper {helper.__name__}", scheduled, universal)
+                       f"helper {helper.__name__}", scheduled, universal, kernel)
     function.body = _flat([splicer.visit(stmt) for stmt in body]) or [ast.Pass()]
     function.name = _helper_name(m, helper.__name__)
     function.decorator_list = []
@@ -259,12 +284,13 @@ def kernel_source(mechanisms: Sequence[Mechanism], template: str | None = None,
         for position, m in enumerate(mechanisms):
             if site in m.hooks:
                 code = _hook_source(m, position, site, layout, kernel_names, imports,
-                                    scheduled, universal)
+                                    scheduled, universal, mechanisms)
                 parts.append(f"{indent}# {m.name}\n" + textwrap.indent(code, indent))
         return "\n".join(parts)
 
     text = _SITE.sub(splice, template)
-    helpers = [_helper_source(m, h, layout, kernel_names, imports, scheduled, universal)
+    helpers = [_helper_source(m, h, layout, kernel_names, imports, scheduled, universal,
+                              mechanisms)
                for m in mechanisms for h in m.helpers]
     if helpers:
         text += "\n\n# --- helpers of the mechanisms ---\n\n\n" + "\n\n\n".join(helpers) + "\n"

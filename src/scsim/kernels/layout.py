@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from scsim.mechanisms.base import Mechanism
     from scsim.scenario.model import Scenario
 
+OFFENCE, SPEECH, GOOD_DEED, LAWFUL = 0, 1, 2, 3
+KIND_CODES = {"offence": OFFENCE, "speech": SPEECH, "good_deed": GOOD_DEED, "lawful": LAWFUL}
+"""A lawful activity is neither an offence nor speech: what a monitoring platform flags in
+a targeted region (its suppression is a harm, never an offence prevented)."""
+ADULT, ELDER, CHILD = 0, 1, 2
+N_AGE_BANDS = 3  # the ledger's age bands on day 0: ADULT, ELDER, CHILD
+NEVER = 1 << 62
+"""A day after every horizon (the kernel's 'never', in its tables too)."""
+
 # Level columns (recorded as day-to-day changes).  The kernel counts each
 # citizen once in LEVEL_POPULATION (and scored ones in LEVEL_SCORED) on day 0;
 # every scored citizen starts in the same state, so the other day-0 levels are

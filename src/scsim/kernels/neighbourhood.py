@@ -31,18 +31,10 @@ import numpy as np
 from numba import njit
 
 import scsim.kernels.cache  # noqa: F401  (keys numba's cache on the kernels' sources first)
-from scsim.engine.tables import (  # (the mechanisms' hooks use these names too)
+from scsim.kernels.layout import (  # (the mechanisms' hooks use these names too)
     ADULT,
     CHILD,
     ELDER,
-    GOOD_DEED,  # noqa: F401
-    LAWFUL,  # noqa: F401
-    N_AGE_BANDS,
-    NEVER,
-    OFFENCE,
-    SPEECH,
-)
-from scsim.kernels.layout import (
     FLOW_APPEALS_WON,
     FLOW_BIRTHS,
     FLOW_CAME_OF_AGE,
@@ -53,6 +45,8 @@ from scsim.kernels.layout import (
     FLOW_FALSE_RECORDS,
     FLOW_LEFT_BLACKLIST,
     FLOW_REPAIRED,
+    GOOD_DEED,  # noqa: F401
+    LAWFUL,  # noqa: F401
     LEDGER_SQ_HIGH,
     LEDGER_SQ_LOW,
     LEDGER_SUM,
@@ -63,11 +57,14 @@ from scsim.kernels.layout import (
     LEVEL_SCORED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
+    N_AGE_BANDS,
     N_CORE_FLOWS,
     N_CORE_LEVELS,
     N_CORE_OUTCOMES,
     N_CORE_QUANTITIES,
     N_CORE_STATE,
+    NEVER,
+    OFFENCE,
     OUT_DAYS_BLACKLISTED,
     OUT_EVER_BLACKLISTED,
     OUT_FALSE_IN_BURN_IN,
@@ -86,6 +83,7 @@ from scsim.kernels.layout import (
     Q_SPEECH_CHILLED,
     Q_SPEECH_LOST,
     Q_WRONGLY_SANCTIONED,
+    SPEECH,
 )
 from scsim.rng.counter import (
     ACCEPT,

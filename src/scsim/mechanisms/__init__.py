@@ -12,8 +12,6 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from scsim.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
@@ -53,30 +51,3 @@ def daily_columns(s: Scenario, counterfactual: Scenario | None = None) -> list[s
     """The daily.parquet columns of mechanisms that are not always reported, in order."""
     return [column for m in reported(s, counterfactual) if not m.always_reported
             for column in m.columns(counterfactual is not None)]
-
-
-def parameters(mechanisms: tuple[Mechanism, ...], s: Scenario, tables,
-               scheduled: bool = False) -> tuple:
-    """The kernel's parameter tuple for one scenario of the pair (``P`` in hooks).
-
-    For a kernel with a schedule (``scheduled``), a mechanism's ``per_period``
-    fields are stacked over the periods of the schedule (each period's values
-    from its own scenario), so that a hook reads the value in force as
-    ``P.x[k]``; in a kernel without one they are the values themselves (the
-    generator drops the period index), so a run without a schedule pays nothing.
-    """
-    scenarios: list[Scenario] | None = None
-    result = []
-    for m in mechanisms:
-        if not m.per_period or not scheduled:
-            result.append(m.params(s, tables))
-            continue
-        if scenarios is None:
-            from scsim.scenario.schedule import has_schedule, periods
-
-            scenarios = [p.scenario for p in periods(s)] if has_schedule(s) else [s]
-        each = [m.params(scenario, tables) for scenario in scenarios]
-        result.append(m.params(s, tables)._replace(**{
-            name: np.stack([np.asarray(getattr(p, name)) for p in each])
-            for name in m.per_period}))
-    return tuple(result)

@@ -15,7 +15,9 @@ simulated, and ``FLOW.name``, ``OUT.name``, ``Q.name`` and ``LEVEL.name`` are th
 columns of its declared flows, outcomes, quantities and levels (the generator replaces them by
 numbers); any other name is a parameter of the hook (a variable of the
 kernel at that site, see ``SITES``), a name of the kernel module, or a name
-of the mechanism's own module.
+of the mechanism's own module.  A helper of another mechanism (``custody.admit``)
+may be called where that mechanism is in every kernel this one is in, and
+``if ACTIVE.name:`` keeps code for the kernels that hold mechanism ``name``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scsim.ledger import Quantity
+    from scsim.quantities import Quantity
     from scsim.scenario.model import Scenario
 
 
@@ -148,6 +150,17 @@ class _Columns:
                            "kernel (scsim.kernels.generate)")
 
 
+class _Active:
+    """``if ACTIVE.name:`` in hooks and helpers: kept or dropped when the kernel is generated,
+    as the kernel holds the mechanism ``name`` or not (a column of a mechanism the kernel
+    lacks does not exist there)."""
+
+    def __getattr__(self, name: str) -> bool:
+        raise RuntimeError(f"ACTIVE.{name} is only meaningful as the test of an if in a hook "
+                           "spliced into the kernel (scsim.kernels.generate)")
+
+
+ACTIVE = _Active()
 FLOW = _Columns("FLOW")
 OUT = _Columns("OUT")
 Q = _Columns("Q")
@@ -169,7 +182,7 @@ def behaviours_of_kind(s: Scenario, field: str, names: Iterable[str],
                        kind: str) -> Iterable[tuple[str, str]]:
     """(field[k], reason) for each name of a section's list of behaviours that is not a
     behaviour of the scenario, or not of ``kind`` (for a mechanism's ``check``)."""
-    from scsim.scenario.load import known_names
+    from scsim.text import known_names
 
     of_kind = [b for b, v in s.behaviours.items() if v.kind == kind]
     for k, b in enumerate(names):
@@ -273,6 +286,9 @@ class Mechanism:
     schedule, one without a schedule): those the ``schedulable`` paths feed.  A hook reads
     them at the period of its day (``P.x[k]``); one that spans days (``spell_closed``,
     ``neighbourhood_closed``) looks up each day's period."""
+    any_period: tuple[str, ...] = ()
+    """Boolean fields of its parameters that are true in a kernel with a schedule where they
+    are true in any period of it (a switch for work that some period needs)."""
 
     def columns(self, paired: bool) -> tuple[str, ...]:
         """Its daily.parquet columns (those of a module that is not always reported come

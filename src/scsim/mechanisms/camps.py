@@ -6,11 +6,11 @@ sent to camps (sources §3.2).  As statistics only: a recorded event of one
 of ``behaviours`` (of kind "lawful", so its suppression is a harm, never an
 offence prevented) is a flag; with ``conversion`` (a draw keyed by the
 citizen, CAMP, the behaviour and the day) it sends the citizen to a camp
-``delay_days`` later, for ``term_days``.  While held a citizen commits
-nothing (every candidate event is thinned away, with the same draws) and no
-false record is attributed to them; a citizen flagged while an admission is
-pending is not sent twice.  Admission and release happen on their own days
-(the member's timer, as in ``prosecution``); a camp is not the blacklist.
+``delay_days`` later, for ``term_days``, in the custody that ``custody``
+keeps (held, a citizen commits nothing and is not scored; its rule for a
+citizen detained too).  A citizen flagged while an admission is pending is
+not sent twice.  The admission happens on its own day (the member's timer,
+as in ``prosecution``); a camp is not the blacklist.
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scsim.ledger import Quantity
 from scsim.mechanisms.base import (
     FLOW,
-    LEVEL,
     OUT,
     Flow,
     Level,
@@ -33,6 +31,9 @@ from scsim.mechanisms.base import (
     S,
     behaviours_of_kind,
 )
+from scsim.mechanisms.custody import CAMP as HELD_IN_CAMP
+from scsim.mechanisms.custody import admit as hold
+from scsim.quantities import Quantity
 from scsim.scenario.fields import MAX_DAYS, Days, Probability, Strict
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
@@ -40,7 +41,6 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
         LAWFUL,
         NEVER,
         S_TIMER,
-        _add_level,
         _tally,
         uniform,
     )
@@ -88,11 +88,10 @@ def params(s: Scenario, tables) -> Params:
 
 
 def arm(state, m, day):
-    """Set the member's timer to its next admission or release after ``day`` (the earliest
-    of its own and any other mechanism's)."""
-    for next_day in (state[m, S.camp_day], state[m, S.camp_until] + 1):
-        if day < next_day < NEVER and next_day < state[m, S_TIMER]:
-            state[m, S_TIMER] = next_day
+    """Set the member's timer to its admission (the earliest of its own and any other
+    mechanism's)."""
+    if day < state[m, S.camp_day] < NEVER and state[m, S.camp_day] < state[m, S_TIMER]:
+        state[m, S_TIMER] = state[m, S.camp_day]
 
 
 def admit(state, levels, flows, outcomes, m, g, ob, day, horizon, term):
@@ -101,31 +100,14 @@ def admit(state, levels, flows, outcomes, m, g, ob, day, horizon, term):
         outcomes[ob + m, OUT.held_for_false_flags] = 1
         state[m, S.camp_false] = 0
     state[m, S.camp_day] = NEVER
-    state[m, S.camp_from] = day
-    state[m, S.camp_until] = day + term - 1
-    _add_level(levels, day, horizon, g, LEVEL.held_in_camps, 1)
     flows[day, g, FLOW.camp_admissions] += 1
     outcomes[ob + m, OUT.ever_held_in_camps] = 1
-    outcomes[ob + m, OUT.days_in_camps] += min(day + term - 1, horizon) - day + 1
+    hold(state, levels, outcomes, m, g, ob, day, horizon, HELD_IN_CAMP, term)
 
 
 def member_started(m, state) -> None:
     state[m, S.camp_false] = 0
     state[m, S.camp_day] = NEVER
-    state[m, S.camp_from] = NEVER
-    state[m, S.camp_until] = -1
-
-
-def thinning(m, day, state, p) -> None:
-    """Held: nothing is committed (the candidate's draws are made all the same)."""
-    if state[m, S.camp_from] <= day and day <= state[m, S.camp_until]:
-        p = 0.0  # noqa: F841  (the kernel's)
-
-
-def false_attributed(m, day, state, caught) -> None:
-    """Held: no false record is attributed."""
-    if state[m, S.camp_from] <= day and day <= state[m, S.camp_until]:
-        caught = True  # noqa: F841  (the kernel's: discarded, and counted nowhere)
 
 
 def committed(m, kind, outcomes, ob) -> None:
@@ -162,25 +144,16 @@ def false_recorded(P: Params, m, g, f, day, key, state, levels, flows, outcomes,
 
 
 def timer(P: Params, m, g, day, state, levels, flows, outcomes, ob, horizon) -> None:
-    if state[m, S.camp_until] + 1 == day:
-        _add_level(levels, day, horizon, g, LEVEL.held_in_camps, -1)
-        flows[day, g, FLOW.camp_releases] += 1
-        state[m, S.camp_from] = NEVER
-        state[m, S.camp_until] = -1
+    """An admission (after the day's release from custody)."""
     if state[m, S.camp_day] == day:
         admit(state, levels, flows, outcomes, m, g, ob, day, horizon, P.term)
     arm(state, m, day)
 
 
-def died(m, g, day, state, levels, outcomes, ob, horizon) -> None:
-    """A death in a camp ends the detention (its remaining days are not counted)."""
-    if state[m, S.camp_from] <= day and day <= state[m, S.camp_until]:
-        _add_level(levels, day, horizon, g, LEVEL.held_in_camps, -1)
-        outcomes[ob + m, OUT.days_in_camps] -= min(state[m, S.camp_until], horizon) - day + 1
+def died(m, state) -> None:
+    """A death lapses an admission to come (custody ends a detention)."""
     state[m, S.camp_day] = NEVER
     state[m, S.camp_false] = 0
-    state[m, S.camp_from] = NEVER
-    state[m, S.camp_until] = -1
 
 
 def ledger(m, g, run, counterfactual, ledger, paired, examples, citizen) -> None:
@@ -210,22 +183,19 @@ MECHANISM = Mechanism(
     what="a flag of lawful activity may send the citizen to a camp for a term",
     plan={"recorded": ("a flag (a record of a lawful activity) may send the member to a camp",
                        ("CAMP",)),
-          "timer": ("admission to a camp; release", ()),
-          "thinning": ("a member held in a camp commits nothing", ()),
-          "false_attributed": ("nor is a false record attributed to them", ()),
+          "timer": ("admission to a camp (custody keeps and releases)", ()),
           "committed": ("lawful activity is counted (its suppression is a harm)", ()),
           "false_recorded": ("a false match of a flagged activity is a flag too", ("CAMP",)),
-          "died": ("a death ends a detention", ())},
+          "died": ("a death lapses an admission to come", ())},
     section="measures.camps",
     active=lambda s: s.measures.camps is not None,
     params=params,
-    hooks={"member_started": member_started, "thinning": thinning,
-           "false_attributed": false_attributed, "committed": committed,
+    hooks={"member_started": member_started, "committed": committed,
            "recorded": recorded, "false_recorded": false_recorded, "timer": timer,
            "died": died, "ledger": ledger},
     helpers=(arm, admit),
     purposes={"CAMP": CAMP},
-    state=("camp_day", "camp_false", "camp_from", "camp_until"),
+    state=("camp_day", "camp_false"),
     flows=(Flow("camp_admissions", "citizens sent to a camp for a flag of lawful activity",
                 "sent to a camp for a flagged lawful activity"),
            Flow("camp_admissions_for_false_flags",

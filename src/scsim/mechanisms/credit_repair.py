@@ -69,7 +69,7 @@ def _describe(s: Scenario) -> str:
 
 
 def check(s: Scenario) -> Iterator[tuple[str, str]]:
-    from scsim.scenario.load import known_names
+    from scsim.text import known_names
 
     for k, b in enumerate(s.scheme.credit_repair.behaviours):
         if b not in s.behaviours:

@@ -14,8 +14,8 @@ import numpy as np
 from pydantic import Field
 
 from scsim.mechanisms.base import LEVEL, Level, Mechanism, unknown_grades
+from scsim.scenario.days import in_force_day
 from scsim.scenario.fields import Strict
-from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import S_GRADE

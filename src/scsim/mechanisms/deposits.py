@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scsim.ledger import Quantity
 from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q, unknown_grades
+from scsim.quantities import Quantity
 from scsim.scenario.fields import Strict
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
@@ -82,7 +82,7 @@ def _describe(s: Scenario) -> str:
 
 
 def check(s: Scenario) -> Iterator[tuple[str, str]]:
-    from scsim.scenario.load import known_names
+    from scsim.text import known_names
 
     if not s.all_grades():
         yield "measures.deposits", "deposits are waived by grade: define scheme.grades"

@@ -115,10 +115,7 @@ def params(s: Scenario, tables) -> Params:
     size = households.neighbourhood_size if households is not None else 1
     contact_prob = (min(1.0, households.contacts_per_citizen / (size - 1))
                     if households is not None and size > 1 else 0.0)
-    from scsim.scenario.schedule import has_schedule, periods
-
-    scenarios = [p.scenario for p in periods(s)] if has_schedule(s) else [s]
-    counting = any(x.deterrence is not None and x.deterrence.shaming > 0.0 for x in scenarios)
+    counting = d.shaming > 0.0  # (in any period: ``any_period``)
     return Params(True, 1.0 / d.decay_days, d.own_record, d.own_sanction,
                   d.household_sanction, d.contact_sanction, d.offence_sensitivity,
                   d.speech_sensitivity, contact_prob, d.awareness, d.shaming,
@@ -303,4 +300,5 @@ MECHANISM = Mechanism(
                  "deterrence.awareness", "deterrence.shaming"),
     per_period=("own_record", "own_sanction", "household", "contact", "offence_sensitivity",
                 "speech_sensitivity", "awareness", "shaming"),
+    any_period=("counting",),
 )

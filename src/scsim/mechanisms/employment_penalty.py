@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scsim.ledger import Quantity
 from scsim.mechanisms.base import LEVEL, OUT, Level, Mechanism, Q, S
+from scsim.quantities import Quantity
+from scsim.scenario.days import in_force_day
 from scsim.scenario.fields import MAX_CATEGORIES, Strict
-from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import S_BLACKLISTED, _tally

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field, model_validator
 
-from scsim.ledger import Quantity
 from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
+from scsim.quantities import Quantity
 from scsim.scenario.fields import MAX_DAYS, Probability, Strict
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
@@ -207,7 +207,7 @@ def _describe(s: Scenario) -> str:
 
 
 def check(s: Scenario) -> Iterator[tuple[str, str]]:
-    from scsim.scenario.load import known_names
+    from scsim.text import known_names
 
     j = s.scheme.judgments
     listing = s.scheme.blacklist_behaviours

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from scsim.ledger import Quantity
 from scsim.mechanisms.base import Flow
 from scsim.mechanisms.refusals import refusal_on_listed_days
+from scsim.quantities import Quantity
 from scsim.scenario.fields import Probability, Strict
 
 LOAN = 12

@@ -9,13 +9,13 @@ PROSECUTE, the behaviour and the record's day); the case comes to court
 which brings detention for ``detention_days`` from that day and a fine; a
 convicted citizen who refuses to comply (apologise, pay) with
 ``refusal_share`` is listed from release for ``listing_days``, with every
-measure of the list.  While detained a citizen commits nothing (every
-candidate event is thinned away, with the same draws as otherwise) and is
-not scored (no false record is attributed).  A citizen with a case pending
-is not prosecuted again until it comes to court.
+measure of the list.  The detention is a custody that ``custody`` keeps
+(held, a citizen commits nothing and is not scored; its rule for a citizen
+held in a camp too).  A citizen with a case pending is not prosecuted again
+until it comes to court.
 
 Each step happens on its own day: the member's timer (``S_TIMER``) wakes it
-when a case comes to court, on release, and where a listing starts or ends,
+when a case comes to court, and where a listing starts or ends,
 so the listing acts from its very day and the daily counts are those days'.
 """
 
@@ -27,10 +27,8 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scsim.ledger import Quantity
 from scsim.mechanisms.base import (
     FLOW,
-    LEVEL,
     OUT,
     Flow,
     Level,
@@ -39,6 +37,9 @@ from scsim.mechanisms.base import (
     S,
     behaviours_of_kind,
 )
+from scsim.mechanisms.custody import PROSECUTION as DETAINED
+from scsim.mechanisms.custody import admit as hold
+from scsim.quantities import Quantity
 from scsim.scenario.fields import MAX_DAYS, Days, Probability, Strict
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
@@ -46,7 +47,6 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
         NEVER,
         S_TIMER,
         SPEECH,
-        _add_level,
         _tally,
         uniform,
     )
@@ -104,10 +104,10 @@ def params(s: Scenario, tables) -> Params:
 
 
 def arm(state, m, day):
-    """Set the member's timer to the next day of its case, detention or listing after
-    ``day`` (the earliest of its own and any other mechanism's)."""
-    for next_day in (state[m, S.case_day], state[m, S.held_until] + 1,
-                     state[m, S.speech_from], state[m, S.speech_until] + 1):
+    """Set the member's timer to the next day of its case or listing after ``day`` (the
+    earliest of its own and any other mechanism's)."""
+    for next_day in (state[m, S.case_day], state[m, S.speech_from],
+                     state[m, S.speech_until] + 1):
         if day < next_day < NEVER and next_day < state[m, S_TIMER]:
             state[m, S_TIMER] = next_day
 
@@ -123,12 +123,9 @@ def come_to_court(state, levels, flows, outcomes, m, g, ob, day, horizon, detent
         outcomes[ob + m, OUT.fines_yuan] += fine
         free_from = day
         if detention > 0:
-            state[m, S.held_from] = day
-            state[m, S.held_until] = day + detention - 1
-            _add_level(levels, day, horizon, g, LEVEL.detained, 1)
             flows[day, g, FLOW.detentions] += 1
             outcomes[ob + m, OUT.ever_detained] = 1
-            outcomes[ob + m, OUT.days_detained] += min(day + detention - 1, horizon) - day + 1
+            hold(state, levels, outcomes, m, g, ob, day, horizon, DETAINED, detention)
             free_from = day + detention
         if flags & REFUSES:
             if state[m, S.speech_until] >= free_from - 1:  # a listing going on: it lasts longer
@@ -145,22 +142,8 @@ def come_to_court(state, levels, flows, outcomes, m, g, ob, day, horizon, detent
 def member_started(m, state) -> None:
     state[m, S.case_day] = NEVER
     state[m, S.case_flags] = 0
-    state[m, S.held_from] = NEVER
-    state[m, S.held_until] = -1
     state[m, S.speech_from] = NEVER
     state[m, S.speech_until] = -1
-
-
-def thinning(m, day, state, p) -> None:
-    """Held: nothing is committed (the candidate's draws are made all the same)."""
-    if state[m, S.held_from] <= day and day <= state[m, S.held_until]:
-        p = 0.0  # noqa: F841  (the kernel's)
-
-
-def false_attributed(m, day, state, caught) -> None:
-    """Held: not scored, so no false record is attributed."""
-    if state[m, S.held_from] <= day and day <= state[m, S.held_until]:
-        caught = True  # noqa: F841  (the kernel's: discarded, and counted nowhere)
 
 
 def recorded(P: Params, m, g, b, kind, day, key, state, levels, flows, outcomes, ob,
@@ -185,12 +168,8 @@ def recorded(P: Params, m, g, b, kind, day, key, state, levels, flows, outcomes,
 
 
 def timer(P: Params, m, g, day, state, levels, flows, outcomes, ob, horizon) -> None:
-    """The member's day: a case comes to court, a release; then the next day is armed."""
-    if state[m, S.held_until] + 1 == day:
-        _add_level(levels, day, horizon, g, LEVEL.detained, -1)
-        flows[day, g, FLOW.releases] += 1
-        state[m, S.held_from] = NEVER
-        state[m, S.held_until] = -1
+    """The member's day (after the day's release from custody): a listing starts, a case
+    comes to court; then the next day is armed."""
     if state[m, S.speech_from] == day:
         flows[day, g, FLOW.listed_for_speech] += 1
         outcomes[ob + m, OUT.listed_for_speech] = 1
@@ -206,14 +185,8 @@ def listing(m, day, state, now_blacklisted) -> None:
         now_blacklisted = True  # noqa: F841  (the kernel's)
 
 
-def died(m, g, day, state, levels, outcomes, ob, horizon) -> None:
-    """Death in detention ends it (its remaining days are not counted); a case pending and
-    a listing to come lapse."""
-    if state[m, S.held_from] <= day and day <= state[m, S.held_until]:
-        _add_level(levels, day, horizon, g, LEVEL.detained, -1)
-        outcomes[ob + m, OUT.days_detained] -= min(state[m, S.held_until], horizon) - day + 1
-    state[m, S.held_from] = NEVER
-    state[m, S.held_until] = -1
+def died(m, state) -> None:
+    """A death lapses a pending case and a listing to come (custody ends a detention)."""
     state[m, S.case_day] = NEVER
     state[m, S.speech_from] = NEVER
     state[m, S.speech_until] = -1
@@ -252,21 +225,18 @@ MECHANISM = Mechanism(
     what="a recorded post may be prosecuted: detention, a fine, and listing on refusal",
     plan={"recorded": ("a recorded post may be prosecuted (the case, its verdict and a "
                        "refusal drawn on the record's day)", ("PROSECUTE",)),
-          "timer": ("a case comes to court (detention, fine); release; a refusal's listing "
-                    "starts", ()),
-          "thinning": ("a detained member commits nothing", ()),
-          "false_attributed": ("nor is a false record attributed to them", ()),
+          "timer": ("a case comes to court (detention in custody, fine); a refusal's "
+                    "listing starts", ()),
           "listing": ("listed from release while the refusal's listing lasts", ()),
-          "died": ("a death ends a detention and lapses a pending case", ())},
+          "died": ("a death lapses a pending case and a listing to come", ())},
     section="measures.prosecution",
     active=lambda s: s.measures.prosecution is not None,
     params=params,
-    hooks={"member_started": member_started, "thinning": thinning,
-           "false_attributed": false_attributed, "recorded": recorded, "timer": timer,
+    hooks={"member_started": member_started, "recorded": recorded, "timer": timer,
            "listing": listing, "died": died, "ledger": ledger},
     helpers=(arm, come_to_court),
     purposes={"PROSECUTE": PROSECUTE},
-    state=("case_day", "case_flags", "held_from", "held_until", "speech_from", "speech_until"),
+    state=("case_day", "case_flags", "speech_from", "speech_until"),
     flows=(Flow("prosecutions", "cases for recorded posts that came to court",
                 "prosecuted for a post"),
            Flow("detentions", "convictions that began a detention", "detained"),

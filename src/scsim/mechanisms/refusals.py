@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from scsim.ledger import Quantity
 from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
-from scsim.scenario.schedule import in_force_day
+from scsim.numbers import per_million
+from scsim.quantities import Quantity
+from scsim.scenario.days import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import (
@@ -83,8 +84,6 @@ def refusal_on_listed_days(*, name: str, title: str, what: str, section: str, ra
                       tables.period_of_day, purpose_number)
 
     def describe(s: Scenario) -> str:
-        from scsim.describe import per_million
-
         it = settings(s)
         return (f"{title}: {attempts} {per_million(getattr(it, rate))} times per million "
                 "citizen-days is refused to the blacklisted") if it is not None else ""

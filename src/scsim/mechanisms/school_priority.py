@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scsim.ledger import Quantity
 from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q, S, unknown_grades
 from scsim.mechanisms.school_admission import SCHOOL  # (the same application draw)
+from scsim.quantities import Quantity
+from scsim.scenario.days import in_force_day
 from scsim.scenario.fields import Probability, Strict
-from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import (

@@ -16,8 +16,8 @@ import numpy as np
 from pydantic import Field
 
 from scsim.mechanisms.base import FLOW, LEVEL, OUT, Level, Mechanism, S
+from scsim.scenario.days import in_force_day
 from scsim.scenario.fields import MAX_DAYS, Strict
-from scsim.scenario.schedule import in_force_day
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import NEVER, S_BLACKLISTED, SPEECH, _add_level

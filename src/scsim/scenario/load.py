@@ -28,6 +28,7 @@ from scsim.kernels.layout import (
     grade_column,
 )
 from scsim.scenario.model import MAX_CLASSES, MAX_GRADES, SHARE_TOLERANCE, Scenario
+from scsim.text import known_names
 
 LEDGER_EXACT_LIMIT = 2**31
 """A citizen's total of a ledger quantity must stay below this: its square is summed exactly."""
@@ -374,13 +375,6 @@ def _allowed_fields(loc: tuple) -> list[str]:
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
     return []
-
-
-def known_names(names: list[str], shown: int = 12) -> str:
-    """Names for an error message: all of a short list, the first few of a long one."""
-    if len(names) <= shown:
-        return ", ".join(names)
-    return ", ".join(names[:shown]) + f", ... ({len(names)} in all)"
 
 
 DATED_METRICS = ("cumulative_blacklist_entries", "cumulative_travel_blocks", "blacklisted_on")

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import ConfigDict, Field, model_validator
 
+from scsim.scenario.days import date_of, day_of, in_force_day  # noqa: F401  (re-exported)
 from scsim.scenario.fields import MAX_DAYS, Date, Prose, Strict
 
 if TYPE_CHECKING:
@@ -162,29 +163,12 @@ def has_schedule(*scenarios: Scenario | None) -> bool:
                for s in scenarios)
 
 
-def in_force_day(s: Scenario, section: str) -> int:
-    """The first day a mechanism's section acts: its ``in_force`` entry's, else day 1."""
-    for entry in s.schedule:
-        if section in entry.in_force:
-            return max(day_of(s, entry.date), 1)
-    return 1
-
-
 def forced_cuts(s: Scenario) -> set[int]:
     """Days that start a period whatever changes: the end of a burn-in, and every day a
     mechanism comes into force (its members wake then)."""
     days = {s.run.first_reported_day}
     days |= {day_of(s, e.date) for e in s.schedule if e.in_force}
     return {d for d in days if 1 < d <= s.run.days}
-
-
-def day_of(s: Scenario, date: datetime.date) -> int:
-    """The run's day number of a date (day 1 is ``run.start``)."""
-    return (date - s.run.start).days + 1
-
-
-def date_of(s: Scenario, day: int) -> datetime.date:
-    return s.run.start + datetime.timedelta(days=day - 1)
 
 
 def dates_of(s: Scenario, days):
