@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from scsim.engine.sim import SimulationResult
-from scsim.engine.tables import GOOD_DEED, KIND_CODES, OFFENCE
-from scsim.kernels.layout import Q_SANCTIONED
+from scsim.kernels.layout import GOOD_DEED, KIND_CODES, OFFENCE, Q_SANCTIONED
 from scsim.results import daily_table
+from scsim.scenario.days import day_of
 from scsim.scenario.load import DATED_METRICS
 from scsim.scenario.model import CALIBRATION_METRICS, CalibrationTarget
-from scsim.scenario.schedule import day_of
 
 
 @dataclass(frozen=True)

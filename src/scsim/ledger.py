@@ -42,14 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scsim.quantities import (  # noqa: F401  (re-exported: the ledger's vocabulary)
-    COUNTERFACTUAL_LEVEL,
-    LEVEL,
-    MEASURES,
-    PAIRED_COMPARISON,
-    PAIRED_DIFFERENCE,
-    Quantity,
-)
+from scsim.quantities import MEASURES, Quantity
 
 if TYPE_CHECKING:
     from scsim.engine.sim import SimulationResult
@@ -71,7 +64,6 @@ NO_CITIZENS = "undefined: the group has no citizens"
 NOT_MEASURED = "not measured: needs a counterfactual (scsim run --counterfactual none|FILE)"
 TOO_FEW = (f"too few events (fewer than {MIN_EVENTS} in a group): ratio shown, but "
            "unreliable")
-
 
 
 

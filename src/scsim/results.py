@@ -12,7 +12,6 @@ import numpy as np
 import pyarrow as pa
 
 from scsim.engine.sim import SimulationResult, Tallies
-from scsim.engine.tables import KIND_CODES, OFFENCE, SPEECH
 from scsim.kernels.layout import (
     FLOW_APPEALS,
     FLOW_APPEALS_WON,
@@ -23,6 +22,7 @@ from scsim.kernels.layout import (
     FLOW_LEFT_BLACKLIST,
     FLOW_REPAIRED,
     FLOW_SPEECH_BLOCKED,
+    KIND_CODES,
     LEVEL_BLACKLISTED,
     LEVEL_BLACKLISTED_WITH_FALSE,
     LEVEL_POPULATION,
@@ -30,6 +30,8 @@ from scsim.kernels.layout import (
     LEVEL_SCORED,
     LEVEL_WITH_FALSE_RECORDS,
     LEVEL_WRONGLY_BLACKLISTED,
+    OFFENCE,
+    SPEECH,
     TURNOVER_COLUMNS,
     FlowLayout,
     KernelLayout,

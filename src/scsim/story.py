@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scsim.engine.tables import KIND_CODES, OFFENCE, SPEECH
 from scsim.engine.trace import CitizenTrace
 from scsim.kernels.layout import (
     FLOW_APPEALS,
@@ -21,10 +20,13 @@ from scsim.kernels.layout import (
     FLOW_LEFT_BLACKLIST,
     FLOW_REPAIRED,
     FLOW_SPEECH_BLOCKED,
+    KIND_CODES,
     LEVEL_BLACKLISTED,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
     LEVEL_WRONGLY_BLACKLISTED,
+    OFFENCE,
+    SPEECH,
     FlowLayout,
 )
 from scsim.ledger import quantities

@@ -46,7 +46,8 @@ from scsim.io.run_dir import (
     clean_stale_partials,
     default_run_folder,
 )
-from scsim.ledger import LEVEL, ORDER, PAIRED_COMPARISON, PAIRED_DIFFERENCE, quantities_in
+from scsim.ledger import ORDER, quantities_in
+from scsim.quantities import LEVEL, PAIRED_COMPARISON, PAIRED_DIFFERENCE
 
 
 @contextlib.contextmanager

@@ -124,10 +124,6 @@ def plan_kernel(scenario: Scenario, counterfactual: Scenario | None = None,
                       reported_layout, flags)
 
 
-__all__ = ["KERNEL_CHOICES", "UNIVERSAL_BELOW", "KernelPlan",
-           "kernel_kind", "plan_kernel", "resolve"]
-
-
 def parameters(mechanisms: tuple[Mechanism, ...], s: Scenario, tables,
                scheduled: bool = False) -> tuple:
     """The kernel's parameter tuple for one scenario of the pair (``P`` in hooks).
@@ -153,3 +149,7 @@ def parameters(mechanisms: tuple[Mechanism, ...], s: Scenario, tables,
                for name in m.per_period},
             **{name: any(bool(getattr(p, name)) for p in each) for name in m.any_period}))
     return tuple(result)
+
+
+__all__ = ["KERNEL_CHOICES", "UNIVERSAL_BELOW", "KernelPlan",
+           "kernel_kind", "parameters", "plan_kernel", "resolve"]

@@ -16,8 +16,6 @@ import numpy as np
 from scsim.engine import DEFAULT_CHUNK_SIZE
 from scsim.engine.choice import KernelPlan, plan_kernel
 from scsim.engine.tables import (
-    N_AGE_BANDS,
-    NEVER,
     KernelTables,
     class_regions,
     compile_tables,
@@ -33,6 +31,8 @@ from scsim.kernels.layout import (
     LEVEL_POPULATION,
     LEVEL_SCORE_SUM,
     LEVEL_SCORED,
+    N_AGE_BANDS,
+    NEVER,
     FlowLayout,
     KernelLayout,
 )

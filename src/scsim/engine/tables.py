@@ -31,18 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from scsim.kernels.layout import (  # noqa: F401  (re-exported: the tables' codes)
-    ADULT,
-    CHILD,
-    ELDER,
-    GOOD_DEED,
-    KIND_CODES,
-    LAWFUL,
-    N_AGE_BANDS,
-    NEVER,
-    OFFENCE,
-    SPEECH,
-)
+from scsim.kernels.layout import KIND_CODES, NEVER
 from scsim.scenario.model import Scenario
 from scsim.scenario.schedule import Period
 

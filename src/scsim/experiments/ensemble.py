@@ -35,7 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from scsim.errors import ScsimError
 from scsim.experiments.design import MAX_REPLICATES
 from scsim.experiments.seeds import SCHEME, replicate_seed
-from scsim.ledger import PAIRED_DIFFERENCE, quantities_in
+from scsim.ledger import quantities_in
+from scsim.quantities import PAIRED_DIFFERENCE
 from scsim.registry import ALL_GROUPS
 from scsim.scenario.load import LoadedScenario
 from scsim.scenario.pairing import Counterfactual

@@ -92,8 +92,6 @@ class _Splicer(ast.NodeTransformer):
                  universal: bool = False, kernel: Sequence[Mechanism] = ()):
         self.m = mechanism
         self.kernel = {m.name for m in kernel}
-        self.shared = {h: m for m in kernel if m is not mechanism for h in m.helpers}
-        """Helpers of the kernel's other mechanisms, which this one may call (custody's)."""
         self.scheduled = scheduled
         self.universal = universal
         self.position = position
@@ -167,14 +165,14 @@ class _Splicer(ast.NodeTransformer):
         if name in self.helpers:
             return ast.copy_location(ast.Name(_helper_name(self.m, name), node.ctx), node)
         value = vars(self.module).get(name)
-        if inspect.isfunction(value) and value in self.shared:
-            owner = self.shared[value]
+        owner = _helper_of(value) if inspect.isfunction(value) else None
+        if owner is not None and owner != self.m.name:  # another mechanism's (custody's)
+            if owner not in self.kernel:
+                raise self._fail(node, f"{name} is a helper of the mechanism {owner}, which "
+                                       f"this kernel lacks (make it active wherever "
+                                       f"{self.m.name} is)")
             return ast.copy_location(ast.Name(_helper_name(owner, value.__name__), node.ctx),
                                      node)
-        if inspect.isfunction(value) and _helper_of(value) not in (None, self.m.name):
-            raise self._fail(node, f"{name} is a helper of the mechanism "
-                                   f"{_helper_of(value)}, which this kernel lacks (make it "
-                                   f"active wherever {self.m.name} is)")
         if name in vars(self.module) and not inspect.ismodule(vars(self.module)[name]):
             alias = f"_{self.m.name}__{name}"
             self.imports[alias] = f"from {self.module.__name__} import {name} as {alias}"
@@ -197,8 +195,8 @@ def _helper_of(function) -> str | None:
     return next((m.name for m in MECHANISMS if function in m.helpers), None)
 
 
-def _helper_name(m: Mechanism, name: str) -> str:
-    return f"_{m.name}__{name}"
+def _helper_name(m: Mechanism | str, name: str) -> str:
+    return f"_{m if isinstance(m, str) else m.name}__{name}"
 
 
 def _parse(m: Mechanism, function, what: str) -> tuple[ast.FunctionDef, list[ast.stmt]]:

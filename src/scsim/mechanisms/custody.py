@@ -32,7 +32,9 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.scenario.model import Scenario
 
 PROSECUTION, CAMP = 1, 2
-"""The causes of a custody (``state[m, S.custody_cause]``)."""
+"""The causes of a custody (``state[m, S.custody_cause]``).  A member is held on ``day``
+while ``day <= state[m, S.custody_until]`` (-1 when free): an admission is always made on
+its own day, so when the custody began need not be kept."""
 
 
 class Params(NamedTuple):
@@ -71,7 +73,7 @@ def admit(state, levels, outcomes, m, g, ob, day, horizon, cause, term):
     """Hold member ``m`` from ``day`` for ``term`` days for ``cause`` (the caller counts the
     admission itself), by the rule of concurrent terms above."""
     until = day + term - 1
-    if state[m, S.custody_from] <= day and day <= state[m, S.custody_until]:
+    if day <= state[m, S.custody_until]:
         before = state[m, S.custody_until]
         if until <= before:
             return  # served within the custody under way
@@ -84,7 +86,6 @@ def admit(state, levels, outcomes, m, g, ob, day, horizon, cause, term):
             count_level(levels, day, horizon, g, cause, 1)
             count_days(outcomes, ob, m, cause, min(until, horizon) - day + 1)
     else:
-        state[m, S.custody_from] = day
         count_level(levels, day, horizon, g, cause, 1)
         count_days(outcomes, ob, m, cause, min(until, horizon) - day + 1)
     state[m, S.custody_cause] = cause
@@ -93,20 +94,19 @@ def admit(state, levels, outcomes, m, g, ob, day, horizon, cause, term):
 
 
 def member_started(m, state) -> None:
-    state[m, S.custody_from] = NEVER
     state[m, S.custody_until] = -1
     state[m, S.custody_cause] = 0
 
 
 def thinning(m, day, state, p) -> None:
     """Held: nothing is committed (the candidate's draws are made all the same)."""
-    if state[m, S.custody_from] <= day and day <= state[m, S.custody_until]:
+    if day <= state[m, S.custody_until]:
         p = 0.0  # noqa: F841  (the kernel's)
 
 
 def false_attributed(m, day, state, caught) -> None:
     """Held: not scored, so no false record is attributed."""
-    if state[m, S.custody_from] <= day and day <= state[m, S.custody_until]:
+    if day <= state[m, S.custody_until]:
         caught = True  # noqa: F841  (the kernel's: discarded, and counted nowhere)
 
 
@@ -120,7 +120,6 @@ def timer(m, g, day, state, levels, flows, horizon) -> None:
                 flows[day, g, FLOW.releases] += 1
         elif ACTIVE.camps:
             flows[day, g, FLOW.camp_releases] += 1
-        state[m, S.custody_from] = NEVER
         state[m, S.custody_until] = -1
         state[m, S.custody_cause] = 0
     arm(state, m, day)
@@ -128,11 +127,10 @@ def timer(m, g, day, state, levels, flows, horizon) -> None:
 
 def died(m, g, day, state, levels, outcomes, ob, horizon) -> None:
     """A death in custody ends it (its remaining days are not counted)."""
-    if state[m, S.custody_from] <= day and day <= state[m, S.custody_until]:
+    if day <= state[m, S.custody_until]:
         cause = state[m, S.custody_cause]
         count_level(levels, day, horizon, g, cause, -1)
         count_days(outcomes, ob, m, cause, -(min(state[m, S.custody_until], horizon) - day + 1))
-    state[m, S.custody_from] = NEVER
     state[m, S.custody_until] = -1
     state[m, S.custody_cause] = 0
 
@@ -156,7 +154,7 @@ MECHANISM = Mechanism(
     hooks={"member_started": member_started, "thinning": thinning,
            "false_attributed": false_attributed, "timer": timer, "died": died},
     helpers=(arm, count_level, count_days, admit),
-    state=("custody_from", "custody_until", "custody_cause"),
+    state=("custody_until", "custody_cause"),
     describe=lambda s: "",
     order=-3,
 )

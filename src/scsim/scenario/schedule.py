@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from scsim.scenario.days import date_of, day_of, in_force_day  # noqa: F401  (re-exported)
+from scsim.scenario.days import date_of, day_of
 from scsim.scenario.fields import MAX_DAYS, Date, Prose, Strict
 
 if TYPE_CHECKING:
