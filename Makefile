@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/scsim run scenarios/demo.toml --counterfactual none --out runs/demo --force --report
 
-# One test process per core (pytest-xdist), each file in one process: most of the
-# suite's time is numba compiling kernel variants, one core each.
+# Most of a clean clone's test time is numba compiling kernels: compile_kernels.py
+# compiles the universal kernel and each preset's once, across the cores, into the
+# on-disk cache; then one test process per core (pytest-xdist), each file in one process.
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/python tests/compile_kernels.py
 	$(BIN)/python -m pytest -n auto --dist loadfile --durations=15
 
 bench: $(STAMP)

@@ -209,7 +209,16 @@ def test_concurrent_force_runs_leave_one_complete_run(stored):
 
 # --- signals ---------------------------------------------------------------------
 
-LONG = ["--population", "400000000", "--days", "365"]
+LONG = ["--population", "400000000", "--days", "365", "--kernel", "universal"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kernel_in_cache() -> None:
+    """The long runs' kernel compiled (or loaded) here first: a run that is compiling when
+    the signal comes answers only once the compile ends, which may take minutes."""
+    from scsim.engine.warmup import warm_up
+
+    warm_up(kernel="universal")
 
 
 def _wait_for_partial(parent: Path, proc: subprocess.Popen) -> None:

@@ -125,16 +125,14 @@ def test_values_per_period_are_indexed_only_in_kernels_with_a_schedule():
 
 
 def test_warm_up_loads_the_kernel_of_the_scenario_it_is_given():
-    """``scsim run`` warms up before the clock starts: the run's own kernel, not another's."""
+    """``scsim run`` warms up before the clock starts: the run's own kernel, not another's.
+    (R0's specialised kernel, which ``tests/compile_kernels.py`` compiles before the suite.)"""
+    from scsim.engine.choice import kernel_kind
     from scsim.engine.warmup import warm_up
 
-    from mechanism_base import scenario
-
-    s = scenario(measures__loan_denial={"daily_application_rate": 0.01},
-                 measures__travel_ban=None)
+    s = load_scenario(R0, {"population.size": 1000}).scenario
     warm_up(s, kernel="specialised")
-    single = s.population.households is None  # (a kernel of its own kind: see simulate)
-    assert kernel_for(in_kernel(s), single=single).simulate_worker.signatures
+    assert kernel_for(in_kernel(s), **kernel_kind(s)).simulate_worker.signatures
     warm_up(s)  # (auto: a run this small takes the universal kernel)
     assert universal_kernel().simulate_worker.signatures
 
@@ -158,29 +156,25 @@ def test_a_mechanism_cannot_take_a_name_already_used():
         KernelLayout.of([clash])
 
 
-def test_the_kernel_for_one_citizen_neighbourhoods_gives_the_general_kernels_results(
-        monkeypatch):
-    """Without households every neighbourhood is one citizen, and simulate() uses a kernel
+def test_the_kernel_for_one_citizen_neighbourhoods_gives_the_general_kernels_results():
+    """Without households every neighbourhood is one citizen, and a specialised kernel is
     compiled for that (``single``: its sizes are constants). It must change speed only: the
     same scenario, paired with none (so the shadow and counterfactual variants run too),
-    through the general kernel gives every table and ledger sum bit for bit."""
+    through the universal kernel, which has the general form, gives every table and
+    ledger sum bit for bit."""
     import numpy as np
 
-    from scsim.engine import choice, sim
+    from scsim.engine import sim
+    from scsim.engine.choice import plan_kernel
     from scsim.scenario.pairing import no_system
 
     s = load_scenario(SCENARIOS / "demo.toml", {"population.size": 3000}).scenario
+    cf = no_system(s)
     assert s.population.households is None
-    chosen = []
-
-    def general(*args, **kwargs):
-        chosen.append(kwargs["single"])
-        return kernel_for(*args, **{**kwargs, "single": False})
-
-    single = sim.simulate(s, counterfactual=no_system(s), kernel="specialised")
-    monkeypatch.setattr(choice, "kernel_for", general)
-    other = sim.simulate(s, counterfactual=no_system(s), kernel="specialised")
-    assert chosen == [True]  # simulate() chose the single kernel; this run did not use it
+    assert plan_kernel(s, cf, kernel="specialised").module.SINGLE
+    assert not universal_kernel().SINGLE
+    single = sim.simulate(s, counterfactual=cf, kernel="specialised")
+    other = sim.simulate(s, counterfactual=cf, kernel="universal")
     for a, b in ((single.run, other.run),
                  (single.counterfactual_tallies, other.counterfactual_tallies)):
         for name in ("flows", "levels", "score_histogram"):

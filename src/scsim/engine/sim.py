@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import queue
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -322,43 +323,60 @@ def simulate(
 
     paired = counterfactual is not None
 
-    def work(start: int, count: int) -> None:
-        w = free.get()  # a buffer no other thread holds (there are as many as threads)
+    pieces = range(0, n, chunk_size)
+    next_piece = itertools.count()  # (next() on it is atomic: each piece is taken once)
+    finished: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work(w: int) -> None:
+        """Take pieces until none is left (or the run stops), into slice ``w`` of every
+        buffer, which no other thread touches."""
         try:
-            kernel_module.simulate_worker(
-                np.int64(first_id + start), np.int64(count), np.int64(0),
-                np.int64(-(-count // unit)), key, np.int64(horizon), tables, tables_cf, params,
-                params_cf, paired, flows[w], levels[w], hist[w], flows_cf[w], levels_cf[w],
-                hist_cf[w], ledger[w], examples[w], final_score[start : start + count],
-                final_false[start : start + count], NOT_TRACED,
-            )
-        finally:
-            free.put(w)
+            while not stop.is_set():
+                i = next(next_piece)
+                if i >= len(pieces):
+                    return
+                start = pieces[i]
+                count = min(chunk_size, n - start)
+                kernel_module.simulate_worker(
+                    np.int64(first_id + start), np.int64(count), np.int64(0),
+                    np.int64(-(-count // unit)), key, np.int64(horizon), tables, tables_cf,
+                    params, params_cf, paired, flows[w], levels[w], hist[w], flows_cf[w],
+                    levels_cf[w], hist_cf[w], ledger[w], examples[w],
+                    final_score[start : start + count], final_false[start : start + count],
+                    NOT_TRACED,
+                )
+                finished.put(count)
+        except BaseException as exc:  # (raised again in the calling thread)
+            finished.put(exc)
 
     # Each piece of ``chunk_size`` citizens is one kernel call, in a thread that runs it
-    # without the GIL and adds into whichever slice of every buffer is free; the threads
-    # take pieces as they finish the last (no barrier but the end), so one slowed thread
-    # does not idle the others.  All sums are integers and the examples are the smallest
-    # ids, so which thread simulates a piece, or in what order, never changes results.
-    free: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for w in range(n_workers):
-        free.put(w)
-    done = 0
-    pool = ThreadPoolExecutor(max_workers=n_workers)
+    # without the GIL; the threads take pieces as they finish the last (no barrier but the
+    # end), so one slowed thread does not idle the others.  All sums are integers and the
+    # examples are the smallest ids, so which thread simulates a piece, or in what order,
+    # never changes results.  The calling thread only waits on a queue: a signal
+    # (KeyboardInterrupt, raised wherever the thread is) cannot leave a lock held that a
+    # worker then waits for, as waiting on thousands of futures could.
+    threads = [threading.Thread(target=work, args=(w,), name=f"scsim-piece-{w}", daemon=True)
+               for w in range(n_workers)]
     try:
-        jobs = {}
-        for start in range(0, n, chunk_size):
-            count = min(chunk_size, n - start)
-            jobs[pool.submit(work, start, count)] = count
-        for job in as_completed(jobs):
-            job.result()
-            done += jobs[job]
+        for thread in threads:
+            thread.start()
+        done = 0
+        while done < n:
+            item = finished.get()
+            if isinstance(item, BaseException):
+                raise item
+            done += item
             if progress is not None:
                 progress(done)
     finally:
-        # on an error or a signal, even while pieces are still being submitted, start no
-        # further piece and wait only for the ones running (a few milliseconds)
-        pool.shutdown(wait=True, cancel_futures=True)
+        # on an error or a signal, start no further piece and wait only for the ones
+        # running (a few milliseconds)
+        stop.set()
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join()
     t2 = time.perf_counter()
 
     if plan.kind == "universal":  # the run's own columns, as a specialised kernel gives
