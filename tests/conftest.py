@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,6 +11,11 @@ import pytest
 from scsim.engine.sim import SimulationResult, simulate
 from scsim.results import daily_table
 from scsim.scenario import Scenario, load_scenario
+
+# Experiments' embedded clusters start one worker process by default here (each costs a
+# few CPU-seconds to start, and the suite starts dozens): results never depend on the count,
+# which the tests that name --workers check.
+os.environ.setdefault("SCSIM_WORKERS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -233,3 +233,23 @@ def test_kill_and_resume_of_a_sweep_equals_an_uninterrupted_sweep(tmp_path):
     resumed = runner.invoke(app, ["sweep", str(R0), *bigger, "--out", str(out), "--resume"])
     assert resumed.exit_code == 0, resumed.output
     assert results(out) == results(whole)
+
+
+def test_scsim_workers_sets_the_default_worker_count(monkeypatch):
+    """Without --workers the embedded cluster has SCSIM_WORKERS processes (one per core when
+    unset); a value that is not a count is refused in one line, exit 2."""
+    from scsim.experiments.cluster import ClusterError, default_workers, open_client
+
+    monkeypatch.delenv("SCSIM_WORKERS", raising=False)
+    assert default_workers() == (os.cpu_count() or 1)
+    monkeypatch.setenv("SCSIM_WORKERS", "1")
+    with open_client() as client:
+        assert len(client.scheduler_info()["workers"]) == 1
+    for bad in ("0", "two", "-1", "257"):
+        monkeypatch.setenv("SCSIM_WORKERS", bad)
+        with pytest.raises(ClusterError, match=r"SCSIM_WORKERS=.*whole number"):
+            default_workers()
+    result = runner.invoke(app, ["ensemble", str(R0), "--replicates", "2",
+                                 "--population", "100", "--days", "3", "-q"])
+    assert result.exit_code == 2
+    assert "SCSIM_WORKERS='257'" in result.output and "Traceback" not in result.output

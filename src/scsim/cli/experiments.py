@@ -54,18 +54,20 @@ def _bar(label: str, quiet: bool) -> Progress:
 
 def _check_fits(loaded, pairing, scheduler: str | None, workers: int | None) -> None:
     """The local cluster runs one run per worker at once: all of them must fit in memory."""
-    import os
-
     from scsim.engine.memory import (
         USABLE_FRACTION,
         available_memory,
         estimate_memory,
         format_bytes,
     )
+    from scsim.experiments.cluster import ClusterError, default_workers
 
     if scheduler is not None:
         return  # the remote workers' memory is theirs to know
-    n = workers or os.cpu_count() or 1
+    try:
+        n = workers or default_workers()
+    except ClusterError as exc:
+        raise fail(str(exc)) from None
     need = n * estimate_memory(loaded.scenario, 1,
                                pairing.scenario if pairing else None).total
     budget = int(available_memory() * USABLE_FRACTION)
@@ -103,7 +105,8 @@ SchedulerOption = Annotated[
 WorkersOption = Annotated[
     int | None,
     typer.Option("--workers", min=1, max=256, help="Worker processes of the local cluster "
-                 "(default: one per core, at most 256; results do not depend on it)."),
+                 "(default: SCSIM_WORKERS if set, else one per core; at most 256; results "
+                 "do not depend on it)."),
 ]
 
 

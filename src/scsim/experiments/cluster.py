@@ -8,7 +8,8 @@ scheduler can run code as the user who connects to it. Before connecting, the
 address is checked (tcp:// or tls://) and the server must answer like a Dask
 scheduler within the timeout.
 
-The local cluster has one worker process per core with one thread each and
+The local cluster has one worker process per core (``--workers``, or the environment's
+``SCSIM_WORKERS``) with one thread each and
 numba's thread count set to 1 in every worker (results never depend on it).
 Kernels are compiled once in the coordinator before fanning out, so workers
 load them from numba's cache instead of compiling at once (parallel first
@@ -27,6 +28,22 @@ from scsim.errors import ScsimError
 
 class ClusterError(ScsimError):
     """No cluster could be reached or started; the message says why in one line."""
+
+
+WORKERS_ENV = "SCSIM_WORKERS"
+MAX_WORKERS = 256
+
+
+def default_workers() -> int:
+    """Worker processes of the embedded cluster when ``--workers`` is not given: the
+    environment's ``SCSIM_WORKERS``, else one per core (results never depend on it)."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if not text:
+        return os.cpu_count() or 1
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+        raise ClusterError(f"{WORKERS_ENV}={text!r}: give a whole number of worker processes "
+                           f"from 1 to {MAX_WORKERS}, or unset it for one per core")
+    return int(text)
 
 
 PROTOCOLS = ("tcp", "tls")
@@ -175,7 +192,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None,
     import dask
 
     warm_up()
-    n = workers or os.cpu_count() or 1
+    n = workers or default_workers()
     # Dask's HTTP servers (metrics, task and worker information) answer anyone who asks:
     # they are left with no routes at all, on a port of their own on 127.0.0.1
     with dask.config.set({"distributed.scheduler.http.routes": [],
