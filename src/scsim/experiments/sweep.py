@@ -114,12 +114,13 @@ def read_experiment(path: Path) -> Experiment:
 
 
 def is_experiment(path: Path) -> bool:
-    """An experiment file names its scenario or what varies (a scenario file has neither key),
-    and is then checked as one, so a mistake in either key is named, not read as a
-    scenario's."""
+    """An experiment file has a key that no scenario has (its scenario, what varies, the
+    design, ...), and is then checked as one, so a mistake in it, even its scenario's
+    absence, is named in one line, not read as a scenario's dozen missing sections."""
     import tomllib
 
     from scsim.scenario.load import _read_text
+    from scsim.scenario.model import Scenario
 
     try:
         text = _read_text(path, str(path))  # never a FIFO, a device or a huge file
@@ -129,7 +130,7 @@ def is_experiment(path: Path) -> bool:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError):
         return False  # read again as a scenario, whose loader says what is wrong
-    return "scenario" in data or "vary" in data
+    return bool(set(data) & (set(Experiment.model_fields) - set(Scenario.model_fields)))
 
 
 def varies_of(experiment: Experiment) -> list[Vary]:
