@@ -230,6 +230,7 @@ def test_a_refusal_on_listed_days_is_one_call_of_the_factory():
         name="passport_refusal", title="passport refusal", section="measures.travel_ban",
         what="passport applications over listed spells are refused",
         rate="daily_trip_rate", purpose=("PASSPORT", 99), attempts="a passport applied for",
+        cost="yuan_per_refused_trip",
         flow=Flow("passports_refused", "passport applications refused to the listed"),
         quantity=Quantity("passports_refused", False, "harm", "applications", False,
                           "passport applications refused, beyond the counterfactual's"))

@@ -339,21 +339,45 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
         "by_age": ages,
         "disparity_by_age": age_disparity,
         "false_positive_rate": false_positive_rates(result),
-        "weighing": weighing(listed, overall, paired, counterfactual_label),
+        "weighing": weighing(listed, overall, paired, counterfactual_label, n_all),
         **({"by_scheme": by_scheme(result, listed, paired)} if s.pilots else {}),
     }
 
 
+def _count_interval(entry: dict, n: int) -> list[float] | None:
+    """An overall entry's 95% interval as counts (its rates' interval times n / 100,000)."""
+    ci = entry.get("ci95_per_100k")
+    return None if ci is None else [ci[0] * n / PER, ci[1] * n / PER]
+
+
+def _ratio_interval(harm: float, harm_ci: list[float] | None, benefit: float,
+                    benefit_ci: list[float] | None) -> list[float] | None:
+    """95% interval of harm / benefit on the log scale (delta method), from each total's own
+    interval read as 1.96 relative standard errors either side, the two taken as independent:
+    harms and benefits of one run tend to rise together, so this is wider than the truth."""
+    if harm <= 0 or benefit <= 0 or harm_ci is None or benefit_ci is None:
+        return None
+    spread = [(hi - lo) / (2 * Z95 * value) for (lo, hi), value in
+              ((harm_ci, harm), (benefit_ci, benefit))]
+    half = Z95 * math.hypot(*spread)
+    if not math.isfinite(half):
+        return None
+    ratio = harm / benefit
+    return [ratio * math.exp(-half), ratio * math.exp(half)]
+
+
 def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
-             counterfactual_label: str | None) -> dict:
+             counterfactual_label: str | None, n: int) -> dict:
     """Each benefit beside what it costs: every harm the run measured, per unit of each
-    benefit measured (a ratio of totals), with what the benefit is counted against.
+    benefit measured (a ratio of totals, with an interval), with what the benefit is counted
+    against.
 
     The benefits and the harms come from the same system, so each harm is a cost of every
     benefit; the reader weighs them.  Against ``none`` (or unpaired) every figure is what the
     system does; against another scenario a paired difference is a change and a level is
-    the run's own, so only figures of the same measure are divided.  A ratio has no
-    interval: it says so, and a benefit of fewer than ``MIN_EVENTS`` events is flagged."""
+    the run's own, so only figures of the same measure are divided.  A benefit whose 95%
+    interval holds 0 is not known to be one: nothing is divided by it.  A benefit of fewer
+    than ``MIN_EVENTS`` events is flagged.  ``n``: the citizens the rates are of."""
     whole_system = not paired or counterfactual_label == "none"
     benefits = {}
     for q in listed:
@@ -367,9 +391,14 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
                        f"{counterfactual_label!r}")
         else:
             against = "nothing: a count of the run's own"
+        interval = _count_interval(overall[q.name], n)
+        holds_zero = value > 0 and interval is not None and interval[0] <= 0
         benefits[q.name] = {
-            "value": value, "unit": q.unit, "measure": q.measure(paired), "against": against,
+            "value": value, "ci95": interval, "unit": q.unit, "measure": q.measure(paired),
+            "against": against,
             "status": ("no benefit (0 or less): nothing to weigh" if value <= 0 else
+                       "its 95% interval holds 0: not known to be a benefit, so nothing is "
+                       "divided by it" if holds_zero else
                        OK if value >= MIN_EVENTS else
                        f"fewer than {MIN_EVENTS} events: the ratios are unreliable"),
         }
@@ -380,16 +409,25 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
             continue
         measure = q.measure(paired)
         comparable = {b: whole_system or v["measure"] == measure for b, v in benefits.items()}
+        divided = {b: v["value"] > 0 and comparable[b]
+                   and not (v["ci95"] is not None and v["ci95"][0] <= 0)
+                   for b, v in benefits.items()}
+        harm_ci = _count_interval(entry, n)
         harms[q.name] = {
             "value": entry["value"], "unit": q.unit, "measure": measure,
-            "per_unit_of": {b: (entry["value"] / v["value"]
-                                if v["value"] > 0 and comparable[b] else None)
+            "per_unit_of": {b: (entry["value"] / v["value"] if divided[b] else None)
                             for b, v in benefits.items()},
+            "per_unit_of_ci95": {b: (_ratio_interval(entry["value"], harm_ci, v["value"],
+                                                     v["ci95"]) if divided[b] else None)
+                                 for b, v in benefits.items()},
             "not_comparable": [b for b, ok in comparable.items() if not ok],
         }
     return {
-        "note": "each harm's total divided by each benefit's total (ratios of totals, without "
-                "intervals); all come from the same run of the same system"
+        "note": "each harm's total divided by each benefit's total (ratios of totals), with a "
+                "95% interval from the two totals' own intervals taken as independent (wider "
+                "than the truth where harm and benefit rise together); a benefit whose "
+                "interval holds 0 divides nothing; all come from the same run of the same "
+                "system"
                 + ("" if whole_system else
                    "; against a counterfactual other than none, a paired difference (a change) "
                    "is divided only by a paired difference and a level only by a level"),

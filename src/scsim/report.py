@@ -157,7 +157,10 @@ def weighing_html(ledger: dict) -> str:
     benefits = w["benefits"]
     head = "".join(
         f'<th data-benefit="{_esc(b)}">per unit of {_esc(b.replace("_", " "))}<br>'
-        f'<span class="total">{_number(v["value"])}</span> <span class="note">'
+        f'<span class="total">{_number(v["value"])}</span>'
+        + (f' <span class="note">(95%: {_fmt(v["ci95"][0])} to {_fmt(v["ci95"][1])})</span>'
+           if v.get("ci95") else "")
+        + f' <span class="note">'
         f'({_esc(v["unit"])}, {_esc(v["measure"])}; against {_esc(v["against"])})</span>'
         + (f'<br><span class="flag">{_esc(v["status"])}</span>' if v["status"] != "ok" else "")
         + "</th>"
@@ -165,7 +168,8 @@ def weighing_html(ledger: dict) -> str:
     rows = []
     for name, h in w["harms"].items():
         cells = "".join(
-            f"<td>{_fmt(h['per_unit_of'][b])}</td>" if h["per_unit_of"][b] is not None else
+            f"<td>{_fmt(h['per_unit_of'][b])}{_interval(h, b)}</td>"
+            if h["per_unit_of"][b] is not None else
             ('<td class="note" title="a change and a level: not divided">not comparable</td>'
              if b in h.get("not_comparable", ()) else "<td>n/a</td>")
             for b in benefits)
@@ -176,6 +180,13 @@ def weighing_html(ledger: dict) -> str:
             f'<div class="wide"><table id="weighing"><tr><th>harm</th><th>total</th>{head}'
             f'</tr>{"".join(rows)}</table></div><p class="note">{_esc(w["note"])}: read a '
             "row as the harm that comes with one unit of each benefit.</p>")
+
+
+def _interval(harm: dict, benefit: str) -> str:
+    """' (lo to hi)' of a weighing ratio, where it has an interval."""
+    ci = harm.get("per_unit_of_ci95", {}).get(benefit)
+    return ("" if ci is None else
+            f' <span class="note">({_fmt(ci[0])} to {_fmt(ci[1])})</span>')
 
 
 def _rests_on_html(scenario, quantity: str) -> str:

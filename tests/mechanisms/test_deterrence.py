@@ -168,8 +168,41 @@ def test_the_command_line_prints_the_weighing_one_line_per_benefit():
     per_sanctioned = ledger["weighing"]["harms"]["sanctioned"]["per_unit_of"][
         "behaviours_prevented"]
     assert lines[0].startswith("per behaviours prevented (")
-    assert f"{numbers.rate(per_sanctioned)} ever blacklisted" in lines[0]
+    low, high = ledger["weighing"]["harms"]["sanctioned"]["per_unit_of_ci95"][
+        "behaviours_prevented"]
+    assert (f"{numbers.rate(per_sanctioned)} ({numbers.rate(low)} to {numbers.rate(high)}) "
+            "ever blacklisted") in lines[0]
     assert "'none'" in lines[-1]
     plain = scenario()
     assert weighing_lines(build_ledger(simulate(plain, counterfactual=no_system(plain)),
                                        "none")) == []
+
+
+def test_each_ratio_carries_an_interval_and_a_benefit_holding_0_divides_nothing():
+    """The weighing's intervals: a ratio's 95% interval comes from the two totals' own
+    (log scale, independent: se(log r)^2 = se_h^2 + se_b^2, each se read off its interval as
+    (hi - lo) / (2 x 1.96 x value)) and holds the ratio; a benefit whose own interval holds 0
+    is not known to be one, so no harm is divided by it."""
+    import math
+
+    from scsim.ledger import CORE, weighing
+
+    sanctioned = next(q for q in CORE if q.name == "sanctioned")
+    prevented = next(q for q in CORE if q.name == "behaviours_prevented")
+    n = 1_000_000  # (intervals per 100,000 citizens: counts are ten times them)
+    overall = {"sanctioned": {"value": 1000, "ci95_per_100k": [90.0, 110.0]},
+               "behaviours_prevented": {"value": 100, "ci95_per_100k": [8.0, 12.0]}}
+    w = weighing((sanctioned, prevented), overall, True, "none", n)
+    assert w["benefits"]["behaviours_prevented"]["ci95"] == pytest.approx([80.0, 120.0])
+    harm = w["harms"]["sanctioned"]
+    ratio, (lo, hi) = (harm["per_unit_of"]["behaviours_prevented"],
+                       harm["per_unit_of_ci95"]["behaviours_prevented"])
+    half = 1.959963984540054 * math.hypot(200 / (2 * 1.959963984540054 * 1000),
+                                          40 / (2 * 1.959963984540054 * 100))
+    assert ratio == 10.0 and lo < ratio < hi
+    assert (lo, hi) == pytest.approx((10 * math.exp(-half), 10 * math.exp(half)))
+    overall["behaviours_prevented"] = {"value": 3, "ci95_per_100k": [-0.2, 0.8]}
+    w = weighing((sanctioned, prevented), overall, True, "none", n)
+    assert w["harms"]["sanctioned"]["per_unit_of"]["behaviours_prevented"] is None
+    assert "holds 0" in w["benefits"]["behaviours_prevented"]["status"]
+    assert "holds 0" in weighing_lines({"weighing": w})[0]

@@ -151,13 +151,19 @@ def test_the_unable_share_by_income_level_is_who_is_wrongly_listed():
 
 def test_paired_with_no_system_the_performed_are_the_runs_levels():
     """The counterfactual without a list has no records to perform: the judgments performed
-    are levels of the run, whose own draws say who would have paid anyway."""
+    are a level of the run, and those under pressure (the run's own draws say who would have
+    paid anyway) a paired difference whose counterfactual side is 0, so the same count as
+    the run's own."""
     s = _judged({"performance_share": 0.5, "anyway_share": 0.1})
-    ledger = build_ledger(simulate(s, counterfactual=no_system(s)), "none")
-    entry = ledger["quantities"]["judgments_performed_under_pressure"]
-    assert entry["measure"] == "level"
-    assert 0 < ledger["totals"]["judgments_performed_under_pressure"] < (
-        ledger["totals"]["judgments_performed"])
+    paired = build_ledger(simulate(s, counterfactual=no_system(s)), "none")
+    assert paired["quantities"]["judgments_performed"]["measure"] == "level"
+    entry = paired["quantities"]["judgments_performed_under_pressure"]
+    assert entry["measure"] == "paired difference"
+    assert 0 < paired["totals"]["judgments_performed_under_pressure"] < (
+        paired["totals"]["judgments_performed"])
+    alone = build_ledger(simulate(s), None)
+    assert (alone["totals"]["judgments_performed_under_pressure"]
+            == paired["totals"]["judgments_performed_under_pressure"])
 
 
 def test_a_schedule_brings_in_the_delisting_of_the_unable():

@@ -57,12 +57,19 @@ SECTIONS = {  # a section that makes each module act
     "school_priority": {"measures__school_admission": {"day_of_year": 200,
                                                        "applying_share": 1.0},
                         "measures__school_priority": {"grades": ["a"], "share": 1.0}},
+    "response": {"scheme__blacklist_behaviours": ["debt"],
+                 "scheme__judgments": {"performance_share": 0.5, "delay_days": 30},
+                 "measures__travel_ban": {"daily_trip_rate": 0.05,
+                                          "yuan_per_refused_trip": 100},
+                 "response": {"reference_daily_cost_yuan": 2.0, "default_elasticity": 0.2,
+                              "performance_elasticity": 1.0}},
     "prosecution": {"measures__prosecution": {"behaviours": ["speech"], "probability": 0.2,
                                               "detention_days": 20, "refusal_share": 0.5}},
     "school_admission": {"measures__school_admission": {"day_of_year": 200,
                                                         "applying_share": 1.0}},
     "speech_suspension": {"measures__speech_suspension": {"days": 20}},
-    "travel_ban": {"measures__travel_ban": {"daily_trip_rate": 0.05}},
+    "travel_ban": {"measures__travel_ban": {"daily_trip_rate": 0.05,
+                                            "yuan_per_refused_trip": 100}},
 }
 SECTIONS["custody"] = {**SECTIONS["camps"], **SECTIONS["prosecution"]}  # (it holds for both)
 SHARES_CANDIDATES = {"employment_penalty"}
@@ -102,5 +109,11 @@ def test_a_module_on_the_other_side_of_a_pair_changes_nothing(name):
     module = next(m for m in MECHANISMS if m.name == name)
     if module.always_reported:
         assert not with_it.select(columns).equals(daily_table(solo).select(columns))
-    else:  # its own columns only
+    elif module.flows:  # its own columns only
         assert all(with_it[f.name].to_numpy().sum() > 0 for f in module.flows)
+    elif name != "custody":  # (no section of its own: tests/mechanisms/test_custody.py)
+        # no columns of its own: it changes the others' (against its section alone absent)
+        section = module.section.replace(".", "__")
+        assert section in SECTIONS[name]
+        without = scenario(**{**WORLD, **SECTIONS[name], section: None})
+        assert not with_it.equals(daily_table(simulate(without)))

@@ -26,8 +26,9 @@ from mechanism_base import scenario
 START = datetime.date(2020, 1, 1)
 D = 151  # the day of the change (2020-05-30), before the admission day (200)
 CHANGE = (START + datetime.timedelta(days=D - 1)).isoformat()
-MODULES = ("appeals", "credit_repair", "deterrence", "expiry", "human_review", "judgments",
-           "loan_denial", "school_admission", "speech_suspension", "travel_ban")
+MODULES = ("response", "appeals", "credit_repair", "deterrence", "expiry", "human_review",
+           "judgments", "loan_denial", "school_admission", "speech_suspension", "travel_ban")
+"""(Later sections win where two set one table: the response's judgments are judgments'.)"""
 EVERYTHING = {key: value for name in MODULES for key, value in SECTIONS[name].items()}
 NEW_VALUE = {  # path -> the value from D on
     "scheme.appeals.contest_share": 0.0,
@@ -54,6 +55,7 @@ NEW_VALUE = {  # path -> the value from D on
     "measures.school_admission.applying_share": 0.0,
     "measures.speech_suspension.days": 100,
     "measures.travel_ban.daily_trip_rate": 1.0,
+    "response.default_elasticity": 0.0,
 }
 
 

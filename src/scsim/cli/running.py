@@ -294,18 +294,25 @@ def weighing_lines(ledger: dict) -> list[str]:
     labels = {**dict(HEADLINE), "income_lost": "yuan of income lost",
               "wrongly_listed_unable": "listed while unable to pay",
               "days_detained": "days detained"}
+    def ratio(h: dict, name: str) -> str:
+        value = numbers.rate(h["per_unit_of"][name])
+        ci = h.get("per_unit_of_ci95", {}).get(name)
+        return value if ci is None else (f"{value} ({numbers.rate(ci[0])} to "
+                                         f"{numbers.rate(ci[1])})")
+
     lines = []
     for name, b in w["benefits"].items():
         if b["value"] <= 0:
             continue
-        costs = [f"{numbers.rate(h['per_unit_of'][name])} {labels.get(q, q.replace('_', ' '))}"
+        costs = [f"{ratio(h, name)} {labels.get(q, q.replace('_', ' '))}"
                  for q, h in w["harms"].items()
                  if q in labels and h["per_unit_of"][name] is not None]
         flag = "" if b["status"] == "ok" else f" ({b['status']})"
         lines.append(f"per {name.replace('_', ' ')} ({numbers.count(b['value'])}, "
                      f"{b['measure']}{flag}): " + (", ".join(costs) or "no harm to weigh"))
     if lines:
-        lines.append("ratios of totals, without intervals; benefits are counted against "
+        lines.append("ratios of totals with 95% intervals (the two totals' own, taken as "
+                     "independent); benefits are counted against "
                      + "; ".join(f"{n.replace('_', ' ')}: {b['against']}"
                                  for n, b in w["benefits"].items() if b["value"] > 0))
     return lines

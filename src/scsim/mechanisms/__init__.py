@@ -12,6 +12,8 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from scsim.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
@@ -51,3 +53,18 @@ def daily_columns(s: Scenario, counterfactual: Scenario | None = None) -> list[s
     """The daily.parquet columns of mechanisms that are not always reported, in order."""
     return [column for m in reported(s, counterfactual) if not m.always_reported
             for column in m.columns(counterfactual is not None)]
+
+
+def listed_daily_cost(s: Scenario, tables) -> np.ndarray:
+    """The expected cost, in yuan, of one listed day to a listed citizen of each class: the
+    sum of what each of the scenario's sanctions declares (``Mechanism.daily_cost``)."""
+    total = np.zeros(tables.n_classes)
+    for m in MECHANISMS:
+        if m.daily_cost is not None and m.active(s):
+            total = total + np.asarray(m.daily_cost(s, tables), dtype=np.float64)
+    return total
+
+
+def costly_sanctions(s: Scenario) -> tuple[Mechanism, ...]:
+    """The scenario's sanctions that declare a cost to the listed."""
+    return tuple(m for m in MECHANISMS if m.daily_cost is not None and m.active(s))

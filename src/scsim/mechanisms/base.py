@@ -289,6 +289,11 @@ class Mechanism:
     any_period: tuple[str, ...] = ()
     """Boolean fields of its parameters that are true in a kernel with a schedule where they
     are true in any period of it (a switch for work that some period needs)."""
+    daily_cost: Callable[[Scenario, Any], Any] | None = None
+    """For a sanction of the listed: (scenario, its KernelTables) -> the expected cost, in
+    yuan, of one listed day to a listed citizen of each class (an array over classes), from
+    the section's own values (``scsim.mechanisms.listed_daily_cost`` sums them).  What the
+    listed respond to (``scsim.mechanisms.response``); None: it costs nothing declared."""
 
     def columns(self, paired: bool) -> tuple[str, ...]:
         """Its daily.parquet columns (those of a module that is not always reported come

@@ -9,7 +9,8 @@ is unable to pay with ``unable_share`` (by the debtor's income level; a draw
 keyed by (citizen, DEBTOR, behaviour, day)), else unwilling.
 
 * An unwilling debtor performs the judgment ``delay_days`` after the record with
-  ``performance_share`` (one uniform u of stream PERFORM): the record is then
+  ``performance_share`` (one uniform u of stream PERFORM; with a ``response`` section the
+  share moves with what the sanctions cost, ``scsim.mechanisms.response``): the record is then
   removed as repaired (the SPC counts these exits as credit repair) and the
   member leaves the list if nothing else holds them there.  The same u tells
   whether they would have paid by then without the list: u < ``anyway_share``
@@ -106,7 +107,8 @@ class Params(NamedTuple):
     unable: np.ndarray
     """(classes,) share of a class's defaults by debtors unable to pay."""
     performance: np.ndarray
-    """(periods,) share of the unwilling, defaulting in the period, who perform ..."""
+    """(periods, classes) share of the unwilling of a class, defaulting in the period, who
+    perform (moved by the sanctions' cost: ``scsim.mechanisms.response``) ..."""
     delay: np.ndarray
     """(periods,) ... after these days."""
     anyway: np.ndarray
@@ -127,14 +129,30 @@ def params(s: Scenario, tables) -> Params:
     judged = set(_judgment_behaviours(s))
     judgment = np.array([b in judged for b in s.behaviours], dtype=np.int64)
     if j is None:
-        return Params(judgment, np.zeros(tables.n_classes), 0.0, 1, 0.0, 0.0, 1)
+        return Params(judgment, np.zeros(tables.n_classes), np.zeros(tables.n_classes), 1,
+                      0.0, 0.0, 1)
     incomes = [level.name for level in s.population.income_levels]
     by_level = np.array([j.unable_share_by_income.get(name, j.unable_share) for name in incomes])
     # a class's income level: classes are (group, income, region, propensity, age) in order
     inner = tables.n_classes // (len(s.population.groups) * len(incomes))
     unable = by_level[(np.arange(tables.n_classes) // inner) % len(incomes)]
-    return Params(judgment, unable, j.performance_share, j.delay_days, j.anyway_share,
+    return Params(judgment, unable, performance(s, tables), j.delay_days, j.anyway_share,
                   j.delist_unable_share, j.delist_unable_delay_days)
+
+
+def performance(s: Scenario, tables) -> np.ndarray:
+    """(classes,) the share of a class's unwilling debtors who perform: ``anyway_share``, who
+    would have paid without the list, plus those the list's pressure moves, in proportion to
+    the sanctions' daily cost over the reference raised to ``performance_elasticity`` (at most
+    all of them); without a response, ``performance_share`` itself."""
+    from scsim.mechanisms.response import cost_ratio
+
+    j, r = s.scheme.judgments, s.response
+    if r is None or r.performance_elasticity == 0.0:
+        return np.full(tables.n_classes, j.performance_share)
+    pressure = (j.performance_share - j.anyway_share) * (
+        cost_ratio(s, tables) ** r.performance_elasticity)
+    return j.anyway_share + np.minimum(1.0 - j.anyway_share, pressure)
 
 
 def true_scheduled(P: Params, b, c, k, day, key, due, flags) -> None:
@@ -146,9 +164,9 @@ def true_scheduled(P: Params, b, c, k, day, key, due, flags) -> None:
                     and day + P.delist_delay[k] < due):
                 due = day + P.delist_delay[k]
                 flags = (flags & (FLAG_LISTS | UNABLE)) | DELISTED_UNABLE
-        elif P.performance[k] > 0.0:
+        elif P.performance[k, c] > 0.0:
             u = uniform(key, DEBTOR, PERFORM + b, day)
-            if u < P.performance[k] and day + P.delay[k] < due:
+            if u < P.performance[k, c] and day + P.delay[k] < due:
                 due = day + P.delay[k]
                 flags = (flags & FLAG_LISTS) | REMOVE_REPAIR | PERFORMED
                 if u < P.anyway[k]:
@@ -179,12 +197,16 @@ def record_removed(m, g, day, flows, outcomes, ob, flags, column) -> None:
 
 
 def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
-    """Levels of the run (its own draws say who would have paid anyway), and the days the
-    unable are listed beyond the counterfactual's (a safeguard's effect when paired)."""
+    """The judgments performed (a level); those under pressure (the run's own draws say who
+    would have paid anyway) beyond the counterfactual's, which against a counterfactual with
+    a list of its own is what the run's sanctions add; and the days the unable are listed
+    beyond the counterfactual's (a safeguard's effect when paired)."""
     performed = run[m, OUT.judgments_performed]
     _tally(ledger, examples, citizen, g, Q.judgments_performed, performed)
     _tally(ledger, examples, citizen, g, Q.judgments_performed_under_pressure,
-           performed - run[m, OUT.judgments_performed_anyway])
+           performed - run[m, OUT.judgments_performed_anyway]
+           - (counterfactual[m, OUT.judgments_performed]
+              - counterfactual[m, OUT.judgments_performed_anyway]))
     _tally(ledger, examples, citizen, g, Q.wrongly_listed_unable,
            1 if run[m, OUT.listed_unable] > 0 else 0)
     _tally(ledger, examples, citizen, g, Q.days_listed_unable,
@@ -260,17 +282,25 @@ MECHANISM = Mechanism(
                 "pay", "DELISTED: a court found them unable to pay")),
     outcomes=("judgments_performed", "judgments_performed_anyway", "listed_unable",
               "days_listed_unable"),
+    counterfactual_flows=(("counterfactual_judgments_performed", "judgments_performed"),
+                          ("counterfactual_judgments_performed_anyway",
+                           "judgments_performed_anyway")),
     quantities=(
         Quantity("judgments_performed", False, "benefit", "judgments", False,
                  "judgments performed (debts paid) by listed debtors",
                  against="nothing: it includes the debtors who would have paid anyway",
                  daily=("judgments_performed",)),
         Quantity("judgments_performed_under_pressure", False, "benefit", "judgments", False,
-                 "of those, judgments the debtor would not have performed by then without the "
-                 "list (the run's own draws: anyway_share)",
+                 "judgments the debtor would not have performed by then without the list's "
+                 "pressure (the run's own draws: anyway_share), beyond the counterfactual's "
+                 "(against 'none', which lists nobody, the run's own; against a list with "
+                 "other sanctions, what the difference in their cost buys)",
+                 relative=True,
                  against="the same debtors without the list's pressure: those drawn to have "
                          "paid anyway (anyway_share) are not counted",
-                 daily=("judgments_performed", "-judgments_performed_anyway")),
+                 daily=("judgments_performed", "-judgments_performed_anyway",
+                        "-counterfactual_judgments_performed",
+                        "counterfactual_judgments_performed_anyway")),
         Quantity("wrongly_listed_unable", True, "harm", "citizens", False,
                  "citizens listed on a debt they were unable (not unwilling) to pay"),
         Quantity("days_listed_unable", False, "harm", "days", False,

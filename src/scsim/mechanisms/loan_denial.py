@@ -13,7 +13,7 @@ from typing import Literal
 from scsim.mechanisms.base import Flow
 from scsim.mechanisms.refusals import refusal_on_listed_days
 from scsim.quantities import Quantity
-from scsim.scenario.fields import Probability, Strict
+from scsim.scenario.fields import Probability, Strict, Yuan
 
 LOAN = 12
 """Random-number purpose: does the citizen apply for a loan on a given day (counter = day)."""
@@ -24,6 +24,9 @@ class LoanDenial(Strict):
 
     daily_application_rate: Probability
     """Probability that a citizen applies for a loan on a given day."""
+    yuan_per_refused_loan: Yuan = 0.0
+    """What one refused loan costs the applicant, in yuan (what they respond to:
+    ``scsim.mechanisms.response``)."""
     applies_to: Literal["blacklist"] = "blacklist"
     """Who is refused: citizens on the blacklist."""
 
@@ -31,7 +34,7 @@ class LoanDenial(Strict):
 MECHANISM = refusal_on_listed_days(
     name="loan_denial", title="loan denial", section="measures.loan_denial",
     what="loan applications over listed spells are refused", rate="daily_application_rate",
-    purpose=("LOAN", LOAN), attempts="a loan applied for",
+    purpose=("LOAN", LOAN), attempts="a loan applied for", cost="yuan_per_refused_loan",
     flow=Flow("loans_denied", "loan applications refused to the listed",
               "a loan application REFUSED: the applicant is listed"),
     quantity=Quantity("loans_denied", False, "harm", "loans", False,

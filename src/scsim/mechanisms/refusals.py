@@ -62,12 +62,14 @@ def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
 
 def refusal_on_listed_days(*, name: str, title: str, what: str, section: str, rate: str,
                            purpose: tuple[str, int], flow: Flow, quantity: Quantity,
-                           attempts: str, always_reported: bool = False) -> Mechanism:
+                           attempts: str, cost: str, always_reported: bool = False
+                           ) -> Mechanism:
     """The mechanism of a sanction that refuses the listed an attempt, read from the scenario
     section ``section`` (e.g. ``measures.travel_ban``) whose field ``rate`` is the daily
-    probability of an attempt.  ``flow`` counts the refusals per day (and names the
-    per-citizen outcome ``quantity.name``); ``attempts`` says in the description what is
-    attempted ("a trip", "a loan applied for")."""
+    probability of an attempt and ``cost`` the yuan one refusal costs the citizen.  ``flow``
+    counts the refusals per day (and names the per-citizen outcome ``quantity.name``);
+    ``attempts`` says in the description what is attempted ("a trip", "a loan applied
+    for")."""
     path = section.split(".")
     purpose_name, purpose_number = purpose
 
@@ -83,10 +85,19 @@ def refusal_on_listed_days(*, name: str, title: str, what: str, section: str, ra
         return Params(np.full(tables.n_classes, daily), in_force_day(s, section),
                       tables.period_of_day, purpose_number)
 
+    def daily_cost(s: Scenario, tables) -> np.ndarray:
+        """Attempts a listed day brings, times what one refusal costs."""
+        it = settings(s)
+        return np.full(tables.n_classes, getattr(it, rate) * getattr(it, cost))
+
     def describe(s: Scenario) -> str:
         it = settings(s)
+        if it is None:
+            return ""
+        each = getattr(it, cost)
         return (f"{title}: {attempts} {per_million(getattr(it, rate))} times per million "
-                "citizen-days is refused to the blacklisted") if it is not None else ""
+                "citizen-days is refused to the blacklisted"
+                + (f" (each refusal costs them {each:,.0f} yuan)" if each > 0 else ""))
 
     counterfactual = f"counterfactual_{flow.name}"
     return Mechanism(
@@ -104,6 +115,7 @@ def refusal_on_listed_days(*, name: str, title: str, what: str, section: str, ra
         quantities=(quantity,),
         counterfactual_flows=((counterfactual, flow.name),),
         describe=describe,
+        daily_cost=daily_cost,
         inputs=(f"{section}.*",),
         always_reported=always_reported,
         can_start_later=True,

@@ -18,7 +18,7 @@ from pydantic import Field
 from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
 from scsim.quantities import Quantity
 from scsim.scenario.days import in_force_day
-from scsim.scenario.fields import Probability, Strict
+from scsim.scenario.fields import Probability, Strict, Yuan
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import (
@@ -34,6 +34,9 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     )
     from scsim.scenario.model import Scenario
 
+ADULT_BAND = 0
+"""The age band of a class that holds working-age adults (the last index of a class,
+``engine.tables.class_index``)."""
 SCHOOL = 11
 """Random-number purpose: does a child apply for a school place in a given year (counter =
 year)."""
@@ -46,6 +49,9 @@ class SchoolAdmission(Strict):
     """Day of each simulated year on which admissions are decided (244: 1 September)."""
     applying_share: Probability = 0.25
     """Share of children who apply for a school place in a given year."""
+    yuan_per_refused_place: Yuan = 0.0
+    """What a refused school place costs the family, in yuan (what a listed parent responds
+    to: ``scsim.mechanisms.response``)."""
 
 
 class Params(NamedTuple):
@@ -102,6 +108,20 @@ def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
                    run[m, OUT.children_penalised] - counterfactual[m, OUT.children_penalised])
 
 
+def daily_cost(s: Scenario, tables) -> np.ndarray:
+    """A listed adult's expected refusals a day, times what one costs: the children of their
+    household (their mean over adults' households) times the share applying, once a year.
+    Elders are not the parents the measure looks at (classes end with the age band)."""
+    school = s.measures.school_admission
+    types = s.population.households.types if s.population.households else []
+    adults = sum(t.share * t.adults for t in types)
+    children_per_adult = (sum(t.share * t.adults * t.children for t in types) / adults
+                          if adults > 0 else 0.0)
+    per_day = children_per_adult * school.applying_share / 365 * school.yuan_per_refused_place
+    adult = np.arange(tables.n_classes) % 2 == ADULT_BAND
+    return np.where(adult, per_day, 0.0)
+
+
 def _describe(s: Scenario) -> str:
     school = s.measures.school_admission
     return (f"{school.applying_share:.0%} of children apply for a school place on day "
@@ -140,6 +160,7 @@ MECHANISM = Mechanism(
     counterfactual_flows=(("counterfactual_school_admissions_refused",
                            "school_admissions_refused"),),
     describe=_describe,
+    daily_cost=daily_cost,
     inputs=("measures.school_admission.*",),
     always_reported=True,
     can_start_later=True,

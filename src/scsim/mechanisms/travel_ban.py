@@ -12,7 +12,7 @@ from typing import Literal
 from scsim.mechanisms.base import Flow
 from scsim.mechanisms.refusals import refusal_on_listed_days
 from scsim.quantities import Quantity
-from scsim.scenario.fields import Probability, Strict
+from scsim.scenario.fields import Probability, Strict, Yuan
 
 TRIP = 6
 """Random-number purpose: does the citizen try to travel on a given day (counter = day)."""
@@ -23,6 +23,9 @@ class TravelBan(Strict):
 
     daily_trip_rate: Probability
     """Probability that a citizen tries to buy a ticket on a given day."""
+    yuan_per_refused_trip: Yuan = 0.0
+    """What one refused ticket costs the traveller, in yuan (the slower way, or the trip
+    forgone; what they respond to: ``scsim.mechanisms.response``)."""
     applies_to: Literal["blacklist"] = "blacklist"
     """Who is banned: citizens on the blacklist."""
 
@@ -30,7 +33,7 @@ class TravelBan(Strict):
 MECHANISM = refusal_on_listed_days(
     name="travel_ban", title="travel ban", section="measures.travel_ban",
     what="trips attempted over listed spells are denied", rate="daily_trip_rate",
-    purpose=("TRIP", TRIP), attempts="a trip attempted",
+    purpose=("TRIP", TRIP), attempts="a trip attempted", cost="yuan_per_refused_trip",
     flow=Flow("denied_trips", "plane and high-speed-rail tickets refused to the listed",
               "denied a plane or high-speed-rail ticket"),
     quantity=Quantity("trips_denied", False, "harm", "trips", False,

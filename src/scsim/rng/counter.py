@@ -51,7 +51,7 @@ LIFE = 13  # population turnover: a citizen's age within its band (stream 0), de
 BIRTH = 14  # births to an adult: the gap to the i-th (stream 0), that newborn's death (stream 1)
 # 15: PROSECUTE (scsim.mechanisms.prosecution); 16: SCHOOL_PRIORITY
 # (scsim.mechanisms.school_priority); 17: CAMP (scsim.mechanisms.camps);
-# 18: DEBTOR (scsim.mechanisms.judgments)
+# 18: DEBTOR (scsim.mechanisms.judgments); 19: EMPLOYMENT (scsim.mechanisms.employment_penalty)
 
 
 @njit(uint64(uint64), cache=True)

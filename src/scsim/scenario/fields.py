@@ -44,6 +44,12 @@ RiskWeight = Annotated[float, Field(ge=0.0, le=MAX_RISK)]
 Score = Annotated[int, Field(ge=-32768, le=32767)]
 Points = Annotated[int, Field(ge=-MAX_POINTS, le=MAX_POINTS)]
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+MAX_YUAN = 1e9
+Yuan = Annotated[float, Field(ge=0.0, le=MAX_YUAN)]
+"""An amount of money in yuan, as the ledger counts income lost and fines."""
+MAX_ELASTICITY = 10.0
+Elasticity = Annotated[float, Field(ge=0.0, le=MAX_ELASTICITY)]
+"""How strongly a decision responds to a cost: 0, not at all."""
 
 
 

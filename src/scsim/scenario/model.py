@@ -24,6 +24,7 @@ from scsim.mechanisms.human_review import HumanReview
 from scsim.mechanisms.judgments import Judgments
 from scsim.mechanisms.loan_denial import LoanDenial
 from scsim.mechanisms.prosecution import Prosecution
+from scsim.mechanisms.response import Response
 from scsim.mechanisms.school_admission import SchoolAdmission
 from scsim.mechanisms.school_priority import SchoolPriority
 from scsim.mechanisms.speech_suspension import SpeechSuspension
@@ -574,6 +575,9 @@ class Scenario(Strict):
     """Behavioural responses to the system."""
     deterrence: Deterrence | None = None
     """Perceived risk, deterrence and chilling; none if absent."""
+    response: Response | None = None
+    """How people respond to what the sanctions cost the listed (paying, defaulting less);
+    none if absent."""
     output: Output = Output()
     """Output options."""
     schedule: list[ScheduleEntry] = Field(default=[], max_length=10_000)
