@@ -380,6 +380,7 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
     than ``MIN_EVENTS`` events is flagged.  ``n``: the citizens the rates are of."""
     whole_system = not paired or counterfactual_label == "none"
     benefits = {}
+    known = {}  # benefit -> above 0, its interval too: what a harm may be divided by
     for q in listed:
         if q.side != "benefit" or overall[q.name]["value"] is None:
             continue
@@ -393,6 +394,7 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
             against = "nothing: a count of the run's own"
         interval = _count_interval(overall[q.name], n)
         holds_zero = value > 0 and interval is not None and interval[0] <= 0
+        known[q.name] = value > 0 and not holds_zero
         benefits[q.name] = {
             "value": value, "ci95": interval, "unit": q.unit, "measure": q.measure(paired),
             "against": against,
@@ -409,9 +411,7 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
             continue
         measure = q.measure(paired)
         comparable = {b: whole_system or v["measure"] == measure for b, v in benefits.items()}
-        divided = {b: v["value"] > 0 and comparable[b]
-                   and not (v["ci95"] is not None and v["ci95"][0] <= 0)
-                   for b, v in benefits.items()}
+        divided = {b: known[b] and comparable[b] for b in benefits}
         harm_ci = _count_interval(entry, n)
         harms[q.name] = {
             "value": entry["value"], "unit": q.unit, "measure": measure,

@@ -55,16 +55,15 @@ def daily_columns(s: Scenario, counterfactual: Scenario | None = None) -> list[s
             for column in m.columns(counterfactual is not None)]
 
 
+def costly_sanctions(s: Scenario) -> tuple[Mechanism, ...]:
+    """The scenario's sanctions that declare a cost to the listed."""
+    return tuple(m for m in MECHANISMS if m.daily_cost is not None and m.active(s))
+
+
 def listed_daily_cost(s: Scenario, tables) -> np.ndarray:
     """The expected cost, in yuan, of one listed day to a listed citizen of each class: the
     sum of what each of the scenario's sanctions declares (``Mechanism.daily_cost``)."""
     total = np.zeros(tables.n_classes)
-    for m in MECHANISMS:
-        if m.daily_cost is not None and m.active(s):
-            total = total + np.asarray(m.daily_cost(s, tables), dtype=np.float64)
+    for m in costly_sanctions(s):
+        total = total + np.asarray(m.daily_cost(s, tables), dtype=np.float64)
     return total
-
-
-def costly_sanctions(s: Scenario) -> tuple[Mechanism, ...]:
-    """The scenario's sanctions that declare a cost to the listed."""
-    return tuple(m for m in MECHANISMS if m.daily_cost is not None and m.active(s))
