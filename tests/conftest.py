@@ -22,6 +22,17 @@ SCENARIOS = ROOT / "scenarios"
 R0 = SCENARIOS / "r0.toml"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_embedded_cluster_per_test_process():
+    """The experiments run in a test process share its embedded cluster (each stopped at the
+    end of the session), as a notebook's would: starting one per experiment cost the suite
+    minutes.  (``tests/test_cluster_security.py`` tests the sharing itself.)"""
+    from scsim.experiments.cluster import embedded_clusters_kept
+
+    with embedded_clusters_kept():
+        yield
+
+
 def r0(population: int, seed: int = 1, days: int = 365) -> Scenario:
     return load_scenario(
         R0, {"population.size": population, "run.seed": seed, "run.days": days}

@@ -52,6 +52,29 @@ def test_the_embedded_cluster_refuses_a_client_without_its_credentials():
                 assert raw.recv(64) == b""
 
 
+def test_kept_embedded_clusters_are_shared_and_stopped_on_leaving(monkeypatch):
+    """Outside ``embedded_clusters_kept`` each experiment's cluster stops with it; inside, the
+    experiments of the process share one per worker count, which stops on leaving."""
+    from scsim.experiments import cluster
+
+    monkeypatch.setattr(cluster, "_kept", None)  # (the suite's own sharing set aside)
+
+    def used() -> tuple[str, object]:
+        with open_client(workers=1) as client:
+            assert client.submit(sum, [1, 2]).result(timeout=60) == 3
+            return client.scheduler.address, client.cluster
+
+    first, alone = used()
+    assert alone.status.name == "closed" and used()[0] != first
+    with cluster.embedded_clusters_kept():
+        (a, kept), (b, again) = used(), used()
+        assert a == b and kept is again and kept.status.name == "running"
+        with cluster.embedded_clusters_kept():  # (nested: the outer one stops it)
+            assert used()[0] == a
+        assert kept.status.name == "running"
+    assert kept.status.name == "closed" and cluster._kept is None
+
+
 @contextlib.contextmanager
 def fake_server(behaviour):
     """A TCP server on 127.0.0.1 that treats each connection with ``behaviour``."""

@@ -14,6 +14,11 @@ numba's thread count set to 1 in every worker (results never depend on it).
 Kernels are compiled once in the coordinator before fanning out, so workers
 load them from numba's cache instead of compiling at once (parallel first
 compilations can corrupt the cache).
+
+Each experiment starts its embedded cluster and stops it when done, unless it runs inside
+``embedded_clusters_kept()``: there the experiments of one process (a notebook's series,
+the test suite) share one embedded cluster per worker count, started on first use and
+stopped on leaving, so that each pays no start-up of its own.
 """
 
 from __future__ import annotations
@@ -167,9 +172,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None,
                 connect_timeout_s: float = 10.0) -> Iterator[Any]:
     """A ``distributed.Client``: on ``scheduler`` (tcp:// or tls://HOST:PORT), or on an
     embedded cluster that only this process can reach."""
-    import logging
-
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from scsim.engine.warmup import warm_up
 
@@ -189,23 +192,58 @@ def open_client(scheduler: str | None = None, workers: int | None = None,
         finally:
             client.close()
         return
-    import dask
-
     warm_up()
     n = workers or default_workers()
-    # Dask's HTTP servers (metrics, task and worker information) answer anyone who asks:
-    # they are left with no routes at all, on a port of their own on 127.0.0.1
-    with dask.config.set({"distributed.scheduler.http.routes": [],
-                          "distributed.worker.http.routes": []}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", protocol="tls://", security=local_security(),
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                               env={"NUMBA_NUM_THREADS": "1"})
+    cluster = _kept.get(n) if _kept is not None else None
+    if cluster is None or cluster.status.name != "running":
+        cluster = _start_embedded(n)
+        if _kept is not None:
+            _kept[n] = cluster
     try:
         with Client(cluster) as client:
             yield client
     finally:
-        cluster.close()
+        if _kept is None:
+            cluster.close()
+
+
+def _start_embedded(n: int) -> Any:
+    """A LocalCluster of ``n`` worker processes that only this process can reach."""
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    # Dask's HTTP servers (metrics, task and worker information) answer anyone who asks:
+    # they are left with no routes at all, on a port of their own on 127.0.0.1
+    with dask.config.set({"distributed.scheduler.http.routes": [],
+                          "distributed.worker.http.routes": []}):
+        return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                            host="127.0.0.1", protocol="tls://", security=local_security(),
+                            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                            env={"NUMBA_NUM_THREADS": "1"})
+
+
+_kept: dict[int, Any] | None = None
+"""Inside ``embedded_clusters_kept``: the embedded clusters started there, by worker count."""
+
+
+@contextlib.contextmanager
+def embedded_clusters_kept() -> Iterator[None]:
+    """Inside it, experiments share one embedded cluster per worker count (started on first
+    use, stopped on leaving) instead of starting and stopping one each: a worker costs a few
+    CPU-seconds to start and to load the kernels.  Results do not depend on it."""
+    global _kept
+    if _kept is not None:  # (already inside one: the outer one stops them)
+        yield
+        return
+    _kept = {}
+    try:
+        yield
+    finally:
+        kept, _kept = _kept, None
+        for cluster in kept.values():
+            cluster.close()
 
 
 def run_tasks(client: Any, tasks: list[dict[str, Any]],
