@@ -165,7 +165,7 @@ def _assumption_lines(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("name", (*PRESETS, "sesame"))
+@pytest.mark.parametrize("name", (*PRESETS, "sesame", "shaming-trial"))
 def test_sources_table_is_in_step_with_the_comments(name):
     """Every value marked ASSUMPTION on its own line is in [sources] as an assumption, and
     every assumption's value lies within its plausible range."""

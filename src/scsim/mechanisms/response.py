@@ -4,7 +4,9 @@ Each sanction of the listed declares what one listed day costs a listed
 citizen, in yuan (``Mechanism.daily_cost``: refused trips and loans times
 what a refusal costs, the income the employment penalty takes, the school
 places a parent's listing costs their children).  Their sum over the
-scenario's sanctions, ``C`` per class of citizen, is what people respond to,
+scenario's sanctions, plus what being named in public costs where the list is
+shown (``naming_yuan_per_listed_day``, in ``naming_regions``: the list's own
+cost, not a sanction's), ``C`` per class of citizen, is what people respond to,
 relative to ``reference_daily_cost_yuan``: the cost of the sanctions in force
 when the responses were observed.  Two decisions respond, each with one
 elasticity:
@@ -31,6 +33,7 @@ a schedule brings in on a date is not yet dated (``docs/odd.md``).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import numpy as np
@@ -57,6 +60,12 @@ class Response(Strict):
     """How strongly the expected cost of being listed deters a listing behaviour: it is
     committed at its rate times exp(-default_elasticity x the chance of its being recorded x
     cost / reference)."""
+    naming_yuan_per_listed_day: Annotated[float, Field(ge=0.0, le=MAX_YUAN)] = 0.0
+    """What being named in public as listed costs a listed citizen, in yuan a listed day
+    (shame, standing, the informal help of neighbours): a cost of the list itself, added to
+    the sanctions' where the list is shown."""
+    naming_regions: list[str] | None = Field(default=None, min_length=1)
+    """The regions where the list is shown in public (every region if absent)."""
 
 
 class Params(NamedTuple):
@@ -75,7 +84,30 @@ def cost_ratio(s: Scenario, tables) -> np.ndarray:
 
     if s.response is None:
         return np.zeros(tables.n_classes)
-    return listed_daily_cost(s, tables) / s.response.reference_daily_cost_yuan
+    r = s.response
+    return (listed_daily_cost(s, tables) + naming_cost(s, tables)) / r.reference_daily_cost_yuan
+
+
+def naming_cost(s: Scenario, tables) -> np.ndarray:
+    """(classes,) what being named in public costs a listed citizen of each class a day: the
+    naming cost where the list is shown (a pilot's citizens are where its region is), else 0."""
+    r = s.response
+    # the class regions (engine.tables.class_regions): the regions, then each pilot's own
+    names = [c.name for c in s.population.regions] + [p.region for p in s.pilots.values()]
+    shown = np.array([r.naming_regions is None or name in r.naming_regions for name in names])
+    # classes are numbered group, income, region, propensity, age band (of 2): class_index
+    region = np.arange(tables.n_classes) // (tables.n_propensities * 2) % tables.n_regions
+    return np.where(shown[region], r.naming_yuan_per_listed_day, 0.0)
+
+
+def check(s: Scenario) -> Iterator[tuple[str, str]]:
+    from scsim.text import known_names
+
+    regions = [c.name for c in s.population.regions]
+    for k, name in enumerate(s.response.naming_regions or ()):
+        if name not in regions:
+            yield (f"response.naming_regions[{k}]",
+                   f"unknown region {name!r} (known: {known_names(regions)})")
 
 
 def params(s: Scenario, tables) -> Params:
@@ -95,8 +127,14 @@ def _describe(s: Scenario) -> str:
     r = s.response
     if r is None:
         return ""
-    return (f"people respond to what the sanctions cost a listed citizen, relative to "
-            f"{r.reference_daily_cost_yuan:,.2f} yuan a listed day: the unwilling debtors "
+    naming = ""
+    if r.naming_yuan_per_listed_day > 0:
+        where = ("" if r.naming_regions is None
+                 else f" in {', '.join(r.naming_regions)}")
+        naming = (f" (and being named in public{where}, "
+                  f"{r.naming_yuan_per_listed_day:,.2f} yuan a listed day)")
+    return (f"people respond to what the sanctions cost a listed citizen{naming}, relative "
+            f"to {r.reference_daily_cost_yuan:,.2f} yuan a listed day: the unwilling debtors "
             f"paying under pressure with elasticity {r.performance_elasticity:g}, "
             f"defaults deterred with {r.default_elasticity:g}")
 
@@ -111,6 +149,7 @@ MECHANISM = Mechanism(
     params=params,
     hooks={"thinning": thinning},
     describe=_describe,
+    check=check,
     inputs=("response.*",),
     schedulable=("response.default_elasticity",),
     per_period=("elasticity", "cost_ratio"),
