@@ -146,6 +146,42 @@ def headline_html(ledger: dict, simulated: int | None = None, declared: int | No
 </div><p class="note">{note} Hover a quantity for its definition.</p>"""
 
 
+def attribution_html(attribution: dict) -> str:
+    """attribution.json as a table: a row per mechanism switched off, a column per benefit
+    (what it adds, its interval, and its share of the whole effect against none)."""
+    benefits = attribution["benefits"]
+    if not benefits:
+        return "<p class='note'>No benefit of this scenario is a paired difference.</p>"
+
+    def figure(f: dict) -> str:
+        ci = f["ci95"]
+        interval = "" if ci is None else (f" <span class='note'>[{_number(round(ci[0]))}, "
+                                          f"{_number(round(ci[1]))}]</span>")
+        return f"{_number(f['value'])}{interval}"
+
+    head = "".join(f"<th>{_esc(b.replace('_', ' '))}<br>{figure(attribution['total'][b])} "
+                   "against none</th>" for b in benefits)
+    rows = []
+    for name, part in attribution["mechanisms"].items():
+        if part["skipped"]:
+            cells = f"<td colspan='{len(benefits)}' class='note'>{_esc(part['skipped'])}</td>"
+        else:
+            cells = "".join(
+                f"<td>{figure(part['adds'][b])}<br><span class='measure'>"
+                + ("share n/a" if part["share"][b] is None
+                   else f"{part['share'][b]:.0%} of it" + (
+                       "" if part["known"][b] else ", but its interval holds 0"))
+                + "</span></td>" for b in benefits)
+        rows.append(f"<tr data-mechanism='{_esc(name)}'><td>without {_esc(part['title'])}</td>"
+                    f"{cells}</tr>")
+    return (f"<table id='attribution-table'><tr><th>switched off</th>{head}</tr>"
+            + "".join(rows) + "</table><p class='note'>Each row pairs the scenario with itself "
+            "less one mechanism: what the mechanism adds given all the others, per citizen "
+            "under common random numbers (a paired difference), with its 95% interval, and "
+            "its share of the whole effect against none. Shares need not add up to 1: "
+            "sanctions that act through one response to their summed cost interact.</p>")
+
+
 def weighing_html(ledger: dict) -> str:
     """Each benefit beside the harms it costs: a column per benefit (what it is counted
     against, its total), a row per harm (its total and its amount per unit of the benefit)."""
@@ -517,6 +553,8 @@ def run_report(run: StoredRun) -> str:
             *((("Timeline", "timeline", timeline),) if (timeline := timeline_html(s)) else ()),
             ("Headline: benefit and harm", "ledger",
              headline_html(run.ledger, s.population.size, run.declared_population, s)),
+            *((("Where each benefit comes from", "attribution",
+                attribution_html(run.attribution)),) if run.attribution else ()),
             ("Figures", "figures", figures_html),
             *((("Largest disparities", "disparities", disparities_html(run.ledger)),)
               if "by_region" in run.ledger else ()),

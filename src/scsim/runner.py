@@ -129,13 +129,16 @@ def run_to_folder(
     replicate: int | None = None,
     point: int | None = None,
     kernel: str = "auto",
+    attribute: bool = False,
 ) -> tuple[SimulationResult, dict, dict]:
     """Simulate a scenario (paired if asked) and write its run folder; nothing is left if it fails.
 
     ``varied``, ``replicate`` and ``point`` say where the run sits in an
     experiment (they go into ``run.parquet``).  Returns the result, the
     summary and the ledger as written.  ``kernel``: ``auto``, ``universal`` or
-    ``specialised`` (``scsim.engine.choice``): a choice of speed only.
+    ``specialised`` (``scsim.engine.choice``): a choice of speed only.  ``attribute``: also
+    write ``attribution.json``, where each benefit comes from (``scsim.attribution``: one
+    more paired run per mechanism that can be switched off).
     """
     start = time.perf_counter()
     with atomic_run_dir(out, force) as tmp:
@@ -157,6 +160,11 @@ def run_to_folder(
         write_parquet(run_row(out.name, summary, ledger, varied, replicate, point),
                       tmp / "run.parquet")
         write_parquet(ledger_rows(out.name, ledger), tmp / "ledger.parquet")
+        if attribute:
+            from scsim.attribution import attribute as attribute_benefits
+
+            (tmp / "attribution.json").write_text(
+                json.dumps(attribute_benefits(loaded.scenario).to_json(), indent=2) + "\n")
         for name, text in effective_scenarios(loaded, counterfactual).items():
             (tmp / name).write_text(text, encoding="utf-8")
         summary["files_sha256"] = files_sha256(tmp)

@@ -110,6 +110,12 @@ def run(
     write_report: Annotated[
         bool, typer.Option("--report", help="Also write OUT/report.html (see scsim report).")
     ] = False,
+    attribute: Annotated[
+        bool, typer.Option("--attribute", help="Also write OUT/attribution.json: each benefit "
+                           "against none, and what each measure, deterrence and public "
+                           "naming adds to it (one more paired run each; see scsim "
+                           "attribute). The report shows it.")
+    ] = False,
     counterfactual: Annotated[
         str | None,
         typer.Option(
@@ -157,6 +163,12 @@ def run(
         console.print(f"simulating {numbers.count(s.population.size)} citizens x "
                       f"{s.run.days} days" + (f", paired with '{pairing.label}'" if pairing
                                               else ""))
+        if attribute:
+            from scsim.attribution import switchable
+
+            console.print(f"then, for attribution.json, {1 + len(switchable(s))} more paired "
+                          "runs: against none, and without each of "
+                          + (", ".join(title for _, title in switchable(s)) or "nothing"))
     columns = (  # fits 80 columns
         TextColumn("{task.description}", markup=False, style="bold"),
         BarColumn(bar_width=16),
@@ -178,7 +190,7 @@ def run(
             with interrupted_by_signals() as received:
                 result, summary, ledger = run_to_folder(
                     loaded, out, force=force, chunk_size=chunk_size, progress=advance,
-                    counterfactual=pairing, kernel=kernel.value,
+                    counterfactual=pairing, kernel=kernel.value, attribute=attribute,
                 )
         except (RunDirExists, OutputError) as exc:
             raise fail(str(exc)) from None

@@ -1,4 +1,4 @@
-"""``scsim calibrate`` and ``bench``."""
+"""``scsim calibrate``, ``attribute`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from scsim.cli.common import (
     _check_memory,
     _load,
     _set_threads,
+    _write_text_atomically,
     app,
     console,
     fail,
@@ -95,6 +96,74 @@ def calibrate(
     if any(c.target.role == "predicted" for c in rows):
         console.print("PREDICTED: a figure the scenario was not tuned to (a test of the model); "
                       "the others were fitted", markup=False)
+
+
+@app.command()
+def attribute(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    population: Annotated[
+        int | None, typer.Option(help="Simulate this many citizens instead of the file's.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Worker threads (results do not depend on it).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the attribution to this JSON file "
+                                  "(a new file: an existing one is never replaced).")
+    ] = None,
+) -> None:
+    """Where each benefit comes from: the scenario against none, and against itself less each
+    mechanism in turn (what that mechanism adds, given the others)."""
+    loaded = _load(scenario, seed, population, None)
+    _set_threads(threads)
+    _check_memory(loaded)
+    if json_out is not None and json_out.exists():
+        raise fail(f"--json {json_out}: exists already (choose a new file)")
+    from scsim.attribution import attribute as attribute_benefits
+    from scsim.engine.warmup import warm_up
+
+    s = loaded.scenario
+    warm_up(s)
+    started = time.perf_counter()
+    with console.status("", spinner="dots") as status:
+        def progress(what: str, done: int, total: int) -> None:
+            status.update(f"{s.population.size:,} citizens paired, {done}/{total}: {what}")
+
+        result = attribute_benefits(s, progress)
+    wall = time.perf_counter() - started
+    if not result.benefits:
+        raise fail(f"{scenario}: no benefit is a paired difference in this scenario (the "
+                   "list prevents nothing and no judgments are performed under its pressure)")
+    for b in result.benefits:
+        whole = result.total[b]
+        table = Table(title=f"{b.replace('_', ' ')}: {_with_interval(whole)} against none",
+                      show_edge=False)
+        table.add_column("switched off", overflow="fold")
+        table.add_column("it adds [95%]", justify="right")
+        table.add_column("share", justify="right")
+        for part in result.parts:
+            if part.skipped:
+                table.add_row(part.title, part.skipped, "")
+                continue
+            share = result.share(part.name, b)
+            table.add_row(part.title, _with_interval(part.adds[b]),
+                          "n/a" if share is None else f"{share:.0%}" + (
+                              "" if result.known(part.name, b) else " (interval holds 0)"))
+        console.print(table)
+    console.print(f"{s.population.size:,} citizens, {s.run.days} days, seed {s.run.seed}; "
+                  f"{wall:.1f} s. Paired differences (common random numbers): what each "
+                  "adds given the others; shares need not add up to 1.", markup=False)
+    if json_out is not None:
+        _write_text_atomically(json_out, json.dumps(result.to_json(), indent=1) + "\n")
+
+
+def _with_interval(figure) -> str:
+    if figure.ci95 is None:
+        return numbers.count(figure.value)
+    low, high = figure.ci95
+    return f"{numbers.count(figure.value)} [{numbers.count(round(low))}, " \
+           f"{numbers.count(round(high))}]"
 
 
 @app.command()

@@ -47,7 +47,7 @@ from scsim.scenario.model import Scenario
 
 REQUIRED_FILES = ("summary.json", "ledger.json", "daily.parquet", "score_histogram.parquet")
 OPTIONAL_FILES = ("grade_transitions.parquet", "traces.json", "stories.json", "run.parquet",
-                  "ledger.parquet", "scenario.toml", "counterfactual.toml")
+                  "ledger.parquet", "scenario.toml", "counterfactual.toml", "attribution.json")
 MAX_JSON_BYTES = 256 * 2**20
 
 
@@ -151,6 +151,29 @@ class StoredStory(_Document):
     events: list[StoredEvent]
     outcome: str
     ledger: dict[str, int]
+
+
+class StoredFigure(_Document):
+    value: int
+    ci95: Annotated[list[float], Field(min_length=2, max_length=2)] | None
+
+
+class StoredAttributionPart(_Document):
+    title: str
+    skipped: str = ""
+    adds: dict[str, StoredFigure] = {}
+    share: dict[str, float | None] = {}
+    known: dict[str, bool] = {}
+    """Whether what it adds is known to be other than 0 (its interval excludes 0)."""
+
+
+class StoredAttribution(_Document):
+    """attribution.json: each benefit against none, and what each mechanism adds to it."""
+
+    what: str
+    benefits: list[str]
+    total: dict[str, StoredFigure]
+    mechanisms: dict[str, StoredAttributionPart]
 
 
 class StoredTraces(_Document):
@@ -623,6 +646,8 @@ class StoredRun:
     traces: dict[str, Any] | None = None
     stories: dict[str, Any] | None = None
     """stories.json: examples of each kind and one story of each (runs before it: None)."""
+    attribution: dict[str, Any] | None = None
+    """attribution.json (``scsim run --attribute``): where each benefit comes from."""
 
     @property
     def kernel(self) -> str:
@@ -705,10 +730,26 @@ def read_run(path: Path, required: tuple[str, ...] = REQUIRED_FILES,
                for ids in stories["examples"].values() for c in ids):
             raise RunFolderError(f"{path / 'stories.json'}: an example is not a citizen of "
                                  "this run")
+    attribution = None
+    if "attribution.json" in found:
+        attribution = _attribution(path / "attribution.json")
     # last, so that a damaged file is named by what is wrong with it; an edit that leaves
     # every structure sound is still found
     check_digests(path, summary.model_dump(mode="json"),
                   [name for name in DIGESTED if name in found])
     return StoredRun(path, summary.model_dump(mode="json"), scenario, counterfactual,
                      summary.counterfactual.label if summary.counterfactual else None,
-                     ledger, daily, histogram, transitions, traces, stories)
+                     ledger, daily, histogram, transitions, traces, stories, attribution)
+
+
+def _attribution(path: Path) -> dict[str, Any]:
+    """attribution.json, checked: every mechanism that was switched off has a figure for
+    each benefit, and no other."""
+    document = _document(path, StoredAttribution).model_dump(mode="json")
+    benefits = set(document["benefits"])
+    if set(document["total"]) != benefits or any(
+            not part["skipped"] and any(set(part[key]) != benefits
+                                        for key in ("adds", "share", "known"))
+            for part in document["mechanisms"].values()):
+        raise RunFolderError(f"{path}: corrupt: its figures do not cover its benefits")
+    return document
