@@ -294,7 +294,9 @@ def _print_summary(result, summary: dict, ledger: dict, out: Path,
     console.print(f"wrote {out}/: daily.parquet, score_histogram.parquet, "
                   "grade_transitions.parquet, ledger.json, ledger.parquet, run.parquet, "
                   "stories.json, " + ", ".join(sorted(
-                      p.name for p in out.glob("*.toml"))) + " and summary.json")
+                      [p.name for p in out.glob("*.toml")]
+                      + (["attribution.json"] if (out / "attribution.json").exists() else [])))
+                  + " and summary.json")
 
 
 def weighing_lines(ledger: dict) -> list[str]:
