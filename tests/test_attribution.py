@@ -95,7 +95,12 @@ def test_a_run_with_attribute_stores_it_and_its_report_shows_it(tmp_path):
     assert stored == attribute(load_scenario(trial).scenario).to_json()
     page = (out / "report.html").read_text()
     assert "id='attribution-table'" in page and "without public naming" in page
-    assert "100% of it" in page
+    assert "100% of it" in page and "id='no-attribution'" not in page
+    plain = tmp_path / "plain"
+    assert runner.invoke(app, ["run", str(trial), "--counterfactual", "none", "--report",
+                               "--out", str(plain), "-q"]).exit_code == 0
+    page = (plain / "report.html").read_text()  # (it says how to get one)
+    assert "id='no-attribution'" in page and "attribution-table" not in page
     (out / "attribution.json").write_text(json.dumps({**stored, "benefits": ["nothing"]}))
     damaged = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "r.html")])
     assert damaged.exit_code == 2

@@ -552,7 +552,11 @@ def run_report(run: StoredRun) -> str:
              description_html(s) + cf),
             *((("Timeline", "timeline", timeline),) if (timeline := timeline_html(s)) else ()),
             ("Headline: benefit and harm", "ledger",
-             headline_html(run.ledger, s.population.size, run.declared_population, s)),
+             headline_html(run.ledger, s.population.size, run.declared_population, s)
+             + ("" if run.attribution or not run.paired else
+                "<p class='note' id='no-attribution'>Where each benefit comes from is not "
+                "in this run: <code>scsim run --attribute</code> (or <code>scsim attribute "
+                "SCENARIO</code>) measures what each mechanism adds to it.</p>")),
             *((("Where each benefit comes from", "attribution",
                 attribution_html(run.attribution)),) if run.attribution else ()),
             ("Figures", "figures", figures_html),
