@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scsim.engine.sim import simulate
-from scsim.ledger import build_ledger, quantities
+from scsim.ledger import PER, build_ledger, quantities
 from scsim.mechanisms import MECHANISMS
 from scsim.quantities import PAIRED_DIFFERENCE
 from scsim.scenario.load import ScenarioError, validate_scenario
@@ -36,7 +36,6 @@ from scsim.scenario.pairing import no_system
 NAMING = "naming"
 """The name under which public naming (``response.naming_yuan_per_listed_day``) is switched
 off: a cost of the list, not a mechanism module."""
-PER = 100_000
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,7 @@ def attribute(
 
 
 def _with_interval(figure) -> str:
+    """An attribution figure (``scsim.attribution.Figure``) as 'count [low, high]'."""
     if figure.ci95 is None:
         return numbers.count(figure.value)
     low, high = figure.ci95
