@@ -168,6 +168,19 @@ LEVEL = _Columns("LEVEL")
 S = _Columns("S")
 
 
+def class_traits(tables) -> tuple[Any, Any, Any]:
+    """(income level, class region, age band) of each class, as arrays over the classes:
+    classes are numbered group, income, class region, propensity, age band (adult, elder),
+    the last fastest (``engine.tables.class_index``), for a module's per-class values."""
+    import numpy as np
+
+    c = np.arange(tables.n_classes)
+    age = c % 2
+    region = c // (2 * tables.n_propensities) % tables.n_regions
+    income = c // (2 * tables.n_propensities * tables.n_regions) % tables.n_incomes
+    return income, region, age
+
+
 def unknown_grades(s: Scenario, field: str, names: Iterable[str]) -> Iterable[tuple[str, str]]:
     """(field[k], reason) for each name of a section's list of grades that is not a grade of
     the scheme (for a mechanism's ``check``)."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scsim.mechanisms.base import LEVEL, OUT, Level, Mechanism, Q, S
+from scsim.mechanisms.base import LEVEL, OUT, Level, Mechanism, Q, S, class_traits
 from scsim.quantities import Quantity
 from scsim.scenario.days import in_force_day
 from scsim.scenario.fields import MAX_CATEGORIES, Probability, Strict
@@ -65,16 +65,14 @@ class Params(NamedTuple):
 
 def params(s: Scenario, tables) -> Params:
     """The loss of each class: its income level's daily income minus that ``levels_down``
-    lower (classes are numbered group, income, region, propensity, age band; see
-    ``engine.tables.class_index``)."""
+    lower."""
     penalty = s.measures.employment_penalty
     incomes = [level.daily_income for level in s.population.income_levels]
     n_classes = tables.n_classes
     if penalty is None:
         return Params(np.zeros(n_classes, dtype=np.int64), 1, 1.0)
     down = min(penalty.levels_down, len(incomes) - 1)
-    inner = tables.n_regions * tables.n_propensities * 2
-    level = (np.arange(n_classes) // inner) % tables.n_incomes
+    level, _, _ = class_traits(tables)
     loss = np.array([incomes[i] - incomes[max(i - down, 0)] for i in level], dtype=np.int64)
     return Params(loss, in_force_day(s, "measures.employment_penalty"), penalty.share)
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field, model_validator
 
-from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
+from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q, class_traits
 from scsim.quantities import Quantity
 from scsim.scenario.fields import MAX_DAYS, Probability, Strict
 
@@ -133,9 +133,7 @@ def params(s: Scenario, tables) -> Params:
                       0.0, 0.0, 1)
     incomes = [level.name for level in s.population.income_levels]
     by_level = np.array([j.unable_share_by_income.get(name, j.unable_share) for name in incomes])
-    # a class's income level: classes are (group, income, region, propensity, age) in order
-    inner = tables.n_classes // (len(s.population.groups) * len(incomes))
-    unable = by_level[(np.arange(tables.n_classes) // inner) % len(incomes)]
+    unable = by_level[class_traits(tables)[0]]
     return Params(judgment, unable, performance(s, tables), j.delay_days, j.anyway_share,
                   j.delist_unable_share, j.delist_unable_delay_days)
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scsim.mechanisms.base import Mechanism
+from scsim.mechanisms.base import Mechanism, class_traits
 from scsim.scenario.fields import MAX_YUAN, Elasticity, Strict
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
@@ -95,9 +95,7 @@ def naming_cost(s: Scenario, tables) -> np.ndarray:
     # the class regions (engine.tables.class_regions): the regions, then each pilot's own
     names = [c.name for c in s.population.regions] + [p.region for p in s.pilots.values()]
     shown = np.array([r.naming_regions is None or name in r.naming_regions for name in names])
-    # classes are numbered group, income, region, propensity, age band (of 2): class_index
-    region = np.arange(tables.n_classes) // (tables.n_propensities * 2) % tables.n_regions
-    return np.where(shown[region], r.naming_yuan_per_listed_day, 0.0)
+    return np.where(shown[class_traits(tables)[1]], r.naming_yuan_per_listed_day, 0.0)
 
 
 def check(s: Scenario) -> Iterator[tuple[str, str]]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q
+from scsim.mechanisms.base import FLOW, OUT, Flow, Mechanism, Q, class_traits
 from scsim.quantities import Quantity
 from scsim.scenario.days import in_force_day
 from scsim.scenario.fields import Probability, Strict, Yuan
@@ -35,8 +35,7 @@ if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.scenario.model import Scenario
 
 ADULT_BAND = 0
-"""The age band of a class that holds working-age adults (the last index of a class,
-``engine.tables.class_index``)."""
+"""The age band of a class that holds working-age adults (``class_traits``)."""
 SCHOOL = 11
 """Random-number purpose: does a child apply for a school place in a given year (counter =
 year)."""
@@ -118,7 +117,7 @@ def daily_cost(s: Scenario, tables) -> np.ndarray:
     children_per_adult = (sum(t.share * t.adults * t.children for t in types) / adults
                           if adults > 0 else 0.0)
     per_day = children_per_adult * school.applying_share / 365 * school.yuan_per_refused_place
-    adult = np.arange(tables.n_classes) % 2 == ADULT_BAND
+    adult = class_traits(tables)[2] == ADULT_BAND
     return np.where(adult, per_day, 0.0)
 
 
