@@ -26,16 +26,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from scsim.engine.sim import simulate
-from scsim.ledger import PER, build_ledger, quantities
-from scsim.mechanisms import MECHANISMS
+from scsim.ledger import build_ledger, count_interval_of, quantities
+from scsim.mechanisms import BY_NAME, MECHANISMS
 from scsim.quantities import PAIRED_DIFFERENCE
-from scsim.scenario.load import ScenarioError, validate_scenario
+from scsim.scenario.load import ScenarioError, _set_dotted, validate_scenario
 from scsim.scenario.model import Scenario
 from scsim.scenario.pairing import no_system
 
 NAMING = "naming"
-"""The name under which public naming (``response.naming_yuan_per_listed_day``) is switched
-off: a cost of the list, not a mechanism module."""
+"""The name under which public naming is switched off: a cost of the list, not a mechanism
+module."""
+NAMING_COST = "response.naming_yuan_per_listed_day"
 
 
 @dataclass(frozen=True)
@@ -110,21 +111,12 @@ def switchable(s: Scenario) -> list[tuple[str, str]]:
 
 
 def without(s: Scenario, name: str) -> Scenario:
-    """``s`` less one mechanism (or public naming), validated again: its section, the sources
-    that name its values and the schedule's changes to them go.  ScenarioError when the
-    rest cannot stand without it."""
+    """``s`` less one mechanism (its section gone, with the sources that name its values and
+    the schedule's changes to them), or without public naming (its cost 0), validated
+    again: ScenarioError when the rest cannot stand without it."""
     raw = s.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if name == NAMING:
-        section = "response.naming_yuan_per_listed_day"
-        raw["response"].pop("naming_yuan_per_listed_day", None)
-        raw["response"].pop("naming_regions", None)
-    else:
-        section = next(m.section for m in MECHANISMS if m.name == name)
-        *parents, leaf = section.split(".")
-        node = raw
-        for part in parents:
-            node = node[part]
-        node.pop(leaf, None)
+    section = NAMING_COST if name == NAMING else BY_NAME[name].section
+    _set_dotted(raw, section, 0.0 if name == NAMING else None)
 
     def inside(path: str) -> bool:
         return path == section or path.startswith(section + ".")
@@ -146,13 +138,10 @@ def without(s: Scenario, name: str) -> Scenario:
 def _figures(s: Scenario, counterfactual: Scenario, label: str,
              benefits: tuple[str, ...]) -> dict[str, Figure]:
     overall = build_ledger(simulate(s, counterfactual=counterfactual), label)["overall"]
-    n = s.population.size
     out = {}
     for b in benefits:
-        entry = overall[b]
-        ci = entry["ci95_per_100k"]
-        out[b] = Figure(int(entry["value"]),
-                        None if ci is None else (ci[0] * n / PER, ci[1] * n / PER))
+        ci = count_interval_of(overall[b], s.population.size)
+        out[b] = Figure(int(overall[b]["value"]), None if ci is None else (ci[0], ci[1]))
     return out
 
 

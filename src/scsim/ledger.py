@@ -344,7 +344,7 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
     }
 
 
-def _count_interval(entry: dict, n: int) -> list[float] | None:
+def count_interval_of(entry: dict, n: int) -> list[float] | None:
     """An overall entry's 95% interval as counts (its rates' interval times n / 100,000)."""
     ci = entry.get("ci95_per_100k")
     return None if ci is None else [ci[0] * n / PER, ci[1] * n / PER]
@@ -392,7 +392,7 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
                        f"{counterfactual_label!r}")
         else:
             against = "nothing: a count of the run's own"
-        interval = _count_interval(overall[q.name], n)
+        interval = count_interval_of(overall[q.name], n)
         holds_zero = value > 0 and interval is not None and interval[0] <= 0
         known[q.name] = value > 0 and not holds_zero
         benefits[q.name] = {
@@ -412,7 +412,7 @@ def weighing(listed: tuple[Quantity, ...], overall: dict, paired: bool,
         measure = q.measure(paired)
         comparable = {b: whole_system or v["measure"] == measure for b, v in benefits.items()}
         divided = {b: known[b] and comparable[b] for b in benefits}
-        harm_ci = _count_interval(entry, n)
+        harm_ci = count_interval_of(entry, n)
         harms[q.name] = {
             "value": entry["value"], "unit": q.unit, "measure": measure,
             "per_unit_of": {b: (entry["value"] / v["value"] if divided[b] else None)

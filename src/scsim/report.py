@@ -150,8 +150,6 @@ def attribution_html(attribution: dict) -> str:
     """attribution.json as a table: a row per mechanism switched off, a column per benefit
     (what it adds, its interval, and its share of the whole effect against none)."""
     benefits = attribution["benefits"]
-    if not benefits:
-        return "<p class='note'>No benefit of this scenario is a paired difference.</p>"
 
     def figure(f: dict) -> str:
         ci = f["ci95"]

@@ -166,9 +166,10 @@ def run(
         if attribute:
             from scsim.attribution import switchable
 
-            console.print(f"then, for attribution.json, {1 + len(switchable(s))} more paired "
-                          "runs: against none, and without each of "
-                          + (", ".join(title for _, title in switchable(s)) or "nothing"))
+            titles = [title for _, title in switchable(s)]
+            console.print(f"then, for attribution.json, {1 + len(titles)} more paired runs: "
+                          "against none, and without each of "
+                          + (", ".join(titles) or "nothing"))
     columns = (  # fits 80 columns
         TextColumn("{task.description}", markup=False, style="bold"),
         BarColumn(bar_width=16),
