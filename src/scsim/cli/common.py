@@ -69,6 +69,12 @@ def main(
     """Simulate a social-credit scoring system on a synthetic population."""
 
 
+SeedOption = Annotated[int | None, typer.Option(help="Override run.seed.")]
+ThreadsOption = Annotated[
+    int | None, typer.Option(help="Worker threads (results do not depend on it).")
+]
+
+
 SetOption = Annotated[
     list[str] | None,
     typer.Option(

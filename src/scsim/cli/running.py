@@ -26,7 +26,9 @@ from rich.text import Text
 from scsim import numbers
 from scsim.cli.common import (
     AddOption,
+    SeedOption,
     SetOption,
+    ThreadsOption,
     _check_memory,
     _load,
     _load_counterfactual,
@@ -89,13 +91,11 @@ def run(
         typer.Option("--out", "-o", help="Run folder (default runs/NAME-seedSEED-HASH, HASH "
                      "naming the effective scenario)."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
+    seed: SeedOption = None,
     population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
     days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing run folder.")] = False,
-    threads: Annotated[
-        int | None, typer.Option(help="Worker threads (results do not depend on it).")
-    ] = None,
+    threads: ThreadsOption = None,
     chunk_size: Annotated[
         int, typer.Option(min=1, help="Citizens per kernel call (results do not depend on it).")
     ] = DEFAULT_CHUNK_SIZE,
@@ -355,7 +355,7 @@ def _print_scaled(ledger: dict, shown: list[tuple[str, str]], simulated: int,
 @app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
-    seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
+    seed: SeedOption = None,
     population: Annotated[int | None, typer.Option(help="Override population.size.")] = None,
     days: Annotated[int | None, typer.Option(help="Override run.days.")] = None,
     set_: SetOption = None,

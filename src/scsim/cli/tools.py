@@ -12,6 +12,8 @@ from rich.table import Table
 
 from scsim import numbers
 from scsim.cli.common import (
+    SeedOption,
+    ThreadsOption,
     _check_memory,
     _load,
     _set_threads,
@@ -31,10 +33,8 @@ def calibrate(
         typer.Option(help="Simulate this many citizens and scale counts up to the file's "
                      "population.size (faster for national presets)."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
-    threads: Annotated[
-        int | None, typer.Option(help="Worker threads (results do not depend on it).")
-    ] = None,
+    seed: SeedOption = None,
+    threads: ThreadsOption = None,
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print a Markdown table (for docs/calibration.md).")
     ] = False,
@@ -104,10 +104,8 @@ def attribute(
     population: Annotated[
         int | None, typer.Option(help="Simulate this many citizens instead of the file's.")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Override run.seed.")] = None,
-    threads: Annotated[
-        int | None, typer.Option(help="Worker threads (results do not depend on it).")
-    ] = None,
+    seed: SeedOption = None,
+    threads: ThreadsOption = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the attribution to this JSON file "
                                   "(a new file: an existing one is never replaced).")
