@@ -76,18 +76,19 @@ def test_the_mechanisms_a_lean_kernel_can_have_are_those_tested_here():
     that case shows its quantities are unchanged by it)."""
     kind = {"scheduled": False, "turnover": False, "pilots": False, "single": True}
     lean = {m.name for m in MECHANISMS if is_lean([m], **kind)}
-    assert lean == {"travel_ban", "loan_denial"}
+    assert lean == {"travel_ban", "loan_denial", "rail_ban"}
 
 
 # many false records, listings that end and start again, scores clipped at both ends,
-# grades (their transitions), adaptation, and two mechanisms closing spells
+# grades (their transitions), adaptation, and three mechanisms closing spells
 BUSY = dict(
     scheme__grades=GRADES, scheme__max_score=1004, scheme__min_score=960,
     adaptation={"rate_factor_when_recorded": {"speech": 0.5, "jaywalk": 0.8}},
     behaviours__good={"kind": "good_deed", "daily_rate": 0.01},
     channels__registry={"records": ["good"], "detection": 0.7},
     scheme__points={"jaywalk": -5, "speech": -5, "debt": -50, "good": 3},
-    measures__loan_denial={"daily_application_rate": 0.03})
+    measures__loan_denial={"daily_application_rate": 0.03},
+    measures__rail_ban={"daily_trip_rate": 0.02})
 CASES = {
     # R0 as specified: few false records, a travel ban
     "r0": lambda: r0(30_000, seed=5),
@@ -125,13 +126,14 @@ def test_the_universal_kernel_takes_the_lean_path_where_a_specialised_one_would(
 
     Every case here runs R0's specialised kernel (the travel ban alone, which
     ``tests/compile_kernels.py`` compiles for the r0 preset): the busy case without its loan
-    denial, whose lean path the test above holds inside the universal kernel.  A specialised
-    kernel of the travel ban and loan denial would be compiled for this test alone (about a
-    CPU-minute of the clean-clone suite), and loan denial is the travel ban's code
-    (``mechanisms/refusals.py``) with another purpose of draws."""
+    denial and rail ban, whose lean paths the test above holds inside the universal kernel.
+    A specialised kernel of the three would be compiled for this test alone (about a
+    CPU-minute of the clean-clone suite), and the other two are the travel ban's code
+    (``mechanisms/refusals.py``) with other purposes of draws."""
     from scsim.engine.choice import plan_kernel
 
-    s = scenario(**{**BUSY, "measures__loan_denial": None}) if case == "busy" else CASES[case]()
+    s = (scenario(**{**BUSY, "measures__loan_denial": None, "measures__rail_ban": None})
+         if case == "busy" else CASES[case]())
     assert [m.name for m in in_kernel(s)] == ["travel_ban"]
     plan = plan_kernel(s, kernel="universal")
     assert plan.lean and plan.tables(compile_tables(s)).lean

@@ -29,7 +29,8 @@ SECTIONS = {**SECTIONS, "employment_penalty": {
                                   {"name": "high", "share": 0.5, "daily_income": 150}]}}
 ACTS_ON = {  # a column that shows the module acting
     "deposit_waiver": "deposit_waived", "employment_penalty": "income_lost",
-    "loan_denial": "loans_denied", "school_admission": "school_admissions_refused",
+    "loan_denial": "loans_denied", "rail_ban": "denied_rail_trips",
+    "school_admission": "school_admissions_refused",
     "speech_suspension": "suspended_accounts", "travel_ban": "denied_trips",
 }
 

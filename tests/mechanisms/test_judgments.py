@@ -48,7 +48,7 @@ def test_without_unable_debtors_or_performance_nothing_changes():
     zero = simulate(_judged({"unable_share": 0.0, "performance_share": 0.0}))
     table = daily_table(zero)
     new = ["judgments_performed", "judgments_performed_anyway", "listed_unable",
-           "delisted_unable"]
+           "delisted_unable", "left_by_performance", "left_by_unable_delisting"]
     assert all(table[c].to_numpy().sum() == 0 for c in new)
     assert table.drop_columns(new).equals(daily_table(without))
     assert (zero.final_score == without.final_score).all()

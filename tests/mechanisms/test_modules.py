@@ -54,6 +54,7 @@ SECTIONS = {  # a section that makes each module act
                                         "delist_unable_share": 0.5,
                                         "delist_unable_delay_days": 10}},
     "loan_denial": {"measures__loan_denial": {"daily_application_rate": 0.05}},
+    "rail_ban": {"measures__rail_ban": {"daily_trip_rate": 0.05}},
     "school_priority": {"measures__school_admission": {"day_of_year": 200,
                                                        "applying_share": 1.0},
                         "measures__school_priority": {"grades": ["a"], "share": 1.0}},

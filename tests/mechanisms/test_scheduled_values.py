@@ -27,7 +27,8 @@ START = datetime.date(2020, 1, 1)
 D = 151  # the day of the change (2020-05-30), before the admission day (200)
 CHANGE = (START + datetime.timedelta(days=D - 1)).isoformat()
 MODULES = ("response", "appeals", "credit_repair", "deterrence", "expiry", "human_review",
-           "judgments", "loan_denial", "school_admission", "speech_suspension", "travel_ban")
+           "judgments", "loan_denial", "rail_ban", "school_admission", "speech_suspension",
+           "travel_ban")
 """(Later sections win where two set one table: the response's judgments are judgments'.)"""
 EVERYTHING = {key: value for name in MODULES for key, value in SECTIONS[name].items()}
 NEW_VALUE = {  # path -> the value from D on
@@ -52,6 +53,7 @@ NEW_VALUE = {  # path -> the value from D on
     "scheme.judgments.delist_unable_share": 1.0,
     "scheme.judgments.delist_unable_delay_days": 3,
     "measures.loan_denial.daily_application_rate": 1.0,
+    "measures.rail_ban.daily_trip_rate": 1.0,
     "measures.school_admission.applying_share": 0.0,
     "measures.speech_suspension.days": 100,
     "measures.travel_ban.daily_trip_rate": 1.0,
@@ -100,6 +102,7 @@ def _from_d(table, column: str) -> np.ndarray:
 @pytest.mark.parametrize("path, column", [
     ("measures.travel_ban.daily_trip_rate", "denied_trips"),
     ("measures.loan_denial.daily_application_rate", "loans_denied"),
+    ("measures.rail_ban.daily_trip_rate", "denied_rail_trips"),
 ])
 def test_an_attempt_every_day_is_refused_on_every_listed_day(path, column):
     """With an attempt every day from D, the refusals of each day and group from D on are

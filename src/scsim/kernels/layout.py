@@ -62,14 +62,25 @@ FLOW_APPEALS = 5  # false records contested
 FLOW_APPEALS_WON = 6  # false records removed on appeal (on the decision day)
 FLOW_EXPIRED = 7  # records expired (points restored)
 FLOW_REPAIRED = 8  # records removed by credit repair
-FLOW_BIRTHS = 9  # population turnover: citizens born
-FLOW_DEATHS = 10  # citizens who died (scored or not)
-FLOW_CAME_OF_AGE = 11  # children who became scored adults
-FLOW_DEATHS_OF_SCORED = 12  # scored citizens who died
+# Exits from the list by cause (each exit counted in left_blacklist and in one of these, or in
+# a mechanism's own: judgments performed, the unable delisted): the cause of the record
+# removal that ended the listing (of the last one, when several end that day), a death, or
+# ``other`` (a score that rose, a listing term of a mechanism's, a rule that changed).
+FLOW_LEFT_BY_EXPIRY = 9
+FLOW_LEFT_BY_REPAIR = 10
+FLOW_LEFT_BY_APPEAL = 11
+FLOW_LEFT_BY_OTHER = 12
+FLOW_BIRTHS = 13  # population turnover: citizens born
+FLOW_DEATHS = 14  # citizens who died (scored or not)
+FLOW_CAME_OF_AGE = 15  # children who became scored adults
+FLOW_DEATHS_OF_SCORED = 16  # scored citizens who died
+FLOW_LEFT_BY_DEATH = 17  # listed citizens who died
 CORE_FLOWS = ("false_records", "entered_blacklist", "left_blacklist", "speech_blocked",
               "false_records_caught_by_review", "appeals", "appeals_won", "records_expired",
-              "records_repaired", "births", "deaths", "came_of_age", "deaths_of_scored")
-TURNOVER_COLUMNS = ("births", "deaths", "came_of_age", "deaths_of_scored")
+              "records_repaired", "left_by_expiry", "left_by_repair", "left_by_appeal",
+              "left_by_other", "births", "deaths", "came_of_age", "deaths_of_scored",
+              "left_by_death")
+TURNOVER_COLUMNS = ("births", "deaths", "came_of_age", "deaths_of_scored", "left_by_death")
 """daily.parquet columns of a run with population turnover (last)."""
 N_CORE_FLOWS = len(CORE_FLOWS)
 
@@ -264,6 +275,10 @@ FIXED_COLUMNS = (
     "scored",
     "entered_blacklist",
     "left_blacklist",
+    "left_by_expiry",
+    "left_by_repair",
+    "left_by_appeal",
+    "left_by_other",
     "blacklisted_with_false_records",
     "false_records",
     "citizens_with_false_records",

@@ -44,6 +44,11 @@ from scsim.kernels.layout import (  # (the mechanisms' hooks use these names too
     FLOW_EXPIRED,
     FLOW_FALSE_RECORDS,
     FLOW_LEFT_BLACKLIST,
+    FLOW_LEFT_BY_APPEAL,
+    FLOW_LEFT_BY_DEATH,
+    FLOW_LEFT_BY_EXPIRY,
+    FLOW_LEFT_BY_OTHER,
+    FLOW_LEFT_BY_REPAIR,
     FLOW_REPAIRED,
     GOOD_DEED,  # noqa: F401
     LAWFUL,  # noqa: F401
@@ -459,19 +464,22 @@ def _schedule_removal(state, records, free_head, m, due, points, flags):
 
 
 @njit(inline="always", cache=True)
-def _removal_flow(flags):
-    """The flow that counts a record's removal: won on appeal, repaired or expired."""
+def _removal_flows(flags):
+    """The flows that count a record's removal (won on appeal, repaired or expired) and the
+    exit from the list it brings, should it end the listing."""
     if flags & REMOVE_APPEAL:
-        return FLOW_APPEALS_WON
+        return FLOW_APPEALS_WON, FLOW_LEFT_BY_APPEAL
     if flags & REMOVE_REPAIR:
-        return FLOW_REPAIRED
-    return FLOW_EXPIRED
+        return FLOW_REPAIRED, FLOW_LEFT_BY_REPAIR
+    return FLOW_EXPIRED, FLOW_LEFT_BY_EXPIRY
 
 
 @njit(cache=True)
 def _remove_due(state, records, free_head, m, day, mp, flows, g, outcomes, ob):
-    """Remove the member's records due on ``day``; return the points restored."""
+    """Remove the member's records due on ``day``; return the points restored and the flow of
+    the exit from the list the last removal would bring (-1: no removal)."""
     restored = 0
+    last_exit = -1
     next_due = NEVER
     previous = -1
     k = state[m, S_RECORDS_HEAD]
@@ -482,9 +490,11 @@ def _remove_due(state, records, free_head, m, day, mp, flows, g, outcomes, ob):
             restored -= records[k, R_POINTS]
             if flags & FLAG_FALSE:
                 state[m, S_FALSE_ACTIVE] -= 1
-            column = _removal_flow(flags)  # a hook may count the removal in a flow of its own
+            # (a hook may count the removal, and the exit it brings, in flows of its own)
+            column, exit_column = _removal_flows(flags)
             # @hook record_removed
             flows[day, g, column] += 1
+            last_exit = exit_column
             if previous < 0:
                 state[m, S_RECORDS_HEAD] = following
             else:
@@ -497,7 +507,7 @@ def _remove_due(state, records, free_head, m, day, mp, flows, g, outcomes, ob):
             previous = k
         k = following
     state[m, S_NEXT_TIMED] = next_due
-    return restored
+    return restored, last_exit
 
 
 # --- one member, one day --------------------------------------------------------------
@@ -575,12 +585,16 @@ def _leave_blacklist(
     members,
     n_members,
     t,
+    cause,
 ):
+    """Member ``m`` leaves the list on ``day`` (listed through ``day - 1``), for the exit flow
+    ``cause``."""
     g = state[m, S_GROUP]
     c = state[m, S_CLASS]  # noqa: F841  (for the hooks)
     state[m, S_BLACKLISTED] = 0
     levels[day, g, LEVEL_BLACKLISTED] -= 1
     flows[day, g, FLOW_LEFT_BLACKLIST] += 1
+    flows[day, g, cause] += 1
     # @hook delisted
     _close_spell(m, ob, day - 1, key, state, outcomes, spells, spell_count, mp, flows, t)
 
@@ -1087,6 +1101,7 @@ def simulate_batch(
                 false_active_before = state[m, S_FALSE_ACTIVE]
                 change = 0
                 new_false = 0
+                exit_column = FLOW_LEFT_BY_OTHER  # why a listing ends today (hooks may say)
                 k = t.period_of_day[day] if SCHEDULED else 0  # the period of values in force
 
                 if TURNOVER and day == state[m, S_DEATH]:
@@ -1097,7 +1112,7 @@ def simulate_batch(
                             levels[day, g, LEVEL_BLACKLISTED_WITH_FALSE] -= 1
                         _leave_blacklist(m, ob, day, k, key, state, outcomes, spells,
                                          spell_count, horizon, mp, flows, levels, members,
-                                         n_members, t)
+                                         n_members, t, FLOW_LEFT_BY_DEATH)
                     # @hook died
                     score = state[m, S_SCORE]
                     levels[day, g, LEVEL_SCORE_SUM] -= score
@@ -1195,7 +1210,7 @@ def simulate_batch(
                                 flags = 0
                                 # @hook true_scheduled
                                 if due == day:  # removed at once: never counts
-                                    flows[day, g, _removal_flow(flags)] += 1
+                                    flows[day, g, _removal_flows(flags)[0]] += 1
                                 else:
                                     points = (t.scheme_points[k, t.class_scheme[c], b] if PILOTS
                                               else t.points[k, b])
@@ -1234,7 +1249,7 @@ def simulate_batch(
                             flags = FLAG_FALSE
                             # @hook false_scheduled
                             if due == day:  # removed at once: never counts
-                                flows[day, g, _removal_flow(flags)] += 1
+                                flows[day, g, _removal_flows(flags)[0]] += 1
                             else:
                                 new_false += 1
                                 flows[day, g, col_false_stream + f] += 1
@@ -1266,9 +1281,12 @@ def simulate_batch(
                     )
 
                 if state[m, S_NEXT_TIMED] == day:
-                    change += _remove_due(
+                    restored, removal_exit = _remove_due(
                         state, records, free_head, m, day, mp, flows, g, outcomes, ob
                     )
+                    change += restored
+                    if removal_exit >= 0:
+                        exit_column = removal_exit
 
                 # Scoring and measures at the end of the day.
                 score = state[m, S_SCORE]
@@ -1352,6 +1370,7 @@ def simulate_batch(
                             members,
                             n_members,
                             t,
+                            exit_column,
                         )
                     blacklisted = now_blacklisted
                 is_wrong = blacklisted and false_active > 0
@@ -1633,6 +1652,7 @@ def simulate_singles(first_id, lo, hi, seed_key, horizon, t, mp, flows, levels, 
                 else:
                     levels[day, g, LEVEL_BLACKLISTED] -= 1
                     flows[day, g, FLOW_LEFT_BLACKLIST] += 1
+                    flows[day, g, FLOW_LEFT_BY_OTHER] += 1  # (no record is removed here)
                     _spell_closed(0, 0, since, day - 1, key, g, c, out, mp, flows, t)
                 blacklisted = now_blacklisted
             is_wrong = blacklisted and false_active > 0

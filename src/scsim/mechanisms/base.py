@@ -45,9 +45,9 @@ SITES: dict[str, tuple[str, frozenset[str]]] = {
     "true_scheduled": ("Observation", _EVENT | {"due", "flags"}),
     "true_counted": ("Observation", _EVENT | {"due", "flags"}),
     "record_removed": ("Removals", frozenset({"m", "g", "day", "state", "flows", "flags",
-                                              "outcomes", "ob", "column"})),
+                                              "outcomes", "ob", "column", "exit_column"})),
     "listing": ("Measures", frozenset({"m", "g", "c", "k", "day", "state", "new_score",
-                                       "now_blacklisted", "t"})),
+                                       "now_blacklisted", "exit_column", "t"})),
     "false_counted": ("False attribution", frozenset({
         "m", "g", "c", "f", "k", "day", "key", "state", "flows", "outcomes", "ob", "t", "due",
         "flags"})),
@@ -109,9 +109,13 @@ schedule): a parameter with a period axis (``Mechanism.per_period``) is read as 
   are in the day's change).
 * ``record_removed``: a record of member ``m`` with ``flags`` is removed on ``day``; it is
   counted in the daily flow ``column`` (the kernel's expired, repaired or appealed: set it to
-  count a removal of the mechanism's own).
+  count a removal of the mechanism's own), and should it end the member's listing, the exit
+  is counted in the flow ``exit_column`` (the kernel's ``left_by_expiry``, ``_repair`` or
+  ``_appeal``: set it to count an exit of the mechanism's own).
 * ``listing``: whether member ``m`` is listed at the end of ``day``: ``now_blacklisted``
-  (the score threshold's verdict; set it True to list).
+  (the score threshold's verdict; set it True to list).  Should the listing end today, the
+  exit is counted in ``exit_column`` (the last removal's, else ``left_by_other``): a
+  mechanism whose own listing term ends today sets it.
 * ``false_recorded``: a false record of stream ``f`` now counts against member ``m``.
 * ``listed`` / ``delisted``: member ``m`` enters the blacklist on ``day`` / leaves it on
   ``day`` (listed through ``day - 1``).

@@ -183,15 +183,19 @@ def true_counted(m, g, day, horizon, state, flows, outcomes, ob, due, flags) -> 
         outcomes[ob + m, OUT.days_listed_unable] += end - day
 
 
-def record_removed(m, g, day, flows, outcomes, ob, flags, column) -> None:
+def record_removed(m, g, day, flows, outcomes, ob, flags, column, exit_column) -> None:
+    """A performed judgment (counted as repaired too) or an unable debtor's delisting; should
+    it end the listing, the exit is counted as the one or the other."""
     if flags & PERFORMED:
         flows[day, g, FLOW.judgments_performed] += 1
         outcomes[ob + m, OUT.judgments_performed] += 1
         if flags & ANYWAY:
             flows[day, g, FLOW.judgments_performed_anyway] += 1
             outcomes[ob + m, OUT.judgments_performed_anyway] += 1
+        exit_column = FLOW.left_by_performance
     elif flags & DELISTED_UNABLE:
         column = FLOW.delisted_unable  # noqa: F841  (the kernel's: counted instead of expired)
+        exit_column = FLOW.left_by_unable_delisting  # noqa: F841  (the kernel's)
 
 
 def ledger(m, g, run, counterfactual, ledger, examples, citizen) -> None:
@@ -277,7 +281,11 @@ MECHANISM = Mechanism(
            Flow("listed_unable", "defaults by debtors unable to pay that now list them",
                 "LISTED on a debt they were UNABLE to pay"),
            Flow("delisted_unable", "records removed by a court finding the debtor unable to "
-                "pay", "DELISTED: a court found them unable to pay")),
+                "pay", "DELISTED: a court found them unable to pay"),
+           Flow("left_by_performance", "exits from the list whose cause is a judgment "
+                "performed (the SPC counts them among its credit-repair exits)"),
+           Flow("left_by_unable_delisting", "exits from the list whose cause is a court "
+                "finding the debtor unable to pay")),
     outcomes=("judgments_performed", "judgments_performed_anyway", "listed_unable",
               "days_listed_unable"),
     counterfactual_flows=(("counterfactual_judgments_performed", "judgments_performed"),

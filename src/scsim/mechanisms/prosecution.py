@@ -44,6 +44,7 @@ from scsim.scenario.fields import MAX_DAYS, Days, Probability, Strict
 
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import (
+        FLOW_LEFT_BY_EXPIRY,
         NEVER,
         S_TIMER,
         SPEECH,
@@ -179,10 +180,14 @@ def timer(P: Params, m, g, day, state, levels, flows, outcomes, ob, horizon) -> 
     arm(state, m, day)
 
 
-def listing(m, day, state, now_blacklisted) -> None:
-    """Listed from release for the listing's days (the score's verdict aside)."""
+def listing(m, day, state, now_blacklisted, exit_column) -> None:
+    """Listed from release for the listing's days (the score's verdict aside); a listing that
+    ends today ends by its term (an exit counted as expired, should nothing else hold the
+    member)."""
     if state[m, S.speech_from] <= day and day <= state[m, S.speech_until]:
         now_blacklisted = True  # noqa: F841  (the kernel's)
+    elif day == state[m, S.speech_until] + 1:
+        exit_column = FLOW_LEFT_BY_EXPIRY  # noqa: F841  (the kernel's)
 
 
 def died(m, state) -> None:
