@@ -142,3 +142,33 @@ def test_a_listing_behaviour_is_thinned_by_exp_of_minus_the_perceived_cost():
     assert k < n and abs(k - n * f) < 4 * math.sqrt(n * f * (1 - f)), (k, n, n * f)
     # the other behaviours are untouched
     assert np.array_equal(a["jaywalk_committed"].to_numpy(), b["jaywalk_committed"].to_numpy())
+
+
+def test_a_sanction_to_come_costs_nothing_until_its_day():
+    """School admission in force from 2021-03-01: the periods before it respond to the travel
+    ban's and the employment penalty's cost alone, those from it to all three; the judgments'
+    share performing follows (per period, as the kernel reads it)."""
+    from scsim.engine.choice import parameters, plan_kernel
+    from scsim.scenario.schedule import periods
+
+    s = _national(1000, **{"run.start": "2021-01-01", "schedule": [
+        {"date": "2021-03-01", "in_force": ["measures.school_admission"]}]})
+    tables = compile_tables(s)
+    before, after = (p.scenario for p in periods(s))
+    assert before._not_yet_in_force == {"measures.school_admission"}
+    assert not after._not_yet_in_force
+    names = [m.name for m in costly_sanctions(before)]
+    assert "school_admission" not in names and "travel_ban" in names
+    assert "school_admission" in [m.name for m in costly_sanctions(after)]
+    without_school = s.model_copy(update={"measures": s.measures.model_copy(
+        update={"school_admission": None})})
+    assert np.array_equal(listed_daily_cost(before, tables),
+                          listed_daily_cost(without_school, tables))
+    plan = plan_kernel(s, kernel="universal")
+    judged = parameters(plan.mechanisms, s, tables, scheduled=True)[
+        [m.name for m in plan.mechanisms].index("judgments")]
+    assert np.allclose(judged.performance[0], performance(without_school, tables))
+    assert np.allclose(judged.performance[1], performance(s, tables))
+    # (school places cost adults, who have children; elders' classes are unchanged)
+    assert (judged.performance[0] <= judged.performance[1]).all()
+    assert (judged.performance[0] < judged.performance[1]).any()

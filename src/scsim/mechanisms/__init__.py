@@ -56,8 +56,10 @@ def daily_columns(s: Scenario, counterfactual: Scenario | None = None) -> list[s
 
 
 def costly_sanctions(s: Scenario) -> tuple[Mechanism, ...]:
-    """The scenario's sanctions that declare a cost to the listed."""
-    return tuple(m for m in MECHANISMS if m.daily_cost is not None and m.active(s))
+    """The scenario's sanctions that declare a cost to the listed (in a period of a schedule,
+    those in force by its first day: a sanction to come costs nothing yet)."""
+    return tuple(m for m in MECHANISMS if m.daily_cost is not None and m.active(s)
+                 and m.section not in s._not_yet_in_force)
 
 
 def listed_daily_cost(s: Scenario, tables) -> np.ndarray:

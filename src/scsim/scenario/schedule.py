@@ -422,6 +422,9 @@ def _period(s: Scenario, raw: dict[str, Any], first_day: int, last_day: int,
         where = f"schedule[{entries[-1]}]" if entries else "schedule"
         raise ScheduleError([(where, f"on {when}: {field}: {reason}")
                              for field, reason in exc.problems]) from None
+    scenario._not_yet_in_force = frozenset(  # (what the period's sanctions cost: the response)
+        section for entry in s.schedule for section in entry.in_force
+        if day_of(s, entry.date) > first_day)
     return Period(first_day, last_day, scenario, changed)
 
 
