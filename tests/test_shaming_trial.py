@@ -93,7 +93,10 @@ def test_calibrate_prints_the_treated_arm_as_a_prediction_with_its_miss():
     result = CliRunner().invoke(app, ["calibrate", str(TRIAL)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert text.count("(PREDICTED)") == 2
+    rows = [line for line in result.output.splitlines() if "│" in line]
+    assert sum(line.rstrip().endswith("PREDICTED") for line in rows) == 2
+    header = next(line for line in result.output.splitlines() if "┃" in line)
+    assert "ratio" in header and "naive" not in header  # (no fitted series to extend)
     assert "PREDICTED: a figure the scenario was not tuned to" in text
 
 

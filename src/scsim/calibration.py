@@ -11,6 +11,7 @@ need a calendar.  A target is *fitted* (the scenario was tuned to it) or
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from scsim.kernels.layout import GOOD_DEED, KIND_CODES, OFFENCE, Q_SANCTIONED
 from scsim.results import daily_table
 from scsim.scenario.days import day_of
 from scsim.scenario.load import DATED_METRICS
-from scsim.scenario.model import CALIBRATION_METRICS, CalibrationTarget
+from scsim.scenario.model import CALIBRATION_METRICS, CalibrationTarget, Scenario
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,13 @@ class Comparison:
     the figure is outside the run's reported days)."""
 
     @property
+    def expected(self) -> float:
+        """The published figure the model's citizens stand for (times ``natural_persons``)."""
+        return self.target.published * self.target.natural_persons
+
+    @property
     def ratio(self) -> float | None:
-        return None if self.simulated is None else self.simulated / self.target.published
+        return None if self.simulated is None else self.simulated / self.expected
 
     @property
     def reproduced(self) -> bool:
@@ -81,6 +87,21 @@ def _cumulative(column: str) -> Metric:
     def total(columns, result, groups, scale, target):
         return float(columns[column][_through(columns, result, target)].sum()) * scale
     return total
+
+
+def _total(columns, result, groups, scale, target):
+    """The named columns summed over the days from ``from`` (or the first reported day) to
+    ``on``."""
+    days = _through(columns, result, target)
+    if target.from_ is not None:
+        days &= columns["day"] >= day_of(result.scenario, target.from_)
+    return float(sum(columns[name][days].sum() for name in target.columns)) * scale
+
+
+def _level_on(columns, result, groups, scale, target):
+    """The named columns summed on the day ``on``."""
+    day = columns["day"] == day_of(result.scenario, target.on)
+    return float(sum(columns[name][day].sum() for name in target.columns)) * scale
 
 
 def _blacklisted_on(columns, result, groups, scale, target):
@@ -135,6 +156,9 @@ METRICS: dict[str, tuple[str, Metric]] = {
                                    "run", _held_share_at_end),
     "ever_held_in_camps_share_of_scored": ("share of scored citizens sent to a camp in the run",
                                            _ever_held_share),
+    "total": ("the named daily columns summed from the first reported day (or from) to the "
+              "date", _total),
+    "level_on": ("the named daily columns on the date", _level_on),
 }
 DATED = frozenset(DATED_METRICS)
 assert tuple(METRICS) == CALIBRATION_METRICS
@@ -168,3 +192,96 @@ def compare(result: SimulationResult, targets: list[CalibrationTarget],
             value = metric(columns, result, groups, scale)
         comparisons.append(Comparison(target, value))
     return comparisons
+
+
+# --- fitted against predicted: the checks, and the naive baseline a prediction must beat ---
+
+
+def fit_end(targets: list[CalibrationTarget]) -> datetime.date | None:
+    """The date of the latest fitted figure on a date (None: no fitted figure has a date)."""
+    dates = [t.on for t in targets if t.role == "fitted" and t.on is not None]
+    return max(dates) if dates else None
+
+
+def prediction_problems(s: Scenario) -> list[tuple[str, str]]:
+    """(field, reason) for each way the scenario's predictions could rest on what they
+    predict: a predicted figure dated before the last fitted one (it falls inside the fit's
+    years), or an input whose ``[sources]`` year is after the fit's end."""
+    if s.calibration is None:
+        return []
+    targets = s.calibration.targets
+    end = fit_end(targets)
+    if end is None or not any(t.role == "predicted" for t in targets):
+        return []
+    problems = []
+    for k, t in enumerate(targets):
+        if t.role == "predicted" and t.on is not None and t.on < end:
+            problems.append((f"calibration.targets[{k}].on", (
+                f"a predicted figure on {t.on} is dated before the last fitted one ({end}): "
+                "the fit has seen its years; fit it, or predict a later figure")))
+    for path, source in s.sources.items():
+        if source.year is not None and source.year > end.year:
+            problems.append((f"sources.{path}.year", (
+                f"the value rests on a figure of {source.year}, after the fit's end ({end}): "
+                "its predictions would use what they predict; derive it from earlier years")))
+    return problems
+
+
+def _series(t: CalibrationTarget) -> tuple:
+    window = None if t.from_ is None or t.on is None else (t.on - t.from_).days
+    return (t.metric, tuple(t.columns), t.group, window)
+
+
+def naive_baseline(targets: list[CalibrationTarget]) -> list[float | None]:
+    """For each predicted figure on a date, the naive forecast it must beat: the log-linear
+    line through the last two fitted figures of the same series (metric, columns, group and
+    window length), extrapolated to its date; None for a fitted figure or where the series
+    has fewer than two fitted dates.
+
+    The last two, not a least-squares line through all: a list that grew forty-fold in its
+    first years would give all of them a slope no forecaster would extend, and a baseline
+    that is easy to beat tests nothing.  The trend where the fit ends is the strongest
+    two-number forecast the fitted figures allow."""
+    out: list[float | None] = []
+    for t in targets:
+        value = None
+        if t.role == "predicted" and t.on is not None:
+            fitted = sorted((f for f in targets if f.role == "fitted" and f.on is not None
+                             and _series(f) == _series(t)), key=lambda f: f.on)
+            if len({f.on for f in fitted}) >= 2:
+                last = fitted[-1]
+                before = next(f for f in reversed(fitted) if f.on < last.on)
+                slope = (np.log(last.published / before.published)
+                         / (last.on - before.on).days)
+                value = float(last.published * np.exp(slope * (t.on - last.on).days))
+        out.append(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Skill:
+    """How far the predictions miss, against the naive baseline on the same figures."""
+
+    predictions: int
+    """Predicted figures with both a simulated value and a naive forecast."""
+    model_error: float | None
+    """Mean absolute log error of the run's predictions (None: no prediction compared)."""
+    naive_error: float | None
+    """... of the naive baseline's on the same figures."""
+
+    @property
+    def improvement(self) -> float | None:
+        """1 - model / naive: the share of the naive error the model removes."""
+        if self.model_error is None or not self.naive_error:
+            return None
+        return 1.0 - self.model_error / self.naive_error
+
+
+def skill(comparisons: list[Comparison], baseline: list[float | None]) -> Skill:
+    pairs = [(c, naive) for c, naive in zip(comparisons, baseline, strict=True)
+             if c.target.role == "predicted" and naive is not None and c.simulated]
+    if not pairs:
+        return Skill(0, None, None)
+    model = [abs(np.log(c.ratio)) for c, _ in pairs]
+    naive = [abs(np.log(n / c.target.published)) for c, n in pairs]
+    return Skill(len(pairs), float(np.mean(model)), float(np.mean(naive)))

@@ -44,10 +44,14 @@ def calibrate(
     if full.scenario.calibration is None:
         raise fail(f"{scenario}: calibration: the scenario names no published figures "
                    "(add [[calibration.targets]])")
+    from scsim.calibration import METRICS, compare, naive_baseline, prediction_problems, skill
+
+    problems = prediction_problems(full.scenario)
+    if problems:
+        raise fail([f"{scenario}: {where}: {reason}" for where, reason in problems])
     loaded = _load(scenario, seed, population, None)
     _set_threads(threads)
     _check_memory(loaded)
-    from scsim.calibration import METRICS, compare
     from scsim.engine.sim import simulate
     from scsim.engine.warmup import warm_up
 
@@ -58,18 +62,24 @@ def calibrate(
                         spinner="dots"):
         result = simulate(s)
     wall = time.perf_counter() - started
-    rows = compare(result, full.scenario.calibration.targets, full.scenario.population.size)
+    targets = full.scenario.calibration.targets
+    rows = compare(result, targets, full.scenario.population.size)
+    baseline = naive_baseline(targets)
+    naive = any(b is not None for b in baseline)
 
-    header = ("target", "group", "published", "simulated", "ratio", "reproduced", "source")
+    header = ("target", "group", "published", "simulated", "ratio", "reproduced",
+              *(("naive",) if naive else ()), "source")
     cells = [
-        ((METRICS[c.target.metric][0] if markdown else c.target.metric)
-         + (f" on {c.target.on}" if c.target.on is not None else "")
-         + (" (PREDICTED)" if c.target.role == "predicted" else ""), c.target.group or "all",
+        (_target_label(c.target, METRICS[c.target.metric][0] if markdown else c.target.metric),
+         c.target.group or "all",
          numbers.rate(c.target.published), numbers.rate(c.simulated),
          "n/a" if c.ratio is None else f"{c.ratio:.3f}",
-         ("yes" if c.reproduced else "no") + f" (±{c.target.tolerance:.0%})", c.target.source)
-        for c in rows
+         ("yes" if c.reproduced else "no") + f" (±{c.target.tolerance:.0%})",
+         *((("" if b is None else f"{b / c.target.published:.3f}"),) if naive else ()),
+         c.target.source)
+        for c, b in zip(rows, baseline, strict=True)
     ]
+    verdict = _skill_line(skill(rows, baseline)) if naive else ""
     scaled = (f"{s.population.size:,} citizens simulated, counts scaled to "
               f"{full.scenario.population.size:,}") if population else \
         f"{s.population.size:,} citizens simulated"
@@ -80,22 +90,54 @@ def calibrate(
             print(printable("| " + " | ".join(row) + " |"))
         print(f"\n{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s."
               + (" PREDICTED: not tuned to; the others were fitted."
-                 if any(c.target.role == "predicted" for c in rows) else ""))
+                 if any(c.target.role == "predicted" for c in rows) else "")
+              + (f" naive: the ratio of a log-linear line through the last two fitted figures "
+                 f"of the same series. {verdict}" if naive else ""))
         return
+    # The terminal's table holds the numbers only, so that it fits 80 columns; what each
+    # row is (the figure, its group and date) and its source are listed below it.
     table = Table(title=f"{s.name}: simulated against published", show_edge=False)
     table.add_column("#", justify="right")
-    for name in header[:-1]:  # sources are listed below the table, which then fits 80 columns
-        table.add_column(name, justify="right" if name in ("published", "simulated", "ratio")
-                         else "left", overflow="fold")
-    for k, row in enumerate(cells, 1):
-        table.add_row(str(k), *row[:-1])
+    for name in ("published", "simulated", "ratio", "reproduced",
+                 *(("naive",) if naive else ()), "role"):
+        table.add_column(name, justify="left" if name in ("reproduced", "role") else "right",
+                         overflow="fold")
+    for k, (c, row) in enumerate(zip(rows, cells, strict=True), 1):
+        table.add_row(str(k), *row[2:-1], "PREDICTED" if c.target.role == "predicted"
+                      else "fitted")
     console.print(table)
-    for k, row in enumerate(cells, 1):
-        console.print(f"[{k}] {row[-1]}", markup=False)
+    for k, (c, row) in enumerate(zip(rows, cells, strict=True), 1):
+        label = _target_label(c.target, c.target.metric).removesuffix(" (PREDICTED)")
+        group = "" if c.target.group is None else f" ({c.target.group})"
+        console.print(f"[{k}] {label}{group}: {row[-1]}", markup=False)
     console.print(f"{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s")
     if any(c.target.role == "predicted" for c in rows):
         console.print("PREDICTED: a figure the scenario was not tuned to (a test of the model); "
                       "the others were fitted", markup=False)
+    if naive:
+        console.print("naive: the ratio a log-linear line through the last two fitted figures "
+                      f"of the same series would give. {verdict}", markup=False)
+
+
+def _target_label(target, name: str) -> str:
+    window = f" from {target.from_}" if target.from_ is not None else ""
+    return (name + (f" of {' + '.join(target.columns)}" if target.columns else "") + window
+            + (f" {'to' if window else 'on'} {target.on}" if target.on is not None else "")
+            + (f", against {target.natural_persons:g} of it (natural persons)"
+               if target.natural_persons != 1.0 else "")
+            + (" (PREDICTED)" if target.role == "predicted" else ""))
+
+
+def _skill_line(result) -> str:
+    """The predictions' mean absolute log error against the naive baseline's."""
+    if result.model_error is None:
+        return "No prediction has both a simulated value and a naive forecast."
+    return (f"Mean absolute log error of the {result.predictions} predictions with a naive "
+            f"forecast: {result.model_error:.3f}, naive {result.naive_error:.3f}"
+            + (f" ({result.improvement:.0%} below it)." if result.improvement is not None
+               and result.improvement >= 0 else
+               f" ({-result.improvement:.0%} above it)." if result.improvement is not None
+               else "."))
 
 
 @app.command()

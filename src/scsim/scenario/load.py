@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from scsim.errors import ScsimError
 from scsim.kernels.layout import (
+    QUANTILE_COLUMNS,
     behaviour_columns,
     daily_columns,
     false_records_column,
@@ -377,7 +378,8 @@ def _allowed_fields(loc: tuple) -> list[str]:
     return []
 
 
-DATED_METRICS = ("cumulative_blacklist_entries", "cumulative_travel_blocks", "blacklisted_on")
+DATED_METRICS = ("cumulative_blacklist_entries", "cumulative_travel_blocks", "blacklisted_on",
+                 "total", "level_on")
 """Calibration metrics that are figures on a date (``CalibrationTarget.on``)."""
 
 
@@ -415,6 +417,7 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
                 yield where, f"{target.metric} is a figure per year, not on a date"
             elif target.on is not None and s.run.start is None:
                 yield where, "a figure on a date needs run.start"
+            yield from _target_column_problems(s, k, target)
     for b, spec in s.behaviours.items():
         where = f"behaviours.{b}"
         yield from unknown(f"{where}.multiplier_by_group", spec.multiplier_by_group, groups,
@@ -563,6 +566,51 @@ def _mechanism_problems(s: Scenario) -> Iterator[tuple[str, str]]:
                 "scheme.blacklist_below or scheme.blacklist_behaviours (or a prosecution "
                 "whose refusals list)"
             )
+
+
+COLUMN_METRICS = ("total", "level_on")
+"""Calibration metrics of named daily.parquet columns (``CalibrationTarget.columns``)."""
+NOT_COUNTS = frozenset({"day", "date", "group", "mean_score", *QUANTILE_COLUMNS})
+
+
+def target_columns(s: Scenario) -> list[str]:
+    """The daily.parquet columns a calibration target may sum: the counts of an unpaired run."""
+    from scsim.mechanisms import daily_columns as mechanism_columns
+
+    grades = [g.name for g in s.all_grades()]
+    channels = [name for name, c in s.channels.items() if c.false_attribution is not None]
+    return [c for c in daily_columns(list(s.behaviours), grades, paired=False,
+                                     false_channels=channels,
+                                     mechanism_columns=mechanism_columns(s),
+                                     turnover=s.population.turnover is not None)
+            if c not in NOT_COUNTS]
+
+
+def _target_column_problems(s: Scenario, k: int, target) -> Iterator[tuple[str, str]]:
+    where = f"calibration.targets[{k}]"
+    if target.metric not in COLUMN_METRICS:
+        if target.columns:
+            yield f"{where}.columns", (f"{target.metric} names its own figure: columns are for "
+                                       f"{' and '.join(COLUMN_METRICS)}")
+        if target.from_ is not None:
+            yield f"{where}.from", f"{target.metric} has no window: from is for total"
+        return
+    if not target.columns:
+        yield f"{where}.columns", (f"{target.metric} sums daily.parquet columns: name them, "
+                                   "e.g. columns = [\"entered_blacklist\"]")
+    known = target_columns(s)
+    for j, name in enumerate(target.columns):
+        if name not in known:
+            yield f"{where}.columns[{j}]", (f"unknown column {name!r} of this scenario's "
+                                            f"daily.parquet (known: {known_names(known, 40)})")
+    if target.from_ is not None:
+        if target.metric != "total":
+            yield f"{where}.from", "level_on is a figure on one day: from is for total"
+        elif target.on is not None and target.from_ > target.on:
+            yield f"{where}.from", f"from {target.from_} is after on {target.on}"
+        elif s.run.start is not None and target.from_ < (s.run.report_from or s.run.start):
+            yield f"{where}.from", (f"from {target.from_} is before the first reported day "
+                                    f"{s.run.report_from or s.run.start}")
 
 
 def _representation_problems(s: Scenario) -> Iterator[tuple[str, str]]:

@@ -11,7 +11,7 @@ import datetime
 import itertools
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from scsim.mechanisms.appeals import Appeals
 from scsim.mechanisms.camps import Camps
@@ -24,6 +24,7 @@ from scsim.mechanisms.human_review import HumanReview
 from scsim.mechanisms.judgments import Judgments
 from scsim.mechanisms.loan_denial import LoanDenial
 from scsim.mechanisms.prosecution import Prosecution
+from scsim.mechanisms.rail_ban import RailBan
 from scsim.mechanisms.response import Response
 from scsim.mechanisms.school_admission import SchoolAdmission
 from scsim.mechanisms.school_priority import SchoolPriority
@@ -374,7 +375,10 @@ class Measures(Strict):
     """Sanctions (on the blacklist) and rewards (for high grades)."""
 
     travel_ban: TravelBan | None = None
-    """The travel ban; none if absent."""
+    """The travel ban (plane and high-speed rail; flights only with ``rail_ban``); none if
+    absent."""
+    rail_ban: RailBan | None = None
+    """High-speed-rail tickets refused apart from flights; none if absent."""
     speech_suspension: SpeechSuspension | None = None
     """Social-media suspension; none if absent."""
     employment_penalty: EmploymentPenalty | None = None
@@ -492,12 +496,16 @@ CALIBRATION_METRICS = (
     "blacklisted_on",
     "held_in_camps_share_at_end",
     "ever_held_in_camps_share_of_scored",
+    "total",
+    "level_on",
 )
 """What ``scsim calibrate`` can compare with a published figure (see ``scsim.calibration``)."""
 
 
 class CalibrationTarget(Strict):
     """A published figure the scenario aims to reproduce."""
+
+    model_config = ConfigDict(**Strict.model_config, populate_by_name=True)
 
     metric: Literal[CALIBRATION_METRICS]  # type: ignore[valid-type]
     """The simulated quantity to compare; counts are scaled to ``population.size``."""
@@ -510,8 +518,21 @@ class CalibrationTarget(Strict):
     tolerance: Annotated[float, Field(gt=0)] = 0.25
     """Largest relative difference counted as reproduced."""
     on: Date | None = None
-    """The date of a figure that is a stock or a running total (cumulative_* metrics, from the
-    first reported day to this date; blacklisted_on: on this date); needs run.start."""
+    """The date of a figure that is a stock or a running total (cumulative_* metrics and
+    ``total``, from the first reported day, or ``from``, to this date; blacklisted_on and
+    ``level_on``: on this date); needs run.start."""
+    columns: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default=[], max_length=MAX_CATEGORIES)
+    """``total`` and ``level_on``: the daily.parquet columns summed (e.g. ``entered_blacklist``,
+    or ``left_by_performance`` and ``left_by_repair`` for the exits the SPC counts as credit
+    repair)."""
+    from_: Date | None = Field(default=None, alias="from")
+    """``total``: the first day counted (the first reported day if absent): a flow over a
+    window, such as the listings of one year."""
+    natural_persons: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    """The share of the published count that the model's citizens stand for: the SPC counts
+    person-times of legal persons too, whom the model lacks.  The run is compared with
+    ``published`` times this share (state its source or ASSUMPTION in ``source``)."""
     role: Literal["fitted", "predicted"] = "fitted"
     """Whether the scenario's values were tuned to this figure (fitted) or it was left out of
     the tuning and the run predicts it (predicted)."""
@@ -537,6 +558,10 @@ class Source(Strict):
     high: float | None = None
     """Highest plausible value (assumptions)."""
     note: Prose = ""
+    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    """The year of the figure the value rests on (a sourced value), or of the latest figure
+    its range was read from: ``scsim calibrate`` refuses a preset whose inputs cite a figure
+    later than its fitted targets (a prediction must not rest on what it predicts)."""
 
     @model_validator(mode="after")
     def _complete(self) -> Source:
@@ -550,6 +575,10 @@ class Source(Strict):
 
 class Scenario(Strict):
     """A complete scenario: the world, the system, and how long to run it."""
+
+    _not_yet_in_force: frozenset[str] = PrivateAttr(default=frozenset())
+    """Sections that a period of a schedule holds but that come into force later (set by
+    ``scenario.schedule.periods``): their sanctions cost the listed nothing yet."""
 
     name: Title
     """Short name of the scenario (any text; the default run folder uses a slug of it)."""
