@@ -18,7 +18,7 @@ from scsim.scenario.pairing import world_differences
 
 from conftest import R0, SCENARIOS
 
-PRESETS = ("national", "rongcheng", "targeted-region", "safeguards", "national-2013-2020")
+PRESETS = ("national", "rongcheng", "targeted-region", "safeguards", "national-2013-2025")
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -61,17 +61,19 @@ def test_household_mix_gives_the_census_share_of_children():
 @pytest.mark.parametrize(
     ("name", "population"),
     [("national", 2_000_000), ("rongcheng", None), ("targeted-region", 300_000),
-     ("national-2013-2020", 10_000_000)],
+     ("national-2013-2025", 10_000_000)],
 )
 def test_preset_reproduces_its_targets_on_a_sample(name, population):
     """Tolerances are 25%; at these sizes every target's sampling sd is under 4% (the
-    historical preset's smallest, 87,079 listings, is about 620 in a sample of ten million:
-    sd 4%).  Its predicted targets are held to the same tolerance: a miss fails here."""
+    historical preset's smallest, 87,079 listings, is about 550 in a sample of ten million:
+    sd 4.3%).  Fitted targets only: the historical preset's predictions are tested as such
+    (below), and some miss."""
     full = load_scenario(SCENARIOS / f"{name}.toml").scenario
     sample = full if population is None else load_scenario(
         SCENARIOS / f"{name}.toml", {"population.size": population}).scenario
     for c in compare(simulate(sample), full.calibration.targets, full.population.size):
-        assert c.reproduced, (c.target.metric, c.simulated, c.target.published)
+        if c.target.role == "fitted":
+            assert c.reproduced, (c.target.metric, c.target.on, c.simulated, c.expected)
 
 
 def test_national_chills_a_quarter_of_critical_posts_and_prevents_some_defaults():
@@ -225,22 +227,34 @@ def test_sesame_waives_each_service_at_its_rate_for_the_citizens_of_its_grades()
 
 
 def test_the_historical_preset_is_national_with_a_calendar():
-    """National's population, with turnover; starts when the list did; fitted targets end in
-    2017 and every later one is marked predicted."""
+    """National's population, with turnover, and every national mechanism; starts when the
+    list did and ends with 2025; fitted targets end in 2017, every later one is predicted,
+    and no input rests on a figure after the fit's end."""
+    from scsim.calibration import fit_end, prediction_problems
+    from scsim.mechanisms import in_kernel
+
     national = load_scenario(SCENARIOS / "national.toml").scenario
-    history = load_scenario(SCENARIOS / "national-2013-2020.toml").scenario
+    history = load_scenario(SCENARIOS / "national-2013-2025.toml").scenario
     assert history.population.turnover is not None  # (its rates are ASSUMPTIONs)
     assert history.population.model_copy(update={"turnover": None}) == national.population
-    assert str(history.run.start) == "2013-10-01" and str(history.run.last_date) == "2020-06-30"
+    assert str(history.run.start) == "2013-10-01" and str(history.run.last_date) == "2025-12-31"
+    assert {m.name for m in in_kernel(national)} < {m.name for m in in_kernel(history)}
+    assert {"camps", "rail_ban"} <= {m.name for m in in_kernel(history)}
     for target in history.calibration.targets:
         fitted = target.on.year <= 2017
         assert target.role == ("fitted" if fitted else "predicted"), target
+    assert str(fit_end(history.calibration.targets)) == "2017-12-31"
+    assert prediction_problems(history) == []
+    assert all(s.year <= 2017 for s in history.sources.values() if s.year is not None)
 
 
 def test_calibrate_marks_predicted_targets():
-    result = CliRunner().invoke(app, ["calibrate", str(SCENARIOS / "national-2013-2020.toml"),
+    result = CliRunner().invoke(app, ["calibrate", str(SCENARIOS / "national-2013-2025.toml"),
                                       "--population", "200000"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert text.count("(PREDICTED)") == 6
+    rows = [line for line in result.output.splitlines() if "│" in line]
+    assert sum(line.rstrip().endswith("PREDICTED") for line in rows) == 20
+    assert "naive: the ratio a log-linear line through the last two fitted figures" in text
+    assert re.search(r"Mean absolute log error of the \d+ predictions with a naive forecast", text)
     assert "PREDICTED: a figure the scenario was not tuned to" in text
