@@ -70,7 +70,8 @@ def calibrate(
     header = ("target", "group", "published", "simulated", "ratio", "reproduced",
               *(("naive",) if naive else ()), "source")
     cells = [
-        (_target_label(c.target, METRICS[c.target.metric][0] if markdown else c.target.metric),
+        (_target_label(c.target, METRICS[c.target.metric][0]
+                       if markdown and not c.target.columns else c.target.metric),
          c.target.group or "all",
          numbers.rate(c.target.published), numbers.rate(c.simulated),
          "n/a" if c.ratio is None else f"{c.ratio:.3f}",
