@@ -89,3 +89,25 @@ def test_the_lean_kernel_counts_its_exits_as_other():
                                    "left_by_other"])
 def test_every_run_reports_the_core_causes(cause):
     assert cause in daily_table(simulate(scenario(population__size=500))).column_names
+
+
+def test_the_ledger_balances_the_stock_with_its_flows_after_a_burn_in():
+    """ledger.json's stock_and_flows: the stock at the first reported day's start plus the
+    listings less the exits is the stock at the end, the exits are the sum of their causes,
+    and the running totals count the burn-in too (so they exceed the reported listings)."""
+    from scsim.ledger import build_ledger
+
+    s = scenario(**EVERY_CAUSE, run__start="2020-01-01", run__report_from="2020-06-01")
+    result = simulate(s)
+    block = build_ledger(result, None)["stock_and_flows"]
+    assert block["listed_at_start"] > 0  # (listed during the burn-in, carried over)
+    assert block["listed_at_end"] == (block["listed_at_start"] + block["listings"]
+                                      - block["exits"])
+    assert block["exits"] == sum(block["exits_by_cause"].values())
+    assert set(block["exits_by_cause"]) == set(CAUSES)
+    daily = daily_table(result).to_pandas()
+    assert block["listings"] == daily.entered_blacklist.sum()
+    assert block["listed_at_end"] == daily[daily.day == daily.day.max()].blacklisted.sum()
+    assert block["since_the_run_began"]["entered_blacklist"] > block["listings"]
+    assert set(block["since_the_run_began"]) == {"entered_blacklist", "denied_trips",
+                                                 "judgments_performed"}

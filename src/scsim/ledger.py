@@ -261,6 +261,8 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
     ``counterfactual_label`` names the counterfactual ('none' for no system,
     or the scenario file); None for an unpaired run.
     """
+    from scsim.results import stock_and_flows
+
     s = result.scenario
     paired = result.counterfactual is not None
     groups = [g.name for g in s.population.groups]
@@ -325,6 +327,7 @@ def build_ledger(result: SimulationResult, counterfactual_label: str | None) -> 
             "counterfactual are not measured"
         ),
         "totals": {q.name: overall[q.name]["value"] for q in listed},
+        "stock_and_flows": stock_and_flows(result),
         **({"by_year": by_year(result, listed)} if s.run.start is not None else {}),
         "overall": overall,
         "by_group": by_group,

@@ -233,6 +233,35 @@ def _daily_table(result: SimulationResult) -> pa.Table:
     return table.cast(table.schema.set(k, field))
 
 
+EXIT_CAUSES = ("left_by_performance", "left_by_repair", "left_by_expiry", "left_by_appeal",
+               "left_by_unable_delisting", "left_by_death", "left_by_other")
+"""The flows of exits from the list by cause (docs/odd.md, section 7.3), as the ledger lists
+them."""
+RUNNING_TOTALS = ("entered_blacklist", "denied_trips", "denied_rail_trips",
+                  "judgments_performed")
+"""Counts the SPC reports as running totals since the list began."""
+
+
+def stock_and_flows(result: SimulationResult) -> dict:
+    """The list's stock at the start and the end of the reported days, the listings and the
+    exits by cause between them (the first plus the listings less the exits is the last,
+    exactly), and running totals since the run's first day, burn-in included, as the SPC
+    counts them (natural persons only: the model has no legal persons)."""
+    first = result.scenario.run.first_reported_day
+    layout = result.plan.flows
+    reported = result.flows[first:]
+    return {
+        "listed_at_start": int(result.levels[first - 1, :, LEVEL_BLACKLISTED].sum()),
+        "listed_at_end": int(result.levels[-1, :, LEVEL_BLACKLISTED].sum()),
+        "listings": int(reported[:, :, FLOW_ENTERED_BLACKLIST].sum()),
+        "exits": int(reported[:, :, FLOW_LEFT_BLACKLIST].sum()),
+        "exits_by_cause": {name: int(_named(reported, layout, name).sum())
+                           for name in EXIT_CAUSES if layout.flow(name) is not None},
+        "since_the_run_began": {name: int(_named(result.flows, layout, name).sum())
+                                for name in RUNNING_TOTALS if layout.flow(name) is not None},
+    }
+
+
 WRONGLY_UNPAIRED = (
     "blacklisted citizens holding at least one false record (the output contract's R0 "
     "definition); holding one does not mean being listed because of it: pair the run with "
