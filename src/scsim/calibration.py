@@ -78,35 +78,30 @@ def _per_scored_year(kind: int, with_false: bool) -> Metric:
     return rate
 
 
-def _through(columns, result, target) -> np.ndarray:
-    """The daily rows up to and including the target's date."""
-    return columns["day"] <= day_of(result.scenario, target.on)
+def _summed(columns, names, days: np.ndarray, scale: float) -> float:
+    return float(sum(columns[name][days].sum() for name in names)) * scale
 
 
-def _cumulative(column: str) -> Metric:
-    def total(columns, result, groups, scale, target):
-        return float(columns[column][_through(columns, result, target)].sum()) * scale
-    return total
-
-
-def _total(columns, result, groups, scale, target):
-    """The named columns summed over the days from ``from`` (or the first reported day) to
-    ``on``."""
-    days = _through(columns, result, target)
+def _total(columns, result, groups, scale, target, names=None):
+    """The named columns (``target.columns``, or ``names``) summed over the days from
+    ``from`` (or the first reported day) to ``on``."""
+    days = columns["day"] <= day_of(result.scenario, target.on)
     if target.from_ is not None:
         days &= columns["day"] >= day_of(result.scenario, target.from_)
-    return float(sum(columns[name][days].sum() for name in target.columns)) * scale
+    return _summed(columns, names or target.columns, days, scale)
 
 
-def _level_on(columns, result, groups, scale, target):
-    """The named columns summed on the day ``on``."""
-    day = columns["day"] == day_of(result.scenario, target.on)
-    return float(sum(columns[name][day].sum() for name in target.columns)) * scale
+def _level_on(columns, result, groups, scale, target, names=None):
+    """The named columns (``target.columns``, or ``names``) summed on the day ``on``."""
+    return _summed(columns, names or target.columns,
+                   columns["day"] == day_of(result.scenario, target.on), scale)
 
 
-def _blacklisted_on(columns, result, groups, scale, target):
-    day = day_of(result.scenario, target.on)
-    return float(columns["blacklisted"][columns["day"] == day].sum()) * scale
+def _of(metric, *names: str) -> Metric:
+    """A dated metric of fixed columns: ``total`` or ``level_on`` of ``names``."""
+    def value(columns, result, groups, scale, target):
+        return metric(columns, result, groups, scale, target, names)
+    return value
 
 
 def _sanctioned_share(columns, result, groups, scale):
@@ -148,10 +143,11 @@ METRICS: dict[str, tuple[str, Metric]] = {
     "sanctioned_share_of_scored": ("share of scored citizens blacklisted at least once in the run",
                                    _sanctioned_share),
     "cumulative_blacklist_entries": ("listings since the first reported day, to the date "
-                                     "(person-times)", _cumulative("entered_blacklist")),
+                                     "(person-times)", _of(_total, "entered_blacklist")),
     "cumulative_travel_blocks": ("trips denied since the first reported day, to the date",
-                                 _cumulative("denied_trips")),
-    "blacklisted_on": ("citizens on the blacklist on the date", _blacklisted_on),
+                                 _of(_total, "denied_trips")),
+    "blacklisted_on": ("citizens on the blacklist on the date",
+                       _of(_level_on, "blacklisted")),
     "held_in_camps_share_at_end": ("share of the population held in camps at the end of the "
                                    "run", _held_share_at_end),
     "ever_held_in_camps_share_of_scored": ("share of scored citizens sent to a camp in the run",
