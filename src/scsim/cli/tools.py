@@ -92,8 +92,7 @@ def calibrate(
         print(f"\n{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s."
               + (" PREDICTED: not tuned to; the others were fitted."
                  if any(c.target.role == "predicted" for c in rows) else "")
-              + (f" naive: the ratio of a log-linear line through the last two fitted figures "
-                 f"of the same series. {verdict}" if naive else ""))
+              + (f" {NAIVE} {verdict}" if naive else ""))
         return
     # The terminal's table holds the numbers only, so that it fits 80 columns; what each
     # row is (the figure, its group and date) and its source are listed below it.
@@ -116,8 +115,11 @@ def calibrate(
         console.print("PREDICTED: a figure the scenario was not tuned to (a test of the model); "
                       "the others were fitted", markup=False)
     if naive:
-        console.print("naive: the ratio a log-linear line through the last two fitted figures "
-                      f"of the same series would give. {verdict}", markup=False)
+        console.print(f"{NAIVE} {verdict}", markup=False)
+
+
+NAIVE = ("naive: the ratio a log-linear line through the last two fitted figures of the "
+         "same series would give.")
 
 
 def _target_label(target, name: str) -> str:
@@ -133,12 +135,11 @@ def _skill_line(result) -> str:
     """The predictions' mean absolute log error against the naive baseline's."""
     if result.model_error is None:
         return "No prediction has both a simulated value and a naive forecast."
+    gain = result.improvement
     return (f"Mean absolute log error of the {result.predictions} predictions with a naive "
             f"forecast: {result.model_error:.3f}, naive {result.naive_error:.3f}"
-            + (f" ({result.improvement:.0%} below it)." if result.improvement is not None
-               and result.improvement >= 0 else
-               f" ({-result.improvement:.0%} above it)." if result.improvement is not None
-               else "."))
+            + ("." if gain is None else
+               f" ({abs(gain):.0%} {'below' if gain >= 0 else 'above'} it)."))
 
 
 @app.command()

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from scsim.scenario.days import date_of, day_of
+from scsim.scenario.days import date_of, day_of, in_force_day
 from scsim.scenario.fields import MAX_DAYS, Date, Prose, Strict
 
 if TYPE_CHECKING:
@@ -424,7 +424,7 @@ def _period(s: Scenario, raw: dict[str, Any], first_day: int, last_day: int,
                              for field, reason in exc.problems]) from None
     scenario._not_yet_in_force = frozenset(  # (what the period's sanctions cost: the response)
         section for entry in s.schedule for section in entry.in_force
-        if day_of(s, entry.date) > first_day)
+        if in_force_day(s, section) > first_day)
     return Period(first_day, last_day, scenario, changed)
 
 
