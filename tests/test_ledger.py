@@ -267,7 +267,7 @@ def test_an_interval_never_leaves_its_quantitys_range():
     s = load_scenario(SCENARIOS / "national.toml", {"population.size": 20_000}).scenario
     ledger = build_ledger(simulate(s, counterfactual=no_system(s)), "none")
     about = ledger["quantities"]
-    for q in ("trips_denied", "children_penalised", "income_lost"):
+    for q in ("trips_denied", "children_penalised", "income_lost", "lawful_activity_suppressed"):
         assert about[q]["measure"] == "paired difference" and not about[q]["can_be_negative"]
     assert about["behaviours_prevented"]["can_be_negative"]
     checked = 0
@@ -280,6 +280,13 @@ def test_an_interval_never_leaves_its_quantitys_range():
         "population.size": 20_000, "measures.travel_ban.daily_trip_rate": 0.01}).scenario
     other = build_ledger(simulate(s, counterfactual=strict), "stricter")
     assert other["quantities"]["trips_denied"]["can_be_negative"]
+    # (the camps against camps: a citizen may do more lawful activity in the run than in the
+    # counterfactual, and the interval of a negative total was NaN while it was counted as
+    # a level's)
+    assert other["quantities"]["lawful_activity_suppressed"]["can_be_negative"]
+    for _, entry in _entries(other):
+        if entry["ci95_per_100k"] is not None:
+            assert all(map(math.isfinite, entry["ci95_per_100k"]))
 
 
 def test_disparity_is_undefined_for_negative_rates():
@@ -320,7 +327,7 @@ def test_every_figure_says_whether_it_is_a_level_or_a_paired_difference(tmp_path
 def test_a_sample_of_a_preset_is_also_scaled_to_its_population_at_80_columns(tmp_path):
     result = CliRunner().invoke(app, ["run", str(SCENARIOS / "national.toml"), "--out",
                                       str(tmp_path / "run"), "--population", "3000",
-                                      "--days", "30", "--counterfactual", "none"])
+                                      "--counterfactual", "none"])
     assert result.exit_code == 0, result.output
     assert "Scaled to the scenario's 1,409,778,724 citizens" in result.output
     assert "this run simulated 3,000" in " ".join(result.output.split())

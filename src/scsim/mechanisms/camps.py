@@ -212,7 +212,8 @@ MECHANISM = Mechanism(
         Quantity("held_for_false_flags", True, "harm", "citizens", False,
                  "citizens sent to a camp for a false match of a flagged activity"),
         Quantity("lawful_activity_suppressed", False, "harm", "events", True,
-                 "lawful activity not done (held, or deterred), against the counterfactual"),
+                 "lawful activity not done (held, or deterred), against the counterfactual",
+                 relative=True),  # (counterfactual minus run: negative against more camps)
     ),
     describe=_describe,
     inputs=("measures.camps.*",),
