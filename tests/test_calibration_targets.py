@@ -50,6 +50,20 @@ def test_total_and_level_on_sum_the_named_columns_of_the_window():
     assert window.simulated > 0 and level.simulated > 0 and trips.simulated > 0
 
 
+def test_share_on_is_the_named_columns_over_the_population_of_the_group_that_day():
+    feb_15 = (datetime.date(2020, 2, 15) - datetime.date(2020, 1, 1)).days + 1
+    s = _scenario(_target("share_on", on="2020-02-15", columns=["blacklisted"]),
+                  _target("share_on", on="2020-02-15", columns=["blacklisted"], group="minority"))
+    result = simulate(s)
+    rows = [r for r in daily_table(result).to_pylist() if r["day"] == feb_15]
+    everyone, group_b = compare(result, s.calibration.targets, 3 * 5000)  # (a share: unscaled)
+    assert everyone.simulated == (sum(r["blacklisted"] for r in rows)
+                                  / sum(r["population"] for r in rows))
+    b = [r for r in rows if r["group"] == "minority"]
+    assert group_b.simulated == b[0]["blacklisted"] / b[0]["population"]
+    assert 0 < everyone.simulated < 1 and group_b.simulated != everyone.simulated
+
+
 @pytest.mark.parametrize("target, message", [
     (_target(columns=["entered_blacklistt"]),
      "calibration.targets[0].columns[0]: unknown column 'entered_blacklistt'"),
@@ -63,6 +77,8 @@ def test_total_and_level_on_sum_the_named_columns_of_the_window():
     (_target("cumulative_travel_blocks", columns=["denied_trips"]),
      "calibration.targets[0].columns: cumulative_travel_blocks names its own figure"),
     (_target(columns=["mean_score"]), "unknown column 'mean_score'"),
+    (_target("share_on", columns=["blacklisted"], **{"from": "2020-02-01"}),
+     "calibration.targets[0].from: share_on is a figure on one day"),
 ])
 def test_bad_column_targets_are_refused_naming_the_field(target, message):
     with pytest.raises(ScenarioError) as caught:
@@ -103,6 +119,39 @@ def test_a_prediction_dated_inside_the_fit_or_resting_on_a_later_figure_is_refus
     assert len(lines) == 2 and "Traceback" not in result.output
     assert "calibration.targets[1].on: a predicted figure on 2020-02-01" in lines[0]
     assert "sources.measures.travel_ban.daily_trip_rate.year" in lines[1]
+
+
+def test_parts_are_fitted_and_checked_apart():
+    """A part fitted to a later figure (the camps, to 2019's) neither moves the main part's
+    fit's end nor lets its own predictions fall inside its own fit."""
+    main = _target(on="2020-02-01", columns=["entered_blacklist"])
+    main_predicted = _target(on="2020-03-01", columns=["entered_blacklist"], role="predicted")
+    camps = _target("level_on", on="2020-03-15", columns=["blacklisted"], part="camps")
+    camps_early = _target("level_on", on="2020-03-10", columns=["blacklisted"], part="camps",
+                          role="predicted")
+    later_2020 = {"measures.travel_ban.daily_trip_rate": {"ref": "x", "year": 2021,
+                                                          "part": "camps"}}
+    assert prediction_problems(_scenario(main, main_predicted, camps)) == []
+    (where, reason), = prediction_problems(_scenario(main, main_predicted, camps, camps_early))
+    assert where == "calibration.targets[3].on"
+    assert "before the last fitted one of part 'camps' (2020-03-15)" in reason
+    camps_predicted = {**camps_early, "on": "2020-03-31"}
+    (where, reason), = prediction_problems(_scenario(main, main_predicted, camps,
+                                                     camps_predicted, sources=later_2020))
+    assert where == "sources.measures.travel_ban.daily_trip_rate.year"
+    assert "after the fit's end of part 'camps' (2020-03-15)" in reason
+    # the same source in the main part is checked against the main fit's end
+    main_source = {"measures.travel_ban.daily_trip_rate": {"ref": "x", "year": 2021}}
+    (_, reason), = prediction_problems(_scenario(main, main_predicted, sources=main_source))
+    assert "after the fit's end (2020-02-01)" in reason
+
+
+def test_a_source_naming_an_unknown_part_is_refused():
+    typo = {"measures.travel_ban.daily_trip_rate": {"ref": "x", "part": "campz"}}
+    with pytest.raises(ScenarioError) as caught:
+        _scenario(_target(columns=["blacklisted"], part="camps"), sources=typo)
+    assert ("sources.measures.travel_ban.daily_trip_rate.part: unknown part 'campz' "
+            "(the calibration targets' parts: 'camps')") in str(caught.value)
 
 
 def _dated(on: str, published: float, role="fitted", metric="cumulative_blacklist_entries"):

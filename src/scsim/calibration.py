@@ -20,7 +20,7 @@ import numpy as np
 from scsim.engine.sim import SimulationResult
 from scsim.kernels.layout import GOOD_DEED, KIND_CODES, OFFENCE, Q_SANCTIONED
 from scsim.results import daily_table
-from scsim.scenario.days import day_of
+from scsim.scenario.days import date_of, day_of
 from scsim.scenario.load import DATED_METRICS
 from scsim.scenario.model import CALIBRATION_METRICS, CalibrationTarget, Scenario
 
@@ -97,6 +97,14 @@ def _level_on(columns, result, groups, scale, target, names=None):
                    columns["day"] == day_of(result.scenario, target.on), scale)
 
 
+def _share_on(columns, result, groups, scale, target):
+    """The named columns on the day ``on`` over the population then (of the target's group):
+    a share, so not scaled."""
+    today = columns["day"] == day_of(result.scenario, target.on)
+    population = float(columns["population"][today].sum())
+    return None if population == 0 else _summed(columns, target.columns, today, 1.0) / population
+
+
 def _of(metric, *names: str) -> Metric:
     """A dated metric of fixed columns: ``total`` or ``level_on`` of ``names``."""
     def value(columns, result, groups, scale, target):
@@ -155,6 +163,7 @@ METRICS: dict[str, tuple[str, Metric]] = {
     "total": ("the named daily columns summed from the first reported day (or from) to the "
               "date", _total),
     "level_on": ("the named daily columns on the date", _level_on),
+    "share_on": ("the named daily columns on the date over the population then", _share_on),
 }
 DATED = frozenset(DATED_METRICS)
 assert tuple(METRICS) == CALIBRATION_METRICS
@@ -190,42 +199,109 @@ def compare(result: SimulationResult, targets: list[CalibrationTarget],
     return comparisons
 
 
+# --- the figures over time: what docs/calibration.md draws against the published points ---
+
+_NAMED = {"cumulative_blacklist_entries": ("entered_blacklist",),
+          "cumulative_travel_blocks": ("denied_trips",), "blacklisted_on": ("blacklisted",)}
+"""The columns of the dated metrics that name their own."""
+RUNNING = frozenset({"total", "cumulative_blacklist_entries", "cumulative_travel_blocks"})
+"""Dated metrics that are running totals (the others are levels on the day, or shares)."""
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A dated target's figure on every reported day of its window (``values[k]`` on
+    ``dates[k]``), in the units it is compared in (scaled counts, or a share)."""
+
+    dates: list[datetime.date]
+    values: np.ndarray
+
+
+def trajectory(result: SimulationResult, target: CalibrationTarget,
+               full_population: int) -> Trajectory | None:
+    """What ``compare`` gives for ``target`` on its own date, on every day up to it (a
+    running total from its first day, a level or a share on each day); None for a figure per
+    year."""
+    if target.metric not in DATED:
+        return None
+    s = result.scenario
+    table = daily_table(result)
+    day = table.column("day").to_numpy()
+    keep = np.ones(len(day), dtype=bool)
+    if target.group is not None:
+        keep = np.array(table.column("group").to_pylist(), dtype=object) == target.group
+    first = s.run.first_reported_day
+    if target.from_ is not None:
+        first = max(first, day_of(s, target.from_))
+    last = min(day_of(s, target.on), s.run.days)
+    days = np.arange(first, last + 1)
+    if len(days) == 0:
+        return None
+    keep &= (day >= first) & (day <= last)
+
+    def per_day(name: str) -> np.ndarray:
+        return np.bincount(day[keep] - first, weights=table.column(name).to_numpy()[keep],
+                           minlength=len(days)).astype(float)
+
+    summed = sum(per_day(name) for name in (target.columns or _NAMED[target.metric]))
+    scale = full_population / s.population.size
+    if target.metric in RUNNING:
+        values = np.cumsum(summed) * scale
+    elif target.metric == "share_on":
+        population = per_day("population")
+        values = np.divide(summed, population, out=np.full(len(days), np.nan),
+                           where=population > 0)
+    else:
+        values = summed * scale
+    return Trajectory([date_of(s, int(d)) for d in days], values)
+
+
+def series_of(target: CalibrationTarget) -> tuple:
+    """The series a target belongs to (what one panel of the figure shows)."""
+    return _series(target)
+
+
 # --- fitted against predicted: the checks, and the naive baseline a prediction must beat ---
 
 
-def fit_end(targets: list[CalibrationTarget]) -> datetime.date | None:
-    """The date of the latest fitted figure on a date (None: no fitted figure has a date)."""
-    dates = [t.on for t in targets if t.role == "fitted" and t.on is not None]
+def fit_end(targets: list[CalibrationTarget], part: str | None = None) -> datetime.date | None:
+    """The date of the latest fitted figure on a date of one part of the calibration (None:
+    the part has no fitted figure with a date)."""
+    dates = [t.on for t in targets if t.role == "fitted" and t.on is not None and t.part == part]
     return max(dates) if dates else None
 
 
 def prediction_problems(s: Scenario) -> list[tuple[str, str]]:
     """(field, reason) for each way the scenario's predictions could rest on what they
-    predict: a predicted figure dated before the last fitted one (it falls inside the fit's
-    years), or an input whose ``[sources]`` year is after the fit's end."""
+    predict: a predicted figure dated before the last fitted one of its part (it falls
+    inside the fit's years), or an input whose ``[sources]`` year is after its part's fit's
+    end.  Parts (``CalibrationTarget.part``) are fitted apart and checked apart."""
     if s.calibration is None:
         return []
     targets = s.calibration.targets
-    end = fit_end(targets)
-    if end is None or not any(t.role == "predicted" for t in targets):
-        return []
     problems = []
-    for k, t in enumerate(targets):
-        if t.role == "predicted" and t.on is not None and t.on < end:
-            problems.append((f"calibration.targets[{k}].on", (
-                f"a predicted figure on {t.on} is dated before the last fitted one ({end}): "
-                "the fit has seen its years; fit it, or predict a later figure")))
-    for path, source in s.sources.items():
-        if source.year is not None and source.year > end.year:
-            problems.append((f"sources.{path}.year", (
-                f"the value rests on a figure of {source.year}, after the fit's end ({end}): "
-                "its predictions would use what they predict; derive it from earlier years")))
+    for part in dict.fromkeys(t.part for t in targets):
+        end = fit_end(targets, part)
+        if end is None or not any(t.role == "predicted" and t.part == part for t in targets):
+            continue
+        named = "" if part is None else f" of part {part!r}"
+        for k, t in enumerate(targets):
+            if t.part == part and t.role == "predicted" and t.on is not None and t.on < end:
+                problems.append((f"calibration.targets[{k}].on", (
+                    f"a predicted figure on {t.on} is dated before the last fitted one{named} "
+                    f"({end}): the fit has seen its years; fit it, or predict a later figure")))
+        for path, source in s.sources.items():
+            if source.part == part and source.year is not None and source.year > end.year:
+                problems.append((f"sources.{path}.year", (
+                    f"the value rests on a figure of {source.year}, after the fit's end{named} "
+                    f"({end}): its predictions would use what they predict; derive it from "
+                    "earlier years")))
     return problems
 
 
 def _series(t: CalibrationTarget) -> tuple:
     window = None if t.from_ is None or t.on is None else (t.on - t.from_).days
-    return (t.metric, tuple(t.columns), t.group, window)
+    return (t.metric, tuple(t.columns), t.group, window, t.part)
 
 
 def naive_baseline(targets: list[CalibrationTarget]) -> list[float | None]:

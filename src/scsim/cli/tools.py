@@ -38,6 +38,17 @@ def calibrate(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print a Markdown table (for docs/calibration.md).")
     ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Also draw every dated series against its published points and "
+                     "naive forecasts to PLOT.png and PLOT.svg (replaced if there)."),
+    ] = None,
+    seeds: Annotated[
+        int,
+        typer.Option(min=1, max=100, help="Simulate this many seeds (the scenario's, then the "
+                     "next ones); the table is the first seed's, the figure's band their "
+                     "range."),
+    ] = 1,
 ) -> None:
     """Simulate SCENARIO and compare it with the published figures its calibration targets name."""
     full = _load(scenario, seed, None, None)
@@ -49,6 +60,8 @@ def calibrate(
     problems = prediction_problems(full.scenario)
     if problems:
         raise fail([f"{scenario}: {where}: {reason}" for where, reason in problems])
+    if plot is not None and all(t.on is None for t in full.scenario.calibration.targets):
+        raise fail(f"{scenario}: --plot: no calibration target has a date to draw")
     loaded = _load(scenario, seed, population, None)
     _set_threads(threads)
     _check_memory(loaded)
@@ -58,13 +71,27 @@ def calibrate(
     s = loaded.scenario
     warm_up(s)
     started = time.perf_counter()
-    with console.status(f"simulating {s.population.size:,} citizens x {s.run.days} days...",
-                        spinner="dots"):
-        result = simulate(s)
+    results = []
+    for k in range(seeds):
+        seeded = s if k == 0 else s.model_copy(
+            update={"run": s.run.model_copy(update={"seed": s.run.seed + k})})
+        with console.status(f"simulating {s.population.size:,} citizens x {s.run.days} days"
+                            f"{f' (seed {k + 1} of {seeds})' if seeds > 1 else ''}...",
+                            spinner="dots"):
+            results.append(simulate(seeded))
     wall = time.perf_counter() - started
+    result = results[0]
     targets = full.scenario.calibration.targets
     rows = compare(result, targets, full.scenario.population.size)
     baseline = naive_baseline(targets)
+    if plot is not None:
+        from scsim import plots
+
+        figure = plots.calibration_figure(
+            results, targets, full.scenario.population.size, baseline,
+            f"{s.name}: simulated ({s.population.size:,} citizens, scaled) against published")
+        for path in plots.save(figure, plot):
+            console.print(f"wrote {path}", markup=False)
     naive = any(b is not None for b in baseline)
 
     header = ("target", "group", "published", "simulated", "ratio", "reproduced",
@@ -92,6 +119,7 @@ def calibrate(
         print(f"\n{scaled}, {s.run.days} days, seed {s.run.seed}; {wall:.1f} s."
               + (" PREDICTED: not tuned to; the others were fitted."
                  if any(c.target.role == "predicted" for c in rows) else "")
+              + (f" {PARTS}" if any(c.target.part is not None for c in rows) else "")
               + (f" {NAIVE} {verdict}" if naive else ""))
         return
     # The terminal's table holds the numbers only, so that it fits 80 columns; what each
@@ -114,10 +142,14 @@ def calibrate(
     if any(c.target.role == "predicted" for c in rows):
         console.print("PREDICTED: a figure the scenario was not tuned to (a test of the model); "
                       "the others were fitted", markup=False)
+    if any(c.target.part is not None for c in rows):
+        console.print(PARTS, markup=False)
     if naive:
         console.print(f"{NAIVE} {verdict}", markup=False)
 
 
+PARTS = ("part: a part of the model fitted apart, to figures of its own years; its "
+         "predictions are checked against its own fit.")
 NAIVE = ("naive: the ratio a log-linear line through the last two fitted figures of the "
          "same series would give.")
 
@@ -128,6 +160,7 @@ def _target_label(target, name: str) -> str:
             + (f" {'to' if window else 'on'} {target.on}" if target.on is not None else "")
             + (f", against {target.natural_persons:g} of it (natural persons)"
                if target.natural_persons != 1.0 else "")
+            + (f", part {target.part}" if target.part is not None else "")
             + (" (PREDICTED)" if target.role == "predicted" else ""))
 
 

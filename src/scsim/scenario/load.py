@@ -379,7 +379,7 @@ def _allowed_fields(loc: tuple) -> list[str]:
 
 
 DATED_METRICS = ("cumulative_blacklist_entries", "cumulative_travel_blocks", "blacklisted_on",
-                 "total", "level_on")
+                 "total", "level_on", "share_on")
 """Calibration metrics that are figures on a date (``CalibrationTarget.on``)."""
 
 
@@ -418,6 +418,13 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
             elif target.on is not None and s.run.start is None:
                 yield where, "a figure on a date needs run.start"
             yield from _target_column_problems(s, k, target)
+    parts = sorted({t.part for t in (s.calibration.targets if s.calibration else [])
+                    if t.part is not None})
+    for path, source in s.sources.items():
+        if source.part is not None and source.part not in parts:
+            yield (f"sources.{path}.part",
+                   f"unknown part {source.part!r} (the calibration targets' parts: "
+                   f"{', '.join(map(repr, parts)) or 'none'})")
     for b, spec in s.behaviours.items():
         where = f"behaviours.{b}"
         yield from unknown(f"{where}.multiplier_by_group", spec.multiplier_by_group, groups,
@@ -568,7 +575,7 @@ def _mechanism_problems(s: Scenario) -> Iterator[tuple[str, str]]:
             )
 
 
-COLUMN_METRICS = ("total", "level_on")
+COLUMN_METRICS = ("total", "level_on", "share_on")
 """Calibration metrics of named daily.parquet columns (``CalibrationTarget.columns``)."""
 NOT_COUNTS = frozenset({"day", "date", "group", "mean_score", *QUANTILE_COLUMNS})
 
@@ -605,7 +612,7 @@ def _target_column_problems(s: Scenario, k: int, target) -> Iterator[tuple[str, 
                                             f"daily.parquet (known: {known_names(known, 40)})")
     if target.from_ is not None:
         if target.metric != "total":
-            yield f"{where}.from", "level_on is a figure on one day: from is for total"
+            yield f"{where}.from", f"{target.metric} is a figure on one day: from is for total"
         elif target.on is not None and target.from_ > target.on:
             yield f"{where}.from", f"from {target.from_} is after on {target.on}"
         elif s.run.start is not None and target.from_ < (s.run.report_from or s.run.start):

@@ -498,6 +498,7 @@ CALIBRATION_METRICS = (
     "ever_held_in_camps_share_of_scored",
     "total",
     "level_on",
+    "share_on",
 )
 """What ``scsim calibrate`` can compare with a published figure (see ``scsim.calibration``)."""
 
@@ -519,13 +520,13 @@ class CalibrationTarget(Strict):
     """Largest relative difference counted as reproduced."""
     on: Date | None = None
     """The date of a figure that is a stock or a running total (cumulative_* metrics and
-    ``total``, from the first reported day, or ``from``, to this date; blacklisted_on and
-    ``level_on``: on this date); needs run.start."""
+    ``total``, from the first reported day, or ``from``, to this date; blacklisted_on,
+    ``level_on`` and ``share_on``: on this date); needs run.start."""
     columns: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default=[], max_length=MAX_CATEGORIES)
-    """``total`` and ``level_on``: the daily.parquet columns summed (e.g. ``entered_blacklist``,
-    or ``left_by_performance`` and ``left_by_repair`` for the exits the SPC counts as credit
-    repair)."""
+    """``total``, ``level_on`` and ``share_on``: the daily.parquet columns summed (e.g.
+    ``entered_blacklist``, or ``left_by_performance`` and ``left_by_repair`` for the exits the
+    SPC counts as credit repair)."""
     from_: Date | None = Field(default=None, alias="from")
     """``total``: the first day counted (the first reported day if absent): a flow over a
     window, such as the listings of one year."""
@@ -536,6 +537,11 @@ class CalibrationTarget(Strict):
     role: Literal["fitted", "predicted"] = "fitted"
     """Whether the scenario's values were tuned to this figure (fitted) or it was left out of
     the tuning and the run predicts it (predicted)."""
+    part: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    """The part of the model the figure tests, where the scenario has parts fitted apart
+    (e.g. "camps", fitted to estimates of 2019 while the list is fitted to figures to 2017):
+    a predicted figure is checked against the last fitted one of its own part, and an input
+    whose ``[sources]`` entry names the part against that part's fit.  None: the main part."""
 
 
 class Calibration(Strict):
@@ -562,6 +568,9 @@ class Source(Strict):
     """The year of the figure the value rests on (a sourced value), or of the latest figure
     its range was read from: ``scsim calibrate`` refuses a preset whose inputs cite a figure
     later than its fitted targets (a prediction must not rest on what it predicts)."""
+    part: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    """The part of the calibration (``CalibrationTarget.part``) whose fit the value belongs
+    to: its ``year`` is checked against that part's fitted figures.  None: the main part."""
 
     @model_validator(mode="after")
     def _complete(self) -> Source:

@@ -50,6 +50,9 @@ def no_system(s: Scenario) -> Scenario:
             "adaptation": Adaptation(),
             "deterrence": None,
             "schedule": without_policy(s),  # the world's changes stay, the system's go
+            # the published figures are the system's (its listings, its camps): none is this
+            # world's to reproduce, and the columns they name are not in its daily table
+            "calibration": None,
             # only the world's sources still name values of this scenario
             "sources": {path: source for path, source in s.sources.items()
                         if path.split(".")[0] in WORLD_FIELDS},

@@ -350,8 +350,10 @@ class ScheduleError(ValueError):
 
 
 def _base_raw(s: Scenario) -> dict[str, Any]:
-    # (a period's values are checked as a scenario; what it is compared with is not a value)
-    return s.model_dump(mode="json", by_alias=True, exclude={"schedule", "calibration"})
+    # (a period's values are checked as a scenario; what it is compared with, and where its
+    # values come from, were checked with the scenario's own)
+    return s.model_dump(mode="json", by_alias=True,
+                        exclude={"schedule", "calibration", "sources"})
 
 
 def periods(s: Scenario) -> list[Period]:
