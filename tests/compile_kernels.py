@@ -40,14 +40,20 @@ def _compile(name: str) -> tuple[str, float]:
 
 
 def _longest_first(presets: list[str]) -> list[str]:
-    """The universal kernel, then the presets with the most mechanisms (the longest
-    compiles) first, so that the last to finish is a short one."""
+    """The universal kernel, then one preset per specialised kernel (presets with the same
+    mechanisms share one: national is the history's last year), those with the most
+    mechanisms (the longest compiles) first, so that the last to finish is a short one."""
+    from scsim.engine.choice import kernel_kind
     from scsim.mechanisms import in_kernel
     from scsim.scenario.load import load_scenario
 
-    size = {name: len(in_kernel(load_scenario(SCENARIOS / f"{name}.toml").scenario))
-            for name in presets}
-    return [UNIVERSAL, *sorted(presets, key=lambda name: (-size[name], name))]
+    first_of_kernel: dict[tuple, str] = {}
+    for name in sorted(presets):
+        s = load_scenario(SCENARIOS / f"{name}.toml").scenario
+        key = (*(m.name for m in in_kernel(s)), *kernel_kind(s, None).values())
+        first_of_kernel.setdefault(key, name)
+    size = {name: len(key) for key, name in first_of_kernel.items()}
+    return [UNIVERSAL, *sorted(size, key=lambda name: (-size[name], name))]
 
 
 def main() -> int:

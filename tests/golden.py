@@ -26,7 +26,7 @@ SCENARIOS = ROOT / "scenarios"
 CASES = {
     "r0": ("r0.toml", None, {"population.size": 200_000}),
     "demo": ("demo.toml", "none", {"population.size": 200_000}),
-    "national-sample": ("national.toml", "none", {"population.size": 300_000}),
+    "national-sample": ("national-empty-list.toml", "none", {"population.size": 300_000}),
     "safeguards-vs-national": ("safeguards.toml", "national.toml",
                                {"population.size": 300_000}),
 }

@@ -19,7 +19,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def national():
-    s = load_scenario(SCENARIOS / "national.toml", {"population.size": 200_000}).scenario
+    s = load_scenario(SCENARIOS / "national-empty-list.toml", {"population.size": 200_000}).scenario
     return s, attribute(s)
 
 
@@ -61,7 +61,10 @@ def test_in_the_shaming_trial_naming_brings_every_deterred_late_payment():
 def test_a_mechanism_that_another_needs_is_reported_not_switched_off():
     """In national-pilots the school priority is given at school admission: admission cannot
     be switched off alone, and the attribution says so instead of changing the scenario."""
-    s = load_scenario(SCENARIOS / "national-pilots.toml", {"population.size": 20_000}).scenario
+    # (without the history's schedule: its 45 periods' tables cost seconds a run, and the
+    # attribution makes a dozen; the rule tested does not depend on dates)
+    s = load_scenario(SCENARIOS / "national-pilots.toml",
+                      {"population.size": 2_000, "schedule": []}).scenario
     with pytest.raises(ScenarioError, match=r"measures\.school_priority: priority is given "
                                             r"at school admission"):
         without(s, "school_admission")

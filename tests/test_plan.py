@@ -63,7 +63,7 @@ def test_r0_switches_on_only_what_r0_has():
 
 
 def test_plan_command():
-    result = CliRunner().invoke(app, ["plan", str(SCENARIOS / "national.toml")])
+    result = CliRunner().invoke(app, ["plan", str(SCENARIOS / "national-empty-list.toml")])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "1. Life and periods" in text and "2. Behaviour" in text and "7. Measures" in text

@@ -171,7 +171,7 @@ def test_a_run_builds_its_daily_table_once(tmp_path, monkeypatch):
     build = scsim.results._daily_table
     monkeypatch.setattr(scsim.results, "_daily_table",
                         lambda result: built.append(1) or build(result))
-    national = SCENARIOS / "national.toml"
+    national = SCENARIOS / "national-empty-list.toml"
     result = CliRunner().invoke(app, ["run", str(national), "--counterfactual", "none",
                                       "--population", "300", "--days", "40", "--out",
                                       str(tmp_path / "run")])

@@ -171,13 +171,15 @@ def test_analyze_refuses_what_it_cannot_do(tmp_path, sobol):
 
 
 def test_screen_ranks_the_assumptions_of_a_preset(tmp_path):
-    """Morris over every ASSUMPTION of the national preset: the wrongful-listing rate is what
-    moves wrongly_sanctioned and false_records, and nothing else moves false records."""
+    """Morris over every ASSUMPTION of the one-year national preset: the wrongful-listing
+    rate is what moves wrongly_sanctioned and false_records, and nothing else moves false
+    records."""
     from conftest import SCENARIOS
 
     out = tmp_path / "screen"
-    result = runner.invoke(app, ["screen", str(SCENARIOS / "national.toml"), "--population",
-                                 "20000", "--out", str(out), "--samples", "2", "--quiet"])
+    result = runner.invoke(app, ["screen", str(SCENARIOS / "national-empty-list.toml"),
+                                 "--population", "20000", "--out", str(out), "--samples", "2",
+                                 "--quiet"])
     assert result.exit_code == 0, result.output
     rows = pq.read_table(out / "screen.parquet").to_pylist()
     s = json.loads((out / "sweep.json").read_text())

@@ -25,7 +25,7 @@ from scsim.scenario.pairing import no_system
 
 from mechanism_base import scenario
 
-NATIONAL = Path(__file__).resolve().parents[2] / "scenarios" / "national.toml"
+NATIONAL = Path(__file__).resolve().parents[2] / "scenarios" / "national-empty-list.toml"
 
 
 def _national(size: int, **changes):
