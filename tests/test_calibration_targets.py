@@ -189,3 +189,48 @@ def test_skill_is_the_mean_absolute_log_error_against_the_baseline():
     assert math.isclose(result.model_error, abs(math.log(1.1)))
     assert math.isclose(result.naive_error, abs(math.log(naive / 1000.0)))
     assert math.isclose(result.improvement, 1 - result.model_error / result.naive_error)
+
+
+def test_a_trajectory_ends_on_the_figure_compare_gives():
+    """The figure's line is the same computation as the table's number, on every day: on the
+    target's own date the two are equal, exactly."""
+    from scsim.calibration import trajectory
+
+    targets = (_target(columns=["entered_blacklist"], **{"from": "2020-02-01"}),
+               _target("cumulative_blacklist_entries"),
+               _target("level_on", on="2020-02-15", columns=["blacklisted"]),
+               _target("share_on", on="2020-03-01", columns=["blacklisted"], group="minority"))
+    s = _scenario(*targets)
+    result = simulate(s)
+    for target, c in zip(s.calibration.targets, compare(result, s.calibration.targets, 15_000),
+                         strict=True):
+        line = trajectory(result, target, 15_000)
+        assert line.dates[-1] == target.on and line.values[-1] == c.simulated, target.metric
+    running = trajectory(result, s.calibration.targets[1], 15_000)
+    assert (running.values[1:] >= running.values[:-1]).all()  # a running total never falls
+
+
+def test_calibrate_draws_the_dated_series_and_refuses_a_plot_of_nothing(tmp_path):
+    path = tmp_path / "dated.toml"
+    path.write_text(f'extends = "{R0}"\nname = "dated"\n[run]\nstart = 2020-01-01\ndays = 91\n'
+                    '[[calibration.targets]]\nmetric = "total"\ncolumns = ["entered_blacklist"]\n'
+                    'on = 2020-02-01\npublished = 1000\nsource = "t"\n'
+                    '[[calibration.targets]]\nmetric = "total"\ncolumns = ["entered_blacklist"]\n'
+                    'on = 2020-03-01\npublished = 1500\nsource = "t"\n'
+                    '[[calibration.targets]]\nmetric = "total"\ncolumns = ["entered_blacklist"]\n'
+                    'on = 2020-03-31\npublished = 2000\nsource = "t"\nrole = "predicted"\n')
+    stem = tmp_path / "figure"
+    result = CliRunner().invoke(app, ["calibrate", str(path), "--population", "2000",
+                                      "--plot", str(stem), "--seeds", "2"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "figure.png").stat().st_size > 0
+    svg = (tmp_path / "figure.svg").read_text()
+    assert "2 seeds (range)" in svg and "naive forecast" in svg and "published, predicted" in svg
+    per_year = tmp_path / "per_year.toml"
+    per_year.write_text(f'extends = "{R0}"\nname = "per_year"\n[[calibration.targets]]\n'
+                        'metric = "blacklist_entries_per_year"\npublished = 10\nsource = "t"\n')
+    undated = CliRunner().invoke(app, ["calibrate", str(per_year), "--plot",
+                                       str(tmp_path / "none")])
+    assert undated.exit_code == 2
+    assert "--plot: no calibration target has a date to draw" in undated.stderr
+    assert not list(tmp_path.glob("none*"))

@@ -256,11 +256,6 @@ def trajectory(result: SimulationResult, target: CalibrationTarget,
     return Trajectory([date_of(s, int(d)) for d in days], values)
 
 
-def series_of(target: CalibrationTarget) -> tuple:
-    """The series a target belongs to (what one panel of the figure shows)."""
-    return _series(target)
-
-
 # --- fitted against predicted: the checks, and the naive baseline a prediction must beat ---
 
 

@@ -499,26 +499,31 @@ def sensitivity_figure(table, about: dict) -> Figure:
 def calibration_figure(results: list, targets: list, full_population: int,
                        baseline: list[float | None], title: str) -> Figure | None:
     """Each dated series of a scenario's calibration targets over time: the simulated figure
-    (a band over the seeds of ``results`` when there are several; the first seed's line),
-    the published points it is compared with (times ``natural_persons``: filled where
-    fitted, open where predicted) and the naive forecast (x) beside each prediction.  None
-    when no target has a date."""
-    from scsim.calibration import series_of, trajectory
+    to the run's last day (a band over the seeds of ``results`` when there are several; the
+    first seed's line), the published points it is compared with (times
+    ``natural_persons``: filled where fitted, open where predicted) and the naive forecast
+    (x) beside each prediction.  None when no target has a date."""
+    from scsim.calibration import trajectory
+
+    def panel_of(t) -> tuple:  # (a year's flows share a panel, leap year or not)
+        return (t.metric, tuple(t.columns), t.group, t.part, t.from_ is not None)
 
     dated = [(k, t) for k, t in enumerate(targets) if t.on is not None]
     if not dated:
         return None
-    series = list(dict.fromkeys(series_of(t) for _, t in dated))
-    columns = 2 if len(series) > 1 else 1
-    rows = -(-len(series) // columns)
+    panels = list(dict.fromkeys(panel_of(t) for _, t in dated))
+    columns = 2 if len(panels) > 1 else 1
+    rows = -(-len(panels) // columns)
     fig, axes = subplots(rows, columns, figsize=(10, 2.9 * rows), squeeze=False)
     simulated, published, naive = OKABE_ITO[0], "#000000", OKABE_ITO[1]
-    for ax, key in zip(axes.flat, series, strict=False):
-        members = [(k, t) for k, t in dated if series_of(t) == key]
+    last_day = results[0].scenario.run.last_date
+    for ax, key in zip(axes.flat, panels, strict=False):
+        members = [(k, t) for k, t in dated if panel_of(t) == key]
         first = members[0][1]
-        if first.from_ is None:  # a running total, a level or a share: one line over time
-            latest = max(members, key=lambda m: m[1].on)[1]
-            lines = [trajectory(r, latest, full_population) for r in results]
+        shown: list[float] = []
+        if first.from_ is None:  # a running total, a level or a share: one line to the end
+            to_the_end = first.model_copy(update={"on": last_day})
+            lines = [trajectory(r, to_the_end, full_population) for r in results]
             values = np.vstack([line.values for line in lines])
             if len(results) > 1:
                 ax.fill_between(lines[0].dates, values.min(axis=0), values.max(axis=0),
@@ -526,32 +531,47 @@ def calibration_figure(results: list, targets: list, full_population: int,
                                 label=f"simulated, {len(results)} seeds (range)")
             ax.plot(lines[0].dates, values[0], color=simulated, linewidth=1.2,
                     label="simulated")
+            shown += [float(np.nanmax(values)), 0.0]
         else:  # windows (a year's flow): one point each, with the seeds' range
             for _, t in members:
                 ends = [trajectory(r, t, full_population).values[-1] for r in results]
                 ax.errorbar([t.on], [ends[0]], yerr=[[ends[0] - min(ends)], [max(ends) - ends[0]]],
                             fmt="s", color=simulated, markersize=5, capsize=3,
-                            label="simulated")
+                            label="simulated" + (f", {len(results)} seeds (range)"
+                                                 if len(results) > 1 else ""))
+                shown += ends
+        off_scale = []
         for k, t in members:
             expected = t.published * t.natural_persons
+            shown.append(expected)
             ax.plot([t.on], [expected], "o", markersize=6, color=published,
                     markerfacecolor=published if t.role == "fitted" else "white",
                     label="published, fitted" if t.role == "fitted" else "published, predicted")
-            if baseline[k] is not None:
-                ax.plot([t.on], [baseline[k] * t.natural_persons], "x", color=naive,
-                        markersize=7, label="naive forecast")
+        top = max(shown)
+        for k, t in members:
+            if baseline[k] is None:
+                continue
+            forecast = baseline[k] * t.natural_persons
+            if forecast > 3 * top:  # (a forecast 46 times the figure would flatten the rest)
+                off_scale.append(f"{t.on}: {forecast:,.0f}")
+                continue
+            ax.plot([t.on], [forecast], "x", color=naive, markersize=7, label="naive forecast")
+        if off_scale:
+            ax.text(0.99, 0.02, textwrap.fill("naive forecast off the scale: "
+                                              + "; ".join(off_scale), 50),
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color=naive)
         label = first.metric + (f" of {' + '.join(first.columns)}" if first.columns else "")
         extra = ", ".join(x for x in (first.group, first.part and f"part {first.part}",
-                                      first.from_ and "a year's flow") if x)
+                                      first.from_ and "each a year's flow") if x)
         ax.set_title(textwrap.fill(label + (f" ({extra})" if extra else ""), 60), fontsize=9)
         if first.metric != "share_on":
             ax.yaxis.set_major_formatter(FuncFormatter(
                 lambda v, _: f"{v / 1e6:g} M" if abs(v) >= 1e6 else f"{v:,.0f}"))
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles, strict=True))
-        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left")
+        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best")
         ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[len(series):]:
+    for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.suptitle(title, fontsize=10)
     return fig
