@@ -267,6 +267,10 @@ def test_national_is_the_historys_last_year():
         "calibration": history.calibration,
         "run": national.run.model_copy(update={"report_from": None})}) == history
     assert all(t.role == "predicted" or t.part == "camps" for t in national.calibration.targets)
+    from scsim.describe import describe
+
+    population = dict(describe(national).facts)["population"]
+    assert "4,475 days (2013-10-01 to 2025-12-31), reported from 2025-01-01" in population
 
 
 def test_calibrate_marks_predicted_targets():

@@ -97,6 +97,8 @@ def describe(s: Scenario) -> Description:
                                   f"{s.run.days:,} days"
                                   + (f" ({s.run.start} to {s.run.last_date})"
                                      if s.run.start is not None else "")
+                                  + (f", reported from {s.run.report_from} (the days before "
+                                     "are a burn-in)" if s.run.report_from is not None else "")
                                   + f", seed {s.run.seed}"))
     d.facts.append(("groups", _categories(pop.groups)
                     + f"; the first, {pop.groups[0].name}, is the reference for disparity"))

@@ -541,7 +541,7 @@ def calibration_figure(results: list, targets: list, full_population: int,
                                                  if len(results) > 1 else ""))
                 shown += ends
         off_scale = []
-        for k, t in members:
+        for _, t in members:
             expected = t.published * t.natural_persons
             shown.append(expected)
             ax.plot([t.on], [expected], "o", markersize=6, color=published,
