@@ -359,6 +359,16 @@ def test_the_report_says_what_each_headline_figure_rests_on(tmp_path):
     assert f"rests on {wrongly.sentence()}" in page
     assert page.count('class="measure rests"') == len(plots_quantities(s, no_system(s)))
     assert "id='sources-table'" in page and "deterrence.speech_sensitivity" in page
+    # the list's stock and flows, burn-in included in the running totals (national starts
+    # reporting in 2025 with the list the history built)
+    flows = json.loads((out / "ledger.json").read_text())["stock_and_flows"]
+    section = page[page.index("id='stock-and-flows'"):page.index("id='since-the-run-began'")]
+    assert flows["listed_at_start"] > 0
+    for figure in (flows["listed_at_start"], flows["listings"], flows["listed_at_end"],
+                   *(n for n in flows["exits_by_cause"].values() if n)):
+        assert f"{figure:,}" in section
+    assert "left: the judgment performed" in section
+    assert "They include the burn-in, the days before 2025-01-01" in page
     demo = runner.invoke(app, ["report", str(_run(tmp_path / "demo", str(SCENARIOS / "demo.toml"),
                                                   "--population", "500", "--days", "10"))])
     assert demo.exit_code == 0

@@ -146,6 +146,55 @@ def headline_html(ledger: dict, simulated: int | None = None, declared: int | No
 </div><p class="note">{note} Hover a quantity for its definition.</p>"""
 
 
+EXIT_WORDS = {
+    "left_by_performance": "the judgment performed",
+    "left_by_repair": "credit repair",
+    "left_by_expiry": "the record or the listing term expired",
+    "left_by_appeal": "a successful appeal",
+    "left_by_unable_delisting": "delisted as unable to pay",
+    "left_by_death": "death",
+    "left_by_other": "the score rose or the rule changed",
+}
+"""What each exit cause of ``ledger.json``'s ``stock_and_flows`` means, in words."""
+
+
+def stock_and_flows_html(ledger: dict, simulated: int | None = None,
+                         declared: int | None = None) -> str:
+    """The list's stock at the start and the end of the reported days, the listings and the
+    exits by cause between them, and the running totals since the run began; with a sample
+    of a larger scenario, also scaled to its population.  Empty when nobody was ever listed."""
+    flows = ledger.get("stock_and_flows")
+    if not flows or not (flows["listed_at_start"] or flows["listings"] or flows["exits"]):
+        return ""
+    factor = declared / simulated if simulated and declared and declared > simulated else None
+
+    def row(label: str, value: int, sign: str = "") -> str:
+        scaled = f"<td class='scaled'>{numbers.count(value * factor)}</td>" if factor else ""
+        return (f"<tr><td>{label}</td><td class='total'>{sign}{numbers.count(value)}</td>"
+                f"{scaled}</tr>")
+
+    start = "the first reported day" if "reported_from" in ledger else "the first day"
+    rows = [row(f"on the list at the start of {start}", flows["listed_at_start"]),
+            row("listed in the reported days", flows["listings"], "+ "),
+            *(row(f"&nbsp;&nbsp;left: {_esc(EXIT_WORDS.get(cause, cause))}", n, "&minus; ")
+              for cause, n in flows["exits_by_cause"].items() if n),
+            row("on the list at the end of the last day", flows["listed_at_end"])]
+    since = "".join(row(_esc(name.replace("_", " ")), n)
+                    for name, n in flows["since_the_run_began"].items())
+    scaled_head = f"<th>scaled to {numbers.count(declared)}</th>" if factor else ""
+    burn_in = (f" They include the burn-in, the days before {_esc(ledger['reported_from'])} "
+               "that the rest of this report leaves out." if "reported_from" in ledger else "")
+    return (f"<table id='stock-and-flows'><tr><th>the list</th><th>citizens</th>"
+            f"{scaled_head}</tr>{''.join(rows)}</table>"
+            "<p class='note'>Levels, of the run itself. The stock at the start plus the "
+            "listings less the exits is the stock at the end, exactly (a citizen listed "
+            "twice counts twice among the listings, as the SPC counts person-times; the "
+            "model has no legal persons).</p>"
+            f"<h3>Since the run began</h3><table id='since-the-run-began'><tr><th></th>"
+            f"<th>total</th>{scaled_head}</tr>{since}</table>"
+            f"<p class='note'>Running totals, as the SPC reports them.{burn_in}</p>")
+
+
 def attribution_html(attribution: dict) -> str:
     """attribution.json as a table: a row per mechanism switched off, a column per benefit
     (what it adds, its interval, and its share of the whole effect against none)."""
@@ -557,6 +606,9 @@ def run_report(run: StoredRun) -> str:
                 "SCENARIO</code>) measures what each mechanism adds to it.</p>")),
             *((("Where each benefit comes from", "attribution",
                 attribution_html(run.attribution)),) if run.attribution else ()),
+            *((("The list: stock and flows", "stock", stock),)
+              if (stock := stock_and_flows_html(run.ledger, s.population.size,
+                                                run.declared_population)) else ()),
             ("Figures", "figures", figures_html),
             *((("Largest disparities", "disparities", disparities_html(run.ledger)),)
               if "by_region" in run.ledger else ()),
