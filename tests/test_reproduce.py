@@ -79,7 +79,7 @@ def test_a_run_paired_with_another_file(tmp_path):
     run = tmp_path / "paired"
     result = runner.invoke(app, [
         "run", str(SCENARIOS / "safeguards.toml"), "--out", str(run), "--quiet",
-        "--population", "4000", "--counterfactual",
+        "--population", "1024", "--counterfactual",
         str(SCENARIOS / "national.toml")])
     assert result.exit_code == 0, result.output
     assert (run / "counterfactual.toml").is_file()

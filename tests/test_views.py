@@ -318,9 +318,9 @@ def test_many_groups_are_drawn_as_the_largest_few(tmp_path):
 
 def test_compare_says_what_each_total_is(tmp_path):
     # (the presets' whole history, 4,475 days, is reported from 2025 on: a burn-in)
-    safe = _run(tmp_path / "safe", str(SCENARIOS / "safeguards.toml"), "--population", "3000",
+    safe = _run(tmp_path / "safe", str(SCENARIOS / "safeguards.toml"), "--population", "1024",
                 "--counterfactual", str(SCENARIOS / "national.toml"))
-    nat = _run(tmp_path / "nat", str(SCENARIOS / "national.toml"), "--population", "3000",
+    nat = _run(tmp_path / "nat", str(SCENARIOS / "national.toml"), "--population", "1024",
                "--counterfactual", "none")
     result = runner.invoke(app, ["compare", str(nat), str(safe), "--html",
                                  str(tmp_path / "c.html")])
@@ -347,7 +347,7 @@ def test_the_report_says_what_each_headline_figure_rests_on(tmp_path):
     from scsim.scenario import load_scenario
     from scsim.scenario.pairing import no_system
 
-    out = _run(tmp_path / "nat", str(SCENARIOS / "national.toml"), "--population", "3000",
+    out = _run(tmp_path / "nat", str(SCENARIOS / "national.toml"), "--population", "1024",
                "--counterfactual", "none")
     assert runner.invoke(app, ["report", str(out)]).exit_code == 0
     page = (out / "report.html").read_text()
