@@ -190,47 +190,55 @@ def _period_tables(s: Scenario, candidate_levels_down: int | None) -> _PeriodTab
     down = min(penalty_levels(s), len(incomes) - 1)
     candidate_down = min(max(down, candidate_levels_down or 0), len(incomes) - 1)
 
-    def rate(b: str, g: str, i: int, r: tuple[str, int], pr: str, a: str) -> float:
-        spec = s.behaviours[b]
-        region, scheme = r
-        if spec.pilots_only and scheme == 0:
-            return 0.0
-        return (
-            spec.daily_rate
-            * spec.multiplier_by_group.get(g, 1.0)
-            * spec.multiplier_by_income.get(incomes[i], 1.0)
-            * spec.multiplier_by_region.get(region, 1.0)
-            * spec.multiplier_by_propensity.get(pr, 1.0)
-            * spec.multiplier_by_age.get(a, 1.0)
-        )
+    # Each table over the class axes (group, income, region, propensity, age), flattened in
+    # class_index's order.  The products are taken in one order, daily rate x group x income
+    # x region x propensity x age, element by element, as a loop over classes would.
+    shape = (len(groups), len(incomes), len(regions), len(propensities), len(SCORED_AGES))
 
+    def along(axis: int, values: list[float]) -> np.ndarray:
+        return np.array(values, dtype=np.float64).reshape(
+            [len(values) if k == axis else 1 for k in range(len(shape))])
+
+    national = along(2, [scheme == 0 for _, scheme in regions]).astype(bool)
+    lower = [np.maximum(np.arange(len(incomes)) - k, 0) for k in range(candidate_down + 1)]
     p_candidate = np.zeros((n_classes, n_b))
     accept = np.ones((n_classes, 2, n_b))
     record = np.zeros((n_classes, n_b))
     p_false = np.zeros((n_classes, len(false_streams)))
-    for (gi, g), ii, (ri, r), (pi, pr), (ai, a) in itertools.product(
-        enumerate(groups), range(len(incomes)), enumerate(regions), enumerate(propensities),
-        enumerate(SCORED_AGES),
-    ):
-        c = class_index(gi, ii, ri, pi, ai, len(incomes), len(regions), len(propensities))
-        for bi, b in enumerate(behaviours):
-            reachable = [rate(b, g, max(ii - k, 0), r, pr, a)
-                         for k in range(candidate_down + 1)]
-            p_candidate[c, bi] = max(reachable)
-            if p_candidate[c, bi] > 0.0:
-                accept[c, 0, bi] = reachable[0] / p_candidate[c, bi]
-                accept[c, 1, bi] = reachable[down] / p_candidate[c, bi]
-            channel = channel_of.get(b)
-            if channel is not None:
-                record[c, bi] = channel.coverage_by_region.get(
-                    r[0], channel.coverage
-                ) * channel.detection_by_group.get(g, channel.detection)
-        for fi, fa in enumerate(false_streams):
-            if s.behaviours[fa.behaviour].pilots_only and r[1] == 0:
-                continue  # (nobody outside the pilots is recorded for it, falsely or not)
-            p_false[c, fi] = fa.rate_by_group.get(g, fa.daily_rate) * fa.multiplier_by_region.get(
-                r[0], 1.0
-            )
+    for bi, b in enumerate(behaviours):
+        spec = s.behaviours[b]
+        rates = (spec.daily_rate
+                 * along(0, [spec.multiplier_by_group.get(g, 1.0) for g in groups])
+                 * along(1, [spec.multiplier_by_income.get(i, 1.0) for i in incomes])
+                 * along(2, [spec.multiplier_by_region.get(r, 1.0) for r, _ in regions])
+                 * along(3, [spec.multiplier_by_propensity.get(p, 1.0) for p in propensities])
+                 * along(4, [spec.multiplier_by_age.get(a, 1.0) for a in SCORED_AGES]))
+        rates = np.broadcast_to(rates, shape)
+        if spec.pilots_only:
+            rates = np.where(national, 0.0, rates)
+        reachable = [rates[:, levels] for levels in lower]  # the rate k income levels down
+        highest = np.maximum.reduce(reachable)
+        positive = highest > 0.0
+        p_candidate[:, bi] = highest.reshape(-1)
+        accept[:, 0, bi] = np.where(positive, reachable[0] / np.where(positive, highest, 1.0),
+                                    1.0).reshape(-1)
+        accept[:, 1, bi] = np.where(positive, reachable[down] / np.where(positive, highest, 1.0),
+                                    1.0).reshape(-1)
+        channel = channel_of.get(b)
+        if channel is not None:
+            record[:, bi] = np.broadcast_to(
+                along(2, [channel.coverage_by_region.get(r, channel.coverage)
+                          for r, _ in regions])
+                * along(0, [channel.detection_by_group.get(g, channel.detection)
+                            for g in groups]), shape).reshape(-1)
+    for fi, fa in enumerate(false_streams):
+        rates = np.broadcast_to(
+            along(0, [fa.rate_by_group.get(g, fa.daily_rate) for g in groups])
+            * along(2, [fa.multiplier_by_region.get(r, 1.0) for r, _ in regions]), shape)
+        if s.behaviours[fa.behaviour].pilots_only:
+            # (nobody outside the pilots is recorded for it, falsely or not)
+            rates = np.where(national, 0.0, rates)
+        p_false[:, fi] = rates.reshape(-1)
     scheme = s.scheme
     lowest = s.score_range()[0]
     scales = s.scales()
