@@ -105,6 +105,13 @@ def _share_on(columns, result, groups, scale, target):
     return None if population == 0 else _summed(columns, target.columns, today, 1.0) / population
 
 
+FIXED_COLUMNS = {"cumulative_blacklist_entries": ("entered_blacklist",),
+                 "cumulative_travel_blocks": ("denied_trips",), "blacklisted_on": ("blacklisted",)}
+"""The columns of the dated metrics that name their own (the others name ``columns``)."""
+RUNNING = frozenset({"total", "cumulative_blacklist_entries", "cumulative_travel_blocks"})
+"""Dated metrics that are running totals (the others are levels on the day, or shares)."""
+
+
 def _of(metric, *names: str) -> Metric:
     """A dated metric of fixed columns: ``total`` or ``level_on`` of ``names``."""
     def value(columns, result, groups, scale, target):
@@ -151,11 +158,12 @@ METRICS: dict[str, tuple[str, Metric]] = {
     "sanctioned_share_of_scored": ("share of scored citizens blacklisted at least once in the run",
                                    _sanctioned_share),
     "cumulative_blacklist_entries": ("listings since the first reported day, to the date "
-                                     "(person-times)", _of(_total, "entered_blacklist")),
+                                     "(person-times)",
+                                     _of(_total, *FIXED_COLUMNS["cumulative_blacklist_entries"])),
     "cumulative_travel_blocks": ("trips denied since the first reported day, to the date",
-                                 _of(_total, "denied_trips")),
+                                 _of(_total, *FIXED_COLUMNS["cumulative_travel_blocks"])),
     "blacklisted_on": ("citizens on the blacklist on the date",
-                       _of(_level_on, "blacklisted")),
+                       _of(_level_on, *FIXED_COLUMNS["blacklisted_on"])),
     "held_in_camps_share_at_end": ("share of the population held in camps at the end of the "
                                    "run", _held_share_at_end),
     "ever_held_in_camps_share_of_scored": ("share of scored citizens sent to a camp in the run",
@@ -201,13 +209,6 @@ def compare(result: SimulationResult, targets: list[CalibrationTarget],
 
 # --- the figures over time: what docs/calibration.md draws against the published points ---
 
-_NAMED = {"cumulative_blacklist_entries": ("entered_blacklist",),
-          "cumulative_travel_blocks": ("denied_trips",), "blacklisted_on": ("blacklisted",)}
-"""The columns of the dated metrics that name their own."""
-RUNNING = frozenset({"total", "cumulative_blacklist_entries", "cumulative_travel_blocks"})
-"""Dated metrics that are running totals (the others are levels on the day, or shares)."""
-
-
 @dataclass(frozen=True)
 class Trajectory:
     """A dated target's figure on every reported day of its window (``values[k]`` on
@@ -243,7 +244,7 @@ def trajectory(result: SimulationResult, target: CalibrationTarget,
         return np.bincount(day[keep] - first, weights=table.column(name).to_numpy()[keep],
                            minlength=len(days)).astype(float)
 
-    summed = sum(per_day(name) for name in (target.columns or _NAMED[target.metric]))
+    summed = sum(per_day(name) for name in (target.columns or FIXED_COLUMNS[target.metric]))
     scale = full_population / s.population.size
     if target.metric in RUNNING:
         values = np.cumsum(summed) * scale

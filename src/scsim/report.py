@@ -21,6 +21,7 @@ from scsim import numbers
 from scsim.describe import description_html
 from scsim.io.stored_run import StoredRun
 from scsim.ledger import quantities_in
+from scsim.results import EXIT_CAUSES
 
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2rem auto;
@@ -91,13 +92,19 @@ def _measure(ledger: dict, quantity: str) -> str:
     return ledger["quantities"].get(quantity, {}).get("measure", "level")
 
 
+def _scale_factor(simulated: int | None, declared: int | None) -> float | None:
+    """What a sample's totals are multiplied by to stand for the scenario's population (None
+    when the run is the whole population)."""
+    return declared / simulated if simulated and declared and declared > simulated else None
+
+
 def headline_html(ledger: dict, simulated: int | None = None, declared: int | None = None,
                   scenario=None) -> str:
     """Benefit and harm side by side: totals and rates per 100,000 over all citizens, each
     labelled a level or a paired difference; with a sample of a larger scenario, also the
     totals scaled to the scenario's population."""
     overall = ledger["overall"]
-    factor = declared / simulated if simulated and declared and declared > simulated else None
+    factor = _scale_factor(simulated, declared)
 
     def rows(side: str) -> str:
         out = []
@@ -146,18 +153,6 @@ def headline_html(ledger: dict, simulated: int | None = None, declared: int | No
 </div><p class="note">{note} Hover a quantity for its definition.</p>"""
 
 
-EXIT_WORDS = {
-    "left_by_performance": "the judgment performed",
-    "left_by_repair": "credit repair",
-    "left_by_expiry": "the record or the listing term expired",
-    "left_by_appeal": "a successful appeal",
-    "left_by_unable_delisting": "delisted as unable to pay",
-    "left_by_death": "death",
-    "left_by_other": "the score rose or the rule changed",
-}
-"""What each exit cause of ``ledger.json``'s ``stock_and_flows`` means, in words."""
-
-
 def stock_and_flows_html(ledger: dict, simulated: int | None = None,
                          declared: int | None = None) -> str:
     """The list's stock at the start and the end of the reported days, the listings and the
@@ -166,7 +161,7 @@ def stock_and_flows_html(ledger: dict, simulated: int | None = None,
     flows = ledger.get("stock_and_flows")
     if not flows or not (flows["listed_at_start"] or flows["listings"] or flows["exits"]):
         return ""
-    factor = declared / simulated if simulated and declared and declared > simulated else None
+    factor = _scale_factor(simulated, declared)
 
     def row(label: str, value: int, sign: str = "") -> str:
         scaled = f"<td class='scaled'>{numbers.count(value * factor)}</td>" if factor else ""
@@ -176,7 +171,7 @@ def stock_and_flows_html(ledger: dict, simulated: int | None = None,
     start = "the first reported day" if "reported_from" in ledger else "the first day"
     rows = [row(f"on the list at the start of {start}", flows["listed_at_start"]),
             row("listed in the reported days", flows["listings"], "+ "),
-            *(row(f"&nbsp;&nbsp;left: {_esc(EXIT_WORDS.get(cause, cause))}", n, "&minus; ")
+            *(row(f"&nbsp;&nbsp;left: {_esc(EXIT_CAUSES.get(cause, cause))}", n, "&minus; ")
               for cause, n in flows["exits_by_cause"].items() if n),
             row("on the list at the end of the last day", flows["listed_at_end"])]
     since = "".join(row(_esc(name.replace("_", " ")), n)
