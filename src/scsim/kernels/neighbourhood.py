@@ -553,6 +553,17 @@ def _spell_closed(m, ob, first, last_day, key, g, c, outcomes, mp, flows, t):
     # @hook spell_closed
 
 
+@njit(inline="always", cache=True)
+def _forget_the_burn_in(outcomes, ob, m):
+    """A member's outcomes start again from zero when a burn-in ends (at the report day, or
+    at a death before it): nothing of the burn-in is reported, but the false records that
+    counted in it, which the counterfactual's shadow needs."""
+    burnt = outcomes[ob + m, OUT_FALSE_RECORDS]
+    for o in range(N_OUTCOMES):
+        outcomes[ob + m, o] = 0
+    outcomes[ob + m, OUT_FALSE_IN_BURN_IN] = burnt
+
+
 @njit(cache=True)
 def _close_spell(m, ob, last_day, key, state, outcomes, spells, spell_count, mp, flows, t):
     """Account for a blacklisted spell from S_SINCE to ``last_day``, and keep it (a paired
@@ -1105,6 +1116,13 @@ def simulate_batch(
                 k = t.period_of_day[day] if SCHEDULED else 0  # the period of values in force
 
                 if TURNOVER and day == state[m, S_DEATH]:
+                    if SCHEDULED and day == t.report_day:  # (before its wake, below)
+                        # The burn-in ends on the day of death: as at the wake below.
+                        if state[m, S_BLACKLISTED]:
+                            _close_spell(m, ob, day - 1, key, state, outcomes, spells,
+                                         spell_count, mp, flows, t)
+                            state[m, S_SINCE] = day
+                        _forget_the_burn_in(outcomes, ob, m)
                     # Death: the listing and every sanction end, the member leaves the
                     # levels it was counted in, and nothing more happens to it.
                     if state[m, S_BLACKLISTED]:
@@ -1123,6 +1141,9 @@ def simulate_batch(
                     if false_active_before > 0:
                         levels[day, g, LEVEL_WITH_FALSE_RECORDS] -= 1
                     flows[day, g, FLOW_DEATHS_OF_SCORED] += 1
+                    if SCHEDULED and t.report_day != NEVER and day < t.report_day:
+                        # Died in the burn-in: the report day's reset never comes.
+                        _forget_the_burn_in(outcomes, ob, m)
                     state[m, S_NEXT_BEHAVIOUR] = NEVER
                     state[m, S_NEXT_FALSE] = NEVER
                     state[m, S_NEXT_TIMED] = NEVER
@@ -1144,7 +1165,7 @@ def simulate_batch(
                     state[m, S_AGE] = ELDER
                     state[m, S_ELDER_DAY] = NEVER
                     c = state[m, S_CLASS]
-                    if SCHEDULED:
+                    if SCHEDULED and state[m, S_NEXT_WAKE] != day:  # (a wake today stays)
                         state[m, S_NEXT_WAKE] = t.next_wake[k, c]
                     _restart(state, m, BEHAVIOUR_PROCESS, key, day, t.behaviour_q[k, c],
                              t.behaviour_inv_log_none[k, c], horizon)
@@ -1171,10 +1192,7 @@ def simulate_batch(
                             _close_spell(m, ob, day - 1, key, state, outcomes, spells,
                                          spell_count, mp, flows, t)
                             state[m, S_SINCE] = day
-                        burnt = outcomes[ob + m, OUT_FALSE_RECORDS]
-                        for o in range(N_OUTCOMES):
-                            outcomes[ob + m, o] = 0
-                        outcomes[ob + m, OUT_FALSE_IN_BURN_IN] = burnt  # (the shadow needs it)
+                        _forget_the_burn_in(outcomes, ob, m)
                     state[m, S_NEXT_WAKE] = t.next_wake[k, c]
 
                 if TIMED and state[m, S_TIMER] == day:
