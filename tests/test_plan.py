@@ -70,7 +70,8 @@ def test_plan_command():
     assert "[off] turnover:" in text
     assert "[off] schedule:" in text and "[off] burn-in:" in text
     assert "[off] credit repair:" in text
-    assert "[on ] judgment debtors: a default is the unable's or the unwilling's" in text
+    assert ("[on ] judgment debtors: a listing may be on a fixed term; a default is the "
+            "unable's or the unwilling's") in text
     assert "(draws: DEBTOR; module judgments, at true_scheduled)" in text
     assert "[off] appeals:" in text
     assert "(draws: APPEAL; module appeals, at false_scheduled)" in text

@@ -185,7 +185,7 @@ def describe(s: Scenario) -> Description:
     d.facts.append(("deterrence", BY_NAME["deterrence"].describe(s)
                     or "none: nobody changes behaviour for fear of the system (beyond the "
                        "adaptation in the table)"))
-    for i, entry in enumerate(s.schedule[:MAX_LISTED]):
+    for i, entry in enumerate(s.schedule):  # (every entry: the timeline is never cut)
         changes = ", ".join([*(f"{path} = {value:g}" for path, value in entry.changes.items()),
                              *(f"{section} comes into force" for section in entry.in_force)])
         when = (f"from {entry.date}" if entry.date is not None else

@@ -181,6 +181,57 @@ def test_a_schedule_brings_in_the_delisting_of_the_unable():
     assert delisted.sum() > 0
 
 
+def test_every_fixed_term_listing_ends_exactly_after_its_term_as_an_expiry():
+    """Fixed term share 1, 50 days, nobody performing: each record of day d is removed on day
+    d + 50 as an expiry (the listing's term ended), and an exit of cause expiry."""
+    result = simulate(_judged({"fixed_term_share": 1.0, "fixed_term_days": 50}))
+    recorded, expired = _flows(result, "debt_recorded", "records_expired")
+    assert recorded.sum() > 1000
+    assert expired[:50].sum() == 0
+    assert np.array_equal(expired[50:], recorded[:len(recorded) - 50])
+    assert _flows(result, "left_by_expiry")[0].sum() > 0
+
+
+def test_paying_before_the_term_ends_the_listing_first():
+    """Every unwilling debtor pays after 60 days, every listing has a term of 200: the
+    payment comes first, so no record expires and every record old enough is performed."""
+    result = simulate(_judged({"performance_share": 1.0, "delay_days": DELAY,
+                               "fixed_term_share": 1.0, "fixed_term_days": 200}))
+    recorded, performed, expired = _flows(result, "debt_recorded", "judgments_performed",
+                                          "records_expired")
+    assert expired.sum() == 0
+    assert np.array_equal(performed[DELAY:], recorded[:len(recorded) - DELAY])
+
+
+def test_the_fixed_term_share_is_binomial_and_independent_of_the_debtors_ability():
+    """Each record draws its term (U(0,1) < share) apart from its debtor's ability: of the
+    records old enough to have ended, the expired are Binomial(n, share) and the unable
+    among all records Binomial(records, unable).  Five standard deviations bound each."""
+    share, unable, term = 0.3, 0.4, 40
+    result = simulate(_judged({"fixed_term_share": share, "fixed_term_days": term,
+                               "unable_share": unable}))
+    recorded, expired, listed_unable = _flows(result, "debt_recorded", "records_expired",
+                                              "listed_unable")
+    old_enough = int(recorded[:len(recorded) - term].sum())
+    assert old_enough > 1000
+    assert _within_sd(expired.sum(), old_enough, share)
+    assert _within_sd(listed_unable.sum(), int(recorded.sum()), unable)
+
+
+def test_a_schedule_brings_in_the_fixed_term_for_the_listings_made_from_its_day():
+    """The 2017 revision as a schedule: listings made before the date keep no term, those
+    made from it end after theirs; the listings of a day before it never expire."""
+    s = _judged({"fixed_term_share": 0.0, "fixed_term_days": 30},
+                run__days=200, run__start="2017-01-01", population__size=10_000,
+                schedule=[{"date": "2017-05-01", "set": {
+                    "scheme.judgments.fixed_term_share": 1.0}}])
+    recorded, expired = _flows(simulate(s), "debt_recorded", "records_expired")
+    change = 121  # 2017-05-01 is day 121 (2017-01-01 is day 1)
+    assert expired[:change + 30].sum() == 0
+    assert np.array_equal(expired[change + 30:], recorded[change:len(recorded) - 30])
+    assert expired.sum() > 0
+
+
 @pytest.mark.parametrize(("judgments", "changes", "message"), [
     ({"performance_share": 0.2, "anyway_share": 0.3}, {},
      "anyway_share 0.3 is above performance_share 0.2"),
@@ -192,6 +243,8 @@ def test_a_schedule_brings_in_the_delisting_of_the_unable():
     ({}, {"scheme__blacklist_behaviours": [], "scheme__blacklist_below": 990},
      "scheme.judgments: no behaviour's records are judgments"),
     ({"delay_days": 0}, {}, "scheme.judgments.delay_days"),
+    ({"fixed_term_share": 1.5}, {}, "scheme.judgments.fixed_term_share"),
+    ({"fixed_term_days": 0}, {}, "scheme.judgments.fixed_term_days"),
 ])
 def test_bad_judgments_are_refused_with_the_field_and_the_reason(judgments, changes, message):
     with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):

@@ -52,6 +52,8 @@ NEW_VALUE = {  # path -> the value from D on
     "scheme.judgments.anyway_share": 0.0,
     "scheme.judgments.delist_unable_share": 1.0,
     "scheme.judgments.delist_unable_delay_days": 3,
+    "scheme.judgments.fixed_term_share": 1.0,
+    "scheme.judgments.fixed_term_days": 5,
     "measures.loan_denial.daily_application_rate": 1.0,
     "measures.rail_ban.daily_trip_rate": 1.0,
     "measures.school_admission.applying_share": 0.0,

@@ -23,6 +23,13 @@ keyed by (citizen, DEBTOR, behaviour, day)), else unwilling.
   of delisting the unable is ``delist_unable_share`` (a court finds the debtor
   unable and removes the record after ``delist_unable_delay_days``; stream
   SCREEN), which a schedule can bring in on a date.
+* A listing on a fixed term (the 2017 revision of the SPC's provisions: grounds 2 to 6,
+  such as obstructing enforcement or hiding assets, list for two years; ground 1, able
+  but refusing, lists until the debt is paid) ends ``fixed_term_days`` after the record,
+  an expiry, unless performance or a delisting ends it first: ``fixed_term_share`` of
+  judgment records, drawn by (citizen, DEBTOR, TERM + behaviour, day).  It is a dated
+  input: a schedule sets the share from the revision's day, and a listing keeps the rule
+  of the day it was made.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from scsim.scenario.fields import MAX_DAYS, Probability, Strict
 if TYPE_CHECKING:  # names of the kernel, where the hooks are spliced
     from scsim.kernels.neighbourhood import (
         FLAG_LISTS,
+        REMOVE_EXPIRE,
         REMOVE_REPAIR,
         S_DEATH,
         TURNOVER,
@@ -54,6 +62,7 @@ one perform (PERFORM + behaviour), is an unable one found and delisted (SCREEN +
 counter = the record's day."""
 PERFORM = 4096
 SCREEN = 8192
+TERM = 12288
 
 # Record flags of this module (above the kernel's FLAG_* and REMOVE_* bits).
 UNABLE = 1 << 10
@@ -90,6 +99,10 @@ class Judgments(Strict):
     SPC's 2026 move) ..."""
     delist_unable_delay_days: PositiveDays = 30
     """... this many days after the record."""
+    fixed_term_share: Probability = 0.0
+    """Share of listings on a fixed term (the 2017 provisions' grounds 2 to 6) ..."""
+    fixed_term_days: PositiveDays = 730
+    """... which ends this many days after the record, unless paying ends it first."""
 
     @model_validator(mode="after")
     def _anyway_at_most_performance(self) -> Judgments:
@@ -117,6 +130,10 @@ class Params(NamedTuple):
     """(periods,) share of the unable delisted ..."""
     delist_delay: np.ndarray
     """(periods,) ... after these days."""
+    fixed_term: np.ndarray
+    """(periods,) share of the records made in the period that list for a fixed term ..."""
+    term_days: np.ndarray
+    """(periods,) ... of these days."""
 
 
 def _judgment_behaviours(s: Scenario) -> list[str]:
@@ -130,12 +147,13 @@ def params(s: Scenario, tables) -> Params:
     judgment = np.array([b in judged for b in s.behaviours], dtype=np.int64)
     if j is None:
         return Params(judgment, np.zeros(tables.n_classes), np.zeros(tables.n_classes), 1,
-                      0.0, 0.0, 1)
+                      0.0, 0.0, 1, 0.0, 1)
     incomes = [level.name for level in s.population.income_levels]
     by_level = np.array([j.unable_share_by_income.get(name, j.unable_share) for name in incomes])
     unable = by_level[class_traits(tables)[0]]
     return Params(judgment, unable, performance(s, tables), j.delay_days, j.anyway_share,
-                  j.delist_unable_share, j.delist_unable_delay_days)
+                  j.delist_unable_share, j.delist_unable_delay_days, j.fixed_term_share,
+                  j.fixed_term_days)
 
 
 def performance(s: Scenario, tables) -> np.ndarray:
@@ -154,8 +172,13 @@ def performance(s: Scenario, tables) -> np.ndarray:
 
 
 def true_scheduled(P: Params, b, c, k, day, key, due, flags) -> None:
-    """An unable debtor may be found and delisted; an unwilling one may perform."""
+    """A listing may be on a fixed term; an unable debtor may be found and delisted; an
+    unwilling one may perform (whichever removal comes first holds)."""
     if P.judgment[b]:
+        if (P.fixed_term[k] > 0.0 and uniform(key, DEBTOR, TERM + b, day) < P.fixed_term[k]
+                and day + P.term_days[k] < due):
+            due = day + P.term_days[k]
+            flags = (flags & FLAG_LISTS) | REMOVE_EXPIRE
         if uniform(key, DEBTOR, b, day) < P.unable[c]:
             flags |= UNABLE
             if (P.delist[k] > 0.0 and uniform(key, DEBTOR, SCREEN + b, day) < P.delist[k]
@@ -227,6 +250,9 @@ def _describe(s: Scenario) -> str:
     if j.delist_unable_share > 0:
         text += (f"; {j.delist_unable_share:.0%} of the unable delisted after "
                  f"{j.delist_unable_delay_days} days")
+    if j.fixed_term_share > 0:
+        text += (f"; {j.fixed_term_share:.0%} of listings end after a fixed term of "
+                 f"{j.fixed_term_days} days")
     return text
 
 
@@ -260,9 +286,10 @@ MECHANISM = Mechanism(
     title="judgment debtors",
     what="a judgment in default is by a debtor unable or unwilling to pay; the unwilling may "
          "perform, the unable may be delisted",
-    plan={"true_scheduled": ("a default is the unable's or the unwilling's; the unwilling may "
-                             "perform after a delay (would they have anyway: the same draw), "
-                             "the unable be delisted", ("DEBTOR",)),
+    plan={"true_scheduled": ("a listing may be on a fixed term; a default is the unable's or "
+                             "the unwilling's; the unwilling may perform after a delay (would "
+                             "they have anyway: the same draw), the unable be delisted",
+                             ("DEBTOR",)),
           "true_counted": ("an unable debtor's default now lists them", ()),
           "record_removed": ("a performed judgment or an unable debtor's delisting is "
                              "counted", ()),
@@ -319,6 +346,8 @@ MECHANISM = Mechanism(
     inputs=("scheme.judgments.*",),
     schedulable=("scheme.judgments.performance_share", "scheme.judgments.delay_days",
                  "scheme.judgments.anyway_share", "scheme.judgments.delist_unable_share",
-                 "scheme.judgments.delist_unable_delay_days"),
-    per_period=("performance", "delay", "anyway", "delist", "delist_delay"),
+                 "scheme.judgments.delist_unable_delay_days",
+                 "scheme.judgments.fixed_term_share", "scheme.judgments.fixed_term_days"),
+    per_period=("performance", "delay", "anyway", "delist", "delist_delay", "fixed_term",
+                "term_days"),
 )
