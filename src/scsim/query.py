@@ -5,7 +5,10 @@ Views (built from the files, no database file):
 * ``runs``: every ``run.parquet``, one row per run (identity, varied
   parameters, ledger totals, timings);
 * ``ledger``: every ``ledger.parquet``, one row per run, quantity and group;
-* ``daily``: every ``daily.parquet``.
+* ``daily``: every ``daily.parquet``;
+* ``particles``: every fit's ``particles.parquet`` (``scsim fit``), one row per
+  particle of each generation, with ``fit``, the fit folder's path below the
+  root.
 
 In every view ``run`` is the run folder's path below the root, e.g.
 ``r0-seed1-1a2b3c4d`` or ``my-sweep/point=3/replicate=1``.
@@ -66,18 +69,20 @@ class Registry:
     runs: list[Path] = field(default_factory=list)
     """Run folders, resolved, in path order."""
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    fits: list[Path] = field(default_factory=list)
+    """Fit folders (``scsim fit``) with their particles, resolved, in path order."""
 
 
 def _inside(path: Path, root: Path) -> bool:
     return os.path.realpath(path).startswith(str(root) + os.sep)
 
 
-def _run_folders(root: Path) -> Iterator[Path]:
-    """Folders holding summary.json below ``root``, never inside a hidden folder and never
+def _run_folders(root: Path, marker: str = "summary.json") -> Iterator[Path]:
+    """Folders holding ``marker`` below ``root``, never inside a hidden folder and never
     through a symbolic link."""
     for folder, subfolders, files in os.walk(root, onerror=None, followlinks=False):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        if "summary.json" in files:
+        if marker in files:
             yield Path(folder)
 
 
@@ -124,6 +129,14 @@ def complete_runs(root: Path) -> Registry:
         return why
 
     registry = Registry(resolved)
+    for folder in _run_folders(resolved, "fit.json"):
+        particles = folder / "particles.parquet"
+        if not particles.is_file():
+            continue  # (a fit that has not finished a generation yet)
+        if not _inside(particles, resolved):
+            registry.skipped.append((folder, f"{particles}: a link to a file outside {root}"))
+        else:
+            registry.fits.append(folder)
     folders = list(_run_folders(resolved))
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
         for folder, why in zip(folders, pool.map(problem, folders), strict=True):
@@ -173,6 +186,13 @@ def connect(root: Path, registry: Registry | None = None):
             select = (f"SELECT {run} AS run, {_from_path('point')} AS point, "
                       f"{_from_path('replicate')} AS replicate, * EXCLUDE (filename)")
         con.execute(f"CREATE VIEW {view} AS {select} FROM {source}")
+    if registry.fits:  # (``fit``: the fit folder's path below the root, as ``run`` above)
+        paths = [str(folder / "particles.parquet") for folder in registry.fits]
+        allowed += paths
+        con.execute(f"CREATE VIEW particles AS SELECT {run} AS fit, * EXCLUDE (filename) FROM "
+                    f"read_parquet([{', '.join(map(_sql_text, paths))}], {options})")
+    else:
+        con.execute("CREATE VIEW particles AS SELECT NULL AS fit WHERE false")
     # From here on the connection reads the listed files and nothing else, writes nothing
     # (no COPY, ATTACH, EXPORT, extensions or spilling to disk), and cannot be reconfigured.
     con.execute(f"SET allowed_paths = [{', '.join(map(_sql_text, allowed))}]")

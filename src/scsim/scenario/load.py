@@ -173,7 +173,12 @@ def _read_with_bases(path: Path, source: str, seen: tuple[Path, ...] = ()) -> di
         base_raw = _read_with_bases(base_path, str(base_path), (*seen, here))
     except ScenarioError as exc:
         raise ScenarioError(source, [("extends", line) for line in exc.lines()]) from None
-    return _merge(base_raw, raw)
+    merged = _merge(base_raw, raw)
+    own = raw.get("calibration")
+    if isinstance(own, dict) and "targets" in own and "fit" not in own:
+        # A fit is to its targets: a file with targets of its own fits nothing it did not say.
+        merged["calibration"].pop("fit", None)
+    return merged
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None,
@@ -500,6 +505,7 @@ def cross_reference_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     yield from _mechanism_problems(s)
     yield from _representation_problems(s)
     yield from _source_problems(s)
+    yield from _fit_problems(s)
     yield from unknown("adaptation.rate_factor_when_recorded",
                        s.adaptation.rate_factor_when_recorded, behaviours, "behaviour")
 
@@ -678,15 +684,82 @@ def value_at(s: Scenario, dotted: str) -> Any:
     return node
 
 
+def prior_range(s: Scenario, path: str) -> tuple[float | None, float | None]:
+    """The plausible range of a fitted value: its own ``low`` and ``high``, else those of its
+    ``[sources]`` entry (None where neither gives one)."""
+    fitted = s.calibration.fit[path]
+    source = s.sources.get(path)
+    low = fitted.low if fitted.low is not None else (source.low if source else None)
+    high = fitted.high if fitted.high is not None else (source.high if source else None)
+    return low, high
+
+
+def _invalid_at(s: Scenario, path: str, value: float) -> str | None:
+    """Why the scenario's field at ``path`` cannot take ``value`` (None if it can)."""
+    dump = s.model_dump(mode="json", by_alias=True)
+    node = dump
+    *parents, last = path.split(".")
+    for part in parents:
+        node = node[part]
+    node[last] = round(value) if isinstance(node[last], int) else value
+    try:
+        Scenario.model_validate(dump)
+    except ValidationError as exc:
+        return _describe_pydantic_error(exc.errors()[0])[1]
+    return None
+
+
+def _fit_problems(s: Scenario) -> Iterator[tuple[str, str]]:
+    """Each value ``scsim fit`` fits is a number field of the scenario with a plausible range
+    it can take at both ends, and the fit has fitted targets, each with its error."""
+    if s.calibration is None or not s.calibration.fit:
+        return
+    for path, fitted in s.calibration.fit.items():
+        where = f"calibration.fit.{path}"
+        problem = _not_a_number(s, path)
+        if problem is not None:
+            yield where, problem
+            continue
+        low, high = prior_range(s, path)
+        if low is None or high is None:
+            yield where, ("no plausible range: give low and high here, or make its [sources] "
+                          "entry an assumption with low and high")
+        elif not low < high:
+            yield where, f"the prior needs low < high (got {low:g} and {high:g})"
+        elif fitted.prior == "log-uniform" and low <= 0:
+            yield where, f"a log-uniform prior needs low > 0 (got {low:g})"
+        else:
+            for end, bound in (("low", low), ("high", high)):
+                reason = _invalid_at(s, path, bound)
+                if reason is not None:
+                    yield where, (f"the prior's {end} {bound:g} is outside the field's range: "
+                                  f"{reason}")
+    targets = s.calibration.targets
+    fitted_targets = [k for k, t in enumerate(targets) if t.role == "fitted" and t.part is None]
+    if not fitted_targets:
+        yield "calibration.fit", "no fitted target of the main part (without part) to fit to"
+    for k in fitted_targets:
+        if targets[k].error is None:
+            yield f"calibration.targets[{k}].error", (
+                "scsim fit weighs each fitted target by its error: give error (relative, "
+                "e.g. 0.05) and error_reason")
+
+
+def _not_a_number(s: Scenario, path: str) -> str | None:
+    """Why ``path`` does not name a number field of the scenario (None if it does)."""
+    try:
+        value = value_at(s, path)
+    except KeyError:
+        return f"names no value of the scenario ({path!r} is not set)"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{path} is not a number field (got {value!r})"
+    return None
+
+
 def _source_problems(s: Scenario) -> Iterator[tuple[str, str]]:
     """Every [sources] entry names a number the scenario has (a value set by --set or a sweep
     may leave an assumption's plausible range: that is what exploring it means)."""
     for path in s.sources:
-        where = f"sources.{path}"
-        try:
-            value = value_at(s, path)
-        except KeyError:
-            yield where, f"names no value of the scenario ({path!r} is not set)"
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            yield where, f"{path} is not a number (got {value!r})"
+        problem = _not_a_number(s, path)
+        if problem is not None:
+            yield f"sources.{path}", problem

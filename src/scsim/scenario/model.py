@@ -542,6 +542,32 @@ class CalibrationTarget(Strict):
     (e.g. "camps", fitted to estimates of 2019 while the list is fitted to figures to 2017):
     a predicted figure is checked against the last fitted one of its own part, and an input
     whose ``[sources]`` entry names the part against that part's fit.  None: the main part."""
+    error: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    """The published figure's relative precision as one standard deviation on a log scale
+    (0.05: known to about 5%), which ``scsim fit`` weighs the target by; state why in
+    ``error_reason``."""
+    error_reason: Prose = ""
+    """Why the figure is that precise: rounding ("about 6 M"), a lower bound ("over 1 M"),
+    person-times against persons."""
+
+    @model_validator(mode="after")
+    def _error_has_its_reason(self) -> CalibrationTarget:
+        if self.error is not None and not self.error_reason.strip():
+            raise ValueError("an error needs its error_reason (rounding, a lower bound, "
+                             "person-times against persons)")
+        return self
+
+
+class FittedValue(Strict):
+    """A value that ``scsim fit`` fits, with its prior: uniform or log-uniform over its
+    plausible range (``low`` and ``high``, else its ``[sources]`` entry's)."""
+
+    prior: Literal["uniform", "log-uniform"]
+    """The prior's shape: log-uniform for a rate that spans orders of magnitude."""
+    low: float | None = None
+    """Lowest plausible value (absent: the ``[sources]`` entry's ``low``)."""
+    high: float | None = None
+    """Highest plausible value (absent: the ``[sources]`` entry's ``high``)."""
 
 
 class Calibration(Strict):
@@ -549,6 +575,10 @@ class Calibration(Strict):
 
     targets: list[CalibrationTarget] = Field(min_length=1, max_length=MAX_CATEGORIES)
     """The targets, in the order they are reported."""
+    fit: dict[Annotated[str, Field(min_length=1, max_length=200)], FittedValue] = Field(
+        default={}, max_length=MAX_CATEGORIES)
+    """The values ``scsim fit`` fits (dotted paths, as in ``[sources]``) to the fitted targets
+    of the main part (those without ``part``), each with its prior."""
 
 
 class Source(Strict):
