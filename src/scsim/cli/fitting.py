@@ -191,15 +191,19 @@ def predict(
 def _print_prediction(out: Path, rows: list[dict], draws: int, seeds: int) -> None:
     table = Table(title="posterior predictive (published x natural_persons against the "
                   "simulated)", show_edge=False)
-    for column in ("#", "role", "published", "median", "90% interval", "in 90%"):
+    for column in ("#", "role", "published", "median", "5%", "95%", "in"):
         table.add_column(column, justify="right")
     for row in rows:
-        table.add_row(str(row["target"] + 1), row["role"] + (f" ({row['part']})"
-                                                             if row["part"] else ""),
+        table.add_row(str(row["target"] + 1),
+                      ("fitted" if row["role"] == "fitted" else "held out")
+                      + (f" ({row['part']})" if row["part"] else ""),
                       numbers.rate(row["expected"]), numbers.rate(row["median"]),
-                      f"{numbers.rate(row['q05'])} to {numbers.rate(row['q95'])}",
+                      numbers.rate(row["q05"]), numbers.rate(row["q95"]),
                       "yes" if row["inside_90"] else "no")
     console.print(table)
+    console.print("published: times natural_persons; in: inside the 90% interval (5% to "
+                  "95%); the targets are those of `scsim calibrate`, in its order",
+                  markup=False)
     held_out = [r for r in rows if r["role"] == "predicted"]
     if held_out:
         inside = sum(r["inside_90"] for r in held_out)
