@@ -165,14 +165,6 @@ def plan_fit(spec: FitSpec) -> FitPlan:
                    s.run.seed, priors, targets, sigmas, loaded.sha256)
 
 
-def _set(dump: dict[str, Any], path: str, value: Any) -> None:
-    node = dump
-    *parents, last = path.split(".")
-    for part in parents:
-        node = node[part]
-    node[last] = value
-
-
 class TargetModel:
     """pyabc's model: a particle's values in, each fitted target's log ratio out.
 
@@ -186,6 +178,11 @@ class TargetModel:
         self.targets = plan.targets
         self.replicates = plan.spec.replicates
         self.seed = plan.seed
+        targets = plan.scenario["calibration"]["targets"]
+        self.expected = {k: targets[k]["published"] * targets[k].get("natural_persons", 1.0)
+                         for k in plan.targets}
+        self.half_event = 0.5 * (plan.full_population / plan.scenario["population"]["size"])
+        """Half a sample event, scaled: what stands in for a zero count on a log scale."""
 
     def values(self, parameters: dict[str, float]) -> dict[str, float]:
         """The scenario's values of pyabc's parameters (p0, p1, ...)."""
@@ -195,11 +192,11 @@ class TargetModel:
         """Every target's simulated figure (scaled) under these values and seed."""
         from scsim.calibration import compare
         from scsim.engine.sim import simulate
-        from scsim.scenario.load import validate_scenario
+        from scsim.scenario.load import set_at, validate_scenario
 
         dump = json.loads(json.dumps(self.scenario))
         for path, value in values.items():
-            _set(dump, path, value)
+            set_at(dump, path, value)
         dump["run"]["seed"] = seed
         s = validate_scenario(dump, "fit particle").scenario
         result = simulate(s)
@@ -215,23 +212,13 @@ class TargetModel:
             for r in range(self.replicates):
                 simulated = self.simulate(values, self.seed + r)
                 for i, k in enumerate(self.targets):
-                    t = self._target(k)
-                    expected = t["published"] * t["natural_persons"]
                     figure = simulated[k]
-                    logs[i] += (math.log(max(figure, 0.0) + 0.5 * self._scale())
-                                - math.log(expected)) if figure is not None else math.nan
+                    logs[i] += (math.log(max(figure, 0.0) + self.half_event)
+                                - math.log(self.expected[k])) if figure is not None else math.nan
         except ScenarioError:  # the values together break a rule (anyway above performance)
             logs[:] = math.nan
         return {f"t{k}": float(x / self.replicates) for k, x in zip(self.targets, logs,
                                                                    strict=True)}
-
-    def _target(self, k: int) -> dict[str, Any]:
-        target = self.scenario["calibration"]["targets"][k]
-        return {"published": target["published"],
-                "natural_persons": target.get("natural_persons", 1.0)}
-
-    def _scale(self) -> float:
-        return self.full_population / self.scenario["population"]["size"]
 
 
 class WeightedLogDistance:

@@ -694,14 +694,19 @@ def prior_range(s: Scenario, path: str) -> tuple[float | None, float | None]:
     return low, high
 
 
-def _invalid_at(s: Scenario, path: str, value: float) -> str | None:
-    """Why the scenario's field at ``path`` cannot take ``value`` (None if it can)."""
-    dump = s.model_dump(mode="json", by_alias=True)
+def set_at(dump: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set the value at a dotted path of a scenario's dump (an integer field stays whole)."""
     node = dump
-    *parents, last = path.split(".")
+    *parents, last = dotted.split(".")
     for part in parents:
         node = node[part]
     node[last] = round(value) if isinstance(node[last], int) else value
+
+
+def _invalid_at(s: Scenario, path: str, value: float) -> str | None:
+    """Why the scenario's field at ``path`` cannot take ``value`` (None if it can)."""
+    dump = s.model_dump(mode="json", by_alias=True)
+    set_at(dump, path, value)
     try:
         Scenario.model_validate(dump)
     except ValidationError as exc:
