@@ -572,6 +572,19 @@ never concerns a real person. Generated {generated} by scsim from stored results
 """
 
 
+def posterior_draw_html(drawn: dict | None) -> str:
+    """Where a run's fitted values came from, if from a fit's posterior."""
+    if not drawn:
+        return ""
+    values = ", ".join(f"{_esc(path)} = {numbers.rate(v)}" for path, v in drawn["values"].items())
+    return (f"<p class='note' id='posterior-draw'>The fitted values are one draw from the "
+            f"posterior of the fit <code>{_esc(drawn['fit'])}</code> (particle "
+            f"{drawn['particle']} of generation {drawn['generation'] + 1}): {values}. Every "
+            "interval in this report is seed noise under this one draw; the parameters' "
+            "uncertainty is not in it (<code>scsim ensemble --posterior</code> gives intervals "
+            "with both).</p>")
+
+
 def run_report(run: StoredRun) -> str:
     """The HTML report of one run."""
     from scsim.plots import all_figures, caption, left_out
@@ -591,7 +604,7 @@ def run_report(run: StoredRun) -> str:
         f"scsim report: {run.name} ({s.name})",
         [
             ("What was simulated", "scenario",
-             description_html(s) + cf),
+             description_html(s) + cf + posterior_draw_html(run.summary.get("posterior"))),
             *((("Timeline", "timeline", timeline),) if (timeline := timeline_html(s)) else ()),
             ("Headline: benefit and harm", "ledger",
              headline_html(run.ledger, s.population.size, run.declared_population, s)

@@ -130,6 +130,7 @@ def run_to_folder(
     point: int | None = None,
     kernel: str = "auto",
     attribute: bool = False,
+    posterior: dict[str, Any] | None = None,
 ) -> tuple[SimulationResult, dict, dict]:
     """Simulate a scenario (paired if asked) and write its run folder; nothing is left if it fails.
 
@@ -138,7 +139,8 @@ def run_to_folder(
     summary and the ledger as written.  ``kernel``: ``auto``, ``universal`` or
     ``specialised`` (``scsim.engine.choice``): a choice of speed only.  ``attribute``: also
     write ``attribution.json``, where each benefit comes from (``scsim.attribution``: one
-    more paired run per mechanism that can be switched off).
+    more paired run per mechanism that can be switched off).  ``posterior``: the fit's
+    draw the run's fitted values came from (``summary.json`` records it).
     """
     start = time.perf_counter()
     with atomic_run_dir(out, force) as tmp:
@@ -157,6 +159,8 @@ def run_to_folder(
         (tmp / "stories.json").write_text(json.dumps(
             stories_document(result, counterfactual), indent=2) + "\n")
         summary = build_summary(loaded, result, time.perf_counter() - start, counterfactual)
+        if posterior is not None:
+            summary["posterior"] = posterior
         write_parquet(run_row(out.name, summary, ledger, varied, replicate, point),
                       tmp / "run.parquet")
         write_parquet(ledger_rows(out.name, ledger), tmp / "ledger.parquet")

@@ -102,6 +102,11 @@ SchedulerOption = Annotated[
     typer.Option("--scheduler", metavar="tcp://HOST:PORT",
                  help="Run on an existing Dask cluster instead of an embedded local one."),
 ]
+PosteriorOption = Annotated[
+    Path | None,
+    typer.Option("--posterior", metavar="FIT", help="Draw the fitted values from this fit's "
+                 "posterior (scsim fit): one draw per replicate."),
+]
 WorkersOption = Annotated[
     int | None,
     typer.Option("--workers", min=1, max=256, help="Worker processes of the local cluster "
@@ -136,6 +141,7 @@ def ensemble(
         Path | None, typer.Option("--out", "-o", help="Ensemble folder (default "
                                   "runs/NAME-ensemble-seedROOT-HASH).")
     ] = None,
+    posterior: PosteriorOption = None,
     resume: ResumeOption = False,
     force: ForceOption = False,
     scheduler: SchedulerOption = None,
@@ -144,7 +150,9 @@ def ensemble(
     set_: SetOption = None,
     add: AddOption = None,
 ) -> None:
-    """Run SCENARIO under many seeds; summarise every ledger quantity across them."""
+    """Run SCENARIO under many seeds; summarise every ledger quantity across them.  With
+    --posterior, each replicate also draws the fitted values from a fit's posterior, so the
+    spread is of parameter and seed uncertainty together."""
     from scsim.experiments.cluster import open_client
     from scsim.experiments.design import MAX_REPLICATES
     from scsim.experiments.ensemble import (
@@ -173,7 +181,8 @@ def ensemble(
         out = RUNS / f"{name}-ensemble-seed{root}-{rest.rpartition('-')[2]}"
     limit = min(max_replicates or 10 * replicates, MAX_REPLICATES)
     spec = EnsembleSpec(loaded, pairing, out, root, replicates, target,
-                        limit if target is not None else None)
+                        limit if target is not None else None,
+                        _read_posterior(posterior, loaded) if posterior is not None else None)
     bar = _bar("replicates", quiet)
     from scsim.experiments.report import ensemble_report
 
@@ -195,10 +204,64 @@ def ensemble(
     _exit_if_failed({f"replicate={r}": why for r, why in outcome.failed.items()})
 
 
+def _print_posterior_outcome(spec, outcome, summary: list[dict]) -> None:
+    """The headline with 90% intervals of parameter and seed uncertainty, and the weighing."""
+    import json
+
+    from scsim.experiments.ensemble import HEADLINE
+
+    n = len(outcome.done)
+    table = Table(title=f"{spec.loaded.scenario.name}: {n} replicates, each a draw from the "
+                  "posterior", show_edge=False)
+    for column in ("quantity (measure)", "median", "90% interval"):
+        first = column.startswith("quantity")
+        table.add_column(column, justify="left" if first else "right", overflow="fold",
+                         no_wrap=first)
+    rows = [r for r in summary if r["group"] == "all"]
+    rows.sort(key=lambda r: (r["quantity"] not in HEADLINE, HEADLINE.index(r["quantity"])
+                             if r["quantity"] in HEADLINE else 0))
+    for row in rows:
+        table.add_row(f"{row['quantity']} ({row['measure']})", numbers.rate(row["median"]),
+                      f"{numbers.rate(row['p05'])} to {numbers.rate(row['p95'])}")
+    console.print(table)
+    console.print(f"90% interval: the 5th to 95th percentile of {n} replicates, each with "
+                  f"its fitted values drawn from the posterior of {spec.posterior.folder} and "
+                  "its own seed: parameter and seed uncertainty together"
+                  + (" (under 20 replicates the 5th and 95th percentiles are interpolated "
+                     "between the extremes: add --replicates)" if n < 20 else ""),
+                  markup=False)
+    weighing = json.loads((spec.out / "ensemble.json").read_text()).get("weighing") or []
+    shown = [w for w in weighing if w["median"] is not None]
+    if shown:
+        console.print("each harm per unit of each benefit (median, 90% interval):",
+                      markup=False)
+        for w in shown:
+            console.print(f"  {w['harm']} per {w['benefit']}: {numbers.rate(w['median'])} "
+                          f"({numbers.rate(w['p05'])} to {numbers.rate(w['p95'])}; divided in "
+                          f"{w['divided_in']} of {w['replicates']})", markup=False)
+    console.print(f"wrote {spec.out}/: ensemble.json, ensemble.parquet, results.parquet, "
+                  f"report.html and {n} replicate folders")
+
+
+def _read_posterior(folder: Path, loaded):
+    """The fit's posterior, checked against the scenario that will take its draws."""
+    from scsim.experiments.posterior import check_applies, read_posterior
+
+    try:
+        posterior = read_posterior(folder)
+        check_applies(posterior, loaded.scenario, loaded.source)
+    except ScsimError as exc:
+        raise fail(str(exc)) from None
+    return posterior
+
+
 def _print_outcome(spec, outcome) -> None:
     import pyarrow.parquet as pq
 
     summary = pq.read_table(spec.out / "ensemble.parquet").to_pylist()
+    if spec.posterior is not None:
+        _print_posterior_outcome(spec, outcome, summary)
+        return
     table = Table(title=f"{spec.loaded.scenario.name}: {len(outcome.done)} replicates, all "
                   "citizens", show_edge=False)
     for column in ("quantity (measure)", "mean", "95% interval of the mean",

@@ -126,6 +126,12 @@ def run(
             "ledger.json holds exact per-citizen differences.",
         ),
     ] = None,
+    posterior: Annotated[
+        Path | None,
+        typer.Option("--posterior", metavar="FIT", help="Take the fitted values from one draw "
+                     "of this fit's posterior (scsim fit), chosen by the seed; for intervals "
+                     "over the posterior, run scsim ensemble --posterior.")
+    ] = None,
     set_: SetOption = None,
     add: AddOption = None,
 ) -> None:
@@ -133,6 +139,16 @@ def run(
     loaded = _load(scenario, seed, population, days, set_, add)
     pairing = (_load_counterfactual(counterfactual, loaded, seed, population, days)
                if counterfactual is not None else None)
+    drawn = None
+    if posterior is not None:
+        from scsim.cli.experiments import _read_posterior
+        from scsim.experiments.posterior import drawn_scenarios
+
+        fitted = _read_posterior(posterior, loaded)
+        loaded, pairing, values = drawn_scenarios(fitted, loaded, pairing,
+                                                  loaded.scenario.run.seed, 0)
+        drawn = fitted.manifest() | {"particle": values.pop("posterior_particle"),
+                                     "values": values}
     s = loaded.scenario
     out = out if out is not None else default_run_folder(loaded, pairing)
     try:
@@ -192,6 +208,9 @@ def run(
                 result, summary, ledger = run_to_folder(
                     loaded, out, force=force, chunk_size=chunk_size, progress=advance,
                     counterfactual=pairing, kernel=kernel.value, attribute=attribute,
+                    posterior=drawn,
+                    varied=None if drawn is None else {"posterior_particle": drawn["particle"],
+                                                       **drawn["values"]},
                 )
         except (RunDirExists, OutputError) as exc:
             raise fail(str(exc)) from None
@@ -202,6 +221,13 @@ def run(
             raise typer.Exit(128 + signum) from None
     if not quiet:
         _print_summary(result, summary, ledger, out, loaded.declared_population)
+        if drawn is not None:
+            console.print(f"fitted values: one draw from the posterior of {posterior} "
+                          f"(particle {drawn['particle']}): "
+                          + ", ".join(f"{k} = {numbers.rate(v)}"
+                                      for k, v in drawn["values"].items())
+                          + "; the intervals above are seed noise under this draw only "
+                          "(scsim ensemble --posterior gives both)", markup=False)
     if write_report:
         target = _write_report(out, None)
         if not quiet:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scsim.errors import ScsimError
 from scsim.experiments.design import MAX_REPLICATES
+from scsim.experiments.posterior import Posterior
 from scsim.experiments.seeds import SCHEME, replicate_seed
 from scsim.ledger import quantities_in
 from scsim.quantities import PAIRED_DIFFERENCE
@@ -60,6 +61,8 @@ class EnsembleSpec:
     replicates: int
     until_halfwidth: float | None = None
     max_replicates: int | None = None
+    posterior: Posterior | None = None
+    """With --posterior: each replicate's fitted values are one draw from this fit."""
 
 
 @dataclass
@@ -76,11 +79,24 @@ def replicate_folder(out: Path, replicate: int) -> Path:
     return out / f"replicate={replicate}"
 
 
+def replicate_scenarios(spec: EnsembleSpec, replicate: int
+                        ) -> tuple[LoadedScenario, Counterfactual | None, dict[str, Any]]:
+    """The scenario (and counterfactual) replicate R runs, and the values it draws: the
+    ensemble's own, or with --posterior, the fitted values of its draw."""
+    if spec.posterior is None:
+        return spec.loaded, spec.counterfactual, {}
+    from scsim.experiments.posterior import drawn_scenarios
+
+    return drawn_scenarios(spec.posterior, spec.loaded, spec.counterfactual, spec.root_seed,
+                           replicate)
+
+
 def replicate_task(spec: EnsembleSpec, replicate: int) -> dict[str, Any]:
     from scsim.experiments.tasks import make_task
 
-    return make_task(spec.loaded, spec.counterfactual, replicate_seed(spec.root_seed, replicate),
-                     replicate_folder(spec.out, replicate), replicate=replicate)
+    loaded, pairing, varied = replicate_scenarios(spec, replicate)
+    return make_task(loaded, pairing, replicate_seed(spec.root_seed, replicate),
+                     replicate_folder(spec.out, replicate), replicate=replicate, varied=varied)
 
 
 def _manifest(spec: EnsembleSpec) -> dict[str, Any]:
@@ -97,11 +113,12 @@ def _manifest(spec: EnsembleSpec) -> dict[str, Any]:
         "replicates": spec.replicates,
         "until_halfwidth": spec.until_halfwidth,
         "max_replicates": spec.max_replicates,
+        "posterior": None if spec.posterior is None else spec.posterior.manifest(),
     }
 
 
 IDENTITY = ("format", "scenario_sha256", "counterfactual", "root_seed", "seed_scheme",
-            "until_halfwidth", "max_replicates")
+            "until_halfwidth", "max_replicates", "posterior")
 """What an ensemble's results depend on besides its replicate count: a resumed ensemble must
 agree on every one, and may only ask for as many replicates or more."""
 
@@ -141,9 +158,9 @@ def completed(spec: EnsembleSpec, replicate: int) -> bool:
     and seed."""
     from scsim.experiments.sweep import completed_run
 
+    loaded, pairing, _ = replicate_scenarios(spec, replicate)
     return completed_run(replicate_folder(spec.out, replicate),
-                         replicate_seed(spec.root_seed, replicate), spec.loaded,
-                         spec.counterfactual)
+                         replicate_seed(spec.root_seed, replicate), loaded, pairing)
 
 
 def prepare(spec: EnsembleSpec, stored: dict[str, Any] | None) -> list[int]:
@@ -174,7 +191,9 @@ def prepare(spec: EnsembleSpec, stored: dict[str, Any] | None) -> list[int]:
 
 def spread(values: list[float], non_negative: bool) -> dict[str, float | None]:
     """Mean, standard deviation, 95% t-interval of the mean (kept at or above 0 for
-    non-negative quantities), 10th and 90th percentiles, relative seed noise."""
+    non-negative quantities), the replicates' 5th, 10th, 50th, 90th and 95th percentiles
+    (their spread: with --posterior, the 5th to 95th is the 90% interval of parameter and
+    seed uncertainty together), relative seed noise."""
     from scipy.stats import t as student
 
     x = np.asarray(values, dtype=float)
@@ -194,8 +213,11 @@ def spread(values: list[float], non_negative: bool) -> dict[str, float | None]:
         "t95_low": low,
         "t95_high": high,
         "relative_halfwidth": None if sd is None or mean == 0 else (high - low) / 2 / abs(mean),
+        "p05": float(np.percentile(x, 5)),
         "p10": float(np.percentile(x, 10)),
+        "median": float(np.percentile(x, 50)),
         "p90": float(np.percentile(x, 90)),
+        "p95": float(np.percentile(x, 95)),
         "relative_seed_noise": None if sd is None or mean == 0 else sd / abs(mean),
     }
 
@@ -204,7 +226,8 @@ SUMMARY_SCHEMA = pa.schema([
     ("quantity", pa.string()), ("group", pa.string()), ("side", pa.string()),
     ("measure", pa.string()), ("replicates", pa.int64()), ("mean", pa.float64()),
     ("sd", pa.float64()), ("t95_low", pa.float64()), ("t95_high", pa.float64()),
-    ("relative_halfwidth", pa.float64()), ("p10", pa.float64()), ("p90", pa.float64()),
+    ("relative_halfwidth", pa.float64()), ("p05", pa.float64()), ("p10", pa.float64()),
+    ("median", pa.float64()), ("p90", pa.float64()), ("p95", pa.float64()),
     ("relative_seed_noise", pa.float64()),
 ])
 
@@ -229,6 +252,31 @@ def summarise(ledgers: list[dict[str, Any]]) -> pa.Table:
                                   ("measure", measure), *stats.items()):
                 rows[column].append(value)
     return pa.table(rows, schema=SUMMARY_SCHEMA)
+
+
+def weighing_spread(ledgers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each harm per unit of each benefit across the replicates: the median and the 5th to
+    95th percentiles of the replicates' ratios, and the ratio of the summed totals, over the
+    replicates where the run divided them (a benefit known above 0)."""
+    rows = []
+    if not ledgers or "weighing" not in ledgers[0]:
+        return rows
+    for harm, about in ledgers[0]["weighing"]["harms"].items():
+        for benefit in about["per_unit_of"]:
+            ratios = [led["weighing"]["harms"][harm]["per_unit_of"].get(benefit)
+                      for led in ledgers if harm in led["weighing"]["harms"]]
+            known = np.array([r for r in ratios if r is not None], dtype=float)
+            harms = sum(led["weighing"]["harms"][harm]["value"] for led in ledgers)
+            benefits = sum(led["weighing"]["benefits"][benefit]["value"] for led in ledgers)
+            rows.append({
+                "harm": harm, "benefit": benefit, "replicates": len(ledgers),
+                "divided_in": int(known.size),
+                "ratio_of_totals": harms / benefits if benefits > 0 else None,
+                "median": float(np.percentile(known, 50)) if known.size else None,
+                "p05": float(np.percentile(known, 5)) if known.size else None,
+                "p95": float(np.percentile(known, 95)) if known.size else None,
+            })
+    return rows
 
 
 def headline_widths(summary: pa.Table) -> dict[str, float | None]:
@@ -309,7 +357,8 @@ def run_ensemble(spec: EnsembleSpec, client: Any, done: list[int], batch: int = 
         planned = min(limit, planned + batch)
     outcome.done = [r for r in outcome.done if r < planned]
     try:
-        _write_results(spec, outcome, summary, [read[r][1] for r in outcome.done])
+        _write_results(spec, outcome, summary, [read[r][1] for r in outcome.done],
+                       weighing_spread([read[r][0] for r in outcome.done]))
     except OutputError as exc:
         raise EnsembleError(str(exc)) from None
     clean_stale_partials(spec.out)  # left by workers of an interrupted ensemble
@@ -317,7 +366,7 @@ def run_ensemble(spec: EnsembleSpec, client: Any, done: list[int], batch: int = 
 
 
 def _write_results(spec: EnsembleSpec, outcome: EnsembleOutcome, summary: pa.Table,
-                   rows: list[pa.Table]) -> None:
+                   rows: list[pa.Table], weighing: list[dict[str, Any]]) -> None:
     from scsim.io.run_dir import write_parquet_atomically, write_text_atomically
 
     results = pa.concat_tables(rows, promote_options="default") if rows else pa.table({})
@@ -328,12 +377,22 @@ def _write_results(spec: EnsembleSpec, outcome: EnsembleOutcome, summary: pa.Tab
         "replicates_failed": {str(r): why for r, why in outcome.failed.items()},
         "headline_relative_halfwidths": outcome.widths,
         "target_met": outcome.target_met,
+        "weighing": weighing,
         "statistics": {
             "mean": "mean over replicates of each total",
             "t95": "95% Student t-interval of that mean (kept at or above 0 for quantities "
                    "that cannot be negative)",
             "p10, p90": "10th and 90th percentiles of the replicates' totals: their spread, "
                         "not an interval of the mean",
+            "p05, p95": ("5th and 95th percentiles of the replicates' totals: the 90% interval "
+                         "of each figure under parameter uncertainty (one posterior draw per "
+                         "replicate) and seed noise together"
+                         if spec.posterior is not None else
+                         "5th and 95th percentiles of the replicates' totals (seed noise "
+                         "only: every replicate has the same values)"),
+            "weighing": "per harm and benefit, the median and 5th to 95th percentiles of the "
+                        "replicates' ratios (harm per unit of benefit), over the replicates "
+                        "whose benefit was known above 0",
             "relative_seed_noise": "standard deviation across replicates over the mean",
         },
     }

@@ -30,7 +30,19 @@ def _share(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1%}"
 
 
-def _stats_table(rows: list[dict], group: str) -> str:
+def _stats_table(rows: list[dict], group: str, posterior: bool = False) -> str:
+    if posterior:  # the 90% interval of the figure itself, beside each figure
+        body = "".join(
+            f"<tr data-quantity='{_esc(r['quantity'])}'><td>"
+            f"{_esc(r['quantity'].replace('_', ' '))}<br><span class='measure'>"
+            f"{_esc(r['measure'])}</span></td><td class='median'>{numbers.rate(r['median'])}"
+            f"</td><td class='p90'>{_interval(r['p05'], r['p95'])}<br><span class='measure'>"
+            "posterior and seeds</span></td>"
+            f"<td>{_interval(r['t95_low'], r['t95_high'])}</td></tr>"
+            for r in rows if r["group"] == group)
+        return ("<table><tr><th>quantity</th><th>median of replicates</th><th>90% interval "
+                "(5th to 95th percentile of replicates: parameter and seed uncertainty)</th>"
+                f"<th>95% interval of the mean</th></tr>{body}</table>")
     body = "".join(
         f"<tr data-quantity='{_esc(r['quantity'])}'><td>{_esc(r['quantity'].replace('_', ' '))}"
         f"<br><span class='measure'>{_esc(r['measure'])}</span></td>"
@@ -42,6 +54,23 @@ def _stats_table(rows: list[dict], group: str) -> str:
     return ("<table><tr><th>quantity</th><th>mean over replicates</th><th>95% interval of "
             "the mean</th><th>10th to 90th percentile of replicates (spread)</th><th>seed "
             f"noise (sd / mean)</th></tr>{body}</table>")
+
+
+def _weighing_table(weighing: list[dict]) -> str:
+    """Each harm per unit of each benefit across the replicates."""
+    shown = [w for w in weighing if w["median"] is not None]
+    if not shown:
+        return ("<p class='note'>No benefit was known above 0 in any replicate: nothing is "
+                "divided.</p>")
+    body = "".join(
+        f"<tr><td>{_esc(w['harm'].replace('_', ' '))}</td>"
+        f"<td>{_esc(w['benefit'].replace('_', ' '))}</td><td>{numbers.rate(w['median'])}</td>"
+        f"<td>{_interval(w['p05'], w['p95'])}</td>"
+        f"<td>{w['divided_in']} of {w['replicates']}</td></tr>" for w in shown)
+    return ("<table id='weighing'><tr><th>harm</th><th>per unit of</th><th>median</th>"
+            "<th>5th to 95th percentile of replicates</th><th>replicates divided</th></tr>"
+            f"{body}</table><p class='note'>Ratios of each replicate's totals; a replicate "
+            "whose benefit was not known above 0 divides nothing.</p>")
 
 
 def _band(out: Path, replicates: list[int], column: str, title: str) -> Figure:
@@ -89,18 +118,36 @@ def ensemble_report(out: Path) -> str:
                     f"was within ±{target:.1%} of its mean: "
                     + ("reached." if manifest.get("target_met") else
                        "<b>not reached</b> before --max-replicates.") + "</p>")
+    posterior = manifest.get("posterior")
+    drawn = ""
+    if posterior is not None:
+        drawn = (f"<p>Each replicate drew its fitted values ({_esc(', '.join(posterior['paths']))}"
+                 f") from one particle of generation {posterior['generation'] + 1} of the fit "
+                 f"<code>{_esc(posterior['fit'])}</code> (of {_esc(posterior['fit_scenario'])}"
+                 "), chosen by weight: every interval below combines the parameters' "
+                 "uncertainty with the seeds'. The fitted values rest on the fit; every other "
+                 "value is the scenario's.</p>")
     about = (f"<p>{len(done)} replicates of <b>{_esc(manifest['scenario'])}</b> "
              f"({_esc(manifest['scenario_file'])}), root seed {manifest['root_seed']}, seeds "
              f"<code>{_esc(manifest['seed_scheme'])}</code>"
              + (f", each paired with <b>{_esc(manifest['counterfactual']['label'])}</b>"
-                if manifest["counterfactual"] else "") + ".</p>" + stopping)
+                if manifest["counterfactual"] else "") + ".</p>" + drawn + stopping)
+    drawing = posterior is not None
     sections = [("What was run", "about", about),
-                ("All citizens", "all", _stats_table(rows, "all") +
-                 "<p class='note'>The interval is of the mean over replicates (Student t, kept "
-                 "at or above 0 for quantities that cannot be negative); the percentiles are "
-                 "the replicates' spread.</p>"),
+                ("All citizens", "all", _stats_table(rows, "all", drawing) +
+                 ("<p class='note'>The 90% interval is the 5th to 95th percentile of the "
+                  f"{len(done)} replicates' totals, each a posterior draw under its own seed"
+                  + (" (under 20 replicates these percentiles lie between the extremes, "
+                     "interpolated)" if len(done) < 20 else "")
+                  + "; the interval of the mean is Student t.</p>" if drawing else
+                  "<p class='note'>The interval is of the mean over replicates (Student t, kept "
+                  "at or above 0 for quantities that cannot be negative); the percentiles are "
+                  "the replicates' spread.</p>")),
+                ("Each benefit against what it costs", "weighing",
+                 _weighing_table(manifest.get("weighing") or [])),
                 ("Over time", "figures", figures)]
-    sections += [(f"Group {g}", f"group-{g}", _stats_table(rows, g)) for g in groups[1:]]
+    sections += [(f"Group {g}", f"group-{g}", _stats_table(rows, g, drawing))
+                 for g in groups[1:]]
     return page(f"scsim ensemble: {out.name}", sections)
 
 
