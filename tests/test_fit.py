@@ -266,6 +266,28 @@ def test_predict_gives_every_target_its_intervals_and_query_sees_the_particles(t
     assert query.exit_code == 0, query.output
     assert query.output.split() == ['"fit","generation","n","w"', '"fit",0,20,1',
                                    '"fit",1,20,1']
+    # the page and the figures: published points against the predictive bands, over dates
+    page = (out / "report.html").read_text()
+    assert page.count("<tr data-target=") == 4 and 'id="figure-posterior-predictive"' in page
+    from scsim.experiments.report import fit_figures
+
+    figure = fit_figures(out)["posterior_predictive"]
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(panels) == 2  # listings, trips refused: two dates each
+    for ax, members in zip(panels, (rows[:2], rows[2:]), strict=True):
+        outer = ax.collections[0].get_paths()[0].vertices[:, 1]  # the 90% band's outline
+        assert min(outer) == pytest.approx(min(r["q05"] for r in members))
+        assert max(outer) == pytest.approx(max(r["q95"] for r in members))
+        points = sorted(float(line.get_ydata()[0]) for line in ax.lines
+                        if line.get_marker() == "o")
+        assert points == pytest.approx(sorted(r["expected"] for r in members))
+    plotted = runner.invoke(app, ["plot", str(out), "--out", str(tmp_path / "figs")])
+    assert plotted.exit_code == 0, plotted.output
+    assert {p.name for p in (tmp_path / "figs").iterdir()} == {
+        "posterior.png", "posterior.svg", "posterior_predictive.png",
+        "posterior_predictive.svg"}
+    again = runner.invoke(app, ["report", str(out)])
+    assert again.exit_code == 2 and "exists" in again.output, again.output
 
 
 def test_predict_refuses_a_folder_that_is_not_a_fit(tmp_path):

@@ -575,3 +575,101 @@ def calibration_figure(results: list, targets: list, full_population: int,
         ax.set_visible(False)
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def _panel_of(target: dict) -> tuple:
+    """Targets that share a panel: one metric of the same columns, group and part, counted
+    the same way (a year's flows apart from running totals)."""
+    return (target["metric"], tuple(target.get("columns") or ()), target.get("group"),
+            target.get("part"), target.get("from") is not None)
+
+
+def predictive_figure(targets: list[dict], prediction: list[dict], title: str
+                      ) -> Figure | None:
+    """A fit's posterior predictive over dates: per dated series of targets, the 90% and
+    50% bands and the median of the simulated figures, joined across the series' dates, and
+    the published points (times ``natural_persons``: filled where fitted, open where held
+    out).  None when no target has a date."""
+    import datetime as dt
+
+    rows = {r["target"]: r for r in prediction}
+    dated = [(k, t) for k, t in enumerate(targets) if t.get("on") is not None and k in rows]
+    if not dated:
+        return None
+    panels = list(dict.fromkeys(_panel_of(t) for _, t in dated))
+    columns = 2 if len(panels) > 1 else 1
+    n_rows = -(-len(panels) // columns)
+    fig, axes = subplots(n_rows, columns, figsize=(10, 2.9 * n_rows), squeeze=False)
+    band, published = OKABE_ITO[0], "#000000"
+    for ax, key in zip(axes.flat, panels, strict=False):
+        members = sorted(((dt.date.fromisoformat(str(t["on"])), k, t) for k, t in dated
+                          if _panel_of(t) == key), key=lambda m: m[0])
+        dates = [d for d, _, _ in members]
+        q = {name: np.array([rows[k][name] for _, k, _ in members], dtype=float)
+             for name in ("q05", "q25", "median", "q75", "q95")}
+        if len(members) > 1:
+            ax.fill_between(dates, q["q05"], q["q95"], color=band, alpha=0.18, linewidth=0,
+                            label="90% predictive interval")
+            ax.fill_between(dates, q["q25"], q["q75"], color=band, alpha=0.35, linewidth=0,
+                            hatch="//", label="50% predictive interval")
+            ax.plot(dates, q["median"], color=band, linewidth=1.2, linestyle="--",
+                    label="predictive median")
+        else:
+            ax.errorbar(dates, q["median"], yerr=[q["median"] - q["q05"], q["q95"] - q["median"]],
+                        fmt="s", color=band, markersize=5, capsize=3,
+                        label="predictive median, 90% interval")
+        for d, _, t in members:
+            fitted = t.get("role", "fitted") == "fitted"
+            ax.plot([d], [t["published"] * (t.get("natural_persons") or 1.0)], "o",
+                    markersize=6, color=published,
+                    markerfacecolor=published if fitted else "white",
+                    label="published, fitted" if fitted else "published, held out")
+        metric, cols, group, part, windows = key
+        label = metric + (f" of {' + '.join(cols)}" if cols else "")
+        extra = ", ".join(x for x in (group, part and f"part {part}",
+                                      windows and "each a year's flow") if x)
+        ax.set_title(textwrap.fill(label + (f" ({extra})" if extra else ""), 60), fontsize=9)
+        if metric != "share_on":
+            ax.yaxis.set_major_formatter(FuncFormatter(
+                lambda v, _: f"{v / 1e6:g} M" if abs(v) >= 1e6 else f"{v:,.0f}"))
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))
+        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best")
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def posterior_figure(values: dict[str, np.ndarray], weights: np.ndarray, priors: list[dict],
+                     quantiles: dict[str, tuple[float, float, float]], title: str) -> Figure:
+    """Each fitted value's posterior (weighted histogram of the last generation's
+    particles) over its prior's whole range (log-scaled for a log-uniform prior), with the
+    median and the 90% interval (``quantiles``: 5%, 50%, 95% per path) marked."""
+    columns = 2 if len(priors) > 1 else 1
+    n_rows = -(-len(priors) // columns)
+    fig, axes = subplots(n_rows, columns, figsize=(10, 2.4 * n_rows), squeeze=False)
+    for ax, prior in zip(axes.flat, priors, strict=False):
+        x = np.asarray(values[prior["path"]], dtype=float)
+        log = prior["shape"] == "log-uniform"
+        edges = (np.geomspace(prior["low"], prior["high"], 31) if log
+                 else np.linspace(prior["low"], prior["high"], 31))
+        ax.hist(x, bins=edges, weights=weights, color=OKABE_ITO[0], alpha=0.6,
+                label="posterior (weighted particles)")
+        q05, q50, q95 = quantiles[prior["path"]]
+        ax.axvline(q50, color="#000000", linewidth=1.2, label=f"median {q50:.3g}")
+        ax.axvspan(q05, q95, color=OKABE_ITO[1], alpha=0.12, hatch="\\\\",
+                   label=f"90% interval {q05:.3g} to {q95:.3g}")
+        if log:
+            ax.set_xscale("log")
+        ax.set_xlim(prior["low"], prior["high"])
+        ax.set_title(textwrap.fill(f"{prior['path']} (prior {prior['shape']}, the axis's "
+                                   "range)", 60), fontsize=9)
+        ax.set_yticks([])
+        ax.legend(fontsize=7, loc="best")
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(priors):]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=10)
+    return fig

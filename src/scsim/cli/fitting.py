@@ -105,10 +105,25 @@ def fit(
                 n = (max(1, len(client.scheduler_info().get("workers", {})))
                      if scheduler is not None else (workers or default_workers()))
                 manifest = run_fit(plan, client, n, resume=resume, progress=report)
+            _write_fit_report(out)
     except ScsimError as exc:
         raise fail(str(exc)) from None
     if not quiet:
         _print_fit(out, manifest)
+
+
+def _write_fit_report(out: Path, target: Path | None = None, replace: bool = True) -> Path:
+    """The fit's page (report.html in the fit folder unless ``target``)."""
+    from scsim.cli.common import _write_text_atomically
+    from scsim.experiments.report import fit_report
+
+    target = target or out / "report.html"
+    try:
+        page = fit_report(out)
+    except (OSError, ValueError, KeyError) as exc:
+        raise fail(f"{out}: not a finished scsim fit ({exc})") from None
+    _write_text_atomically(target, page, replace)
+    return target
 
 
 def _print_fit(out: Path, manifest: dict) -> None:
@@ -140,7 +155,9 @@ def _print_fit(out: Path, manifest: dict) -> None:
     simulations = sum(x["evaluations"] for x in generations)
     console.print(f"epsilon {g['epsilon']:.3g}, acceptance {g['acceptance_rate']:.1%}, "
                   f"effective sample size {g['ess']:.0f}; {simulations:,} simulations of "
-                  f"{manifest['population']:,} citizens; wrote {out}", markup=False)
+                  f"{manifest['population']:,} citizens; wrote {out} (report.html: the "
+                  "posterior, and after scsim predict, the targets against their intervals)",
+                  markup=False)
     floor = len(manifest["targets"]) ** 0.5
     if g["epsilon"] > 2 * floor:
         console.print(f"note: epsilon is still above {2 * floor:.2g}, twice the distance a "
@@ -182,6 +199,7 @@ def predict(
             task = progress.add_task("simulations", total=draws * seeds)
             table = run_predict(fit_folder, client, draws, seeds,
                                 lambda done, total: progress.update(task, completed=done))
+        _write_fit_report(fit_folder)
     except ScsimError as exc:
         raise fail(str(exc)) from None
     if not quiet:

@@ -24,23 +24,46 @@ from scsim.terminal import SafeConsole
 from scsim.text import printable
 
 
+def _is_fit(folder: Path) -> bool:
+    """A fit folder (scsim fit) rather than a run folder."""
+    return (folder / "fit.json").is_file()
+
+
+def _fit_figures(folder: Path) -> dict:
+    from scsim.experiments.report import fit_figures
+
+    try:
+        return fit_figures(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        raise fail(f"{folder}: not a finished scsim fit ({exc})") from None
+
+
 @app.command()
 def report(
-    run_folder: Annotated[Path, typer.Argument(help="A run folder written by scsim run.")],
+    run_folder: Annotated[Path, typer.Argument(help="A run folder (scsim run) or a fit "
+                                               "folder (scsim fit).")],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="HTML file (default RUN/report.html).")
     ] = None,
     force: ForceFileOption = False,
 ) -> None:
-    """Write a self-contained HTML page of a run: scenario, ledger, figures, groups, provenance."""
+    """Write a self-contained HTML page of a run (scenario, ledger, figures, groups,
+    provenance) or of a fit (its posterior and posterior predictive)."""
     with console.status("drawing figures...", spinner="dots"):
-        target = _write_report(run_folder, out, force)
+        if _is_fit(run_folder):
+            from scsim.cli.fitting import _write_fit_report
+
+            _check_output(out or run_folder / "report.html", force)
+            target = _write_fit_report(run_folder, out, force)
+        else:
+            target = _write_report(run_folder, out, force)
     console.print(f"wrote {target} (self-contained: opens offline)")
 
 
 @app.command()
 def plot(
-    run_folder: Annotated[Path, typer.Argument(help="A run folder written by scsim run.")],
+    run_folder: Annotated[Path, typer.Argument(help="A run folder (scsim run) or a fit "
+                                               "folder (scsim fit).")],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for the figures (default "
                                   "RUN/figures).")
@@ -48,13 +71,16 @@ def plot(
     force: Annotated[bool, typer.Option("--force", help="Replace figures of the same name "
                                         "in the folder.")] = False,
 ) -> None:
-    """Save every figure of a run as PNG (200 dpi) and SVG, for articles and slides."""
+    """Save every figure of a run, or of a fit, as PNG (200 dpi) and SVG, for articles and
+    slides."""
     from scsim.plots import all_figures, left_out, save
 
-    stored = _read_run(run_folder)
     target = out or run_folder / "figures"
     with console.status("drawing figures...", spinner="dots"):
-        figures = all_figures(stored)
+        if _is_fit(run_folder):
+            figures = _fit_figures(run_folder)
+        else:
+            figures = all_figures(_read_run(run_folder))
         with _output_place(target, force) as tmp:
             for name, fig in figures.items():
                 save(fig, tmp / name)

@@ -232,3 +232,118 @@ def sweep_report(out: Path) -> str:
                          "<code>scsim analyze SWEEP --output QUANTITY</code> computes them "
                          "(Sobol or Morris designs).</p>"))
     return page(f"scsim sweep: {out.name}", sections)
+
+
+# --- a fit: its posterior, its diagnostics, its posterior predictive -----------------
+
+def fit_figures(out: Path) -> dict[str, Figure]:
+    """The fit's figures: the posterior's marginals, and (after ``scsim predict``) the
+    published points against the posterior predictive bands over dates."""
+    from scsim.experiments.fit import (
+        FIT_FILE,
+        PARTICLES,
+        PREDICTION,
+        SCENARIO_FILE,
+        weighted_quantiles,
+    )
+    from scsim.plots import posterior_figure, predictive_figure
+
+    manifest = json.loads((out / FIT_FILE).read_text())
+    particles = pq.read_table(out / PARTICLES).to_pandas()
+    last = particles[particles.generation == particles.generation.max()]
+    weights = last.weight.to_numpy(dtype=float)
+    priors = manifest["priors"]
+    values = {p["path"]: last[p["path"]].to_numpy(dtype=float) for p in priors}
+    quantiles = {path: tuple(weighted_quantiles(x, weights, (0.05, 0.5, 0.95)))
+                 for path, x in values.items()}
+    figures = {"posterior": posterior_figure(
+        values, weights, priors, quantiles,
+        f"Posterior after generation {int(last.generation.iloc[0]) + 1} "
+        f"({len(last)} particles)")}
+    if (out / PREDICTION).is_file():
+        targets = json.loads((out / SCENARIO_FILE).read_text())["calibration"]["targets"]
+        figure = predictive_figure(targets, pq.read_table(out / PREDICTION).to_pylist(),
+                                   "Published figures against the posterior predictive")
+        if figure is not None:
+            figures["posterior_predictive"] = figure
+    return figures
+
+
+def fit_report(out: Path) -> str:
+    """The fit's page: what was fitted and how, the generations, the posterior, and (after
+    ``scsim predict``) every target against its predictive interval, over dates."""
+    from scsim.experiments.fit import (
+        FIT_FILE,
+        GENERATIONS,
+        PARTICLES,
+        PREDICTION,
+        weighted_quantiles,
+    )
+
+    manifest = json.loads((out / FIT_FILE).read_text())
+    figures = fit_figures(out)
+    about = (f"<p>ABC-SMC (pyabc) of <code>{_esc(manifest['scenario_file'])}</code>: "
+             f"{manifest['particles']} particles per generation, each one simulation of "
+             f"{manifest['population']:,} citizens (counts scaled to "
+             f"{manifest['full_population']:,}) averaged over {manifest['replicates']} "
+             f"seed(s); fit seed {manifest['seed']}. Fitted to "
+             f"{len(manifest['targets'])} targets, each weighed by its error and its "
+             "sample noise.</p><p>To reproduce: <code>"
+             f"{_esc(manifest['command'])}</code> (the same particles with any number of "
+             "workers).</p>")
+    generations = pq.read_table(out / GENERATIONS).to_pylist()
+    gens = "".join(
+        f"<tr><td>{g['generation'] + 1}</td><td>{g['epsilon']:.3g}</td>"
+        f"<td>{g['evaluations']:,}</td><td>{g['acceptance_rate']:.1%}</td>"
+        f"<td>{g['ess']:.0f}</td><td>"
+        + ("n/a" if g["wall_s"] is None else f"{g['wall_s']:.0f} s") + "</td></tr>"
+        for g in generations)
+    gens_table = ("<table><tr><th>generation</th><th>epsilon</th><th>simulations</th>"
+                  "<th>acceptance</th><th>effective sample size</th><th>wall time</th></tr>"
+                  f"{gens}</table>")
+    particles = pq.read_table(out / PARTICLES).to_pandas()
+    last = particles[particles.generation == particles.generation.max()]
+    weights = last.weight.to_numpy(dtype=float)
+    post = []
+    for p in manifest["priors"]:
+        q05, q25, q50, q75, q95 = weighted_quantiles(last[p["path"]].to_numpy(), weights,
+                                                     (0.05, 0.25, 0.5, 0.75, 0.95))
+        post.append(f"<tr><td><code>{_esc(p['path'])}</code></td><td>{numbers.rate(q50)}</td>"
+                    f"<td>{_interval(q25, q75)}</td><td>{_interval(q05, q95)}</td>"
+                    f"<td>{_esc(p['shape'])} {_interval(p['low'], p['high'])}</td></tr>")
+    post_table = ("<table><tr><th>value</th><th>median</th><th>50% interval</th>"
+                  "<th>90% interval</th><th>prior</th></tr>" + "".join(post) + "</table>")
+    sections = [("What was fitted", "about", about),
+                ("Generations", "generations", gens_table),
+                ("Posterior", "posterior", post_table
+                 + figure_html("posterior", figures["posterior"], "Each fitted value's "
+                               "posterior over its prior's range: the weighted particles of "
+                               "the last generation, the median and the 90% interval."))]
+    if (out / PREDICTION).is_file():
+        rows = pq.read_table(out / PREDICTION).to_pylist()
+        body = "".join(
+            f"<tr data-target='{r['target']}'><td>{r['target'] + 1}</td>"
+            f"<td>{_esc(r['metric'])}</td><td>{_esc(r['on'] or '')}</td>"
+            f"<td>{'fitted' if r['role'] == 'fitted' else 'held out'}</td>"
+            f"<td>{numbers.rate(r['expected'])}</td><td>{numbers.rate(r['median'])}</td>"
+            f"<td>{_interval(r['q05'], r['q95'])}</td>"
+            f"<td>{'yes' if r['inside_90'] else '<b>no</b>'}</td></tr>" for r in rows)
+        held = [r for r in rows if r["role"] == "predicted"]
+        coverage = (f"<p>Held-out figures inside their 90% interval: "
+                    f"{sum(r['inside_90'] for r in held)} of {len(held)}.</p>" if held else "")
+        table = ("<table id='prediction'><tr><th>#</th><th>metric</th><th>on</th><th>role</th>"
+                 "<th>published x natural_persons</th><th>median</th><th>90% interval</th>"
+                 f"<th>inside</th></tr>{body}</table>{coverage}")
+        figure = ""
+        if "posterior_predictive" in figures:
+            figure = figure_html("posterior-predictive", figures["posterior_predictive"],
+                                 "Published points (filled: fitted; open: held out) against "
+                                 "the posterior predictive: the 90% band, the 50% band "
+                                 "(hatched) and the median, over the targets' dates. Levels "
+                                 "as the targets count them; the table gives every number.")
+        sections.append(("Posterior predictive", "prediction", table + figure))
+    else:
+        sections.append(("Posterior predictive", "prediction", "<p class='note'>Not run yet: "
+                         "<code>scsim predict FIT</code> simulates draws of the posterior "
+                         "under several seeds and adds every target's interval here.</p>"))
+    return page(f"scsim fit: {out.name}", sections)
