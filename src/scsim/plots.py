@@ -560,18 +560,30 @@ def calibration_figure(results: list, targets: list, full_population: int,
             ax.text(0.99, 0.02, textwrap.fill("naive forecast off the scale: "
                                               + "; ".join(off_scale), 50),
                     transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color=naive)
-        label = first.metric + (f" of {' + '.join(first.columns)}" if first.columns else "")
-        extra = ", ".join(x for x in (first.group, first.part and f"part {first.part}",
-                                      first.from_ and "each a year's flow") if x)
-        ax.set_title(textwrap.fill(label + (f" ({extra})" if extra else ""), 60), fontsize=9)
-        if first.metric != "share_on":
-            ax.yaxis.set_major_formatter(FuncFormatter(
-                lambda v, _: f"{v / 1e6:g} M" if abs(v) >= 1e6 else f"{v:,.0f}"))
-        handles, labels = ax.get_legend_handles_labels()
-        unique = dict(zip(labels, handles, strict=True))
-        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best")
-        ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[len(panels):]:
+        _finish_target_panel(ax, (first.metric, tuple(first.columns), first.group,
+                                  first.part, first.from_ is not None))
+    return _finish_target_figure(fig, axes, len(panels), title)
+
+
+def _finish_target_panel(ax, key: tuple) -> None:
+    """A panel of targets' series: its title (metric, columns, group, part, windows), its
+    axis in counts or millions, its legend without repeats."""
+    metric, cols, group, part, windows = key
+    label = metric + (f" of {' + '.join(cols)}" if cols else "")
+    extra = ", ".join(x for x in (group, part and f"part {part}",
+                                  windows and "each a year's flow") if x)
+    ax.set_title(textwrap.fill(label + (f" ({extra})" if extra else ""), 60), fontsize=9)
+    if metric != "share_on":
+        ax.yaxis.set_major_formatter(FuncFormatter(
+            lambda v, _: f"{v / 1e6:g} M" if abs(v) >= 1e6 else f"{v:,.0f}"))
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best")
+    ax.tick_params(labelsize=8)
+
+
+def _finish_target_figure(fig: Figure, axes, used: int, title: str) -> Figure:
+    for ax in list(axes.flat)[used:]:
         ax.set_visible(False)
     fig.suptitle(title, fontsize=10)
     return fig
@@ -624,22 +636,8 @@ def predictive_figure(targets: list[dict], prediction: list[dict], title: str
                     markersize=6, color=published,
                     markerfacecolor=published if fitted else "white",
                     label="published, fitted" if fitted else "published, held out")
-        metric, cols, group, part, windows = key
-        label = metric + (f" of {' + '.join(cols)}" if cols else "")
-        extra = ", ".join(x for x in (group, part and f"part {part}",
-                                      windows and "each a year's flow") if x)
-        ax.set_title(textwrap.fill(label + (f" ({extra})" if extra else ""), 60), fontsize=9)
-        if metric != "share_on":
-            ax.yaxis.set_major_formatter(FuncFormatter(
-                lambda v, _: f"{v / 1e6:g} M" if abs(v) >= 1e6 else f"{v:,.0f}"))
-        handles, labels = ax.get_legend_handles_labels()
-        unique = dict(zip(labels, handles, strict=True))
-        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best")
-        ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
-    fig.suptitle(title, fontsize=10)
-    return fig
+        _finish_target_panel(ax, key)
+    return _finish_target_figure(fig, axes, len(panels), title)
 
 
 def posterior_figure(values: dict[str, np.ndarray], weights: np.ndarray, priors: list[dict],
