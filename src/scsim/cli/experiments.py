@@ -538,6 +538,12 @@ def screen(
     workers: WorkersOption = None,
     quiet: QuietOption = False,
     set_: SetOption = None,
+    refit: Annotated[bool, typer.Option("--refit", help="Also refit the [calibration.fit] "
+                                        "values at every point and screen again with them: "
+                                        "which assumptions move the headlines while the "
+                                        "targets hold.")] = False,
+    refit_budget: Annotated[int, typer.Option(min=5, max=2000, help="With --refit: "
+                                              "simulations per point's refit.")] = 40,
 ) -> None:
     """Screen every ASSUMPTION of SCENARIO (Morris) and name those that move each headline."""
     from scsim.cli.common import _parse_sets, _world_overrides
@@ -551,17 +557,23 @@ def screen(
         root = seed if seed is not None else load_scenario(scenario, fixed).scenario.run.seed
         target = out or RUNS / f"{slug(scenario.stem)}-screen-seed{root}"
         pairing = None if counterfactual == "unpaired" else counterfactual
-        spec = plan(screening_spec(scenario, fixed, samples, replicates, root, pairing, target))
+        spec = plan(screening_spec(scenario, fixed, samples, replicates, root, pairing, target,
+                                   refitted=refit))
     except SweepError as exc:
         raise fail(str(exc)) from None
     except ScenarioError as exc:
         raise fail(exc.lines()) from None
+    base_fit = _refit_plan(scenario, spec, root) if refit else None
     _check_fits(spec.loaded[0], spec.pairings[0], scheduler, workers)
     total = len(spec.points) * spec.replicates
     if not quiet:
         console.print(f"screening {len(spec.varies)} assumptions: Morris, {samples} "
                       f"trajectories, {len(spec.points):,} points x {replicates} replicates = "
                       f"{total:,} runs of {spec.loaded[0].scenario.population.size:,} citizens")
+        if base_fit is not None:
+            console.print(f"then refitting {len(base_fit.priors)} fitted values at each point "
+                          f"(up to {refit_budget} simulations each) and screening again: "
+                          f"{total:,} more runs", markup=False)
     from scsim.experiments.report import sweep_report
 
     ranked = []
@@ -575,6 +587,10 @@ def screen(
                        after=rank)
     _exit_if_failed(outcome.failed)
     table = ranked[0]
+    if base_fit is not None:
+        _screen_with_refits(spec, base_fit, refit_budget, table, scheduler, workers, resume,
+                            quiet, top)
+        return
     shown = Table(title="The assumptions that move each headline figure most (Morris mu*: "
                   "mean absolute effect across its plausible range, 95% interval)",
                   show_edge=False)
@@ -593,3 +609,83 @@ def screen(
     console.print("mu* is in the quantity's own units (citizens, posts, yuan); an interval "
                   "that reaches 0 cannot tell the assumption from seed noise")
     console.print(f"wrote {spec.out}/screen.parquet (every assumption, ranked per quantity)")
+
+
+def _refit_plan(scenario: Path, spec, root: int):
+    """The fit every point of a screening refits (one line, exit 2, if there is none)."""
+    from scsim.experiments.fit import FitSpec, plan_fit
+
+    try:
+        return plan_fit(FitSpec(scenario, spec.out,
+                                population=spec.loaded[0].scenario.population.size, seed=root))
+    except ScsimError as exc:
+        raise fail([f"--refit: {line}" for line in str(exc).splitlines()]) from None
+
+
+def _screen_with_refits(spec, base_fit, budget: int, plain, scheduler, workers, resume: bool,
+                        quiet: bool, top: int) -> None:
+    """Refit every point, screen again at the refitted values, and set both side by side."""
+    from scsim.experiments.cluster import open_client
+    from scsim.experiments.refit import (
+        MOSTLY_BY_BREAKING,
+        WHILE_HELD,
+        compare_screens,
+        hold_threshold,
+        refitted_spec,
+        run_refits,
+    )
+    from scsim.experiments.report import sweep_report
+    from scsim.experiments.screen import rank_assumptions
+
+    bar = _bar("refits", quiet)
+    try:
+        with bar, open_client(scheduler, workers) as client:
+            task = bar.add_task("refits", total=len(spec.points))
+            refits = run_refits(spec, base_fit, budget, client,
+                                lambda done, total: bar.update(task, completed=done))
+    except ScsimError as exc:
+        raise fail(str(exc)) from None
+    again = refitted_spec(spec, refits)
+    ranked = []
+
+    def rank(outcome) -> None:
+        if not outcome.failed:
+            ranked.append(rank_assumptions(again.out))
+        _write_text_atomically(again.out / "report.html", sweep_report(again.out), True)
+
+    outcome = _execute(again, scheduler, workers, resume=resume, force=False,
+                       quiet=quiet, after=rank)
+    _exit_if_failed(outcome.failed)
+    table = compare_screens(plain, ranked[0], spec.out)
+    _write_text_atomically(spec.out / "report.html", sweep_report(spec.out), True)
+    if quiet:
+        return
+    shown = Table(title="Each headline's assumptions, screened as they are and refitted "
+                  "(Morris mu*)", show_edge=False)
+    for column in ("quantity", "assumption", "mu*", "refitted", "effect"):
+        shown.add_column(column, justify="right" if column in ("mu*", "refitted") else "left",
+                         overflow="fold")
+    short = {WHILE_HELD: "holds", MOSTLY_BY_BREAKING: "breaks"}
+    rows = table.to_pylist()
+    for quantity in dict.fromkeys(r["quantity"] for r in rows):
+        mine = sorted((r for r in rows if r["quantity"] == quantity
+                       and max(r["mu_star"], r["mu_star_refitted"]) > 0),
+                      key=lambda r: -max(r["mu_star"], r["mu_star_refitted"]))[:top]
+        if not mine:
+            shown.add_row(quantity, "none moves it (the same in every run)", "0", "0", "-")
+        for k, r in enumerate(mine):
+            shown.add_row(quantity if k == 0 else "", r["parameter"],
+                          numbers.rate(r["mu_star"]), numbers.rate(r["mu_star_refitted"]),
+                          short.get(r["verdict"], "-"))
+    console.print(shown)
+    held = sum(r["held"] for r in refits)
+    console.print(f"effect: holds = {WHILE_HELD} (half or more of its mu* survives the "
+                  f"refits); breaks = {MOSTLY_BY_BREAKING}; - = no interval of mu* clear of 0",
+                  markup=False)
+    console.print(f"the refits held the targets at {held} of {len(refits)} points (distance at "
+                  f"most {hold_threshold(len(base_fit.targets)):.2g}); "
+                  + ("where they did not, the point ran at its best values found, "
+                     f"listed in {spec.out / 'refits.parquet'}" if held < len(refits) else
+                     "every point ran at its refitted values"), markup=False)
+    console.print(f"wrote {spec.out}/screen-refit.parquet, refits.parquet and refitted/",
+                  markup=False)

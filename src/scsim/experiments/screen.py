@@ -24,17 +24,24 @@ from scsim.scenario.load import ScenarioError, load_scenario
 
 
 def screening_spec(scenario_file: Path, fixed: dict[str, Any], samples: int, replicates: int,
-                   seed: int, counterfactual: str | None, out: Path) -> SweepSpec:
-    """A Morris sweep over every assumption of the scenario, within its plausible range."""
+                   seed: int, counterfactual: str | None, out: Path,
+                   refitted: bool = False) -> SweepSpec:
+    """A Morris sweep over every assumption of the scenario, within its plausible range;
+    ``refitted``: the values the fit chooses are left out (each point refits them)."""
     try:
         base = load_scenario(scenario_file, fixed)
     except ScenarioError as exc:
         raise SweepError(exc.lines()[0]) from None
+    fitted = set(base.scenario.calibration.fit) if (
+        refitted and base.scenario.calibration is not None) else set()
     varies = [Vary(path, source.low, source.high)
-              for path, source in base.scenario.sources.items() if source.assumption]
+              for path, source in base.scenario.sources.items()
+              if source.assumption and path not in fitted]
     if not varies:
         raise SweepError(f"{scenario_file}: sources: no value is marked as an assumption (with "
-                         "assumption = true, low, high), so there is nothing to screen")
+                         "assumption = true, low, high)"
+                         + (" besides the fitted values" if fitted else "")
+                         + ", so there is nothing to screen")
     return SweepSpec(scenario_file, fixed, varies, "morris", samples, replicates, seed,
                      counterfactual, out, kind="screen")
 
@@ -44,6 +51,13 @@ SCREEN_SCHEMA = pa.schema([
     ("mu_star", pa.float64()), ("mu_star_conf", pa.float64()), ("sigma", pa.float64()),
     ("output_mean", pa.float64()),
 ])
+
+
+def fitted_paths(scenario_file: Path, fixed: dict[str, Any]) -> list[str]:
+    """The values [calibration.fit] names (empty if none)."""
+    base = load_scenario(scenario_file, fixed)
+    c = base.scenario.calibration
+    return [] if c is None else list(c.fit)
 
 
 def rank_assumptions(out: Path) -> pa.Table:
