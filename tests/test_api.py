@@ -118,4 +118,26 @@ def test_threads_apply_to_one_run_only(tmp_path):
 def test_dir_lists_the_api():
     assert dir(scsim) == sorted(["ScsimError", "InvalidArgument", "ScenarioError",
                                  "RunFolderError", "OutputError", "RunDirExists", "Run",
-                                 "TABLES", "load", "read", "run", "__version__"])
+                                 "TABLES", "load", "read", "run", "__version__", "Fit",
+                                 "read_fit"])
+
+
+def test_a_fit_is_read_and_a_run_draws_from_it(tmp_path):
+    """A hand-written fit of two particles, one of weight 0 (never drawn): the posterior's
+    interval is that one particle's value, and a run drawing from it runs that value."""
+    from test_posterior import RATE, scenario, write_fit  # noqa: F401
+
+    fit = write_fit(tmp_path / "fit", [(0.0, 0.002, 0.02), (1.0, 0.0003, 0.01)])
+    (fit / "generations.parquet").write_bytes((fit / "particles.parquet").read_bytes())
+    read = scsim.read_fit(fit)
+    assert read.posterior()[RATE] == {"q05": 0.0003, "median": 0.0003, "q95": 0.0003}
+    assert read.prediction is None
+    path = tmp_path / "truth.toml"
+    from test_fit import truth_scenario
+
+    path.write_text(truth_scenario([1.0] * 4))
+    run = scsim.run(path, tmp_path / "drawn", posterior=fit)
+    assert run.summary["posterior"]["values"][RATE] == 0.0003
+    assert run.scenario.behaviours["debt"].daily_rate == 0.0003
+    with pytest.raises(scsim.InvalidArgument, match="not a scsim fit"):
+        scsim.read_fit(tmp_path)

@@ -18,7 +18,8 @@ del PackageNotFoundError
 
 
 _API = {"load": "scsim.api", "run": "scsim.api", "read": "scsim.api", "Run": "scsim.api",
-        "TABLES": "scsim.api", "ScsimError": "scsim.errors",
+        "TABLES": "scsim.api", "read_fit": "scsim.api", "Fit": "scsim.api",
+        "ScsimError": "scsim.errors",
         "InvalidArgument": "scsim.errors", "ScenarioError": "scsim.scenario.load",
         "RunFolderError": "scsim.io.stored_run", "OutputError": "scsim.io.run_dir",
         "RunDirExists": "scsim.io.run_dir"}

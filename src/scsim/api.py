@@ -10,6 +10,10 @@ The command line is a thin layer over the same functions::
     frame = run.frame("ledger")             # pandas.DataFrame (needs pandas)
     run.ledger["totals"]["sanctioned"]
 
+    fit = scsim.read_fit("runs/history-fit")          # a fit folder (scsim fit)
+    fit.posterior()                         # each fitted value's median and 90% interval
+    drawn = scsim.run(scenario, "runs/r0-draw", posterior=fit.path)  # one posterior draw
+
 Every failure a caller can cause raises a subclass of ``scsim.ScsimError``:
 ``scsim.ScenarioError`` (a scenario that cannot run, with one line per
 problem in ``.lines()``), ``scsim.RunFolderError`` (a run folder that cannot
@@ -130,13 +134,16 @@ def _counterfactual(value: str | Path | LoadedScenario | None,
 
 def run(scenario: LoadedScenario | str | Path, out: str | Path | None = None, *,
         counterfactual: str | Path | LoadedScenario | None = None, force: bool = False,
-        threads: int | None = None, kernel: str = "auto") -> Run:
+        threads: int | None = None, kernel: str = "auto",
+        posterior: str | Path | None = None) -> Run:
     """Simulate a scenario (a loaded one, or a file) into a run folder and read it back.
 
     ``counterfactual``: 'none' (the same world without the system), another
     scenario file of the same world, or None for an unpaired run. ``out``
     defaults to runs/NAME-seedSEED-HASH, as for ``scsim run``.  ``kernel``: 'auto',
     'universal' or 'specialised', as ``scsim run --kernel`` (results do not depend on it).
+    ``posterior``: a fit folder, whose posterior gives the fitted values one draw (chosen by
+    the scenario's seed), as ``scsim run --posterior``.
     """
     from scsim.engine import KERNEL_CHOICES
 
@@ -151,6 +158,16 @@ def run(scenario: LoadedScenario | str | Path, out: str | Path | None = None, *,
 
     loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
     pairing = _counterfactual(counterfactual, loaded)
+    drawn = None
+    if posterior is not None:
+        from scsim.experiments.posterior import check_applies, drawn_scenarios, read_posterior
+
+        fitted = read_posterior(_path(posterior, "posterior"))
+        check_applies(fitted, loaded.scenario, loaded.source)
+        loaded, pairing, values = drawn_scenarios(fitted, loaded, pairing,
+                                                  loaded.scenario.run.seed, 0)
+        drawn = fitted.manifest() | {"particle": values.pop("posterior_particle"),
+                                     "values": values}
     most = numba.config.NUMBA_NUM_THREADS
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                 or not 1 <= threads <= most):
@@ -166,7 +183,9 @@ def run(scenario: LoadedScenario | str | Path, out: str | Path | None = None, *,
         if problem:
             raise ScenarioError(loaded.source, [("population.size", problem)])
         run_to_folder(loaded, folder, force=bool(force), counterfactual=pairing,
-                      kernel=kernel)
+                      kernel=kernel, posterior=drawn,
+                      varied=None if drawn is None else {"posterior_particle": drawn["particle"],
+                                                         **drawn["values"]})
     finally:
         numba.set_num_threads(previous)
     return read(folder)
@@ -176,3 +195,39 @@ def read(path: str | Path) -> Run:
     """A run folder written by ``scsim run`` (or ``run``), checked as it is read."""
     stored = read_run(_path(path, "path"))
     return Run(**{name: getattr(stored, name) for name in stored.__dataclass_fields__})
+
+
+class Fit:
+    """A fit folder (``scsim fit``): its manifest, particles, generations and, after
+    ``scsim predict``, its posterior predictive."""
+
+    def __init__(self, path: Path):
+        import json
+
+        from scsim.experiments.fit import FIT_FILE, GENERATIONS, PARTICLES, PREDICTION
+        from scsim.io.stored_run import read_parquet
+
+        self.path = path
+        try:
+            self.manifest: dict[str, Any] = json.loads((path / FIT_FILE).read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidArgument(f"{path}: not a scsim fit ({exc})") from None
+        self.particles = read_parquet(path / PARTICLES)
+        self.generations = read_parquet(path / GENERATIONS)
+        self.prediction = (read_parquet(path / PREDICTION) if (path / PREDICTION).is_file()
+                           else None)
+
+    def posterior(self) -> dict[str, dict[str, float]]:
+        """Each fitted value's weighted median and 90% interval in the last generation."""
+        from scsim.experiments.fit import weighted_quantiles
+        from scsim.experiments.posterior import read_posterior
+
+        last = read_posterior(self.path)
+        return {path: dict(zip(("q05", "median", "q95"), weighted_quantiles(
+            last.values[:, k], last.weights, (0.05, 0.5, 0.95)), strict=True))
+            for k, path in enumerate(last.paths)}
+
+
+def read_fit(path: str | Path) -> Fit:
+    """A fit folder written by ``scsim fit``, read and checked."""
+    return Fit(_path(path, "path"))

@@ -378,9 +378,13 @@ def reproduce_command(argv: list[str]) -> str:
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray,
                        quantiles: tuple[float, ...]) -> list[float]:
     """Quantiles of a weighted sample (the inverse of its weighted empirical distribution,
-    interpolated between the midpoints of the sorted particles' weights)."""
+    interpolated between the midpoints of the sorted particles' weights); particles of
+    weight 0 are none of it."""
+    values, weights = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
+    kept = weights > 0
+    values, weights = values[kept], weights[kept]
     order = np.argsort(values)
-    values, weights = np.asarray(values, dtype=float)[order], np.asarray(weights)[order]
+    values, weights = values[order], weights[order]
     cumulative = (np.cumsum(weights) - 0.5 * weights) / weights.sum()
     return [float(np.interp(q, cumulative, values)) for q in quantiles]
 
