@@ -126,6 +126,35 @@ def quantities(s: Scenario | None = None, counterfactual: Scenario | None = None
     return tuple(known[name] for name in ORDER) + extra
 
 
+SPEECH_QUANTITIES = ("speech_lost", "speech_chilled", "speech_blocked")
+FALSE_RECORD_QUANTITIES = ("false_records", "wrongly_sanctioned", "days_wrongly_blacklisted")
+
+
+def impossible_quantities(s: Scenario, counterfactual: Scenario | None = None
+                          ) -> dict[str, str]:
+    """The ledger's quantities that a run of ``s`` cannot make other than 0, each with why:
+    those of a mechanism every ledger reports but the run lacks (a travel ban's trips denied
+    where there is no travel ban), speech where no behaviour is speech, and false records
+    where no channel records falsely.  A page shows them as absent, never as a 0 measured."""
+    from scsim.mechanisms import BY_NAME, MECHANISMS, in_kernel
+
+    kernel = in_kernel(s, counterfactual)
+    why: dict[str, str] = {}
+    for m in MECHANISMS:
+        if m.always_reported and m not in kernel:
+            for q in m.quantities:
+                why[q.name] = f"the scenario has no {m.title}"
+    if not {b.kind for b in s.behaviours.values()} & {"speech", "lawful"}:
+        why |= dict.fromkeys(SPEECH_QUANTITIES, "the scenario has no speech (no behaviour of "
+                             "kind speech or lawful)")
+    elif BY_NAME["speech_suspension"] not in kernel:
+        why["speech_blocked"] = "the scenario suspends no account"
+    if not any(c.false_attribution is not None for c in s.channels.values()):
+        why |= dict.fromkeys(FALSE_RECORD_QUANTITIES, "no channel records anyone falsely "
+                             "(no false_attribution)")
+    return why
+
+
 def quantities_in(ledger: dict) -> tuple[Quantity, ...]:
     """The quantities a ledger document (``ledger.json``) carries, in its order."""
     known = known_quantities()

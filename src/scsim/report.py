@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from scsim import numbers
 from scsim.describe import description_html
 from scsim.io.stored_run import StoredRun
-from scsim.ledger import quantities_in
+from scsim.ledger import impossible_quantities, quantities_in
 from scsim.results import EXIT_CAUSES
 
 STYLE = """
@@ -99,17 +99,19 @@ def _scale_factor(simulated: int | None, declared: int | None) -> float | None:
 
 
 def headline_html(ledger: dict, simulated: int | None = None, declared: int | None = None,
-                  scenario=None) -> str:
+                  scenario=None, absent: dict[str, str] | None = None) -> str:
     """Benefit and harm side by side: totals and rates per 100,000 over all citizens, each
     labelled a level or a paired difference; with a sample of a larger scenario, also the
-    totals scaled to the scenario's population."""
+    totals scaled to the scenario's population.  ``absent``: quantities the run cannot
+    produce (``ledger.impossible_quantities``), left out and named below, never a 0."""
     overall = ledger["overall"]
     factor = _scale_factor(simulated, declared)
+    absent = absent or {}
 
     def rows(side: str) -> str:
         out = []
         for q in quantities_in(ledger):
-            if q.side != side or q.name == "counterfactual_sanctioned":
+            if q.side != side or q.name == "counterfactual_sanctioned" or q.name in absent:
                 continue
             entry = overall.get(q.name, ABSENT)
             total = (f'<span class="total">{_number(entry["value"])}</span>'
@@ -147,7 +149,13 @@ def headline_html(ledger: dict, simulated: int | None = None, declared: int | No
         note += (f" This run simulated {numbers.count(simulated)} of the scenario's "
                  f"{numbers.count(declared)} citizens; the scaled column multiplies its totals "
                  f"by {numbers.rate(factor)}, assuming the sample is representative.")
-    return f"""{weighing_html(ledger)}<div class="side" id="headline">
+    if absent:
+        reasons: dict[str, list[str]] = {}
+        for name, why in absent.items():
+            reasons.setdefault(why, []).append(name.replace("_", " "))
+        note += (" Not shown, because this run cannot produce them: " + "; ".join(
+            f"{_esc(', '.join(names))} ({_esc(why)})" for why, names in reasons.items()) + ".")
+    return f"""{weighing_html(ledger, absent)}<div class="side" id="headline">
 <div class="benefit"><h3>Claimed benefit</h3><table>{header}{rows("benefit")}</table></div>
 <div class="harm"><h3>Harm</h3><table>{header}{rows("harm")}</table></div>
 </div><p class="note">{note} Hover a quantity for its definition.</p>"""
@@ -224,9 +232,10 @@ def attribution_html(attribution: dict) -> str:
             "sanctions that act through one response to their summed cost interact.</p>")
 
 
-def weighing_html(ledger: dict) -> str:
+def weighing_html(ledger: dict, absent: dict[str, str] | None = None) -> str:
     """Each benefit beside the harms it costs: a column per benefit (what it is counted
-    against, its total), a row per harm (its total and its amount per unit of the benefit)."""
+    against, its total), a row per harm (its total and its amount per unit of the benefit);
+    a harm the run cannot produce (``absent``) is left out."""
     w = ledger.get("weighing")
     if not w or not w["benefits"]:
         return ('<p class="note" id="weighing">No benefit is measured in this run (an unpaired '
@@ -245,6 +254,8 @@ def weighing_html(ledger: dict) -> str:
         for b, v in benefits.items())
     rows = []
     for name, h in w["harms"].items():
+        if name in (absent or {}):
+            continue
         cells = "".join(
             f"<td>{_fmt(h['per_unit_of'][b])}{_interval(h, b)}</td>"
             if h["per_unit_of"][b] is not None else
@@ -607,7 +618,8 @@ def run_report(run: StoredRun) -> str:
              description_html(s) + cf + posterior_draw_html(run.summary.get("posterior"))),
             *((("Timeline", "timeline", timeline),) if (timeline := timeline_html(s)) else ()),
             ("Headline: benefit and harm", "ledger",
-             headline_html(run.ledger, s.population.size, run.declared_population, s)
+             headline_html(run.ledger, s.population.size, run.declared_population, s,
+                           impossible_quantities(s, run.counterfactual if run.paired else None))
              + ("" if run.attribution or not run.paired else
                 "<p class='note' id='no-attribution'>Where each benefit comes from is not "
                 "in this run: <code>scsim run --attribute</code> (or <code>scsim attribute "

@@ -7,7 +7,7 @@ module per group of commands; importing them registers the commands on
 """
 
 # importing the command modules registers their commands, in this order
-from scsim.cli import running, tracing, views, tools, experiments, fitting  # noqa: F401, I001
+from scsim.cli import running, tracing, views, tools, experiments, fitting, dashboard  # noqa: F401, I001
 from scsim.cli.common import app
 
 __all__ = ["app"]

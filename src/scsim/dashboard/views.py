@@ -1,0 +1,70 @@
+"""What the dashboard's pages show, as HTML built by the report's own functions.
+
+The dashboard and ``scsim report`` draw the same tables and figures (the same
+palette, line styles and hatches, the same notes on what each figure is and
+rests on), so a page in the browser and a page on disk never disagree.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _run(root: Path, path: str):
+    """The stored run at ``path`` below ``root`` (which the caller found in the catalog)."""
+    from scsim.io.stored_run import read_run
+
+    return read_run(root / path)
+
+
+def run_sections(root: Path, path: str) -> list[tuple[str, str, str]]:
+    """(title, anchor, HTML) of a run's page, figures apart: the headline (benefit beside
+    harm, with intervals, what each rests on, the weighing) and the timeline first, then
+    the disparities, the life stories, the provenance and the sources."""
+    from scsim.describe import description_html
+    from scsim.ledger import impossible_quantities
+    from scsim.report import (
+        disparities_html,
+        headline_html,
+        provenance_html,
+        sources_html,
+        stories_html,
+        timeline_html,
+    )
+
+    run = _run(root, path)
+    s = run.scenario
+    absent = impossible_quantities(s, run.counterfactual if run.paired else None)
+    sections = [
+        ("Headline: benefit and harm", "headline-section",
+         headline_html(run.ledger, s.population.size, run.declared_population, s, absent)),
+        ("What was simulated", "scenario", description_html(s) + timeline_html(s)),
+    ]
+    if "by_region" in run.ledger:
+        sections.append(("Disparity, largest first", "disparities",
+                         disparities_html(run.ledger)))
+    sections += [("Life stories", "stories", stories_html(run.traces, run.stories)),
+                 ("Provenance", "provenance", provenance_html(run)),
+                 ("What the figures rest on", "sources", sources_html(s))]
+    return sections
+
+
+def run_figures(root: Path, path: str) -> str:
+    """The run's figures as embedded images with their captions (the report's)."""
+    from scsim.plots import all_figures, caption, left_out
+    from scsim.report import figure_html
+
+    run = _run(root, path)
+    figures = all_figures(run)
+    parts = [figure_html(name, fig, caption(name, run)) for name, fig in figures.items()]
+    missing = left_out(figures)
+    if missing:
+        parts.append("<p class='note'>Left out, because they would be empty or flat: "
+                     + "; ".join(f"{esc(name.replace('_', ' '))} ({esc(why)})"
+                                 for name, why in missing.items()) + ".</p>")
+    return "\n".join(parts)

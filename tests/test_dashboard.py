@@ -1,0 +1,198 @@
+"""``scsim dashboard``: the registry in a real browser (Chromium, driven by Playwright).
+
+The dashboard runs as ``scsim dashboard`` does, in a process of its own on a
+free port of 127.0.0.1, and is stopped (with every process it started) when
+the module's tests end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scsim.cli import app
+
+from conftest import R0, SCENARIOS
+
+runner = CliRunner()
+CHROMIUM = os.environ.get("SCSIM_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(out: Path, *args: str) -> Path:
+    result = runner.invoke(app, ["run", *args, "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory) -> Path:
+    """A paired demo run and an unpaired R0 run."""
+    root = tmp_path_factory.mktemp("registry")
+    _run(root / "demo-paired", str(SCENARIOS / "demo.toml"), "--population", "20000",
+         "--days", "120", "--counterfactual", "none")
+    _run(root / "r0-unpaired", str(R0), "--population", "5000", "--days", "60")
+    return root
+
+
+def _serve(root: Path, *more: str):
+    """``scsim dashboard`` on a free port; (process, base address) once it answers."""
+    pytest.importorskip("solara", reason="the dashboard extra (pip install 'scsim[dashboard]')")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scsim", "dashboard", "--root", str(root), "--port", str(port),
+         *more], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2) as answer:
+                if answer.status == 200:
+                    return process, base
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail("the dashboard did not start: "
+                        + process.stdout.read().decode(errors="replace")[-2000:])
+        time.sleep(0.3)
+
+
+def _stop(process) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def dashboard(registry):
+    process, base = _serve(registry)
+    yield base
+    _stop(process)
+    assert process.poll() is not None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} not found: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium, or set SCSIM_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Page:
+    """A browser page that records every console error and failed request."""
+
+    def __init__(self, browser, width: int = 1280):
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+
+    def open(self, address: str, text: str):
+        self.page.goto(address)
+        self.page.get_by_text(text).first.wait_for(timeout=30_000)
+        return self.page
+
+    def overflow(self) -> int:
+        """Pixels the page is wider than its window (0: no horizontal scrolling)."""
+        return self.page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_without_the_extra_the_command_says_how_to_get_it(monkeypatch, tmp_path):
+    import scsim.dashboard
+
+    monkeypatch.setattr(scsim.dashboard, "have_solara", lambda: False)
+    result = runner.invoke(app, ["dashboard", "--root", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == ("error: the dashboard needs its optional extra: pip "
+                                     "install 'scsim[dashboard]' (make demo and make test "
+                                     "install it)")
+
+
+def test_a_missing_root_and_a_busy_port_are_one_line(tmp_path):
+    pytest.importorskip("solara")
+    result = runner.invoke(app, ["dashboard", "--root", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and "--root: " in result.output and "no such folder" in \
+        result.output
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(app, ["dashboard", "--root", str(tmp_path), "--port", str(port)])
+    assert result.exit_code == 2 and f"--port: 127.0.0.1:{port} is not free" in result.output
+
+
+def test_the_list_shows_every_run_and_filters_by_scenario(dashboard, browser, registry):
+    page = Page(browser)
+    p = page.open(dashboard + "/", "2 of 2 shown")
+    assert sorted(p.locator("#runs tr.entry td a").all_inner_texts()) == [
+        "demo-paired", "r0-unpaired"]
+    p.get_by_label("scenario").click(force=True)
+    p.get_by_role("option", name="r0", exact=True).click()
+    p.get_by_text("1 of 2 shown").wait_for()
+    assert p.locator("#runs tr.entry td a").all_inner_texts() == ["r0-unpaired"]
+    assert page.errors == []
+
+
+def test_a_run_page_shows_the_ledgers_totals(dashboard, browser, registry):
+    """Every headline figure on the page is the run's ledger.json total; the quantities the
+    demo cannot produce (it has no employment penalty, school admission, account
+    suspension) are named, not shown as 0."""
+    page = Page(browser)
+    p = page.open(dashboard + "/run?path=demo-paired", "Headline: benefit and harm")
+    ledger = json.loads((registry / "demo-paired" / "ledger.json").read_text())
+    shown = {row.get_attribute("data-quantity"): row.locator(".total").inner_text()
+             for row in p.locator("#headline tr[data-quantity]").all()}
+    assert {"sanctioned", "wrongly_sanctioned", "behaviours_prevented"} <= set(shown)
+    for quantity, text in shown.items():
+        assert text == f"{ledger['totals'][quantity]:,}", quantity
+    assert not {"income_lost", "children_penalised", "speech_blocked"} & set(shown)
+    assert "cannot produce them" in p.locator("#headline-section").inner_text()
+    p.locator("#figures figure img").first.wait_for(timeout=60_000)
+    assert p.evaluate("Array.from(document.images).filter(i => !i.naturalWidth).length") == 0
+    assert page.errors == []
+
+
+def test_an_unknown_run_is_said_to_be_so(dashboard, browser):
+    page = Page(browser)
+    page.open(dashboard + "/run?path=../../etc", "No run '../../etc' in the registry")
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("address", ["/", "/run?path=demo-paired"])
+def test_pages_fit_a_phone_without_scrolling_sideways(dashboard, browser, address, tmp_path):
+    page = Page(browser, width=390)
+    page.open(dashboard + address, "scsim")
+    page.page.wait_for_timeout(1500)
+    page.page.screenshot(path=str(tmp_path / "phone.png"))
+    assert page.overflow() <= 0
+    assert page.errors == []
