@@ -138,12 +138,26 @@ def complete_runs(root: Path) -> Registry:
         else:
             registry.fits.append(folder)
     folders = list(_run_folders(resolved))
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
-        for folder, why in zip(folders, pool.map(problem, folders), strict=True):
-            if why is None:
-                registry.runs.append(folder)
-            else:
-                registry.skipped.append((folder, why))
+    found: dict[Path, str | None] = {}
+    unknown = []
+    for folder in folders:  # a folder checked before, unchanged: no thread needed
+        known = _CHECKED.get(folder)
+        files = [folder / name for name in ("summary.json", "ledger.json",
+                                            *VIEW_FILES.values())]
+        if known is not None and known[0] == _signature(files) and all(
+                _inside(f, resolved) for f in files if f.is_symlink()):
+            found[folder] = known[1]
+        else:
+            unknown.append(folder)
+    if unknown:
+        with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+            found.update(zip(unknown, pool.map(problem, unknown), strict=True))
+    for folder in folders:
+        why = found[folder]
+        if why is None:
+            registry.runs.append(folder)
+        else:
+            registry.skipped.append((folder, why))
     return registry
 
 

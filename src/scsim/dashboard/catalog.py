@@ -1,9 +1,9 @@
 """What lies under the dashboard's root: every run, ensemble, sweep, screening and fit.
 
-Runs come from the registry (``scsim.query``: complete, checked run folders,
-read with DuckDB); experiments from their manifests.  Only identities and
-sizes are read, never a daily table, so the list stays quick and small with
-thousands of runs.
+Runs come from the registry (``scsim.query``: complete, checked run folders);
+experiments from their manifests.  Only each run's identity is read from its
+``run.parquet``, never a daily table, and kept while the file is unchanged, so
+the list stays quick and small with thousands of runs.
 """
 
 from __future__ import annotations
@@ -39,23 +39,57 @@ class Entry:
         return self.started[:10]
 
 
-def _runs(root: Path) -> list[Entry]:
-    from scsim.query import connect
+IDENTITY = ["scenario", "started_at", "population", "counterfactual", "seed", "replicate",
+            "point"]
+_ROWS: dict[Path, tuple[tuple, tuple]] = {}
+"""Each run folder's identity as read, with its run.parquet's signature: a list refreshed after
+new runs reads only those (the server fills it before its first page)."""
 
-    con = connect(root)
-    try:
-        rows = con.execute(
-            "SELECT run, scenario, started_at, population, counterfactual, seed, replicate, "
-            "point FROM runs ORDER BY started_at DESC, run").fetchall()
-    finally:
-        con.close()
+
+def _identity(folder: Path) -> tuple:
+    import pyarrow.parquet as pq
+
+    from scsim.query import _signature
+
+    path = folder / "run.parquet"
+    signature = _signature([path])
+    known = _ROWS.get(folder)
+    if known is not None and known[0] == signature:
+        return known[1]
+    table = pq.read_table(path)
+    row = table.slice(0, 1).to_pylist()[0]
+    identity = tuple(row.get(name) for name in IDENTITY)
+    if signature is not None:
+        _ROWS[folder] = (signature, identity)
+    return identity
+
+
+def _hive(relative: str, key: str) -> int | None:
+    """``point=3`` in a run's folder path, as 3."""
+    for part in relative.split("/"):
+        if part.startswith(f"{key}=") and part[len(key) + 1:].isdigit():
+            return int(part[len(key) + 1:])
+    return None
+
+
+def _runs(root: Path) -> list[Entry]:
+    """Every complete, checked run of the registry (``scsim.query.complete_runs``, which
+    checks a folder once while its files are unchanged)."""
+    from scsim.query import complete_runs
+
+    registry = complete_runs(root)
     entries = []
-    for run, scenario, started, population, counterfactual, seed, replicate, point in rows:
+    for folder in registry.runs:
+        relative = str(folder.relative_to(registry.root))
+        scenario, started, population, counterfactual, seed, replicate, point = \
+            _identity(folder)
+        point = point if point is not None else _hive(relative, "point")
+        replicate = replicate if replicate is not None else _hive(relative, "replicate")
         where = ", ".join(x for x in (point is not None and f"point {point}",
                                       replicate is not None and f"replicate {replicate}") if x)
         label = (f"paired with {counterfactual}" if counterfactual else "unpaired") + (
             f"; {where}" if where else "")
-        entries.append(Entry("run", run, scenario, str(started), int(population),
+        entries.append(Entry("run", relative, scenario, str(started), int(population),
                              counterfactual is not None, int(seed), label))
     return entries
 

@@ -31,6 +31,9 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8765, read_only: bool
           ready=None) -> None:
     """Serve the dashboard until interrupted (``ready``: called once it listens)."""
     configure(root, read_only)
+    from scsim.dashboard.catalog import catalog
+
+    catalog(root)  # every run checked and its identity read once, before the first page
     import uvicorn
 
     config = uvicorn.Config("solara.server.starlette:app", host=host, port=port,
