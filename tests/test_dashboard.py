@@ -44,10 +44,13 @@ def _run(out: Path, *args: str) -> Path:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory) -> Path:
-    """A paired demo run and an unpaired R0 run."""
+    """Two paired demo runs of one world (the second with more trips attempted) and an
+    unpaired R0 run."""
     root = tmp_path_factory.mktemp("registry")
-    _run(root / "demo-paired", str(SCENARIOS / "demo.toml"), "--population", "20000",
-         "--days", "120", "--counterfactual", "none")
+    demo = [str(SCENARIOS / "demo.toml"), "--population", "20000", "--days", "120",
+            "--counterfactual", "none"]
+    _run(root / "demo-paired", *demo)
+    _run(root / "demo-more-trips", *demo, "--set", "measures.travel_ban.daily_trip_rate=0.05")
     _run(root / "r0-unpaired", str(R0), "--population", "5000", "--days", "60")
     return root
 
@@ -114,7 +117,9 @@ class Page:
         self.errors: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        # (leaving a page aborts Solara's goodbye to the server: not a failure)
+        self.page.on("requestfailed", lambda r: "/_solara/api/close/" not in r.url
+                     and self.errors.append(f"failed: {r.url}"))
 
     def open(self, address: str, text: str):
         self.page.goto(address)
@@ -153,12 +158,12 @@ def test_a_missing_root_and_a_busy_port_are_one_line(tmp_path):
 
 def test_the_list_shows_every_run_and_filters_by_scenario(dashboard, browser, registry):
     page = Page(browser)
-    p = page.open(dashboard + "/", "2 of 2 shown")
+    p = page.open(dashboard + "/", "3 of 3 shown")
     assert sorted(p.locator("#runs tr.entry td a").all_inner_texts()) == [
-        "demo-paired", "r0-unpaired"]
+        "demo-more-trips", "demo-paired", "r0-unpaired"]
     p.get_by_label("scenario").click(force=True)
     p.get_by_role("option", name="r0", exact=True).click()
-    p.get_by_text("1 of 2 shown").wait_for()
+    p.get_by_text("1 of 3 shown").wait_for()
     assert p.locator("#runs tr.entry td a").all_inner_texts() == ["r0-unpaired"]
     assert page.errors == []
 
@@ -195,4 +200,33 @@ def test_pages_fit_a_phone_without_scrolling_sideways(dashboard, browser, addres
     page.page.wait_for_timeout(1500)
     page.page.screenshot(path=str(tmp_path / "phone.png"))
     assert page.overflow() <= 0
+    assert page.errors == []
+
+
+def test_compare_shows_the_paired_differences_of_scsim_compare(dashboard, browser, registry):
+    """The same world, another trip rate: the page's differences are compare_runs' own
+    (what scsim compare prints), exact paired differences, largest first."""
+    from scsim.compare import compare_runs
+    from scsim.io.stored_run import read_run
+
+    expected = compare_runs([read_run(registry / "demo-paired"),
+                             read_run(registry / "demo-more-trips")])
+    page = Page(browser)
+    p = page.open(dashboard + "/compare?runs=demo-paired,demo-more-trips",
+                  "Differences from the base, largest first")
+    section = p.locator("#differences-section")
+    assert "exact paired difference" in section.inner_text()
+    shown = {row.get_attribute("data-quantity"): row.locator(".difference")
+             .get_attribute("data-value") for row in section.locator("tr[data-quantity]").all()}
+    for row in expected.rows:
+        d = row.difference(1)
+        assert shown[row.quantity] == ("" if d is None else str(d)), row.quantity
+    assert expected.rows[[r.quantity for r in expected.rows].index("trips_denied")] \
+        .difference(1) > 0
+    first = section.locator("tr[data-quantity]").first.get_attribute("data-quantity")
+    assert first == "trips_denied"  # (the largest change, relative to the base)
+    p.locator("#figures figure img").first.wait_for(timeout=60_000)
+    page.open(dashboard + "/compare?runs=demo-paired,r0-unpaired",
+              "Differences from the base, largest first")
+    assert "are not paired differences" in p.locator("#differences-section").inner_text()
     assert page.errors == []

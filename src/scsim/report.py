@@ -649,6 +649,14 @@ def run_report(run: StoredRun) -> str:
 
 def comparison_report(comparison) -> str:
     """The HTML page of ``scsim compare``: ledgers side by side, differences, overlaid figures."""
+    runs = comparison.runs
+    return page("scsim comparison: " + " vs ".join(run.name for run in runs),
+                comparison_sections(comparison))
+
+
+def comparison_sections(comparison, figures: bool = True) -> list[tuple[str, str, str]]:
+    """(title, anchor, HTML) of a comparison: the runs, their ledgers side by side with the
+    differences and whether the runs share their draws, and (``figures``) overlaid figures."""
     from scsim.compare import pairing_sentence, relative
     from scsim.plots import comparison_figures
 
@@ -679,20 +687,17 @@ def comparison_report(comparison) -> str:
         f"</td><td>{run.scenario.run.seed}</td><td>{run.scenario.population.size:,}</td>"
         f"<td>{run.scenario.run.days}</td><td style='text-align:left'>"
         f"{_esc(run.counterfactual_label or 'unpaired')}</td></tr>" for run in runs)
-    figures = "\n".join(figure_html(name, fig, fig.axes[0].get_title())
-                        for name, fig in comparison_figures(runs).items())
-    return page(
-        "scsim comparison: " + " vs ".join(run.name for run in runs),
-        [
-            ("Runs", "runs", "<table><tr><th>run</th><th>scenario</th><th>seed</th>"
-             f"<th>citizens</th><th>days</th><th>counterfactual</th></tr>{runs_table}</table>"),
-            ("Ledgers side by side", "ledger",
-             f"<table id='comparison'><tr><th>total</th>{head}</tr>{''.join(body)}</table>"
-             "<p class='note'>Each total is what its run's ledger says it is (a level, a "
-             "paired difference or a paired comparison); the last columns are differences "
-             "between the runs' totals.</p>"
-             f"<ul>{''.join(f'<li>{_esc(pairing_sentence(run))}</li>' for run in runs)}"
-             f"{''.join(crn)}</ul>"),
-            ("Overlaid figures", "figures", figures),
-        ],
-    )
+    drawn = "\n".join(figure_html(name, fig, fig.axes[0].get_title())
+                      for name, fig in comparison_figures(runs).items()) if figures else ""
+    return [
+        ("Runs", "runs", "<table><tr><th>run</th><th>scenario</th><th>seed</th>"
+         f"<th>citizens</th><th>days</th><th>counterfactual</th></tr>{runs_table}</table>"),
+        ("Ledgers side by side", "ledger",
+         f"<table id='comparison'><tr><th>total</th>{head}</tr>{''.join(body)}</table>"
+         "<p class='note'>Each total is what its run's ledger says it is (a level, a "
+         "paired difference or a paired comparison); the last columns are differences "
+         "between the runs' totals.</p>"
+         f"<ul>{''.join(f'<li>{_esc(pairing_sentence(run))}</li>' for run in runs)}"
+         f"{''.join(crn)}</ul>"),
+        *((("Overlaid figures", "figures", drawn),) if figures else ()),
+    ]

@@ -145,6 +145,37 @@ def RunPage():
 
 
 @solara.component
+def ComparePage():
+    given = [p for p in (_query("runs") or "").split(",") if p]
+    entries = solara.use_memo(_entries, [])
+    runs = [e.path for e in entries if e.kind == "run"]
+    chosen = solara.use_reactive([p for p in given if p in runs])
+    known = tuple(p for p in chosen.value if p in runs)  # (never a name the browser made up)
+    result = solara.use_thread(
+        lambda: views.comparison(ROOT, list(known)) if len(known) >= 2 else None, [known])
+    solara.HTML(tag="h2", unsafe_innerHTML="Compare runs")
+    solara.SelectMultiple("runs (the first is the base)", all_values=runs, values=chosen)
+    unknown = [p for p in given if p not in runs]
+    if unknown:
+        solara.Error(f"No run {unknown[0]!r} in the registry {ROOT}.")
+    if len(known) < 2:
+        solara.Info("Choose two or more runs.")
+        return
+    if result.state == solara.ResultState.ERROR:
+        solara.Error(f"These runs cannot be compared: {result.error}")
+        return
+    if result.state != solara.ResultState.FINISHED or result.value is None:
+        solara.Text("comparing...")
+        return
+    sections, figures = result.value
+    for title, anchor, html in sections:
+        solara.HTML(tag="h3", unsafe_innerHTML=views.esc(title))
+        solara.HTML(unsafe_innerHTML=f"<div id='{anchor}-section'>{html}</div>")
+    solara.HTML(tag="h3", unsafe_innerHTML="The figures overlaid")
+    solara.HTML(unsafe_innerHTML=f"<div id='figures'>{figures}</div>")
+
+
+@solara.component
 def NotYet():
     solara.Info("This page is not built yet (issue 37): use the command line meanwhile "
                 "(scsim compare, scsim run, scsim report on an experiment's folder).")
@@ -153,7 +184,7 @@ def NotYet():
 routes = [
     solara.Route(path="/", component=RunsPage, label="Runs", layout=Layout),
     solara.Route(path="run", component=RunPage, label="Run"),
-    solara.Route(path="compare", component=NotYet, label="Compare"),
+    solara.Route(path="compare", component=ComparePage, label="Compare"),
     solara.Route(path="explore", component=NotYet, label="Explore"),
     solara.Route(path="experiments", component=NotYet, label="Experiments"),
     solara.Route(path="experiment", component=NotYet, label="Experiment"),

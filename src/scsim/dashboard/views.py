@@ -68,3 +68,43 @@ def run_figures(root: Path, path: str) -> str:
                      + "; ".join(f"{esc(name.replace('_', ' '))} ({esc(why)})"
                                  for name, why in missing.items()) + ".</p>")
     return "\n".join(parts)
+
+
+def comparison(root: Path, paths: list[str]) -> tuple[list[tuple[str, str, str]], str]:
+    """Sections of two or more runs compared (the first is the base): whether each shares
+    the base's world, its ledger beside the base's, and every difference from the base,
+    largest first (by size relative to the base's total); and the overlaid figures' HTML."""
+    from scsim.compare import compare_runs, relative
+    from scsim.plots import comparison_figures
+    from scsim.report import comparison_sections, figure_html
+
+    runs = [_run(root, path) for path in paths]
+    result = compare_runs(runs)
+    sections = comparison_sections(result, figures=False)
+    differences = []
+    for row in result.rows:
+        for k in range(1, len(runs)):
+            d = row.difference(k)
+            base = row.totals[0]
+            size = (abs(d) / abs(base) if base else (float("inf") if d else 0.0)) \
+                if d is not None else -1.0
+            differences.append((size, row, k, d))
+    differences.sort(key=lambda x: (-x[0], x[1].quantity))
+    body = "".join(
+        f"<tr data-quantity='{row.quantity}' data-run='{esc(runs[k].name)}'>"
+        f"<td>{esc(row.quantity.replace('_', ' '))} <span class='note'>({row.side}; "
+        f"{esc(row.measure)})</span></td><td>{esc(runs[k].name)}</td>"
+        f"<td class='difference' data-value='{'' if d is None else d}'>"
+        f"{esc(relative(d, row.totals[0], row.comparable[k]))}</td></tr>"
+        for _, row, k, d in differences)
+    sentence = ("every run shares the base's world and citizens: each difference is an exact "
+                "paired difference (the same citizens under the same draws)"
+                if all(result.common_random_numbers[1:]) else
+                "some runs do not share the base's world or seed: their differences include "
+                "sampling noise, and are not paired differences")
+    sections.append(("Differences from the base, largest first", "differences",
+                     f"<p><b>{esc(sentence)}</b>.</p><table id='differences'><tr><th>total"
+                     "</th><th>run</th><th>minus the base's</th></tr>" + body + "</table>"))
+    figures = "\n".join(figure_html(name, fig, fig.axes[0].get_title())
+                        for name, fig in comparison_figures(runs).items())
+    return sections, figures
