@@ -230,3 +230,83 @@ def test_compare_shows_the_paired_differences_of_scsim_compare(dashboard, browse
               "Differences from the base, largest first")
     assert "are not paired differences" in p.locator("#differences-section").inner_text()
     assert page.errors == []
+
+
+@pytest.fixture(scope="module")
+def explore(tmp_path_factory):
+    """A dashboard of an empty registry of its own, that launches runs."""
+    root = tmp_path_factory.mktemp("explored")
+    process, base = _serve(root)
+    yield root, base
+    _stop(process)
+
+
+SEEN = """() => { window.seen = []; new MutationObserver(() => {
+  for (const c of ['explore-progress', 'explore-done', 'explore-cancelled'])
+    if (document.querySelector('.' + c) && !window.seen.includes(c)) window.seen.push(c);
+}).observe(document.body, {childList: true, subtree: true, characterData: true}); }"""
+
+
+def _set_citizens(p, n: int) -> None:
+    box = p.get_by_label("citizens (at most 1,000,000)")
+    box.fill(str(n))
+    box.press("Enter")
+
+
+def test_explore_launches_a_run_that_lands_in_the_registry(explore, browser):
+    """Untick the travel ban, launch 1e5 citizens for a year paired with none: progress is
+    shown, the run finishes, and it is a run of the registry (under Runs, and complete on
+    disk) without the travel ban."""
+    root, base = explore
+    page = Page(browser)
+    p = page.open(base + "/explore", "Levers: what the system does")
+    p.get_by_label("travel ban").uncheck(force=True)
+    _set_citizens(p, 100_000)
+    p.evaluate(SEEN)
+    p.get_by_role("button", name="Launch").click()
+    p.locator(".explore-done").wait_for(timeout=120_000)
+    assert p.evaluate("window.seen")[:2] == ["explore-progress", "explore-done"]
+    name = p.locator(".explore-done a").inner_text()
+    summary = json.loads((root / name / "summary.json").read_text())
+    assert summary["population"] == 100_000 and summary["days"] == 365
+    assert "travel_ban" not in summary["scenario"]["measures"] or \
+        summary["scenario"]["measures"]["travel_ban"] is None
+    assert summary["counterfactual"]["label"] == "none"
+    p = page.open(base + "/", "1 of 1 shown")
+    assert p.locator("#runs tr.entry td a").all_inner_texts() == [name]
+    assert page.errors == []
+
+
+def test_cancelling_a_launch_leaves_nothing_half_written(explore, browser):
+    root, base = explore
+    before = sorted(p.name for p in root.iterdir())
+    page = Page(browser)
+    p = page.open(base + "/explore", "Levers: what the system does")
+    _set_citizens(p, 1_000_000)
+    p.get_by_role("button", name="Launch").click()
+    p.locator(".explore-progress").wait_for(timeout=60_000)
+    p.get_by_role("button", name="Cancel").click()
+    p.locator(".explore-cancelled").wait_for(timeout=60_000)
+    time.sleep(1)
+    assert sorted(p.name for p in root.iterdir()) == before  # no run, no hidden partial
+    _set_citizens(p, 2_000_000)
+    p.get_by_role("button", name="Launch").click()
+    p.locator(".explore-message").wait_for()
+    assert "at most 1,000,000 citizens" in p.locator(".explore-message").inner_text()
+    assert sorted(p.name for p in root.iterdir()) == before
+    assert page.errors == []
+
+
+def test_a_read_only_dashboard_launches_nothing(registry, browser):
+    process, base = _serve(registry, "--read-only")
+    try:
+        before = sorted(p.name for p in registry.iterdir())
+        page = Page(browser)
+        p = page.open(base + "/explore", "read-only")
+        p.get_by_role("button", name="Launch").click()
+        p.locator(".explore-message").wait_for()
+        assert "read-only" in p.locator(".explore-message").inner_text()
+        assert sorted(p.name for p in registry.iterdir()) == before
+        assert page.errors == []
+    finally:
+        _stop(process)

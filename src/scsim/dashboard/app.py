@@ -8,6 +8,7 @@ the catalog first.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, quote
@@ -175,6 +176,179 @@ def ComparePage():
     solara.HTML(unsafe_innerHTML=f"<div id='figures'>{figures}</div>")
 
 
+_LAUNCHER = None
+
+
+def launcher():
+    """The worker that runs what Explore launches (started with the app, so that its kernel
+    is warm before the first click); None on a read-only dashboard."""
+    global _LAUNCHER
+    if READ_ONLY:
+        return None
+    if _LAUNCHER is None:
+        from scsim.dashboard.explore import presets
+        from scsim.dashboard.jobs import Launcher
+        from scsim.scenario.load import load_scenario
+
+        demo = load_scenario(presets()["demo"]).scenario.model_dump(mode="json")
+        _LAUNCHER = Launcher(demo)
+        _LAUNCHER.start()
+    return _LAUNCHER
+
+
+def _slider(u, value: float, on_value) -> None:
+    """A control of one ASSUMPTION within its range (on a log scale where it spans 100-fold or
+    more), with what it is on hover."""
+    import math
+
+    with solara.Tooltip(u.tip):
+        if u.low > 0 and u.high / u.low >= 100:
+            low, high = math.log10(u.low), math.log10(u.high)
+            solara.SliderFloat(f"{u.path} = {value:.3g}",
+                               value=math.log10(value) if value > 0 else low,
+                               on_value=lambda x: on_value(float(10 ** x)), min=low, max=high,
+                               step=(high - low) / 100)
+        elif u.integer:
+            solara.SliderInt(f"{u.path} = {int(value)}", value=int(value), on_value=on_value,
+                             min=int(u.low), max=int(u.high))
+        else:
+            solara.SliderFloat(f"{u.path} = {value:.3g}", value=value, on_value=on_value,
+                               min=u.low, max=u.high, step=(u.high - u.low) / 100)
+
+
+@solara.component
+def ExplorePage():
+    from scsim.dashboard.explore import (
+        MAX_POPULATION,
+        PAIRINGS,
+        Choice,
+        ExploreError,
+        build,
+        controls,
+        presets,
+    )
+
+    found = presets()
+    preset = solara.use_reactive("demo" if "demo" in found else next(iter(found), ""))
+    about = solara.use_memo(lambda: controls(found[preset.value]) if preset.value else None,
+                            [preset.value])
+    population = solara.use_reactive(100_000)
+    days = solara.use_reactive(365)
+    pairing = solara.use_reactive(PAIRINGS[0])
+    off = solara.use_reactive(())
+    values = solara.use_reactive({})
+    message = solara.use_reactive("")
+    job, set_job = solara.use_state(None)
+    tick, set_tick = solara.use_state(0)
+
+    def reset_for(name: str) -> None:
+        preset.set(name)
+        off.set(())
+        values.set({})
+        message.set("")
+
+    running = job is not None and job.state in ("waiting", "running")
+
+    def follow():  # poll the worker while the job runs
+        import time
+
+        if not running:
+            return
+        time.sleep(0.2)
+        set_tick(tick + 1)
+
+    solara.use_thread(follow, [running, tick])
+    live = launcher().poll() if (launcher() is not None and job is not None) else None
+    if live is not None and job is not None and live.number == job.number and (
+            live.state != job.state or live.fraction != job.fraction):
+        set_job(dataclasses.replace(live))
+
+    solara.HTML(tag="h2", unsafe_innerHTML="Explore")
+    solara.Select("preset", values=list(found), value=preset.value, on_value=reset_for)
+    if about is None:
+        solara.Error("No preset found.")
+        return
+    solara.HTML(tag="p", unsafe_innerHTML=views.esc(about.description), classes=["note"])
+    with solara.Row(style={"flex-wrap": "wrap", "gap": "8px"}):
+        solara.InputInt(f"citizens (at most {MAX_POPULATION:,})", value=population)
+        solara.InputInt("days", value=days)
+        solara.Select("paired with", values=list(PAIRINGS), value=pairing)
+    if about.levers:
+        solara.HTML(tag="h3", unsafe_innerHTML="Levers: what the system does")
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            for lever in about.levers:
+                def toggle(on: bool, name=lever.name) -> None:
+                    off.set(tuple(n for n in off.value if n != name) if on
+                            else (*off.value, name))
+
+                with solara.Tooltip(lever.tip):
+                    solara.Checkbox(label=lever.title, value=lever.name not in off.value,
+                                    on_value=toggle)
+    if about.uncertain:
+        solara.HTML(tag="h3", unsafe_innerHTML="Uncertain values (ASSUMPTIONs), within their "
+                    "stated ranges")
+        for u in about.uncertain:
+            def changed(x: float, path=u.path) -> None:
+                values.set(values.value | {path: x})
+
+            _slider(u, values.value.get(u.path, u.value), changed)
+
+    def launch() -> None:
+        if launcher() is None:
+            message.set("This dashboard is read-only (--read-only): it shows stored results "
+                        "and launches nothing.")
+            return
+        from scsim.io.run_dir import default_run_folder
+
+        try:
+            loaded, paired = build(Choice(found[preset.value], int(population.value or 0),
+                                          int(days.value) if days.value else None,
+                                          tuple(off.value), tuple(values.value.items()),
+                                          pairing.value))
+        except ExploreError as exc:
+            message.set(str(exc))
+            return
+        out = ROOT / default_run_folder(loaded, paired).name
+        if out.exists():
+            message.set(f"This exact run is already in the registry: {out.name}.")
+            set_job(None)
+            return
+        try:
+            set_job(dataclasses.replace(launcher().launch(loaded, paired, out)))
+            message.set("")
+        except RuntimeError as exc:
+            message.set(str(exc))
+
+    def cancel() -> None:
+        if launcher() is not None:
+            launcher().cancel()
+            set_job(dataclasses.replace(launcher().poll()))
+
+    with solara.Row():
+        solara.Button("Launch", on_click=launch, disabled=running, color="primary")
+        solara.Button("Cancel", on_click=cancel, disabled=not running)
+    if READ_ONLY:
+        solara.Warning("This dashboard is read-only (--read-only): it shows stored results "
+                       "and launches nothing.")
+    if message.value:
+        solara.Warning(message.value, classes=["explore-message"])
+    if job is not None:
+        if running:
+            solara.Text(f"running {job.out.name}: {job.fraction:.0%}" if job.fraction < 1
+                        else f"writing {job.out.name}...", classes=["explore-progress"])
+            solara.ProgressLinear(value=max(1.0, 100 * job.fraction))
+        elif job.state == "done":
+            with solara.Row(classes=["explore-done"]):
+                solara.Text(f"done in {job.seconds:.1f} s: now in the registry as")
+                solara.Link(f"/run?path={quote(job.out.name)}",
+                            children=[solara.Text(job.out.name)])
+        elif job.state == "cancelled":
+            solara.Info(f"Cancelled: nothing of {job.out.name} was written.",
+                        classes=["explore-cancelled"])
+        else:
+            solara.Error(f"The run failed: {job.message}")
+
+
 @solara.component
 def NotYet():
     solara.Info("This page is not built yet (issue 37): use the command line meanwhile "
@@ -185,7 +359,7 @@ routes = [
     solara.Route(path="/", component=RunsPage, label="Runs", layout=Layout),
     solara.Route(path="run", component=RunPage, label="Run"),
     solara.Route(path="compare", component=ComparePage, label="Compare"),
-    solara.Route(path="explore", component=NotYet, label="Explore"),
+    solara.Route(path="explore", component=ExplorePage, label="Explore"),
     solara.Route(path="experiments", component=NotYet, label="Experiments"),
     solara.Route(path="experiment", component=NotYet, label="Experiment"),
 ]
