@@ -52,6 +52,20 @@ def registry(tmp_path_factory) -> Path:
     _run(root / "demo-paired", *demo)
     _run(root / "demo-more-trips", *demo, "--set", "measures.travel_ban.daily_trip_rate=0.05")
     _run(root / "r0-unpaired", str(R0), "--population", "5000", "--days", "60")
+    result = runner.invoke(app, ["ensemble", str(SCENARIOS / "demo.toml"), "--replicates", "2",
+                                 "--population", "5000", "--days", "60", "--out",
+                                 str(root / "demo-ensemble"), "--quiet", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    from test_fit import synthetic_figures, truth_scenario
+
+    truth = root.parent / "truth.toml"
+    truth.write_text(truth_scenario(synthetic_figures(101)))
+    for command in (["fit", str(truth), "--particles", "10", "--generations", "1", "--out",
+                     str(root / "truth-fit"), "--workers", "1", "-q"],
+                    ["predict", str(root / "truth-fit"), "--draws", "3", "--seeds", "1",
+                     "--workers", "1", "-q"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
     return root
 
 
@@ -158,12 +172,13 @@ def test_a_missing_root_and_a_busy_port_are_one_line(tmp_path):
 
 def test_the_list_shows_every_run_and_filters_by_scenario(dashboard, browser, registry):
     page = Page(browser)
-    p = page.open(dashboard + "/", "3 of 3 shown")
+    p = page.open(dashboard + "/", "7 of 7 shown")  # 3 runs, an ensemble of 2, a fit
     assert sorted(p.locator("#runs tr.entry td a").all_inner_texts()) == [
-        "demo-more-trips", "demo-paired", "r0-unpaired"]
+        "demo-ensemble", "demo-ensemble/replicate=0", "demo-ensemble/replicate=1",
+        "demo-more-trips", "demo-paired", "r0-unpaired", "truth-fit"]
     p.get_by_label("scenario").click(force=True)
     p.get_by_role("option", name="r0", exact=True).click()
-    p.get_by_text("1 of 3 shown").wait_for()
+    p.get_by_text("1 of 7 shown").wait_for()
     assert p.locator("#runs tr.entry td a").all_inner_texts() == ["r0-unpaired"]
     assert page.errors == []
 
@@ -310,3 +325,17 @@ def test_a_read_only_dashboard_launches_nothing(registry, browser):
         assert page.errors == []
     finally:
         _stop(process)
+
+
+def test_experiments_show_bands_indices_and_posteriors(dashboard, browser):
+    page = Page(browser)
+    p = page.open(dashboard + "/experiments", "Experiments: ensembles")
+    assert sorted(p.locator("#experiments tr.entry td a").all_inner_texts()) == [
+        "demo-ensemble", "truth-fit"]
+    p = page.open(dashboard + "/experiment?path=demo-ensemble", "All citizens")
+    p.locator("#figure-blacklisted-band img").wait_for()
+    p = page.open(dashboard + "/experiment?path=truth-fit", "Posterior predictive")
+    p.locator("#figure-posterior img").wait_for()
+    p.locator("#figure-posterior-predictive img").wait_for()
+    assert p.locator("#prediction-section tr[data-target]").count() == 4
+    assert page.errors == []

@@ -350,9 +350,44 @@ def ExplorePage():
 
 
 @solara.component
-def NotYet():
-    solara.Info("This page is not built yet (issue 37): use the command line meanwhile "
-                "(scsim compare, scsim run, scsim report on an experiment's folder).")
+def ExperimentsPage():
+    entries = solara.use_memo(_entries, [])
+    shown = [e for e in entries if e.kind != "run"]
+    solara.HTML(tag="h2", unsafe_innerHTML="Experiments: ensembles, sweeps, screenings, fits")
+    if not shown:
+        solara.Info("No experiment in this registry yet: scsim ensemble, sweep, screen or fit "
+                    "write them.")
+        return
+    rows = "".join(
+        f"<tr class='entry' data-kind='{e.kind}'><td><a href='{_href(e)}'>{views.esc(e.path)}"
+        f"</a></td><td>{e.kind}</td><td>{views.esc(e.scenario)}</td><td>{e.day}</td>"
+        f"<td>{views.esc(e.label)}</td></tr>" for e in shown)
+    solara.HTML(unsafe_innerHTML=(
+        "<table id='experiments'><tr><th>folder</th><th>kind</th><th>scenario</th><th>day</th>"
+        "<th>what</th></tr>" + rows + "</table>"))
+
+
+@solara.component
+def ExperimentPage():
+    path = _query("path")
+    entries = solara.use_memo(_entries, [])
+    entry = next((e for e in entries if e.kind != "run" and e.path == path), None)
+    known = None if entry is None else (entry.path, entry.kind)
+    result = solara.use_thread(
+        lambda: views.experiment_sections(ROOT, *known) if known else [], [known])
+    if entry is None:
+        solara.Error(f"No experiment {path!r} in the registry {ROOT}.")
+        return
+    solara.HTML(tag="h2", unsafe_innerHTML=views.esc(f"{entry.path} ({entry.kind} of "
+                                                      f"{entry.scenario})"))
+    if result.state == solara.ResultState.ERROR:
+        solara.Error(f"This {entry.kind} cannot be shown: {result.error}")
+    elif result.state != solara.ResultState.FINISHED:
+        solara.Text("reading...")
+    else:
+        for title, anchor, html in result.value:
+            solara.HTML(tag="h3", unsafe_innerHTML=views.esc(title))
+            solara.HTML(unsafe_innerHTML=f"<div id='{anchor}-section'>{html}</div>")
 
 
 routes = [
@@ -360,6 +395,6 @@ routes = [
     solara.Route(path="run", component=RunPage, label="Run"),
     solara.Route(path="compare", component=ComparePage, label="Compare"),
     solara.Route(path="explore", component=ExplorePage, label="Explore"),
-    solara.Route(path="experiments", component=NotYet, label="Experiments"),
-    solara.Route(path="experiment", component=NotYet, label="Experiment"),
+    solara.Route(path="experiments", component=ExperimentsPage, label="Experiments"),
+    solara.Route(path="experiment", component=ExperimentPage, label="Experiment"),
 ]

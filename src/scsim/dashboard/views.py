@@ -108,3 +108,18 @@ def comparison(root: Path, paths: list[str]) -> tuple[list[tuple[str, str, str]]
     figures = "\n".join(figure_html(name, fig, fig.axes[0].get_title())
                         for name, fig in comparison_figures(runs).items())
     return sections, figures
+
+
+def experiment_sections(root: Path, path: str, kind: str) -> list[tuple[str, str, str]]:
+    """(title, anchor, HTML) of an ensemble (its bands), a sweep or screening (its indices as
+    bars with intervals) or a fit (its posterior's marginals, and after ``scsim predict``
+    the published figures against the predictive bands over dates): the pages ``scsim``
+    writes beside them."""
+    from scsim.experiments.report import ensemble_sections, fit_sections, sweep_sections
+
+    folder = root / path
+    if kind == "ensemble":
+        return ensemble_sections(folder)
+    if kind == "fit":
+        return fit_sections(folder)
+    return sweep_sections(folder)

@@ -100,6 +100,14 @@ def _band(out: Path, replicates: list[int], column: str, title: str) -> Figure:
 
 
 def ensemble_report(out: Path) -> str:
+    """An ensemble's page."""
+    return page(f"scsim ensemble: {out.name}", ensemble_sections(out))
+
+
+def ensemble_sections(out: Path) -> list[tuple[str, str, str]]:
+    """(title, anchor, HTML) of an ensemble: what was run, each quantity across the
+    replicates (with --posterior, its 90% interval of parameter and seed uncertainty), the
+    weighing, the band over time, each group."""
     manifest = json.loads((out / "ensemble.json").read_text())
     rows = pq.read_table(out / "ensemble.parquet").to_pylist()
     done = manifest["replicates_done"]
@@ -148,7 +156,7 @@ def ensemble_report(out: Path) -> str:
                 ("Over time", "figures", figures)]
     sections += [(f"Group {g}", f"group-{g}", _stats_table(rows, g, drawing))
                  for g in groups[1:]]
-    return page(f"scsim ensemble: {out.name}", sections)
+    return sections
 
 
 def _sensitivity_section(path: Path) -> tuple[str, str, str]:
@@ -181,6 +189,38 @@ def _sensitivity_section(path: Path) -> tuple[str, str, str]:
             f"</table>{note}</div><div>{fig}</div></div>")
 
 
+def _screen_section(out: Path, manifest: dict) -> tuple[str, str, str]:
+    """A screening: for each headline quantity, every assumption's mu* as a bar with its 95%
+    interval, largest first (the assumptions that move nothing left out, and named)."""
+    import pyarrow as pa
+
+    from scsim.io.stored_run import RunFolderError, read_parquet
+    from scsim.plots import sensitivity_figure
+
+    try:
+        rows = read_parquet(out / "screen.parquet").to_pylist()
+    except RunFolderError as exc:
+        return ("The screening: not shown", "screen", f"<p class='note'>{_esc(str(exc))}</p>")
+    parts = []
+    for quantity in dict.fromkeys(r["quantity"] for r in rows):
+        mine = [r for r in rows if r["quantity"] == quantity and r["mu_star"] > 0]
+        if not mine:
+            parts.append(f"<p class='note'>{_esc(quantity)}: no assumption moves it (the same "
+                         "in every run).</p>")
+            continue
+        table = pa.table({"parameter": [r["parameter"] for r in mine],
+                          "mu_star": [r["mu_star"] for r in mine],
+                          "mu_star_conf": [r["mu_star_conf"] for r in mine],
+                          "sigma": [r["sigma"] for r in mine]})
+        about = {"output": quantity, "group": "all", "design": "morris",
+                 "points": manifest["points"], "replicates": manifest["replicates"]}
+        parts.append(figure_html(f"screen-{quantity}", sensitivity_figure(table, about),
+                                 f"Morris mu* of {quantity} for each assumption that moves it, "
+                                 "with its 95% interval (SALib bootstrap), largest first; "
+                                 "screen.parquet gives the numbers."))
+    return ("Which assumptions move each headline", "screen", "".join(parts))
+
+
 def _refit_section(out: Path) -> tuple[str, str, str]:
     """A screening with refits: each assumption's mu* as screened and refitted."""
     from scsim.io.stored_run import RunFolderError, read_parquet
@@ -206,6 +246,11 @@ def _refit_section(out: Path) -> tuple[str, str, str]:
 
 
 def sweep_report(out: Path) -> str:
+    """A sweep's (or a screening's) page."""
+    return page(f"scsim sweep: {out.name}", sweep_sections(out))
+
+
+def sweep_sections(out: Path) -> list[tuple[str, str, str]]:
     """The sweep's page, from its checked files: an analysis whose files are damaged is
     said to be so (scsim analyze writes them again), never a traceback."""
     from scsim.experiments.sweep import SweepError, read_manifest
@@ -251,13 +296,15 @@ def sweep_report(out: Path) -> str:
                 f"<p class='note'>{_esc(path.name)} or its JSON cannot be read "
                 f"({_esc(' '.join(str(exc).split())[:200])}); <code>scsim analyze</code> "
                 "writes them again.</p>")))
+    if (out / "screen.parquet").is_file():
+        sections.append(_screen_section(out, manifest))
     if (out / "screen-refit.parquet").is_file():
         sections.append(_refit_section(out))
     if len(sections) == 2:
         sections.append(("Sensitivity", "sensitivity", "<p class='note'>No indices yet: "
                          "<code>scsim analyze SWEEP --output QUANTITY</code> computes them "
                          "(Sobol or Morris designs).</p>"))
-    return page(f"scsim sweep: {out.name}", sections)
+    return sections
 
 
 # --- a fit: its posterior, its diagnostics, its posterior predictive -----------------
@@ -296,6 +343,11 @@ def fit_figures(out: Path) -> dict[str, Figure]:
 
 
 def fit_report(out: Path) -> str:
+    """A fit's page."""
+    return page(f"scsim fit: {out.name}", fit_sections(out))
+
+
+def fit_sections(out: Path) -> list[tuple[str, str, str]]:
     """The fit's page: what was fitted and how, the generations, the posterior, and (after
     ``scsim predict``) every target against its predictive interval, over dates."""
     from scsim.experiments.fit import (
@@ -372,4 +424,4 @@ def fit_report(out: Path) -> str:
         sections.append(("Posterior predictive", "prediction", "<p class='note'>Not run yet: "
                          "<code>scsim predict FIT</code> simulates draws of the posterior "
                          "under several seeds and adds every target's interval here.</p>"))
-    return page(f"scsim fit: {out.name}", sections)
+    return sections
