@@ -346,3 +346,31 @@ def test_experiments_show_bands_indices_and_posteriors(dashboard, browser):
     p.locator("#figure-posterior-predictive img").wait_for()
     assert p.locator("#prediction-section tr[data-target]").count() == 4
     assert page.errors == []
+
+
+def test_explore_builds_ordinary_scenarios_and_says_what_cannot_run():
+    """The levers are what scsim attribute switches off, the controls every ASSUMPTION with
+    its range; pairing with the preset as it is needs the same world."""
+    from scsim.dashboard.explore import Choice, ExploreError, build, controls, presets
+
+    found = presets()
+    assert {"demo", "national", "r0"} <= set(found)
+    demo = controls(found["demo"])
+    assert [lever.name for lever in demo.levers] == ["deterrence", "travel_ban"]
+    national = controls(found["national"])
+    assert national.uncertain and all(u.low < u.high for u in national.uncertain)
+    assert all("ASSUMPTION" in u.tip for u in national.uncertain)
+    loaded, pairing = build(Choice(found["demo"], 1000, 30, off=("travel_ban",)))
+    assert loaded.scenario.measures.travel_ban is None and pairing.label == "none"
+    assert loaded.scenario.population.size == 1000 and loaded.scenario.run.days == 30
+    _, preset = build(Choice(found["demo"], 1000, 30, off=("travel_ban",),
+                             pairing="the preset as it is"))
+    assert preset.scenario.measures.travel_ban is not None
+    with pytest.raises(ExploreError, match="changes the world"):
+        build(Choice(found["demo"], 1000, 30, values=(("behaviours.traffic_offence.daily_rate",
+                                                       1e-4),), pairing="the preset as it is"))
+    with pytest.raises(ExploreError, match="at most 1,000,000 citizens"):
+        build(Choice(found["demo"], 1_000_001, 30))
+    with pytest.raises(ExploreError, match="daily_rate"):
+        build(Choice(found["demo"], 1000, 30, values=(("behaviours.traffic_offence.daily_rate",
+                                                       2.0),)))

@@ -1,0 +1,112 @@
+"""Benchmark of the dashboard (docs/performance.md): not a test, run by hand.
+
+    .venv/bin/python tests/bench_dashboard.py [RUNS]
+
+Builds a registry of RUNS copies (default 1,000) of one small R0 run, plus a
+paired demo run to open and compare, serves it with ``scsim dashboard``,
+and measures in Chromium (Playwright): the server's start (reading the
+registry), each page's first paint (from the address to its first content;
+the median of 3 loads), an Explore launch of 1e5 citizens for a year from
+the click to its result, and the server's resident memory (its worker apart).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scsim(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "scsim", *args], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def registry(folder: Path, runs: int) -> None:
+    scsim("run", str(ROOT / "scenarios/r0.toml"), "--population", "2000", "--days", "30",
+          "--out", str(folder / "r0-0000"), "-q")
+    for k in range(1, runs):
+        shutil.copytree(folder / "r0-0000", folder / f"r0-{k:04d}")
+    for name, more in (("demo-a", []), ("demo-b", ["--set",
+                                                   "measures.travel_ban.daily_trip_rate=0.05"])):
+        scsim("run", str(ROOT / "scenarios/demo.toml"), "--population", "20000", "--days",
+              "120", "--counterfactual", "none", "--out", str(folder / name), "-q", *more)
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "runs"
+        root.mkdir()
+        registry(root, runs)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        started = time.perf_counter()
+        server = subprocess.Popen([sys.executable, "-m", "scsim", "dashboard", "--root",
+                                   str(root), "--port", str(port)], stdout=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                urllib.request.urlopen(base + "/", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        print(f"{runs + 2} runs: the server answers after {time.perf_counter() - started:.1f} s")
+        pages = [("/", f"{runs + 2} of {runs + 2} shown"),
+                 ("/run?path=demo-a", "Headline: benefit and harm"),
+                 ("/compare?runs=demo-a,demo-b", "Differences from the base"),
+                 ("/explore", "Levers: what the system does"),
+                 ("/experiments", "Experiments")]
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for address, text in pages:
+                times = []
+                for _ in range(3):
+                    page = browser.new_page(viewport={"width": 1280, "height": 900})
+                    t = time.perf_counter()
+                    page.goto(base + address)
+                    page.get_by_text(text).first.wait_for(timeout=60_000)
+                    times.append(time.perf_counter() - t)
+                    page.close()
+                print(f"first paint {address}: median {statistics.median(times):.2f} s "
+                      f"({', '.join(f'{x:.2f}' for x in times)})")
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(base + "/explore")
+            page.get_by_text("Levers: what the system does").wait_for()
+            page.wait_for_timeout(5000)  # (the worker's kernel warm, as a user finds it)
+            box = page.get_by_label("citizens (at most 1,000,000)")
+            box.fill("100000")
+            box.press("Enter")
+            t = time.perf_counter()
+            page.get_by_role("button", name="Launch").click()
+            page.locator(".explore-done").wait_for(timeout=120_000)
+            print(f"Explore, 1e5 citizens x 365 days paired with none: result shown "
+                  f"{time.perf_counter() - t:.2f} s after the click")
+            browser.close()
+        process = psutil.Process(server.pid)
+        own = process.memory_info().rss
+        workers = sum(c.memory_info().rss for c in process.children(recursive=True))
+        print(f"server resident memory {own / 2**20:.0f} MiB (its run worker apart: "
+              f"{workers / 2**20:.0f} MiB)")
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
