@@ -630,6 +630,11 @@ def predictive_figure(targets: list[dict], prediction: list[dict], title: str
             ax.errorbar(dates, q["median"], yerr=[q["median"] - q["q05"], q["q95"] - q["median"]],
                         fmt="s", color=band, markersize=5, capsize=3,
                         label="predictive median, 90% interval")
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+        locator = AutoDateLocator(maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         for d, _, t in members:
             fitted = t.get("role", "fitted") == "fitted"
             ax.plot([d], [t["published"] * (t.get("natural_persons") or 1.0)], "o",
@@ -660,7 +665,11 @@ def posterior_figure(values: dict[str, np.ndarray], weights: np.ndarray, priors:
         ax.axvspan(q05, q95, color=OKABE_ITO[1], alpha=0.12, hatch="\\\\",
                    label=f"90% interval {q05:.3g} to {q95:.3g}")
         if log:
+            from matplotlib.ticker import NullFormatter
+
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlim(prior["low"], prior["high"])
         ax.set_title(textwrap.fill(f"{prior['path']} (prior {prior['shape']}, the axis's "
                                    "range)", 60), fontsize=9)
