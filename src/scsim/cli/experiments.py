@@ -213,17 +213,21 @@ def _print_posterior_outcome(spec, outcome, summary: list[dict]) -> None:
     n = len(outcome.done)
     table = Table(title=f"{spec.loaded.scenario.name}: {n} replicates, each a draw from the "
                   "posterior", show_edge=False)
-    for column in ("quantity (measure)", "median", "90% interval"):
-        first = column.startswith("quantity")
-        table.add_column(column, justify="left" if first else "right", overflow="fold",
-                         no_wrap=first)
+    for column in ("quantity", "is", "median", "5%", "95%"):
+        table.add_column(column, justify="left" if column in ("quantity", "is") else "right",
+                         overflow="fold")
     rows = [r for r in summary if r["group"] == "all"]
     rows.sort(key=lambda r: (r["quantity"] not in HEADLINE, HEADLINE.index(r["quantity"])
                              if r["quantity"] in HEADLINE else 0))
+    short = {"level": "level", "paired difference": "diff", "paired comparison": "comp",
+             "counterfactual level": "cf"}
     for row in rows:
-        table.add_row(f"{row['quantity']} ({row['measure']})", numbers.rate(row["median"]),
-                      f"{numbers.rate(row['p05'])} to {numbers.rate(row['p95'])}")
+        table.add_row(row["quantity"], short.get(row["measure"], row["measure"]),
+                      *(numbers.large(row[k]) for k in ("median", "p05", "p95")))
     console.print(table)
+    console.print("is: level (the run's own count), diff (paired difference against the "
+                  "counterfactual), comp (paired comparison against the same citizens "
+                  "without false records), cf (a level of the counterfactual)", markup=False)
     console.print(f"90% interval: the 5th to 95th percentile of {n} replicates, each with "
                   f"its fitted values drawn from the posterior of {spec.posterior.folder} and "
                   "its own seed: parameter and seed uncertainty together"
@@ -231,10 +235,10 @@ def _print_posterior_outcome(spec, outcome, summary: list[dict]) -> None:
                      "between the extremes: add --replicates)" if n < 20 else ""),
                   markup=False)
     weighing = json.loads((spec.out / "ensemble.json").read_text()).get("weighing") or []
-    shown = [w for w in weighing if w["median"] is not None]
+    shown = [w for w in weighing if w["median"] and w["harm"] in HEADLINE]
     if shown:
-        console.print("each harm per unit of each benefit (median, 90% interval):",
-                      markup=False)
+        console.print("each headline harm per unit of each benefit (median, 90% interval; "
+                      "every pair in ensemble.json and report.html):", markup=False)
         for w in shown:
             console.print(f"  {w['harm']} per {w['benefit']}: {numbers.rate(w['median'])} "
                           f"({numbers.rate(w['p05'])} to {numbers.rate(w['p95'])}; divided in "
