@@ -47,6 +47,7 @@ def registry(folder: Path, runs: int) -> None:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # each figure as soon as it is measured
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     from playwright.sync_api import sync_playwright
 
