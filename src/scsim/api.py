@@ -160,14 +160,11 @@ def run(scenario: LoadedScenario | str | Path, out: str | Path | None = None, *,
     pairing = _counterfactual(counterfactual, loaded)
     drawn = None
     if posterior is not None:
-        from scsim.experiments.posterior import check_applies, drawn_scenarios, read_posterior
+        from scsim.experiments.posterior import check_applies, read_posterior, single_run_draw
 
         fitted = read_posterior(_path(posterior, "posterior"))
         check_applies(fitted, loaded.scenario, loaded.source)
-        loaded, pairing, values = drawn_scenarios(fitted, loaded, pairing,
-                                                  loaded.scenario.run.seed, 0)
-        drawn = fitted.manifest() | {"particle": values.pop("posterior_particle"),
-                                     "values": values}
+        loaded, pairing, drawn = single_run_draw(fitted, loaded, pairing)
     most = numba.config.NUMBA_NUM_THREADS
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                 or not 1 <= threads <= most):
@@ -183,9 +180,7 @@ def run(scenario: LoadedScenario | str | Path, out: str | Path | None = None, *,
         if problem:
             raise ScenarioError(loaded.source, [("population.size", problem)])
         run_to_folder(loaded, folder, force=bool(force), counterfactual=pairing,
-                      kernel=kernel, posterior=drawn,
-                      varied=None if drawn is None else {"posterior_particle": drawn["particle"],
-                                                         **drawn["values"]})
+                      kernel=kernel, posterior=drawn)
     finally:
         numba.set_num_threads(previous)
     return read(folder)

@@ -496,6 +496,13 @@ def sensitivity_figure(table, about: dict) -> Figure:
     return fig
 
 
+def _panel_grid(panels: int, row_height: float):
+    """A figure of ``panels`` panels, two to a row (one if alone), 10 inches wide."""
+    columns = 2 if panels > 1 else 1
+    rows = -(-panels // columns)
+    return subplots(rows, columns, figsize=(10, row_height * rows), squeeze=False)
+
+
 def calibration_figure(results: list, targets: list, full_population: int,
                        baseline: list[float | None], title: str) -> Figure | None:
     """Each dated series of a scenario's calibration targets over time: the simulated figure
@@ -512,9 +519,7 @@ def calibration_figure(results: list, targets: list, full_population: int,
     if not dated:
         return None
     panels = list(dict.fromkeys(panel_of(t) for _, t in dated))
-    columns = 2 if len(panels) > 1 else 1
-    rows = -(-len(panels) // columns)
-    fig, axes = subplots(rows, columns, figsize=(10, 2.9 * rows), squeeze=False)
+    fig, axes = _panel_grid(len(panels), 2.9)
     simulated, published, naive = OKABE_ITO[0], "#000000", OKABE_ITO[1]
     last_day = results[0].scenario.run.last_date
     for ax, key in zip(axes.flat, panels, strict=False):
@@ -609,9 +614,7 @@ def predictive_figure(targets: list[dict], prediction: list[dict], title: str
     if not dated:
         return None
     panels = list(dict.fromkeys(_panel_of(t) for _, t in dated))
-    columns = 2 if len(panels) > 1 else 1
-    n_rows = -(-len(panels) // columns)
-    fig, axes = subplots(n_rows, columns, figsize=(10, 2.9 * n_rows), squeeze=False)
+    fig, axes = _panel_grid(len(panels), 2.9)
     band, published = OKABE_ITO[0], "#000000"
     for ax, key in zip(axes.flat, panels, strict=False):
         members = sorted(((dt.date.fromisoformat(str(t["on"])), k, t) for k, t in dated
@@ -650,9 +653,7 @@ def posterior_figure(values: dict[str, np.ndarray], weights: np.ndarray, priors:
     """Each fitted value's posterior (weighted histogram of the last generation's
     particles) over its prior's whole range (log-scaled for a log-uniform prior), with the
     median and the 90% interval (``quantiles``: 5%, 50%, 95% per path) marked."""
-    columns = 2 if len(priors) > 1 else 1
-    n_rows = -(-len(priors) // columns)
-    fig, axes = subplots(n_rows, columns, figsize=(10, 2.4 * n_rows), squeeze=False)
+    fig, axes = _panel_grid(len(priors), 2.4)
     for ax, prior in zip(axes.flat, priors, strict=False):
         x = np.asarray(values[prior["path"]], dtype=float)
         log = prior["shape"] == "log-uniform"

@@ -143,6 +143,8 @@ def run_to_folder(
     draw the run's fitted values came from (``summary.json`` records it).
     """
     start = time.perf_counter()
+    if posterior is not None and varied is None:  # (run.parquet: the particle and its values)
+        varied = {"posterior_particle": posterior["particle"], **posterior["values"]}
     with atomic_run_dir(out, force) as tmp:
         result = simulate(
             loaded.scenario,

@@ -142,13 +142,10 @@ def run(
     drawn = None
     if posterior is not None:
         from scsim.cli.experiments import _read_posterior
-        from scsim.experiments.posterior import drawn_scenarios
+        from scsim.experiments.posterior import single_run_draw
 
         fitted = _read_posterior(posterior, loaded)
-        loaded, pairing, values = drawn_scenarios(fitted, loaded, pairing,
-                                                  loaded.scenario.run.seed, 0)
-        drawn = fitted.manifest() | {"particle": values.pop("posterior_particle"),
-                                     "values": values}
+        loaded, pairing, drawn = single_run_draw(fitted, loaded, pairing)
     s = loaded.scenario
     out = out if out is not None else default_run_folder(loaded, pairing)
     try:
@@ -209,8 +206,6 @@ def run(
                     loaded, out, force=force, chunk_size=chunk_size, progress=advance,
                     counterfactual=pairing, kernel=kernel.value, attribute=attribute,
                     posterior=drawn,
-                    varied=None if drawn is None else {"posterior_particle": drawn["particle"],
-                                                       **drawn["values"]},
                 )
         except (RunDirExists, OutputError) as exc:
             raise fail(str(exc)) from None

@@ -134,24 +134,45 @@ def with_draw(dump: dict[str, Any], values: dict[str, float],
     return out
 
 
-def drawn_scenarios(posterior: Posterior, loaded: LoadedScenario,
-                    pairing: Counterfactual | None, seed: int, replicate: int
-                    ) -> tuple[LoadedScenario, Counterfactual | None, dict[str, Any]]:
-    """``loaded`` (and its counterfactual) with the fitted values of replicate R's draw under
-    ``seed``, and what was drawn (the particle and its values, as run.parquet records)."""
+def with_values(loaded: LoadedScenario, pairing: Counterfactual | None,
+                values: dict[str, float], source: str | None = None
+                ) -> tuple[LoadedScenario, Counterfactual | None]:
+    """``loaded`` with ``values`` set at their paths, and its counterfactual to match: ``none``
+    of the new scenario, or another file taking each value where it kept the run's own."""
     from scsim.scenario.load import scenario_sha256, validate_scenario
     from scsim.scenario.pairing import Counterfactual, no_system
 
-    particle, values = posterior.draw(seed, replicate)
     own = loaded.scenario.model_dump(mode="json")
-    drawn = validate_scenario(with_draw(own, values), loaded.source)
-    drawn = dataclasses.replace(drawn, declared_size=loaded.declared_size)
+    changed = validate_scenario(with_draw(own, values), source or loaded.source)
+    changed = dataclasses.replace(changed, declared_size=loaded.declared_size)
     if pairing is not None:
         if pairing.label == "none":
-            cf = no_system(drawn.scenario)
+            cf = no_system(changed.scenario)
             pairing = Counterfactual(cf, "none", scenario_sha256(cf))
         else:
             other = validate_scenario(with_draw(pairing.scenario.model_dump(mode="json"),
                                                 values, shares_with=own), pairing.label)
             pairing = Counterfactual(other.scenario, pairing.label, other.sha256)
+    return changed, pairing
+
+
+def drawn_scenarios(posterior: Posterior, loaded: LoadedScenario,
+                    pairing: Counterfactual | None, seed: int, replicate: int
+                    ) -> tuple[LoadedScenario, Counterfactual | None, dict[str, Any]]:
+    """``loaded`` (and its counterfactual) with the fitted values of replicate R's draw under
+    ``seed``, and what was drawn (the particle and its values, as run.parquet records)."""
+    particle, values = posterior.draw(seed, replicate)
+    drawn, pairing = with_values(loaded, pairing, values)
     return drawn, pairing, {"posterior_particle": particle, **values}
+
+
+def single_run_draw(posterior: Posterior, loaded: LoadedScenario,
+                    pairing: Counterfactual | None
+                    ) -> tuple[LoadedScenario, Counterfactual | None, dict[str, Any]]:
+    """A single run's draw (replicate 0 under its own seed), and what ``summary.json``
+    records of it (the fit, the particle and its values)."""
+    drawn, pairing, values = drawn_scenarios(posterior, loaded, pairing,
+                                             loaded.scenario.run.seed, 0)
+    record = posterior.manifest() | {"particle": values.pop("posterior_particle"),
+                                     "values": values}
+    return drawn, pairing, record

@@ -183,28 +183,15 @@ def run_refits(spec: SweepSpec, base: FitPlan, budget: int, client: Any,
 
 def refitted_spec(spec: SweepSpec, refits: list[dict[str, Any]]) -> SweepSpec:
     """The screening again, each point at its refitted values, in ``OUT/refitted``."""
-    from scsim.experiments.posterior import with_draw
-    from scsim.scenario.load import scenario_sha256, validate_scenario
-    from scsim.scenario.pairing import Counterfactual, no_system
+    from scsim.experiments.posterior import with_values
 
     loaded, pairings = [], []
     for p, (base, pairing, fitted) in enumerate(zip(spec.loaded, spec.pairings, refits,
                                                      strict=True)):
-        own = base.scenario.model_dump(mode="json")
-        again = validate_scenario(with_draw(own, fitted["values"]), f"{base.source} (point "
-                                  f"{p}, refitted)")
-        again = dataclasses.replace(again, declared_size=base.declared_size)
+        again, paired = with_values(base, pairing, fitted["values"],
+                                    f"{base.source} (point {p}, refitted)")
         loaded.append(again)
-        if pairing is None:
-            pairings.append(None)
-        elif pairing.label == "none":
-            cf = no_system(again.scenario)
-            pairings.append(Counterfactual(cf, "none", scenario_sha256(cf)))
-        else:
-            other = validate_scenario(with_draw(pairing.scenario.model_dump(mode="json"),
-                                                fitted["values"], shares_with=own),
-                                      pairing.label)
-            pairings.append(Counterfactual(other.scenario, pairing.label, other.sha256))
+        pairings.append(paired)
     return dataclasses.replace(
         spec, out=spec.out / REFITTED, loaded=loaded, pairings=pairings,
         points=[point | fitted["values"] for point, fitted in zip(spec.points, refits,
