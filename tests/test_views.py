@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -138,8 +140,11 @@ def test_plot_command_saves_every_figure_as_png_and_svg(runs, tmp_path):
     result = runner.invoke(app, ["plot", str(demo.path), "--out", str(tmp_path / "figs")])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "figs").iterdir())
-    expected = sorted(f"{n}.{ext}" for n in [*plots.FIGURES, "disparity"] for ext in ("png", "svg"))
+    drawn = [n for n in plots.FIGURES if n != "schedule_timeline"]  # (the demo has no schedule)
+    expected = sorted(f"{n}.{ext}" for n in [*drawn, "disparity"] for ext in ("png", "svg"))
     assert names == expected
+    assert "left out schedule_timeline: the scenario has no dated schedule" in " ".join(
+        result.output.split())
 
 
 def _browser():
@@ -187,7 +192,7 @@ def test_report_opens_offline_in_a_real_browser_and_shows_the_ledger(runs, tmp_p
         total = ledger["totals"][quantity]
         assert text == (f"{total:,}" if total is not None else "not measured"), quantity
     assert "behaviours_prevented" in shown and "wrongly_sanctioned" in shown
-    assert images == len(plots.FIGURES) + 1 and broken == 0
+    assert images == len(plots.FIGURES) and broken == 0  # (all but the schedule, + disparity)
     kinds = json.loads((demo.path / "stories.json").read_text())["stories"]
     assert len(kinds) >= 2  # one of each kind the run has: listed, false records, ...
     assert stories == len(kinds) + 2  # ... and the two sampled
@@ -406,6 +411,43 @@ def test_figures_of_a_dated_run_have_date_axes_and_mark_the_schedule(dated_runs)
     assert len(marks) == 1  # the schedule's one change, on 2018-03-01
     assert np.datetime64(marks[0].get_xdata()[0], "D") == np.datetime64("2018-03-01")
     plt.close(fig)
+
+
+def test_the_schedule_timeline_draws_each_entry_where_it_acts_and_the_burn_in(dated_runs):
+    _, whole, late = dated_runs
+    fig = plots.schedule_timeline(whole)
+    ax = fig.axes[0]
+    assert [label.get_text() for label in ax.get_yticklabels()] == [
+        "traffic_cameras.detection 0.3 to 0.9"]
+    (diamond,) = [line for line in ax.lines if line.get_marker() == "D"]
+    assert np.datetime64(diamond.get_xdata()[0], "D") == np.datetime64("2018-03-01")
+    lo, hi = ax.get_xlim()  # the whole run, 2018-01-01 to its 120th day
+    assert (mdates.num2date(lo).date(), mdates.num2date(hi).date()) == (
+        dt.date(2018, 1, 1), dt.date(2018, 4, 30))
+    assert not ax.patches  # no ramp, no burn-in
+    plt.close(fig)
+    fig = plots.schedule_timeline(late)
+    (burn_in,) = fig.axes[0].patches  # shaded from the start to report_from
+    x0, x1 = burn_in.get_x(), burn_in.get_x() + burn_in.get_width()
+    assert (mdates.num2date(x0).date(), mdates.num2date(x1).date()) == (
+        dt.date(2018, 1, 1), dt.date(2018, 3, 2))
+    plt.close(fig)
+
+
+def test_a_ramp_is_a_bar_over_its_span_on_the_timeline(tmp_path):
+    scenario = tmp_path / "ramp.toml"
+    scenario.write_text(f'extends = "{R0}"\n[run]\nstart = 2018-01-01\ndays = 60\n\n'
+                        '[[schedule]]\nfrom = 2018-01-11\nto = 2018-02-10\nstep_days = 10\n'
+                        'ramp = { "channels.traffic_cameras.coverage" = 0.5 }\n')
+    run = read_run(_run(tmp_path / "out", str(scenario), "--population", "2000"))
+    fig = plots.schedule_timeline(run)
+    (bar,) = fig.axes[0].patches
+    x0, x1 = bar.get_x(), bar.get_x() + bar.get_width()
+    assert (mdates.num2date(x0).date(), mdates.num2date(x1).date()) == (
+        dt.date(2018, 1, 11), dt.date(2018, 2, 10))
+    plt.close(fig)
+    assert plots.schedule_timeline(read_run(_run(tmp_path / "undated", str(R0), "--population",
+                                                 "2000", "--days", "5"))) is None
 
 
 def test_the_report_of_a_scheduled_run_has_its_timeline(dated_runs):

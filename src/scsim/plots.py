@@ -358,7 +358,57 @@ def disparity(ledger: dict) -> Figure | None:
     return fig
 
 
+def _schedule_label(changes: list[tuple[str, float, float]], in_force: list[str]) -> str:
+    """An entry in a few words: the last two parts of each path it changes, or what comes
+    into force."""
+    said = [f"{'.'.join(path.split('.')[-2:])} {old:g} to {new:g}" for path, old, new in changes]
+    said += [f"{section.rsplit('.', 1)[-1].replace('_', ' ')} in force" for section in in_force]
+    text = "; ".join(said)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def schedule_timeline(run: StoredRun) -> Figure | None:
+    """The schedule as a timeline: one row per entry in date order, a diamond on the date it
+    sets values, a bar over the span it ramps them, and the burn-in shaded.
+
+    Each row says what the entry changes, from what to what; the timeline table beside it
+    gives every entry's full note.
+    """
+    from scsim.scenario.schedule import entry_changes
+
+    s = run.scenario
+    if not s.schedule or s.run.start is None:
+        return None
+    first = np.datetime64(s.run.start, "D")
+    last = first + np.timedelta64(s.run.days - 1, "D")
+    entries = sorted(entry_changes(s), key=lambda item: item[0])
+    fig, ax = subplots(1, 1, figsize=(10, 1.6 + 0.42 * len(entries)), squeeze=True)
+    if s.run.report_from is not None:
+        ax.axvspan(first, np.datetime64(s.run.report_from, "D"), color="#888888", alpha=0.12,
+                   linewidth=0, label="burn-in (not counted)")
+    for row, (_, entry, _) in enumerate(entries):
+        st = style(row)
+        if entry.date is not None:
+            ax.plot([np.datetime64(entry.date, "D")], [row], marker="D", markersize=8,
+                    color=st["color"], linestyle="none")
+        else:
+            begin, end = np.datetime64(entry.from_, "D"), np.datetime64(entry.to, "D")
+            ax.barh(row, end - begin, left=begin, height=0.5, color=st["color"], alpha=0.75)
+    ax.set_yticks(range(len(entries)),
+                  [_schedule_label(changes, entry.in_force) for _, entry, changes in entries],
+                  fontsize=8)
+    ax.set_ylim(len(entries) - 0.5, -0.5)  # the first entry on top
+    ax.set_xlim(first, last)
+    ax.set_xlabel("date")
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    if s.run.report_from is not None:
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("The schedule: what changes when (a diamond: set on a date; a bar: a ramp)")
+    return fig
+
+
 FIGURES = {
+    "schedule_timeline": schedule_timeline,
     "score_bands": score_bands,
     "blacklisted": blacklisted,
     "wrongful_vs_rightful": wrongful_vs_rightful,
@@ -382,6 +432,8 @@ def caption(name: str, run: StoredRun) -> str:
             "of it: pair the run (--counterfactual none) to count the wrongly blacklisted."),
         "speech": (f"Levels in the run, except 'lost', a paired difference against {pairing}."
                    if run.paired else "Levels in the run."),
+        "schedule_timeline": "The scenario's inputs, not results: the values each entry sets "
+                             "(a ramp: the value it reaches).",
         "disparity": ("Rates and ratios from the ledger: levels, paired differences and paired "
                       "comparisons as the group table labels them." if run.paired else
                       "Rates and ratios from the ledger: levels."),
@@ -396,6 +448,7 @@ PER_GROUP = ("score_bands", "blacklisted", "wrongful_vs_rightful", "denied_trips
 
 
 NOT_DRAWN = {
+    "schedule_timeline": "the scenario has no dated schedule",
     "score_bands": "no score moved from the start score",
     "blacklisted": "nobody was blacklisted",
     "wrongful_vs_rightful": "nobody was blacklisted",

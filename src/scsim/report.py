@@ -21,7 +21,7 @@ from scsim import numbers
 from scsim.describe import description_html
 from scsim.io.stored_run import StoredRun
 from scsim.ledger import impossible_quantities, quantities_in
-from scsim.results import EXIT_CAUSES
+from scsim.quantities import EXIT_CAUSES
 
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2rem auto;
@@ -563,7 +563,8 @@ def timeline_html(s) -> str:
                     "burn-in ends: tables and ledger count from here</td><td></td></tr>")
     return ("<table><tr><th>when</th><th>what changes</th><th>note</th></tr>"
             + "".join(rows) + "</table><p class='note'>Figures mark each dated change with a "
-            "dotted line and shade each ramp.</p>")
+            "dotted line and shade each ramp; the figure \"the schedule\" draws every entry "
+            "on one timeline.</p>")
 
 
 def page(title: str, sections: Iterable[tuple[str, str, str]]) -> str:
