@@ -6,8 +6,9 @@ Builds a registry of RUNS copies (default 1,000) of one small R0 run, plus a
 paired demo run to open and compare, serves it with ``scsim dashboard``,
 and measures in Chromium (Playwright): the server's start (reading the
 registry), each page's first paint (from the address to its first content;
-the median of 3 loads), an Explore launch of 1e5 citizens for a year from
-the click to its result, and the server's resident memory (its worker apart).
+the median of LOADS loads, each left open for PAUSE_MS), an Explore launch of
+1e5 citizens for a year from the click to its result, and the server's
+resident memory after each page (its run worker apart).
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[1]
+LOADS = 5
+PAUSE_MS = 4000
+"""Each load stays open this long before the next: a visitor reads the page while its figures
+are drawn, rather than loading it three times in a row (which would measure each load
+against the drawing of the one before)."""
 
 
 def scsim(*args: str) -> None:
@@ -68,7 +74,13 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        print(f"{runs + 2} runs: the server answers after {time.perf_counter() - started:.1f} s")
+        process = psutil.Process(server.pid)
+
+        def memory() -> str:
+            return f"server {process.memory_info().rss / 2**20:.0f} MiB"
+
+        print(f"{runs + 2} runs: the server answers after {time.perf_counter() - started:.1f} s"
+              f" ({memory()})")
         pages = [("/", f"{runs + 2} of {runs + 2} shown"),
                  ("/run?path=demo-a", "Headline: benefit and harm"),
                  ("/compare?runs=demo-a,demo-b", "Differences from the base"),
@@ -78,15 +90,16 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for address, text in pages:
                 times = []
-                for _ in range(3):
+                for _ in range(LOADS):
                     page = browser.new_page(viewport={"width": 1280, "height": 900})
                     t = time.perf_counter()
                     page.goto(base + address)
                     page.get_by_text(text).first.wait_for(timeout=60_000)
                     times.append(time.perf_counter() - t)
+                    page.wait_for_timeout(PAUSE_MS)  # (what the page draws after, drawn)
                     page.close()
                 print(f"first paint {address}: median {statistics.median(times):.2f} s "
-                      f"({', '.join(f'{x:.2f}' for x in times)})")
+                      f"({', '.join(f'{x:.2f}' for x in times)}; {memory()})")
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(base + "/explore")
             page.get_by_text("Levers: what the system does").wait_for()
@@ -100,7 +113,6 @@ def main() -> None:
             print(f"Explore, 1e5 citizens x 365 days paired with none: result shown "
                   f"{time.perf_counter() - t:.2f} s after the click")
             browser.close()
-        process = psutil.Process(server.pid)
         own = process.memory_info().rss
         workers = sum(c.memory_info().rss for c in process.children(recursive=True))
         print(f"server resident memory {own / 2**20:.0f} MiB (its run worker apart: "

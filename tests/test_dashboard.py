@@ -374,3 +374,93 @@ def test_explore_builds_ordinary_scenarios_and_says_what_cannot_run():
     with pytest.raises(ExploreError, match="daily_rate"):
         build(Choice(found["demo"], 1000, 30, values=(("behaviours.traffic_offence.daily_rate",
                                                        2.0),)))
+
+
+ORPHAN = """
+import sys, time
+from pathlib import Path
+from scsim.dashboard.explore import Choice, build, presets
+from scsim.dashboard.jobs import Launcher
+from scsim.scenario.load import load_scenario
+
+demo = presets()["demo"]
+launcher = Launcher(load_scenario(demo).scenario.model_dump(mode="json"))
+launcher.start()
+loaded, pairing = build(Choice(demo, 1_000_000, 365))
+launcher.launch(loaded, pairing, Path(sys.argv[1]) / "orphaned")
+while launcher.poll().state != "running":
+    time.sleep(0.1)
+print(launcher._process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_run_worker_ends_with_its_server_and_removes_its_partial_run(tmp_path):
+    """A server killed outright (SIGKILL: no exit handler runs) must not leave its run worker
+    behind, nor the hidden folder of the run it was writing."""
+    import psutil
+
+    root = tmp_path / "runs"
+    root.mkdir()
+    server = subprocess.Popen([sys.executable, "-c", ORPHAN, str(root)], stdout=subprocess.PIPE)
+    try:
+        worker = psutil.Process(int(server.stdout.readline()))
+        assert any(root.iterdir())  # the run's partial folder, being written
+    finally:
+        server.kill()
+        server.wait()
+    worker.wait(timeout=60)  # (raises psutil.TimeoutExpired if it outlives its server)
+    assert list(root.iterdir()) == []
+
+
+LEAN = """
+import sys
+from pathlib import Path
+from scsim.dashboard import explore, server, views
+
+root = Path(sys.argv[1])
+server.warm()
+views.run_sections(root, "demo-paired"), views.run_figures(root, "demo-paired")
+views.comparison(root, ["demo-paired", "demo-more-trips"])
+views.comparison_figures(root, ["demo-paired", "demo-more-trips"])
+demo = explore.presets()["demo"]
+explore.build(explore.Choice(demo, 1000, 30, off=("travel_ban",)))
+explore.controls(demo)
+print(sorted(m for m in ("numba", "llvmlite") if m in sys.modules))
+"""
+
+
+def test_the_server_draws_every_page_without_numba(registry):
+    """numba and LLVM are a third of a process's memory; only the run worker needs them
+    (docs/performance.md: the dashboard's memory)."""
+    shown = subprocess.run([sys.executable, "-c", LEAN, str(registry)], capture_output=True,
+                           text=True, check=True)
+    assert shown.stdout.strip() == "[]"
+
+
+def test_a_page_is_drawn_once_however_many_ask_and_again_when_rewritten(tmp_path):
+    import threading
+
+    from scsim.dashboard import views
+
+    (tmp_path / "run").mkdir()
+    calls = []
+    gate = threading.Event()
+
+    def draw():
+        gate.wait(5)
+        calls.append(1)
+        return f"drawn {len(calls)}"
+
+    seen = []
+    askers = [threading.Thread(target=lambda: seen.append(
+        views.drawn_once("test", tmp_path, ["run"], draw))) for _ in range(4)]
+    for t in askers:
+        t.start()
+    gate.set()
+    for t in askers:
+        t.join()
+    assert seen == ["drawn 1"] * 4 and len(calls) == 1
+    (tmp_path / "run").rename(tmp_path / "old")  # written again: another folder
+    (tmp_path / "run").mkdir()
+    assert views.drawn_once("test", tmp_path, ["run"], draw) == "drawn 2"

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scsim.engine.sim import simulate
 from scsim.ledger import build_ledger, count_interval_of, quantities
 from scsim.mechanisms import BY_NAME, MECHANISMS
 from scsim.quantities import PAIRED_DIFFERENCE
@@ -137,6 +136,8 @@ def without(s: Scenario, name: str) -> Scenario:
 
 def _figures(s: Scenario, counterfactual: Scenario, label: str,
              benefits: tuple[str, ...]) -> dict[str, Figure]:
+    from scsim.engine.sim import simulate  # (here: the dashboard reads `switchable` without numba)
+
     overall = build_ledger(simulate(s, counterfactual=counterfactual), label)["overall"]
     out = {}
     for b in benefits:

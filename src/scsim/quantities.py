@@ -78,3 +78,16 @@ MEASURES = {
     COUNTERFACTUAL_LEVEL: "a level of the counterfactual, for reference",
 }
 """What each kind of ledger figure is, in words (written into ledger.json)."""
+
+
+EXIT_CAUSES = {
+    "left_by_performance": "the judgment performed",
+    "left_by_repair": "credit repair",
+    "left_by_expiry": "the record or the listing term expired",
+    "left_by_appeal": "a successful appeal",
+    "left_by_unable_delisting": "delisted as unable to pay",
+    "left_by_death": "death",
+    "left_by_other": "the score rose or the rule changed",
+}
+"""The flows of exits from the list by cause (docs/odd.md, section 7.3), as the ledger lists
+them, with what each means (the report's words)."""

@@ -45,6 +45,7 @@ from scsim.kernels.layout import (
     grade_column,
 )
 from scsim.mechanisms import daily_columns as mechanism_columns
+from scsim.quantities import EXIT_CAUSES
 from scsim.scenario.model import Scenario
 from scsim.scenario.schedule import dates_of
 
@@ -233,17 +234,6 @@ def _daily_table(result: SimulationResult) -> pa.Table:
     return table.cast(table.schema.set(k, field))
 
 
-EXIT_CAUSES = {
-    "left_by_performance": "the judgment performed",
-    "left_by_repair": "credit repair",
-    "left_by_expiry": "the record or the listing term expired",
-    "left_by_appeal": "a successful appeal",
-    "left_by_unable_delisting": "delisted as unable to pay",
-    "left_by_death": "death",
-    "left_by_other": "the score rose or the rule changed",
-}
-"""The flows of exits from the list by cause (docs/odd.md, section 7.3), as the ledger lists
-them, with what each means (the report's words)."""
 RUNNING_TOTALS = ("entered_blacklist", "denied_trips", "denied_rail_trips",
                   "judgments_performed")
 """Counts the SPC reports as running totals since the list began."""

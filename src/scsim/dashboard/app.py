@@ -117,6 +117,16 @@ def _href(entry: cat.Entry) -> str:
     return f"/{page}?path={quote(entry.path)}"
 
 
+def _figures(drawing) -> None:
+    """Figures drawn in a thread (``solara.use_thread``): shown once drawn, or what stops them."""
+    if drawing.state == solara.ResultState.FINISHED:
+        solara.HTML(unsafe_innerHTML=f"<div id='figures'>{drawing.value}</div>")
+    elif drawing.state == solara.ResultState.ERROR:
+        solara.Error(f"The figures cannot be drawn: {drawing.error}")
+    else:
+        solara.Text("drawing the figures...")
+
+
 @solara.component
 def RunPage():
     path = _query("path")
@@ -134,12 +144,7 @@ def RunPage():
         solara.HTML(tag="h3", unsafe_innerHTML=views.esc(title))
         solara.HTML(unsafe_innerHTML=f"<div id='{anchor}'>{html}</div>")
     solara.HTML(tag="h3", unsafe_innerHTML="Figures")
-    if figures.state == solara.ResultState.FINISHED:
-        solara.HTML(unsafe_innerHTML=f"<div id='figures'>{figures.value}</div>")
-    elif figures.state == solara.ResultState.ERROR:
-        solara.Error(f"The figures cannot be drawn: {figures.error}")
-    else:
-        solara.Text("drawing the figures...")
+    _figures(figures)
     for title, anchor, html in head[2:]:
         solara.HTML(tag="h3", unsafe_innerHTML=views.esc(title))
         solara.HTML(unsafe_innerHTML=f"<div id='{anchor}'>{html}</div>")
@@ -154,6 +159,9 @@ def ComparePage():
     known = tuple(p for p in chosen.value if p in runs)  # (never a name the browser made up)
     result = solara.use_thread(
         lambda: views.comparison(ROOT, list(known)) if len(known) >= 2 else None, [known])
+    figures = solara.use_thread(
+        lambda: views.comparison_figures(ROOT, list(known)) if len(known) >= 2 else "",
+        [known])
     solara.HTML(tag="h2", unsafe_innerHTML="Compare runs")
     solara.SelectMultiple("runs (the first is the base)", all_values=runs, values=chosen)
     unknown = [p for p in given if p not in runs]
@@ -168,12 +176,11 @@ def ComparePage():
     if result.state != solara.ResultState.FINISHED or result.value is None:
         solara.Text("comparing...")
         return
-    sections, figures = result.value
-    for title, anchor, html in sections:
+    for title, anchor, html in result.value:
         solara.HTML(tag="h3", unsafe_innerHTML=views.esc(title))
         solara.HTML(unsafe_innerHTML=f"<div id='{anchor}-section'>{html}</div>")
     solara.HTML(tag="h3", unsafe_innerHTML="The figures overlaid")
-    solara.HTML(unsafe_innerHTML=f"<div id='figures'>{figures}</div>")
+    _figures(figures)
 
 
 _LAUNCHER = None

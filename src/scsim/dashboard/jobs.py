@@ -32,9 +32,34 @@ def _interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def _end_with_the_server() -> None:
+    """End the worker when the server's process ends, however it ends: a daemon process is
+    stopped only by a parent that exits normally, and a killed server would leave it behind.
+    The worker is sent SIGTERM, as a cancel does, so a partial run folder is removed."""
+    import os
+    import signal
+
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(SECONDS_TO_END)
+        os._exit(1)  # (still here: stuck in a kernel call that never returns to Python)
+
+    threading.Thread(target=watch, daemon=True, name="end-with-the-server").start()
+
+
+SECONDS_TO_END = 30
+"""How long a worker whose server has gone may take to remove its partial run folder."""
+
+
 def _work(tasks: Any, events: Any, warm: dict[str, Any]) -> None:
     """The worker's loop: warm the universal kernel, then run each task it is given."""
     _interrupt_on_sigterm()
+    _end_with_the_server()
     from scsim.engine.warmup import warm_up
     from scsim.runner import run_to_folder
     from scsim.scenario.load import validate_scenario

@@ -27,6 +27,20 @@ def configure(root: Path, read_only: bool) -> None:
     os.environ.setdefault("SOLARA_ASSETS_PROXY", "True")
 
 
+def warm() -> None:
+    """Import what the pages draw with (the report's HTML, matplotlib, DuckDB), so that the
+    first visit to a run does not wait for it; none of it needs numba."""
+    import importlib
+    import warnings
+
+    for module in ("scsim.compare", "scsim.experiments.report", "scsim.plots", "scsim.report"):
+        importlib.import_module(module)
+
+    # Solara warns that its session cookie falls back to SameSite=Lax over plain http, on
+    # every page: true, and expected on 127.0.0.1.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+
+
 def serve(root: Path, host: str = "127.0.0.1", port: int = 8765, read_only: bool = False,
           ready=None) -> None:
     """Serve the dashboard until interrupted (``ready``: called once it listens)."""
@@ -34,6 +48,7 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8765, read_only: bool
     from scsim.dashboard.catalog import catalog
 
     catalog(root)  # every run checked and its identity read once, before the first page
+    warm()
     import uvicorn
 
     config = uvicorn.Config("solara.server.starlette:app", host=host, port=port,

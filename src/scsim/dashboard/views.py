@@ -8,11 +8,62 @@ rests on), so a page in the browser and a page on disk never disagree.
 from __future__ import annotations
 
 import html
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+
+CACHED_PAGES = 16
+"""How many drawn pages (a run's figures, a comparison) the dashboard keeps: each is a few
+MiB of PNG, so memory stays bounded whatever the registry's size."""
+_drawn: OrderedDict[tuple, object] = OrderedDict()
+_drawing: dict[tuple, threading.Lock] = {}
+_guard = threading.Lock()
 
 
 def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _version(folder: Path) -> tuple[int, int]:
+    """Which write of a folder this is: a run written again (``--force``) replaces the
+    folder, so its inode or modification time changes."""
+    stat = folder.stat()
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def _release_freed_memory() -> None:
+    """Hand the memory that drawing freed back to the system (glibc keeps it otherwise, and
+    the dashboard's resident size would be its peak); a no-op where there is no glibc."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def drawn_once(what: str, root: Path, paths: list[str], draw: Callable[[], object]) -> object:
+    """``draw()``, computed once per version of the folders however many pages ask for it at
+    the same time (the others wait for the first), and kept for the next visit (the last
+    CACHED_PAGES)."""
+    key = (what, str(root), tuple(paths), tuple(_version(root / p) for p in paths))
+    with _guard:
+        if key in _drawn:
+            _drawn.move_to_end(key)
+            return _drawn[key]
+        lock = _drawing.setdefault(key, threading.Lock())
+    with lock:
+        with _guard:
+            if key in _drawn:
+                return _drawn[key]
+        value = draw()
+        _release_freed_memory()
+        with _guard:
+            _drawn[key] = value
+            while len(_drawn) > CACHED_PAGES:
+                _drawn.popitem(last=False)
+            _drawing.pop(key, None)
+    return value
 
 
 def _run(root: Path, path: str):
@@ -55,13 +106,20 @@ def run_sections(root: Path, path: str) -> list[tuple[str, str, str]]:
 
 
 def run_figures(root: Path, path: str) -> str:
-    """The run's figures as embedded images with their captions (the report's)."""
+    """The run's figures as embedded images with their captions (the report's), drawn once
+    per run (``drawn_once``)."""
+    return drawn_once("figures", root, [path], lambda: _draw_run_figures(root, path))
+
+
+def _draw_run_figures(root: Path, path: str) -> str:
     from scsim.plots import all_figures, caption, left_out
     from scsim.report import figure_html
 
     run = _run(root, path)
     figures = all_figures(run)
     parts = [figure_html(name, fig, caption(name, run)) for name, fig in figures.items()]
+    for fig in figures.values():
+        fig.clear()  # (their memory back now, not at the next collection)
     missing = left_out(figures)
     if missing:
         parts.append("<p class='note'>Left out, because they would be empty or flat: "
@@ -70,13 +128,33 @@ def run_figures(root: Path, path: str) -> str:
     return "\n".join(parts)
 
 
-def comparison(root: Path, paths: list[str]) -> tuple[list[tuple[str, str, str]], str]:
+def comparison(root: Path, paths: list[str]) -> list[tuple[str, str, str]]:
     """Sections of two or more runs compared (the first is the base): whether each shares
     the base's world, its ledger beside the base's, and every difference from the base,
-    largest first (by size relative to the base's total); and the overlaid figures' HTML."""
+    largest first (by size relative to the base's total); drawn once per set of runs."""
+    return drawn_once("comparison", root, paths, lambda: _compare(root, paths))
+
+
+def comparison_figures(root: Path, paths: list[str]) -> str:
+    """The runs' figures overlaid, as HTML; drawn once per set of runs."""
+    return drawn_once("overlaid", root, paths, lambda: _overlay(root, paths))
+
+
+def _overlay(root: Path, paths: list[str]) -> str:
+    from scsim.plots import comparison_figures as overlaid
+    from scsim.report import figure_html
+
+    figures = overlaid([_run(root, path) for path in paths])
+    html_ = "\n".join(figure_html(name, fig, fig.axes[0].get_title())
+                      for name, fig in figures.items())
+    for fig in figures.values():
+        fig.clear()
+    return html_
+
+
+def _compare(root: Path, paths: list[str]) -> list[tuple[str, str, str]]:
     from scsim.compare import compare_runs, relative
-    from scsim.plots import comparison_figures
-    from scsim.report import comparison_sections, figure_html
+    from scsim.report import comparison_sections
 
     runs = [_run(root, path) for path in paths]
     result = compare_runs(runs)
@@ -105,9 +183,7 @@ def comparison(root: Path, paths: list[str]) -> tuple[list[tuple[str, str, str]]
     sections.append(("Differences from the base, largest first", "differences",
                      f"<p><b>{esc(sentence)}</b>.</p><table id='differences'><tr><th>total"
                      "</th><th>run</th><th>minus the base's</th></tr>" + body + "</table>"))
-    figures = "\n".join(figure_html(name, fig, fig.axes[0].get_title())
-                        for name, fig in comparison_figures(runs).items())
-    return sections, figures
+    return sections
 
 
 def experiment_sections(root: Path, path: str, kind: str) -> list[tuple[str, str, str]]:
