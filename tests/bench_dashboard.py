@@ -25,6 +25,9 @@ from pathlib import Path
 
 import psutil
 
+from scsim.dashboard.server import PAGE_KEPT
+from scsim.dashboard.views import CACHED_PAGES
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -34,6 +37,11 @@ PAUSE_MS = 4000
 """Each load stays open this long before the next: a visitor reads the page while its figures
 are drawn, rather than loading it three times in a row (which would measure each load
 against the drawing of the one before)."""
+
+
+def parse_timedelta(text: str) -> float:
+    """Seconds of '2m', '90s' (how Solara's settings write times)."""
+    return float(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
 
 
 def scsim(*args: str) -> None:
@@ -112,7 +120,16 @@ def main() -> None:
             page.locator(".explore-done").wait_for(timeout=120_000)
             print(f"Explore, 1e5 citizens x 365 days paired with none: result shown "
                   f"{time.perf_counter() - t:.2f} s after the click")
+            visited = min(runs, 2 * CACHED_PAGES)
+            for k in range(visited):  # more runs than the pages it keeps drawn
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.goto(f"{base}/run?path=r0-{k:04d}")
+                page.locator("#figures").wait_for(timeout=60_000)
+                page.close(run_before_unload=True)  # (as a tab closes)
+            print(f"after {visited} more runs' pages, figures and all: {memory()}")
             browser.close()
+        time.sleep(parse_timedelta(PAGE_KEPT) + 20)
+        print(f"{PAGE_KEPT} later, the closed pages freed: {memory()}")
         own = process.memory_info().rss
         workers = sum(c.memory_info().rss for c in process.children(recursive=True))
         print(f"server resident memory {own / 2**20:.0f} MiB (its run worker apart: "

@@ -10,11 +10,17 @@ offline).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 ROOT_VARIABLE = "SCSIM_DASHBOARD_ROOT"
 READ_ONLY_VARIABLE = "SCSIM_DASHBOARD_READ_ONLY"
 APP = "scsim.dashboard.app"
+PAGE_KEPT = "2m"
+"""How long the server keeps a page's state after its connection ends, in case it comes
+back (a network blip); then it is freed.  A closed tab's goodbye does not reliably reach the
+server, and Solara's default is a day, so each page ever opened would hold a megabyte or two
+for a day (docs/performance.md)."""
 
 
 def configure(root: Path, read_only: bool) -> None:
@@ -25,6 +31,7 @@ def configure(root: Path, read_only: bool) -> None:
     os.environ["SOLARA_MODE"] = "production"
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     os.environ.setdefault("SOLARA_ASSETS_PROXY", "True")
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", PAGE_KEPT)
 
 
 def warm() -> None:
@@ -39,6 +46,29 @@ def warm() -> None:
     # Solara warns that its session cookie falls back to SameSite=Lax over plain http, on
     # every page: true, and expected on 127.0.0.1.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+    # Arrow's own allocator keeps what it has freed; the system's gives it back.
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+RELEASE_SECONDS = 30.0
+
+
+def _release_memory_every(seconds: float) -> None:
+    """Give freed memory back to the system now and then: the pages that Solara lets go (after
+    PAGE_KEPT) are cycles of objects, which Python collects late, and glibc keeps what they
+    freed; both would keep the process at its peak size."""
+    import threading
+
+    from scsim.dashboard.views import release_freed_memory
+
+    def loop() -> None:
+        while True:
+            time.sleep(seconds)
+            release_freed_memory(collect=True)
+
+    threading.Thread(target=loop, daemon=True, name="release-freed-memory").start()
 
 
 def serve(root: Path, host: str = "127.0.0.1", port: int = 8765, read_only: bool = False,
@@ -49,6 +79,7 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8765, read_only: bool
 
     catalog(root)  # every run checked and its identity read once, before the first page
     warm()
+    _release_memory_every(RELEASE_SECONDS)
     import uvicorn
 
     config = uvicorn.Config("solara.server.starlette:app", host=host, port=port,
