@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+from solara.util import parse_timedelta
 
 from scsim.dashboard.server import PAGE_KEPT
 from scsim.dashboard.views import CACHED_PAGES
@@ -37,11 +38,6 @@ PAUSE_MS = 4000
 """Each load stays open this long before the next: a visitor reads the page while its figures
 are drawn, rather than loading it three times in a row (which would measure each load
 against the drawing of the one before)."""
-
-
-def parse_timedelta(text: str) -> float:
-    """Seconds of '2m', '90s' (how Solara's settings write times)."""
-    return float(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
 
 
 def scsim(*args: str) -> None:
@@ -128,7 +124,7 @@ def main() -> None:
                 page.close(run_before_unload=True)  # (as a tab closes)
             print(f"after {visited} more runs' pages, figures and all: {memory()}")
             browser.close()
-        time.sleep(parse_timedelta(PAGE_KEPT) + 20)
+        time.sleep(parse_timedelta(PAGE_KEPT) + 20)  # (Solara's reading of it)
         print(f"{PAGE_KEPT} later, the closed pages freed: {memory()}")
         own = process.memory_info().rss
         workers = sum(c.memory_info().rss for c in process.children(recursive=True))

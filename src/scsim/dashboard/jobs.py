@@ -32,6 +32,10 @@ def _interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+SECONDS_TO_END = 30
+"""How long a worker whose server has gone may take to remove its partial run folder."""
+
+
 def _end_with_the_server() -> None:
     """End the worker when the server's process ends, however it ends: a daemon process is
     stopped only by a parent that exits normally, and a killed server would leave it behind.
@@ -50,10 +54,6 @@ def _end_with_the_server() -> None:
         os._exit(1)  # (still here: stuck in a kernel call that never returns to Python)
 
     threading.Thread(target=watch, daemon=True, name="end-with-the-server").start()
-
-
-SECONDS_TO_END = 30
-"""How long a worker whose server has gone may take to remove its partial run folder."""
 
 
 def _work(tasks: Any, events: Any, warm: dict[str, Any]) -> None:

@@ -60,14 +60,17 @@ def _release_memory_every(seconds: float) -> None:
     """Give freed memory back to the system now and then: the pages that Solara lets go (after
     PAGE_KEPT) are cycles of objects, which Python collects late, and glibc keeps what they
     freed; both would keep the process at its peak size."""
+    import contextlib
+    import ctypes
+    import gc
     import threading
-
-    from scsim.dashboard.views import release_freed_memory
 
     def loop() -> None:
         while True:
             time.sleep(seconds)
-            release_freed_memory(collect=True)
+            gc.collect()
+            with contextlib.suppress(OSError, AttributeError):  # (no glibc: nothing to do)
+                ctypes.CDLL("libc.so.6").malloc_trim(0)
 
     threading.Thread(target=loop, daemon=True, name="release-freed-memory").start()
 

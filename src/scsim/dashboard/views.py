@@ -33,21 +33,6 @@ def _version(folder: Path) -> tuple[int, int]:
     return stat.st_ino, stat.st_mtime_ns
 
 
-def release_freed_memory(collect: bool = False) -> None:
-    """Hand freed memory back to the system (glibc keeps it otherwise, and the dashboard's
-    resident size would be its peak); ``collect``: first free what only cycles hold (a closed
-    page's state); the release is a no-op where there is no glibc."""
-    import contextlib
-    import ctypes
-    import gc
-
-    if collect:
-        gc.collect()
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def drawn_once(what: str, root: Path, paths: list[str], draw: Callable[[], object]) -> object:
     """``draw()``, computed once per version of the folders however many pages ask for it at
     the same time (the others wait for the first), and kept for the next visit (the last
@@ -63,7 +48,6 @@ def drawn_once(what: str, root: Path, paths: list[str], draw: Callable[[], objec
             if key in _drawn:
                 return _drawn[key]
         value = draw()
-        release_freed_memory()
         with _guard:
             _drawn[key] = value
             while len(_drawn) > CACHED_PAGES:
